@@ -1,0 +1,90 @@
+# Latchkey — every command a developer or CI needs. Each target installs what it uses.
+#   make run    build (release) and run on the embedded SQLite default at http://127.0.0.1:3000
+#   make test   unit + integration tests (SQLite and PostgreSQL) + browser tests
+#   make bench  load benchmarks (see BENCH.md)
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+
+CARGO_LEPTOS_VERSION := 0.3.10
+WASM_BINDGEN_VERSION := 0.2.129
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+# cargo-leptos builds the server with this flag in debug mode; tests use it too so they reuse
+# the same compiled dependencies instead of rebuilding everything.
+DEBUG_RUSTFLAGS := --cfg erase_components
+POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+
+export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+export CARGO_TARGET_DIR := $(TARGET_DIR)
+export LATCHKEY_TEST_POSTGRES_URL ?= $(POSTGRES_URL)
+
+.PHONY: run dev test unit-test browser-test tools rust-tools npm-tools chromium postgres lint fmt bench clean
+
+## ---- entry points -------------------------------------------------------------------------
+
+run: tools
+	cargo leptos build --release
+	LEPTOS_SITE_ROOT=$(CURDIR)/target/site $(TARGET_DIR)/release/latchkey serve
+
+dev: tools
+	cargo leptos build
+	LEPTOS_SITE_ROOT=$(CURDIR)/target/site $(TARGET_DIR)/debug/latchkey serve
+
+test: tools chromium postgres lint unit-test browser-test
+
+unit-test: rust-tools postgres
+	RUSTFLAGS="$(DEBUG_RUSTFLAGS)" cargo test -p app --features ssr
+	RUSTFLAGS="$(DEBUG_RUSTFLAGS)" cargo test -p server
+
+browser-test: tools chromium postgres
+	end2end/run.sh sqlite postgres
+
+lint: rust-tools
+	cargo fmt --all -- --check
+	RUSTFLAGS="$(DEBUG_RUSTFLAGS)" cargo clippy -p app --features ssr --all-targets -- -D warnings
+	RUSTFLAGS="$(DEBUG_RUSTFLAGS)" cargo clippy -p server --all-targets -- -D warnings
+	cargo clippy -p frontend --target wasm32-unknown-unknown --target-dir $(TARGET_DIR)/front -- -D warnings
+
+fmt:
+	cargo fmt --all
+
+bench: tools postgres
+	bench/run.sh
+
+clean:
+	cargo clean
+	rm -rf target/site end2end/test-results
+
+## ---- installation (idempotent) --------------------------------------------------------------
+
+tools: rust-tools npm-tools
+
+rust-tools:
+	rustup target add wasm32-unknown-unknown
+	if ! cargo leptos --version 2>/dev/null | grep -q "$(CARGO_LEPTOS_VERSION)"; then \
+	  cargo install cargo-leptos --locked --version $(CARGO_LEPTOS_VERSION); fi
+	if ! wasm-bindgen --version 2>/dev/null | grep -q "$(WASM_BINDGEN_VERSION)"; then \
+	  cargo install wasm-bindgen-cli --locked --version $(WASM_BINDGEN_VERSION); fi
+
+# wasm-opt (binaryen) and sass come from npm: Debian's binaryen produces WASM that never hydrates.
+npm-tools: end2end/node_modules/.installed
+
+end2end/node_modules/.installed: end2end/package.json end2end/package-lock.json
+	cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+	touch $@
+
+# Browser tests drive Debian's Chromium (Playwright never downloads a browser here).
+chromium:
+	if [ ! -x /usr/bin/chromium ]; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y chromium || { $$SUDO apt-get update && $$SUDO apt-get install -y chromium; }; fi
+
+# Tests need PostgreSQL on 127.0.0.1:5432; start the local cluster if it is down, and drop
+# scratch databases that crashed test runs left behind.
+postgres:
+	if ! pg_isready -q -h 127.0.0.1 -p 5432; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start; \
+	  for _ in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; fi
+	psql "$(POSTGRES_URL)" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 'latchkey\_test\_%' OR datname LIKE 'latchkey\_e2e\_%'" \
+	  | while read -r db; do psql "$(POSTGRES_URL)" -qc "DROP DATABASE IF EXISTS $$db WITH (FORCE)" >/dev/null; done

@@ -1,0 +1,149 @@
+//! The Sites tab: the sites an administrator administers; create and rename.
+
+use crate::error::ConsoleError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// One row of the Sites table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteRow {
+    /// Site id.
+    pub id: Uuid,
+    /// Name.
+    pub name: String,
+    /// Created (formatted).
+    pub created: String,
+    /// Users with any role there.
+    pub users: u64,
+    /// This is the site the console is scoped to.
+    pub selected: bool,
+}
+
+/// A signed-in administrator: the sites they administer.
+#[server(endpoint = "list_sites")]
+pub async fn list_sites() -> Result<Vec<SiteRow>, ConsoleError> {
+    use crate::server::{ctx, services::sites};
+    let admin = ctx::require_admin().await?;
+    let rows = sites::overview(&admin.state.db, &admin.acting()).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(site, users)| SiteRow {
+            selected: site.id == admin.site.id,
+            created: crate::domain::Timestamp(site.created_at).format_utc(),
+            id: site.id,
+            name: site.name,
+            users,
+        })
+        .collect())
+}
+
+/// A signed-in administrator: creates a site (they become its site administrator).
+#[server(endpoint = "create_site")]
+pub async fn create_site(csrf: String, name: String) -> Result<Uuid, ConsoleError> {
+    use crate::domain::SiteName;
+    use crate::server::{ctx, services::sites};
+    let admin = ctx::require_admin_for_change(&csrf).await?;
+    let name = SiteName::parse(&name).map_err(|e| ConsoleError::invalid("name", e.to_string()))?;
+    let site = sites::create(
+        &admin.state.db,
+        &admin.acting(),
+        &name,
+        admin.state.clock.now(),
+    )
+    .await?;
+    Ok(site.id)
+}
+
+/// An administrator of the site: renames it.
+#[server(endpoint = "rename_site")]
+pub async fn rename_site(csrf: String, site_id: Uuid, name: String) -> Result<(), ConsoleError> {
+    use crate::domain::SiteName;
+    use crate::server::{ctx, services::sites};
+    let admin = ctx::require_admin_for_change(&csrf).await?;
+    let name = SiteName::parse(&name).map_err(|e| ConsoleError::invalid("name", e.to_string()))?;
+    sites::rename(
+        &admin.state.db,
+        &admin.acting(),
+        site_id,
+        &name,
+        admin.state.clock.now(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// A site's settings page: its name and scope catalogue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteSettings {
+    /// Site id.
+    pub id: Uuid,
+    /// Name.
+    pub name: String,
+    /// Catalogue: (name, description).
+    pub scopes: Vec<(String, String)>,
+}
+
+/// An administrator of the site: its settings.
+#[server(endpoint = "get_site_settings")]
+pub async fn get_site_settings(site_id: Uuid) -> Result<SiteSettings, ConsoleError> {
+    use crate::server::{ctx, services::scopes};
+    let admin = ctx::require_admin().await?;
+    let site = admin
+        .acting()
+        .require_site_admin(&admin.state.db, site_id)
+        .await?;
+    let catalogue = scopes::catalogue(&admin.state.db, site.id).await?;
+    Ok(SiteSettings {
+        id: site.id,
+        name: site.name,
+        scopes: catalogue
+            .into_iter()
+            .map(|s| (s.name, s.description))
+            .collect(),
+    })
+}
+
+/// An administrator of the site: adds a scope to its catalogue.
+#[server(endpoint = "add_site_scope")]
+pub async fn add_site_scope(
+    csrf: String,
+    site_id: Uuid,
+    name: String,
+    description: String,
+) -> Result<(), ConsoleError> {
+    use crate::domain::ScopeName;
+    use crate::server::{ctx, services::scopes};
+    let admin = ctx::require_admin_for_change(&csrf).await?;
+    let name = ScopeName::parse(&name).map_err(|e| ConsoleError::invalid("name", e.to_string()))?;
+    scopes::add(
+        &admin.state.db,
+        &admin.acting(),
+        site_id,
+        &name,
+        &description,
+        admin.state.clock.now(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// An administrator of the site: removes an unused scope from its catalogue.
+#[server(endpoint = "remove_site_scope")]
+pub async fn remove_site_scope(
+    csrf: String,
+    site_id: Uuid,
+    name: String,
+) -> Result<(), ConsoleError> {
+    use crate::server::{ctx, services::scopes};
+    let admin = ctx::require_admin_for_change(&csrf).await?;
+    scopes::remove(
+        &admin.state.db,
+        &admin.acting(),
+        site_id,
+        &name,
+        admin.state.clock.now(),
+    )
+    .await?;
+    Ok(())
+}

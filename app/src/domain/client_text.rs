@@ -1,0 +1,86 @@
+use super::{Invalid, has_control_chars, parse_display_text};
+use serde::{Deserialize, Serialize};
+
+/// An API client's name, as shown to administrators and on the authorization prompt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientName(String);
+
+impl ClientName {
+    /// Longest accepted name, in characters.
+    pub const MAX: usize = 100;
+
+    /// 1 to 100 characters without control characters (trimmed).
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        parse_display_text(raw, "Name", Self::MAX).map(Self)
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Lower-cased, for case-insensitive sorting and search.
+    pub fn key(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+/// What an API client does, shown on the authorization prompt. Line breaks are allowed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientDescription(String);
+
+impl ClientDescription {
+    /// Longest accepted description, in characters.
+    pub const MAX: usize = 1000;
+
+    /// 1 to 1000 characters (trimmed); tabs and line breaks allowed, other control characters
+    /// not.
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Err(Invalid::new("Description is required."));
+        }
+        if trimmed.chars().count() > Self::MAX {
+            return Err(Invalid::new(format!(
+                "Description must be at most {} characters.",
+                Self::MAX
+            )));
+        }
+        let without_breaks: String = trimmed
+            .chars()
+            .filter(|c| !matches!(c, '\n' | '\r' | '\t'))
+            .collect();
+        if has_control_chars(&without_breaks) {
+            return Err(Invalid::new(
+                "Description cannot contain control characters.",
+            ));
+        }
+        Ok(Self(trimmed.replace("\r\n", "\n")))
+    }
+
+    /// The description.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_descriptions() {
+        assert_eq!(
+            ClientName::parse("  Reporting Bot ").unwrap().as_str(),
+            "Reporting Bot"
+        );
+        assert!(ClientName::parse("").is_err());
+        assert!(ClientName::parse(&"n".repeat(101)).is_err());
+        assert!(ClientName::parse("bad\u{7}bell").is_err());
+        let description = ClientDescription::parse("Line one\r\nLine two\twith tab").unwrap();
+        assert_eq!(description.as_str(), "Line one\nLine two\twith tab");
+        assert!(ClientDescription::parse(" \n ").is_err());
+        assert!(ClientDescription::parse("nul\u{0}byte").is_err());
+        assert!(ClientDescription::parse(&"d".repeat(1001)).is_err());
+    }
+}

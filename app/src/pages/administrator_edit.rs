@@ -1,0 +1,187 @@
+use crate::api::users::{
+    ResetUserPassword, SetUserDisabled, UpdateUserEmail, UpdateUserRoles, UserDetail, get_user,
+};
+use crate::components::{
+    field::{Field, field_error},
+    layout::CsrfField,
+    notice::ActionFeedback,
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+use uuid::Uuid;
+
+/// The user id in the URL (`/administrators/:id/...`), if it is one.
+pub fn user_id_param() -> Memo<Option<Uuid>> {
+    let params = use_params_map();
+    Memo::new(move |_| params.read().get("id").and_then(|id| id.parse().ok()))
+}
+
+/// Edit a user: email, roles on each site the viewer administers, password, status.
+#[component]
+pub fn EditAdministratorPage() -> impl IntoView {
+    let user_id = user_id_param();
+    let email = ServerAction::<UpdateUserEmail>::new();
+    let roles = ServerAction::<UpdateUserRoles>::new();
+    let password = ServerAction::<ResetUserPassword>::new();
+    let status = ServerAction::<SetUserDisabled>::new();
+    let user = Resource::new_blocking(
+        move || {
+            (
+                user_id.get(),
+                email.version().get(),
+                roles.version().get(),
+                status.version().get(),
+            )
+        },
+        |(id, ..)| async move {
+            match id {
+                Some(id) => get_user(id).await,
+                None => Err(crate::error::ConsoleError::NotFound),
+            }
+        },
+    );
+    view! {
+        <Title text="Edit user"/>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                user.await.map(|user| view! { <EditUser user email roles password status/> })
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn EditUser(
+    user: UserDetail,
+    email: ServerAction<UpdateUserEmail>,
+    roles: ServerAction<UpdateUserRoles>,
+    password: ServerAction<ResetUserPassword>,
+    status: ServerAction<SetUserDisabled>,
+) -> impl IntoView {
+    let manage = user.can_manage_account;
+    view! {
+        <h1>{user.username.clone()}
+            {if user.active {
+                view! { <span class="badge active">"Active"</span> }.into_any()
+            } else {
+                view! { <span class="badge disabled">"Disabled"</span> }.into_any()
+            }}
+        </h1>
+        <p class="toolbar">
+            <a href="/administrators">"← Administrators"</a>
+            <a class="button secondary small" href=format!("/administrators/{}/security", user.id)>"Security Settings"</a>
+        </p>
+        <dl class="details panel">
+            <dt>"Email"</dt><dd>{user.email.clone()}</dd>
+            <dt>"Created"</dt><dd>{user.created.clone()}</dd>
+            <dt>"Last sign-in"</dt><dd>{user.last_sign_in.clone().unwrap_or_else(|| "Never".into())}</dd>
+        </dl>
+        {(!manage).then(|| view! {
+            <p class="warning">"This user also belongs to sites you do not administer: their email, password and status can only be changed by an administrator of all their sites."</p>
+        })}
+        <RolesSection user=user.clone() action=roles/>
+        {manage.then(|| view! {
+            <EmailSection user=user.clone() action=email/>
+            <PasswordSection user=user.clone() action=password/>
+            <StatusSection user=user.clone() action=status/>
+        })}
+    }
+}
+
+#[component]
+fn RolesSection(user: UserDetail, action: ServerAction<UpdateUserRoles>) -> impl IntoView {
+    view! {
+        <section class="panel">
+            <h2>"Roles by site"</h2>
+            <ActionForm action>
+                <CsrfField/>
+                <input type="hidden" name="user_id" value=user.id.to_string()/>
+                <ActionFeedback value=action.value() success="Roles saved."/>
+                <table class="data" aria-label="Roles by site">
+                    <thead><tr><th scope="col">"Site"</th><th scope="col">"Site administrator"</th><th scope="col">"API User"</th></tr></thead>
+                    <tbody>
+                        {user.roles.iter().enumerate().map(|(i, row)| view! {
+                            <tr>
+                                <td>
+                                    <input type="hidden" name=format!("roles[{i}][site_id]") value=row.site.id.to_string()/>
+                                    {row.site.name.clone()}
+                                </td>
+                                <td><input type="checkbox" name=format!("roles[{i}][site_admin]") checked=row.site_admin
+                                    aria-label=format!("Site administrator on {}", row.site.name)/></td>
+                                <td><input type="checkbox" name=format!("roles[{i}][api_user]") checked=row.api_user
+                                    aria-label=format!("API User on {}", row.site.name)/></td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+                <p class="hint">"Untick both boxes to remove the user from a site."</p>
+                <p class="field-error" role="alert">{move || field_error(action.value(), "roles").get()}</p>
+                <button type="submit" class="button primary">"Save roles"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn EmailSection(user: UserDetail, action: ServerAction<UpdateUserEmail>) -> impl IntoView {
+    view! {
+        <section class="panel">
+            <h2>"Email address"</h2>
+            <ActionForm action>
+                <CsrfField/>
+                <input type="hidden" name="user_id" value=user.id.to_string()/>
+                <ActionFeedback value=action.value() success="Email address saved."/>
+                <Field label="Email Address" name="email" kind="email" value=user.email
+                    error=field_error(action.value(), "email")/>
+                <button type="submit" class="button primary">"Save email"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn PasswordSection(user: UserDetail, action: ServerAction<ResetUserPassword>) -> impl IntoView {
+    view! {
+        <section class="panel">
+            <h2>"Reset password"</h2>
+            <ActionForm action>
+                <CsrfField/>
+                <input type="hidden" name="user_id" value=user.id.to_string()/>
+                <input type="hidden" name="username" value=user.username/>
+                <ActionFeedback value=action.value() success="Password changed."/>
+                <Field label="New password" name="password" kind="password" autocomplete="new-password"
+                    error=field_error(action.value(), "password")
+                    hint="At least 12 characters; not a common password; not containing the username."/>
+                <button type="submit" class="button primary">"Set password"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn StatusSection(user: UserDetail, action: ServerAction<SetUserDisabled>) -> impl IntoView {
+    let id = user.id;
+    view! {
+        <section class="panel">
+            <h2>"Status"</h2>
+            {if user.is_self {
+                view! { <p class="hint">"You cannot disable or delete your own account."</p> }.into_any()
+            } else {
+                view! {
+                    <ActionForm action attr:class="inline-form">
+                        <CsrfField/>
+                        <input type="hidden" name="user_id" value=id.to_string()/>
+                        <input type="hidden" name="disabled" value=user.active.to_string()/>
+                        <button type="submit" class=if user.active { "button danger" } else { "button primary" }>
+                            {if user.active { "Disable user" } else { "Enable user" }}
+                        </button>
+                    </ActionForm>
+                    <ActionFeedback value=action.value() success="Status changed."/>
+                    <p class="hint">"A disabled user can sign in nowhere and can authorize no client."</p>
+                    <p><a class="button secondary" href=format!("/administrators/{id}/delete")>"Delete user…"</a></p>
+                }.into_any()
+            }}
+        </section>
+    }
+}

@@ -1,0 +1,135 @@
+//! Confirmation before regenerating a secret, disabling or deleting a client: each shows what
+//! it will break (live tokens, grants, API users who authorized, last use) and, where it makes
+//! sense, offers "keep existing tokens" or "revoke all".
+
+use super::client_detail::client_resource;
+use crate::api::clients::{ClientDetail, DeleteClient, RotateClientSecret, SetClientDisabled};
+use crate::components::{field::field_error, layout::CsrfField, notice::ActionFeedback};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+fn Impact(client: ClientDetail) -> impl IntoView {
+    view! {
+        <div class="panel" data-testid="impact">
+            <h2>"What this affects"</h2>
+            <ul>
+                <li>{format!("{} active access token(s)", client.active_access_tokens)}</li>
+                <li>{format!("{} grant(s) (refresh-token families) with live tokens", client.active_grants)}</li>
+                <li>{if client.api_users.is_empty() {
+                    "No API user has a live authorization".to_owned()
+                } else {
+                    format!("API users who authorized it: {}", client.api_users.join(", "))
+                }}</li>
+                <li>{format!("Last token issued: {}", client.last_used.clone().unwrap_or_else(|| "never".into()))}</li>
+            </ul>
+        </div>
+    }
+}
+
+#[component]
+fn TokenChoice(#[prop(into)] keep_label: String) -> impl IntoView {
+    view! {
+        <fieldset class="roles">
+            <legend>"Existing tokens"</legend>
+            <label class="checkbox-line"><input type="radio" name="tokens" value="keep" checked=true/>" "{keep_label}</label>
+            <label class="checkbox-line"><input type="radio" name="tokens" value="revoke"/>" Revoke all: every access and refresh token of this client stops working now"</label>
+        </fieldset>
+    }
+}
+
+fn with_client<V: IntoView + 'static>(
+    title: &'static str,
+    render: impl Fn(ClientDetail) -> V + Send + Sync + Clone + 'static,
+) -> impl IntoView {
+    let client = client_resource(Signal::derive(|| 0));
+    view! {
+        <Title text=title/>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || {
+                let render = render.clone();
+                Suspend::new(async move { client.await.map(render) })
+            }}
+        </Suspense>
+    }
+}
+
+/// Regenerate the Consumer Secret, optionally keeping the old one valid for a grace period.
+#[component]
+pub fn RegenerateSecretPage() -> impl IntoView {
+    let action = ServerAction::<RotateClientSecret>::new();
+    with_client("Regenerate secret", move |client: ClientDetail| {
+        let id = client.id;
+        view! {
+            <h1>{format!("Regenerate the secret of {}?", client.name)}</h1>
+            <Impact client=client.clone()/>
+            <ActionForm action attr:class="stacked">
+                <CsrfField/>
+                <input type="hidden" name="client_uuid" value=id.to_string()/>
+                <div class="field">
+                    <label for="grace">"Old secret"</label>
+                    <select id="grace" name="grace">
+                        <option value="0">"Stops working now"</option>
+                        <option value="3600">"Keeps working for 1 hour"</option>
+                        <option value="86400" selected=true>"Keeps working for 24 hours"</option>
+                        <option value="604800">"Keeps working for 7 days"</option>
+                    </select>
+                    <p class="hint">"During the grace period both secrets work; each shows its own last use, and you can retire the old one early."</p>
+                    <p class="field-error" role="alert">{move || field_error(action.value(), "grace").get()}</p>
+                </div>
+                <TokenChoice keep_label="Keep: tokens already issued keep working until they expire"/>
+                <ActionFeedback value=action.value() success="Secret regenerated."/>
+                <div class="toolbar">
+                    <button type="submit" class="button primary">"Regenerate secret"</button>
+                    <a class="button secondary" href=format!("/clients/{id}")>"Cancel"</a>
+                </div>
+            </ActionForm>
+        }
+    })
+}
+
+/// Disable a client: it can no longer authenticate (`invalid_client`).
+#[component]
+pub fn DisableClientPage() -> impl IntoView {
+    let action = ServerAction::<SetClientDisabled>::new();
+    with_client("Disable client", move |client: ClientDetail| {
+        let id = client.id;
+        view! {
+            <h1>{format!("Disable {}?", client.name)}</h1>
+            <p>"A disabled client cannot sign requests: the token endpoint answers invalid_client and no new authorization starts. You can enable it again later."</p>
+            <Impact client=client.clone()/>
+            <ActionForm action attr:class="stacked">
+                <CsrfField/>
+                <input type="hidden" name="client_uuid" value=id.to_string()/>
+                <input type="hidden" name="disabled" value="true"/>
+                <TokenChoice keep_label="Keep: access tokens already issued keep working until they expire (refreshing fails)"/>
+                <ActionFeedback value=action.value() success="Client disabled."/>
+                <div class="toolbar">
+                    <button type="submit" class="button danger">"Disable client"</button>
+                    <a class="button secondary" href=format!("/clients/{id}")>"Cancel"</a>
+                </div>
+            </ActionForm>
+        }
+    })
+}
+
+/// Delete a client with every token it holds.
+#[component]
+pub fn DeleteClientPage() -> impl IntoView {
+    let action = ServerAction::<DeleteClient>::new();
+    with_client("Delete client", move |client: ClientDetail| {
+        let id = client.id;
+        view! {
+            <h1>{format!("Delete {}?", client.name)}</h1>
+            <p>"Deleting removes the client, its secrets and every token it holds: all of them stop working now. The audit log keeps its history. This cannot be undone."</p>
+            <Impact client=client.clone()/>
+            <ActionForm action attr:class="inline-form">
+                <CsrfField/>
+                <input type="hidden" name="client_uuid" value=id.to_string()/>
+                <button type="submit" class="button danger">{format!("Delete {}", client.name)}</button>
+                <a class="button secondary" href=format!("/clients/{id}")>"Cancel"</a>
+            </ActionForm>
+            <ActionFeedback value=action.value() success="Deleted."/>
+        }
+    })
+}

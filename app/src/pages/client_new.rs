@@ -1,0 +1,118 @@
+use crate::api::clients::{RegisterClient, RegistrationOptions, get_registration_options};
+use crate::components::{
+    field::{Field, FormError, field_error, form_error},
+    hydration::use_hydrated,
+    layout::CsrfField,
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+/// "Create a New API Client" (from the API Clients tab) and "Register New Application" (from a
+/// user's Security Settings, owner preset): Name, Description, Redirect URI, scopes, owner and
+/// the Terms of Use. Done stays disabled until the terms are accepted (the server refuses
+/// without acceptance too, so this holds without JavaScript).
+#[component]
+pub fn NewClientPage() -> impl IntoView {
+    let options = Resource::new_blocking(|| (), |_| get_registration_options());
+    let preset_owner = use_query_map()
+        .with_untracked(|q| q.get("owner"))
+        .unwrap_or_default();
+    let title = if preset_owner.is_empty() {
+        "Create a New API Client"
+    } else {
+        "Register New Application"
+    };
+    view! {
+        <Title text=title/>
+        <h1>{title}</h1>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || {
+                let preset_owner = preset_owner.clone();
+                Suspend::new(async move {
+                    options.await.map(|options| view! { <RegistrationForm options preset_owner/> })
+                })
+            }}
+        </Suspense>
+    }
+}
+
+#[component]
+fn RegistrationForm(options: RegistrationOptions, preset_owner: String) -> impl IntoView {
+    let action = ServerAction::<RegisterClient>::new();
+    let value = action.value();
+    let accepted = RwSignal::new(false);
+    let hydrated = use_hydrated();
+    let no_owners = options.owners.is_empty();
+    let redirect_hint = if options.allow_loopback {
+        "The exact https address that receives the authorization code (http://127.0.0.1 or localhost allowed on this server)."
+    } else {
+        "The exact https address that receives the authorization code, e.g. https://app.example.com/callback."
+    };
+    view! {
+        {no_owners.then(|| view! {
+            <p class="warning">
+                "This site has no API users yet. An application acts on behalf of an API user: "
+                <a href="/administrators/new">"add one"</a>" first."
+            </p>
+        })}
+        <ActionForm action attr:class="stacked" attr:novalidate=true>
+            <CsrfField/>
+            <FormError message=form_error(value)/>
+            <p class="hint">{format!("Site: {}", options.site.name)}</p>
+            <Field label="Name" name="name" required=true maxlength=100 error=field_error(value, "name")/>
+            <div class="field" class:has-error=move || field_error(value, "description").with(Option::is_some)>
+                <label for="field-description">"Description"</label>
+                <textarea id="field-description" name="description" maxlength="1000" required
+                    aria-describedby="description-error"></textarea>
+                <p class="hint">"Shown to API users on the authorization prompt."</p>
+                <p class="field-error" id="description-error" role="alert">{move || field_error(value, "description").get()}</p>
+            </div>
+            <Field label="Redirect URI" name="redirect_uri" kind="url" required=true maxlength=2000
+                hint=redirect_hint error=field_error(value, "redirect_uri")/>
+            <div class="field" class:has-error=move || field_error(value, "owner").with(Option::is_some)>
+                <label for="field-owner">"API user (owner)"</label>
+                <select id="field-owner" name="owner" aria-describedby="owner-error">
+                    <option value="">"Choose an API user…"</option>
+                    {options.owners.into_iter().map(|owner| {
+                        let selected = owner.id.to_string() == preset_owner;
+                        view! { <option value=owner.id.to_string() selected=selected>{owner.username}</option> }
+                    }).collect_view()}
+                </select>
+                <p class="field-error" id="owner-error" role="alert">{move || field_error(value, "owner").get()}</p>
+            </div>
+            <fieldset class="roles">
+                <legend>"Scopes"</legend>
+                {options.scopes.into_iter().enumerate().map(|(i, scope)| {
+                    let checked = scope.name == "profile";
+                    view! {
+                        <label class="checkbox-line">
+                            <input type="checkbox" name=format!("scopes[{i}]") value=scope.name.clone() checked=checked/>
+                            " "<code>{scope.name.clone()}</code>" — "{scope.description}
+                        </label>
+                    }
+                }).collect_view()}
+                <p class="field-error" role="alert">{move || field_error(value, "scopes").get()}</p>
+            </fieldset>
+            <label class="checkbox-line">
+                <input type="checkbox" name="require_pkce"/>
+                " Require PKCE (S256) on every authorization request"
+            </label>
+            <div class="field checkbox" class:has-error=move || field_error(value, "accept_terms").with(Option::is_some)>
+                <input type="checkbox" id="accept-terms" name="accept_terms" aria-describedby="accept_terms-error"
+                    on:change=move |ev| accepted.set(event_target_checked(&ev))/>
+                <label for="accept-terms">
+                    "I have read and agree to the "
+                    <a href="/terms" target="_blank" rel="noopener">"Latchkey API Terms of Use"</a>
+                    {format!(" (version {})", options.terms_version)}
+                </label>
+            </div>
+            <p class="field-error" id="accept_terms-error" role="alert">{move || field_error(value, "accept_terms").get()}</p>
+            <div class="toolbar">
+                <button type="submit" class="button primary"
+                    disabled=move || (hydrated.get() && !accepted.get()) || action.pending().get()>"Done"</button>
+                <a class="button secondary" href="/clients">"Cancel"</a>
+            </div>
+        </ActionForm>
+    }
+}

@@ -1,0 +1,20 @@
+//! One file per screen.
+
+pub mod administrator_delete;
+pub mod administrator_edit;
+pub mod administrator_new;
+pub mod administrators;
+pub mod audit_log;
+pub mod authorize_prompt;
+pub mod client_confirm;
+pub mod client_detail;
+pub mod client_new;
+pub mod clients_list;
+pub mod dashboard;
+pub mod not_found;
+pub mod security_settings;
+pub mod setup;
+pub mod sign_in;
+pub mod site_settings;
+pub mod sites;
+pub mod terms;

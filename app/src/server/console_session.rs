@@ -1,0 +1,234 @@
+//! The console's session: what a signed-in administrator's session holds, the idle and
+//! absolute timeouts, the selected site, and secrets flashed to the next page view. Free of
+//! Leptos, so plain axum handlers (the CSV export) check sessions exactly like server functions.
+
+use crate::error::ConsoleError;
+use crate::server::{
+    AppState,
+    entities::{site, user},
+    services::access::{Acting, administered_sites},
+};
+use sea_orm::EntityTrait;
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+use uuid::Uuid;
+
+/// The session key under which the console keeps [`ConsoleSessionData`].
+pub const SESSION_KEY: &str = "console";
+
+/// Only write the session back for activity when it was last recorded this long ago
+/// (seconds): keeps the idle timeout accurate to a minute without a write per request.
+const SEEN_RESOLUTION: i64 = 60;
+
+/// The network address of the current request, put in the request extensions by the
+/// server's middleware (the peer address, or the forwarded one behind a trusted proxy).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientAddress(pub String);
+
+/// What the console keeps in a signed-in session.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConsoleSessionData {
+    /// The administrator.
+    pub user_id: Uuid,
+    /// Sign-in time: the absolute timeout counts from here.
+    pub signed_in_at: i64,
+    /// Last time the password was entered (sign-in or re-authentication).
+    pub authenticated_at: i64,
+    /// Last recorded activity: the idle timeout counts from here.
+    pub seen_at: i64,
+    /// Synchronizer token every console mutation must echo.
+    pub csrf_token: String,
+    /// The site the console is scoped to.
+    pub selected_site: Option<Uuid>,
+}
+
+/// A signed-in administrator, with the site the console is scoped to.
+#[derive(Debug, Clone)]
+pub struct Admin {
+    /// Application state.
+    pub state: AppState,
+    /// The session record.
+    pub session_data: ConsoleSessionData,
+    /// The administrator.
+    pub user: user::Model,
+    /// Every site they administer.
+    pub sites: Vec<site::Model>,
+    /// The selected site (always one of `sites`).
+    pub site: site::Model,
+    /// Where the request came from.
+    pub address: Option<String>,
+    session: Session,
+}
+
+impl Admin {
+    /// The principal for services and the audit log.
+    pub fn acting(&self) -> Acting {
+        Acting::admin(self.user.id, &self.user.username, self.address.clone())
+    }
+
+    /// Makes `site_id` the selected site (it must be one they administer).
+    pub async fn select_site(&mut self, site_id: Uuid) -> Result<(), ConsoleError> {
+        let site = self
+            .sites
+            .iter()
+            .find(|site| site.id == site_id)
+            .cloned()
+            .ok_or(ConsoleError::NotFound)?;
+        self.session_data.selected_site = Some(site.id);
+        self.site = site;
+        self.save().await
+    }
+
+    /// Records that the password was just confirmed (for actions needing a recent sign-in).
+    pub async fn mark_reauthenticated(&mut self) -> Result<(), ConsoleError> {
+        self.session_data.authenticated_at = self.state.clock.now().unix();
+        self.save().await
+    }
+
+    /// True if the password was entered within the re-authentication window.
+    pub fn recently_authenticated(&self) -> bool {
+        self.state.clock.now().unix() - self.session_data.authenticated_at
+            <= self.state.settings.reauth_window
+    }
+
+    /// Ends the session (sign out).
+    pub async fn end_session(self) -> Result<(), ConsoleError> {
+        self.session.flush().await.map_err(internal)
+    }
+
+    async fn save(&self) -> Result<(), ConsoleError> {
+        self.session
+            .insert(SESSION_KEY, &self.session_data)
+            .await
+            .map_err(internal)
+    }
+}
+
+/// Logs an unexpected session failure and returns its reference.
+pub(crate) fn internal(error: impl std::fmt::Display) -> ConsoleError {
+    let reference = Uuid::new_v4().simple().to_string()[..12].to_owned();
+    tracing::error!(%reference, %error, "console session failure");
+    ConsoleError::Internal { reference }
+}
+
+/// The signed-in administrator, or `None` (no session, timed out, disabled, or no longer an
+/// administrator anywhere; such sessions are ended here).
+pub async fn load(
+    state: AppState,
+    session: Session,
+    address: Option<String>,
+) -> Result<Option<Admin>, ConsoleError> {
+    let Some(mut data) = session
+        .get::<ConsoleSessionData>(SESSION_KEY)
+        .await
+        .map_err(internal)?
+    else {
+        return Ok(None);
+    };
+    let now = state.clock.now().unix();
+    let expired = now - data.signed_in_at > state.settings.session_absolute_timeout
+        || now - data.seen_at > state.settings.session_idle_timeout;
+    let user = if expired {
+        None
+    } else {
+        user::Entity::find_by_id(data.user_id)
+            .one(&state.db)
+            .await
+            .map_err(internal)?
+            .filter(user::Model::is_active)
+    };
+    let sites = match &user {
+        Some(user) => administered_sites(&state.db, user.id)
+            .await
+            .map_err(ConsoleError::from)?,
+        None => Vec::new(),
+    };
+    let (Some(user), false) = (user, sites.is_empty()) else {
+        session.flush().await.map_err(internal)?;
+        return Ok(None);
+    };
+    let selected = data
+        .selected_site
+        .and_then(|id| sites.iter().find(|site| site.id == id))
+        .unwrap_or(&sites[0])
+        .clone();
+    let mut admin = Admin {
+        address,
+        state,
+        session,
+        user,
+        sites,
+        site: selected,
+        session_data: data.clone(),
+    };
+    if now - data.seen_at >= SEEN_RESOLUTION || data.selected_site != Some(admin.site.id) {
+        data.seen_at = now;
+        data.selected_site = Some(admin.site.id);
+        admin.session_data = data;
+        admin.save().await?;
+    }
+    Ok(Some(admin))
+}
+
+/// Where a freshly issued or revealed client secret waits (encrypted) until the page that
+/// shows it is rendered once: it survives the redirect of a form posted without JavaScript.
+const SECRET_FLASH_KEY: &str = "secret_flash";
+
+#[derive(Debug, Serialize, Deserialize)]
+struct SecretFlash {
+    client_uuid: Uuid,
+    slot_hint: String,
+    sealed: String,
+}
+
+fn flash_context(client_uuid: Uuid) -> Vec<u8> {
+    format!("secret-flash:{client_uuid}").into_bytes()
+}
+
+impl Admin {
+    /// Keeps `secret` (encrypted with the server key) for the next render of the client page.
+    pub async fn flash_secret(
+        &self,
+        client_uuid: Uuid,
+        secret: &crate::server::crypto::tokens::Secret,
+    ) -> Result<(), ConsoleError> {
+        let sealed = crate::server::crypto::secret_box::seal(
+            &self.state.keys.secret_encryption,
+            secret.expose().as_bytes(),
+            &flash_context(client_uuid),
+        )?;
+        let flash = SecretFlash {
+            client_uuid,
+            slot_hint: secret.hint(),
+            sealed,
+        };
+        self.session
+            .insert(SECRET_FLASH_KEY, &flash)
+            .await
+            .map_err(internal)
+    }
+
+    /// The flashed secret of `client_uuid` (hint, secret), removed from the session.
+    pub async fn take_flashed_secret(
+        &self,
+        client_uuid: Uuid,
+    ) -> Result<Option<(String, String)>, ConsoleError> {
+        let flash: Option<SecretFlash> =
+            self.session.get(SECRET_FLASH_KEY).await.map_err(internal)?;
+        let Some(flash) = flash.filter(|f| f.client_uuid == client_uuid) else {
+            return Ok(None);
+        };
+        self.session
+            .remove::<SecretFlash>(SECRET_FLASH_KEY)
+            .await
+            .map_err(internal)?;
+        let plain = crate::server::crypto::secret_box::open(
+            &self.state.keys.secret_encryption,
+            &flash.sealed,
+            &flash_context(client_uuid),
+        )?;
+        Ok(String::from_utf8(plain)
+            .ok()
+            .map(|secret| (flash.slot_hint, secret)))
+    }
+}

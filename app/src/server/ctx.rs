@@ -1,0 +1,118 @@
+//! Helpers for server functions: the app state, the console session, the signed-in
+//! administrator, the anti-forgery check. The only module under `server` that uses Leptos;
+//! what does not need Leptos lives in `console_session`.
+
+use crate::error::ConsoleError;
+use crate::server::console_session::internal;
+pub use crate::server::console_session::{Admin, ClientAddress, ConsoleSessionData};
+use crate::server::{
+    AppState, console_session,
+    crypto::{constant_time_eq, random},
+    entities::user,
+};
+use tower_sessions::Session;
+
+/// The application state provided to every server function.
+pub fn app_state() -> Result<AppState, ConsoleError> {
+    leptos::prelude::use_context::<AppState>().ok_or_else(|| ConsoleError::Internal {
+        reference: "no-app-state".into(),
+    })
+}
+
+async fn session() -> Result<Session, ConsoleError> {
+    leptos_axum::extract::<Session>()
+        .await
+        .map_err(|_| ConsoleError::Internal {
+            reference: "no-session-layer".into(),
+        })
+}
+
+/// The address of the current request, if the middleware recorded one.
+pub async fn client_address() -> Option<String> {
+    leptos::prelude::use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<ClientAddress>().cloned())
+        .map(|address| address.0)
+}
+
+/// The signed-in administrator, or `None` (no session, timed out, disabled, or no longer an
+/// administrator anywhere; such sessions are ended).
+pub async fn current_admin() -> Result<Option<Admin>, ConsoleError> {
+    console_session::load(app_state()?, session().await?, client_address().await).await
+}
+
+/// The signed-in administrator, or `Unauthenticated`.
+pub async fn require_admin() -> Result<Admin, ConsoleError> {
+    current_admin().await?.ok_or(ConsoleError::Unauthenticated)
+}
+
+/// The signed-in administrator, after checking the anti-forgery token a mutation echoed.
+pub async fn require_admin_for_change(csrf: &str) -> Result<Admin, ConsoleError> {
+    let admin = require_admin().await?;
+    if constant_time_eq(admin.session_data.csrf_token.as_bytes(), csrf.as_bytes()) {
+        Ok(admin)
+    } else {
+        Err(ConsoleError::CsrfRejected)
+    }
+}
+
+/// Starts a fresh session for `user` (new id, so a planted session id is worthless).
+pub async fn start_session(user: &user::Model) -> Result<(), ConsoleError> {
+    let state = app_state()?;
+    let session = session().await?;
+    session.cycle_id().await.map_err(internal)?;
+    let now = state.clock.now().unix();
+    let data = ConsoleSessionData {
+        user_id: user.id,
+        signed_in_at: now,
+        authenticated_at: now,
+        seen_at: now,
+        csrf_token: random::token_256().map_err(ConsoleError::from)?,
+        selected_site: None,
+    };
+    session
+        .insert(console_session::SESSION_KEY, &data)
+        .await
+        .map_err(internal)
+}
+
+/// Sets the HTTP status of the page or server-function response being built.
+pub fn set_status(status: http::StatusCode) {
+    if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(status);
+    }
+}
+
+/// Only same-site paths may be a post-sign-in destination (no open redirect).
+pub fn safe_next_path(next: Option<&str>) -> String {
+    match next {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.starts_with("/\\")
+                && !path.chars().any(char::is_control) =>
+        {
+            path.to_owned()
+        }
+        _ => "/".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next_path;
+
+    #[test]
+    fn next_path_never_leaves_the_site() {
+        assert_eq!(safe_next_path(Some("/clients?page=2")), "/clients?page=2");
+        for hostile in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "javascript:alert(1)",
+            "/\nLocation: x",
+        ] {
+            assert_eq!(safe_next_path(Some(hostile)), "/", "{hostile:?}");
+        }
+        assert_eq!(safe_next_path(None), "/");
+    }
+}

@@ -1,0 +1,58 @@
+//! `clients`: an API client (application) of a site.
+
+use sea_orm::entity::prelude::*;
+
+/// A row of `clients`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "clients")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub site_id: Uuid,
+    /// The public Consumer Key (`lkci_...`).
+    pub client_id: String,
+    pub name: String,
+    /// Lower-cased name, for sorting and search.
+    pub name_key: String,
+    pub description: String,
+    /// The one registered redirect URI, exactly as written.
+    pub redirect_uri: String,
+    /// The API user the client acts for by default (its owner).
+    pub owner_user_id: Uuid,
+    pub require_pkce: bool,
+    /// Set while disabled: client authentication then fails with `invalid_client`.
+    pub disabled_at: Option<i64>,
+    pub created_by_user_id: Option<Uuid>,
+    pub created_by_label: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub last_used_at: Option<i64>,
+    /// The Terms of Use version last accepted for this client.
+    pub terms_version: String,
+}
+
+impl Model {
+    /// True unless disabled.
+    pub fn is_active(&self) -> bool {
+        self.disabled_at.is_none()
+    }
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::user::Entity",
+        from = "Column::OwnerUserId",
+        to = "super::user::Column::Id",
+        on_delete = "Cascade"
+    )]
+    Owner,
+}
+
+impl Related<super::user::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Owner.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,38 @@
+//! `client_secrets`: a client's secret slots (one, or two during a rotation grace period).
+
+use sea_orm::entity::prelude::*;
+
+/// A row of `client_secrets`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "client_secrets")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub client_uuid: Uuid,
+    /// HMAC-SHA-256 of the secret under the verifier key (hex).
+    pub verifier: String,
+    /// The secret encrypted at rest (None under the show-once policy).
+    pub ciphertext: Option<String>,
+    /// Last four characters, to tell slots apart.
+    pub hint: String,
+    pub created_at: i64,
+    pub created_by_label: String,
+    /// End of the grace period of a replaced secret.
+    pub expires_at: Option<i64>,
+    /// Retired (no longer accepted) at.
+    pub retired_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub use_count: i64,
+}
+
+impl Model {
+    /// True if this secret is accepted at `now`.
+    pub fn is_valid_at(&self, now: i64) -> bool {
+        self.retired_at.is_none() && self.expires_at.is_none_or(|end| now < end)
+    }
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

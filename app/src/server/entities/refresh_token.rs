@@ -1,0 +1,26 @@
+//! `refresh_tokens`: rotating refresh tokens (stored as digests).
+
+use sea_orm::entity::prelude::*;
+
+/// A row of `refresh_tokens`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "refresh_tokens")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub token_hash: String,
+    pub family_id: Uuid,
+    pub client_uuid: Uuid,
+    pub user_id: Uuid,
+    pub site_id: Uuid,
+    pub scope: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+    /// Set when exchanged for a new pair (rotation); presenting it again is reuse.
+    pub used_at: Option<i64>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

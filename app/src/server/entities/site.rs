@@ -1,0 +1,30 @@
+//! `sites`: a tenant; clients, memberships and audit chains belong to one.
+
+use sea_orm::entity::prelude::*;
+
+/// A row of `sites`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "sites")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub name: String,
+    /// Lower-cased name; unique.
+    pub name_key: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(has_many = "super::site_membership::Entity")]
+    Membership,
+}
+
+impl Related<super::site_membership::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Membership.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,44 @@
+//! `users`: a person who signs in to the console and/or authorizes clients.
+
+use sea_orm::entity::prelude::*;
+
+/// A row of `users`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "users")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub username: String,
+    /// Lower-cased username; unique.
+    pub username_key: String,
+    pub email: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub password_changed_at: i64,
+    pub last_sign_in_at: Option<i64>,
+    /// Set while the user is disabled: they can sign in nowhere and authorize nothing.
+    pub disabled_at: Option<i64>,
+}
+
+impl Model {
+    /// True unless the user has been disabled.
+    pub fn is_active(&self) -> bool {
+        self.disabled_at.is_none()
+    }
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(has_many = "super::site_membership::Entity")]
+    Membership,
+}
+
+impl Related<super::site_membership::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Membership.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

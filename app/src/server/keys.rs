@@ -1,0 +1,64 @@
+//! The operator's master key and the purpose-bound keys derived from it. Each purpose gets its
+//! own key (HMAC-SHA-256 of a fixed label), so a key leaked or misused for one job cannot be
+//! replayed against another.
+
+use crate::server::crypto::hmac_sha256;
+
+/// Keys for each cryptographic job. `Debug` never prints key material.
+#[derive(Clone)]
+pub struct Keys {
+    /// Keyed hash (verifier) of client secrets.
+    pub secret_verifier: [u8; 32],
+    /// AEAD key that encrypts client secrets at rest so they can be revealed.
+    pub secret_encryption: [u8; 32],
+    /// Anti-forgery tokens (authorization prompt).
+    pub anti_forgery: [u8; 32],
+    /// Signs audit-chain checkpoints.
+    pub audit: [u8; 32],
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Keys(..)")
+    }
+}
+
+impl Keys {
+    /// Derives every purpose key from the operator's 256-bit master key.
+    pub fn derive(master: &[u8; 32]) -> Self {
+        let derive = |label: &str| hmac_sha256(master, label.as_bytes());
+        Self {
+            secret_verifier: derive("latchkey/v1/client-secret-verifier"),
+            secret_encryption: derive("latchkey/v1/client-secret-encryption"),
+            anti_forgery: derive("latchkey/v1/anti-forgery"),
+            audit: derive("latchkey/v1/audit-checkpoint"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn purposes_get_distinct_keys_and_debug_hides_them() {
+        let keys = Keys::derive(&[7u8; 32]);
+        let all = [
+            keys.secret_verifier,
+            keys.secret_encryption,
+            keys.anti_forgery,
+            keys.audit,
+        ];
+        for (i, a) in all.iter().enumerate() {
+            for b in &all[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        assert_eq!(format!("{keys:?}"), "Keys(..)");
+        assert_eq!(
+            Keys::derive(&[7u8; 32]).audit,
+            keys.audit,
+            "derivation is deterministic"
+        );
+    }
+}

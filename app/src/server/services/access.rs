@@ -1,0 +1,112 @@
+//! Who is acting, and what they may administer. Every site-scoped service calls
+//! [`Principal::require_site_admin`] before reading or changing anything, so the console's menus
+//! are a convenience and never the protection.
+
+use crate::server::{
+    ServiceError,
+    entities::{site, site_membership as membership},
+    services::audit::Actor,
+};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
+    RelationTrait,
+};
+use uuid::Uuid;
+
+/// The authority behind a change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// The operator at the command line: may administer every site.
+    Operator,
+    /// A signed-in administrator: only the sites where they hold the site-administrator role.
+    Admin {
+        /// Their user id.
+        user_id: Uuid,
+        /// Their username, for the audit log.
+        username: String,
+    },
+}
+
+/// A principal plus the address the request came from: everything an audit event needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acting {
+    /// Who.
+    pub principal: Principal,
+    /// From where (console requests only).
+    pub address: Option<String>,
+}
+
+impl Acting {
+    /// The operator at the command line.
+    pub fn operator() -> Self {
+        Self {
+            principal: Principal::Operator,
+            address: None,
+        }
+    }
+
+    /// A signed-in administrator.
+    pub fn admin(user_id: Uuid, username: impl Into<String>, address: Option<String>) -> Self {
+        Self {
+            principal: Principal::Admin {
+                user_id,
+                username: username.into(),
+            },
+            address,
+        }
+    }
+
+    /// The administrator's user id, if this is one.
+    pub fn admin_id(&self) -> Option<Uuid> {
+        match &self.principal {
+            Principal::Admin { user_id, .. } => Some(*user_id),
+            Principal::Operator => None,
+        }
+    }
+
+    /// How the audit log names this actor.
+    pub fn actor(&self) -> Actor {
+        match &self.principal {
+            Principal::Operator => Actor::operator(self.address.clone()),
+            Principal::Admin { user_id, username } => {
+                Actor::admin(*user_id, username, self.address.clone())
+            }
+        }
+    }
+
+    /// The site, if this principal may administer it. A site they do not administer is
+    /// reported exactly like one that does not exist, so its existence is not disclosed.
+    pub async fn require_site_admin(
+        &self,
+        conn: &impl ConnectionTrait,
+        site_id: Uuid,
+    ) -> Result<site::Model, ServiceError> {
+        if let Some(user_id) = self.admin_id() {
+            let is_admin = membership::Entity::find_by_id((site_id, user_id))
+                .one(conn)
+                .await?
+                .is_some_and(|m| m.is_site_admin);
+            if !is_admin {
+                return Err(ServiceError::NotFound);
+            }
+        }
+        site::Entity::find_by_id(site_id)
+            .one(conn)
+            .await?
+            .ok_or(ServiceError::NotFound)
+    }
+}
+
+/// The sites `user_id` administers, by name.
+pub async fn administered_sites(
+    conn: &impl ConnectionTrait,
+    user_id: Uuid,
+) -> Result<Vec<site::Model>, ServiceError> {
+    Ok(site::Entity::find()
+        .join(JoinType::InnerJoin, site::Relation::Membership.def())
+        .filter(membership::Column::UserId.eq(user_id))
+        .filter(membership::Column::IsSiteAdmin.eq(true))
+        .order_by_asc(site::Column::NameKey)
+        .all(conn)
+        .await?)
+}

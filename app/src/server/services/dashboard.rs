@@ -1,0 +1,73 @@
+//! Numbers for the dashboard of one site.
+
+use crate::domain::Timestamp;
+use crate::server::{
+    ServiceError,
+    entities::{access_token, alert, audit_event as event, client, site_membership as membership},
+    services::{access::Acting, alerts, usage_charts},
+};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+/// How many recent events the dashboard lists.
+const RECENT_EVENTS: u64 = 10;
+
+/// Counts and recent activity of a site.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// Site administrators.
+    pub administrators: u64,
+    /// API users.
+    pub api_users: u64,
+    /// Newest audit events, newest first.
+    pub recent_events: Vec<event::Model>,
+    /// API clients.
+    pub clients: u64,
+    /// Unexpired, unrevoked access tokens.
+    pub active_tokens: u64,
+    /// Tokens issued per day, last 30 days.
+    pub tokens_per_day: Vec<usage_charts::DailyCount>,
+    /// Unacknowledged security alerts.
+    pub alerts: Vec<alert::Model>,
+}
+
+/// The dashboard numbers of `site_id`, which the actor must administer.
+pub async fn summary(
+    conn: &impl ConnectionTrait,
+    acting: &Acting,
+    site_id: Uuid,
+    now: Timestamp,
+) -> Result<Summary, ServiceError> {
+    acting.require_site_admin(conn, site_id).await?;
+    let members = || membership::Entity::find().filter(membership::Column::SiteId.eq(site_id));
+    Ok(Summary {
+        administrators: members()
+            .filter(membership::Column::IsSiteAdmin.eq(true))
+            .count(conn)
+            .await?,
+        api_users: members()
+            .filter(membership::Column::IsApiUser.eq(true))
+            .count(conn)
+            .await?,
+        recent_events: event::Entity::find()
+            .filter(event::Column::SiteId.eq(site_id))
+            .order_by_desc(event::Column::Id)
+            .limit(RECENT_EVENTS)
+            .all(conn)
+            .await?,
+        clients: client::Entity::find()
+            .filter(client::Column::SiteId.eq(site_id))
+            .count(conn)
+            .await?,
+        active_tokens: access_token::Entity::find()
+            .filter(access_token::Column::SiteId.eq(site_id))
+            .filter(access_token::Column::ExpiresAt.gt(now.unix()))
+            .filter(access_token::Column::RevokedAt.is_null())
+            .count(conn)
+            .await?,
+        tokens_per_day: usage_charts::site_daily(conn, site_id, 30, now).await?,
+        alerts: alerts::open(conn, acting, site_id).await?,
+    })
+}

@@ -1,0 +1,21 @@
+//! Use cases. Each function takes a connection (or `&AppState`), domain values and `now`,
+//! checks who may do it, makes the change and writes its audit event in one transaction.
+
+pub mod access;
+pub mod alerts;
+pub mod audit;
+pub mod audit_log;
+pub mod bench_fixtures;
+pub mod clients;
+pub mod dashboard;
+pub mod grants;
+pub mod oauth;
+pub mod scopes;
+pub mod secrets;
+pub mod seed;
+pub mod setup;
+pub mod sign_in;
+pub mod sites;
+pub mod throttle;
+pub mod usage_charts;
+pub mod users;

@@ -1,0 +1,479 @@
+//! The authorization endpoint (RFC 6749 §4.1.1-4.1.2) and its prompt.
+//!
+//! Validation follows §4.1.2.1: a request whose client or redirect URI cannot be trusted
+//! (missing, unknown or disabled client; a `redirect_uri` that is missing or not exactly the
+//! registered one; repeated parameters) gets an error page and is never redirected. Every
+//! other problem is sent back to the verified redirect URI with `error`, `error_description`,
+//! `state` and `iss` (RFC 9207). PKCE is S256 only (RFC 7636, RFC 9700 §2.1.1).
+
+use crate::domain::{ScopeSet, Timestamp};
+use crate::server::{
+    AppState, ServiceError,
+    crypto::{
+        constant_time_eq, hmac_sha256,
+        tokens::{self, Secret, TokenKind},
+    },
+    db::begin_write,
+    entities::{
+        authorization_code, client, site, site_membership as membership, site_scope, user,
+    },
+    keys::Keys,
+    oauth::{ErrorCode, OAuthError, Params, pkce},
+    services::{
+        audit::{self, Action, Actor, NewEvent, Target},
+        clients,
+        throttle::{self, ACCOUNT, ADDRESS},
+        users::find_by_username,
+    },
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use serde_json::json;
+
+/// How long a rendered prompt may be submitted.
+pub const PROMPT_LIFETIME: i64 = 10 * 60;
+
+/// A validated authorization request.
+#[derive(Debug, Clone)]
+pub struct AuthorizationRequest {
+    /// The client.
+    pub client: client::Model,
+    /// Its site.
+    pub site: site::Model,
+    /// The redirect URI (equal to the registered one).
+    pub redirect_uri: String,
+    /// The scope to grant (requested, or the client's registered scopes).
+    pub scope: ScopeSet,
+    /// `state`, returned verbatim.
+    pub state: Option<String>,
+    /// PKCE S256 challenge.
+    pub code_challenge: Option<String>,
+}
+
+/// What to do with an authorization request.
+#[derive(Debug)]
+pub enum Validation {
+    /// Show the prompt.
+    Valid(Box<AuthorizationRequest>),
+    /// The client or redirect URI cannot be trusted: error page (HTTP 400), no redirect.
+    ErrorPage(OAuthError),
+    /// Send the error back to the client's verified redirect URI.
+    RedirectError {
+        /// Where.
+        redirect_uri: String,
+        /// The request's `state`.
+        state: Option<String>,
+        /// What.
+        error: OAuthError,
+    },
+}
+
+/// Validates authorization request parameters (from the query string, or re-posted by the
+/// prompt form).
+pub async fn validate(
+    conn: &impl ConnectionTrait,
+    params: Result<Params, OAuthError>,
+) -> Result<Validation, ServiceError> {
+    let params = match params {
+        Ok(params) => params,
+        Err(error) => return Ok(Validation::ErrorPage(error)),
+    };
+    let Some(client_id) = params.get("client_id") else {
+        return Ok(Validation::ErrorPage(OAuthError::invalid_request(
+            "missing client_id",
+        )));
+    };
+    let client = match clients::find_by_client_id(conn, client_id).await? {
+        Some(client) if client.is_active() => client,
+        Some(_) => {
+            return Ok(Validation::ErrorPage(OAuthError::new(
+                ErrorCode::UnauthorizedClient,
+                "this application is disabled",
+            )));
+        }
+        None => {
+            return Ok(Validation::ErrorPage(OAuthError::invalid_client(
+                "unknown client_id",
+            )));
+        }
+    };
+    let Some(redirect_uri) = params.get("redirect_uri") else {
+        return Ok(Validation::ErrorPage(OAuthError::invalid_request(
+            "missing redirect_uri",
+        )));
+    };
+    if redirect_uri != client.redirect_uri {
+        return Ok(Validation::ErrorPage(OAuthError::invalid_request(
+            "redirect_uri does not match the URI registered for this application",
+        )));
+    }
+    let state = params.get("state").map(str::to_owned);
+    let redirect = |error: OAuthError| Validation::RedirectError {
+        redirect_uri: redirect_uri.to_owned(),
+        state: state.clone(),
+        error,
+    };
+    match params.get("response_type") {
+        None => {
+            return Ok(redirect(OAuthError::invalid_request(
+                "missing response_type",
+            )));
+        }
+        Some("code") => {}
+        Some(_) => {
+            return Ok(redirect(OAuthError::new(
+                ErrorCode::UnsupportedResponseType,
+                "only response_type=code is supported",
+            )));
+        }
+    }
+    let allowed = clients::client_scopes(conn, client.id).await?;
+    let scope = match params.get("scope") {
+        None => allowed.clone(),
+        Some(raw) => match ScopeSet::parse(raw) {
+            Err(problem) => return Ok(redirect(OAuthError::invalid_scope(problem.to_string()))),
+            Ok(requested) if !requested.is_subset(&allowed) => {
+                return Ok(redirect(OAuthError::invalid_scope(format!(
+                    "not allowed for this client: {}",
+                    requested.missing_from(&allowed).join(" ")
+                ))));
+            }
+            Ok(requested) => requested,
+        },
+    };
+    if scope.is_empty() {
+        return Ok(redirect(OAuthError::invalid_scope("no scope to grant")));
+    }
+    let code_challenge = match pkce::parse_challenge(
+        params.get("code_challenge"),
+        params.get("code_challenge_method"),
+    ) {
+        Ok(challenge) => challenge,
+        Err(error) => return Ok(redirect(error)),
+    };
+    if client.require_pkce && code_challenge.is_none() {
+        return Ok(redirect(OAuthError::invalid_request(
+            "this application must use PKCE (code_challenge with code_challenge_method=S256)",
+        )));
+    }
+    let site = site::Entity::find_by_id(client.site_id)
+        .one(conn)
+        .await?
+        .ok_or_else(|| ServiceError::Unexpected("client without site".into()))?;
+    Ok(Validation::Valid(Box::new(AuthorizationRequest {
+        redirect_uri: redirect_uri.to_owned(),
+        client,
+        site,
+        scope,
+        state,
+        code_challenge,
+    })))
+}
+
+/// The site's descriptions of the requested scopes, for the prompt.
+pub async fn scope_descriptions(
+    conn: &impl ConnectionTrait,
+    request: &AuthorizationRequest,
+) -> Result<Vec<(String, String)>, ServiceError> {
+    let catalogue = site_scope::Entity::find()
+        .filter(site_scope::Column::SiteId.eq(request.site.id))
+        .all(conn)
+        .await?;
+    Ok(request
+        .scope
+        .iter()
+        .map(|scope| {
+            let description = catalogue
+                .iter()
+                .find(|entry| entry.name == scope.as_str())
+                .map(|entry| entry.description.clone())
+                .unwrap_or_default();
+            (scope.as_str().to_owned(), description)
+        })
+        .collect())
+}
+
+fn prompt_material(request: &AuthorizationRequest, issued_at: i64) -> String {
+    // Length-prefixed fields: no way to shift text from one field into another.
+    let fields = [
+        request.client.client_id.as_str(),
+        request.redirect_uri.as_str(),
+        &request.scope.to_string(),
+        request.state.as_deref().unwrap_or(""),
+        request.code_challenge.as_deref().unwrap_or(""),
+        &issued_at.to_string(),
+    ];
+    fields
+        .iter()
+        .map(|f| format!("{}:{f}", f.len()))
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
+/// The anti-forgery token of a rendered prompt: binds the form to exactly the parameters it
+/// shows, and expires after [`PROMPT_LIFETIME`].
+pub fn prompt_token(keys: &Keys, request: &AuthorizationRequest, now: Timestamp) -> String {
+    let mac = hmac_sha256(
+        &keys.anti_forgery,
+        prompt_material(request, now.unix()).as_bytes(),
+    );
+    format!("{}.{}", now.unix(), URL_SAFE_NO_PAD.encode(mac))
+}
+
+/// True if `token` was issued by [`prompt_token`] for this request, less than
+/// [`PROMPT_LIFETIME`] ago.
+pub fn verify_prompt_token(
+    keys: &Keys,
+    request: &AuthorizationRequest,
+    token: &str,
+    now: Timestamp,
+) -> bool {
+    let Some((issued_at, mac)) = token.split_once('.') else {
+        return false;
+    };
+    let Ok(issued_at) = issued_at.parse::<i64>() else {
+        return false;
+    };
+    let age = now.unix() - issued_at;
+    let expected = hmac_sha256(
+        &keys.anti_forgery,
+        prompt_material(request, issued_at).as_bytes(),
+    );
+    (0..=PROMPT_LIFETIME).contains(&age)
+        && constant_time_eq(URL_SAFE_NO_PAD.encode(expected).as_bytes(), mac.as_bytes())
+}
+
+/// `redirect_uri` with `pairs` appended to its query (the registered text is kept exactly;
+/// fragments are never registered, so appending is safe).
+pub fn redirect_with(redirect_uri: &str, pairs: &[(&str, &str)]) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (key, value) in pairs {
+        query.append_pair(key, value);
+    }
+    let separator = if redirect_uri.contains('?') { '&' } else { '?' };
+    format!("{redirect_uri}{separator}{}", query.finish())
+}
+
+/// The redirect carrying `error` back to the client (RFC 6749 §4.1.2.1, RFC 9207 `iss`).
+pub fn error_redirect(
+    redirect_uri: &str,
+    state: Option<&str>,
+    error: &OAuthError,
+    issuer: &str,
+) -> String {
+    let mut pairs = vec![
+        ("error", error.code.as_str()),
+        ("error_description", error.description.as_str()),
+    ];
+    if let Some(state) = state {
+        pairs.push(("state", state));
+    }
+    pairs.push(("iss", issuer));
+    redirect_with(redirect_uri, &pairs)
+}
+
+/// Why the prompt refused to authorize.
+#[derive(Debug)]
+pub enum PromptRefusal {
+    /// Wrong username or password, disabled, or not an API user of the client's site.
+    BadCredentials,
+    /// Too many failures: try again later.
+    Throttled {
+        /// Seconds to wait.
+        retry_after_secs: u64,
+    },
+}
+
+/// The API user at the prompt clicked Authorize: checks their credentials (throttled like
+/// console sign-in) and issues a single-use authorization code. Returns the redirect to send
+/// the browser to.
+pub async fn approve(
+    state: &AppState,
+    request: &AuthorizationRequest,
+    username: &str,
+    password: &str,
+    address: Option<String>,
+) -> Result<Result<String, PromptRefusal>, ServiceError> {
+    let now = state.clock.now();
+    let username_key = username.trim().to_ascii_lowercase();
+    let mut keys = vec![throttle::account_key(&username_key)];
+    if let Some(address) = &address {
+        keys.push(throttle::address_key(address));
+    }
+    if let Err(ServiceError::Throttled { retry_after_secs }) =
+        throttle::check(&state.db, &keys, now).await
+    {
+        return Ok(Err(PromptRefusal::Throttled { retry_after_secs }));
+    }
+    let user = if username_key.len() <= 64 {
+        find_by_username(&state.db, &username_key).await?
+    } else {
+        None
+    };
+    let password_ok = password.len() <= 1024
+        && state
+            .passwords
+            .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
+            .await?;
+    let may_authorize = match &user {
+        Some(user) if password_ok && user.is_active() => {
+            membership::Entity::find_by_id((request.site.id, user.id))
+                .one(&state.db)
+                .await?
+                .is_some_and(|m| m.is_api_user)
+        }
+        _ => false,
+    };
+    let txn = begin_write(&state.db).await?;
+    let client_target = Target::new("client", &request.client.client_id, &request.client.name);
+    let Some(user) = user.filter(|_| may_authorize) else {
+        throttle::record_failure(&txn, &keys[0], ACCOUNT, now).await?;
+        if let Some(address_key) = keys.get(1) {
+            throttle::record_failure(&txn, address_key, ADDRESS, now).await?;
+        }
+        let claimed: String = username
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(64)
+            .collect();
+        audit::record(
+            &txn,
+            NewEvent::new(
+                Some(request.site.id),
+                Action::AuthorizationFailed,
+                Actor::anonymous(&claimed, address),
+                format!(
+                    "Failed authorization of \"{}\" as \"{claimed}\"",
+                    request.client.name
+                ),
+            )
+            .target(client_target),
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        return Ok(Err(PromptRefusal::BadCredentials));
+    };
+    throttle::reset(&txn, &keys[0]).await?;
+    let code = issue_code(&txn, state, request, &user, address, now).await?;
+    txn.commit().await?;
+    let mut pairs = vec![("code", code.expose())];
+    if let Some(state) = request.state.as_deref() {
+        pairs.push(("state", state));
+    }
+    pairs.push(("iss", state.settings.public_url.as_str()));
+    Ok(Ok(redirect_with(&request.redirect_uri, &pairs)))
+}
+
+/// Issues a single-use authorization code for `request` to `user` (whose right to authorize
+/// the caller has checked), in the caller's transaction, with its audit event.
+pub async fn issue_code(
+    conn: &impl ConnectionTrait,
+    state: &AppState,
+    request: &AuthorizationRequest,
+    user: &user::Model,
+    address: Option<String>,
+    now: Timestamp,
+) -> Result<Secret, ServiceError> {
+    let code = Secret::new(tokens::generate(TokenKind::AuthorizationCode)?);
+    authorization_code::Entity::insert(authorization_code::ActiveModel {
+        code_hash: Set(tokens::digest(code.expose())),
+        client_uuid: Set(request.client.id),
+        user_id: Set(user.id),
+        site_id: Set(request.site.id),
+        redirect_uri: Set(request.redirect_uri.clone()),
+        scope: Set(request.scope.to_string()),
+        code_challenge: Set(request.code_challenge.clone()),
+        created_at: Set(now.unix()),
+        expires_at: Set(now.unix() + state.settings.code_ttl),
+        consumed_at: Set(None),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    audit::record(
+        conn,
+        NewEvent::new(
+            Some(request.site.id),
+            Action::CodeIssued,
+            Actor::api_user(user.id, &user.username, address),
+            format!(
+                "{} authorized \"{}\" ({})",
+                user.username, request.client.name, request.scope
+            ),
+        )
+        .target(Target::new("client", &request.client.client_id, &request.client.name))
+        .details(
+            json!({"scope": request.scope.to_string(), "pkce": request.code_challenge.is_some()}),
+        ),
+        now,
+    )
+    .await?;
+    Ok(code)
+}
+
+/// Someone at the prompt clicked Deny: records it and returns the `access_denied` redirect.
+pub async fn deny(
+    state: &AppState,
+    request: &AuthorizationRequest,
+    address: Option<String>,
+) -> Result<String, ServiceError> {
+    let now = state.clock.now();
+    let txn = begin_write(&state.db).await?;
+    audit::record(
+        &txn,
+        NewEvent::new(
+            Some(request.site.id),
+            Action::AuthorizationDenied,
+            Actor::anonymous("(authorization prompt)", address),
+            format!(
+                "Authorization of \"{}\" denied at the prompt",
+                request.client.name
+            ),
+        )
+        .target(Target::new(
+            "client",
+            &request.client.client_id,
+            &request.client.name,
+        )),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    let error = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
+    Ok(error_redirect(
+        &request.redirect_uri,
+        request.state.as_deref(),
+        &error,
+        &state.settings.public_url,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirects_append_to_the_registered_uri_verbatim() {
+        assert_eq!(
+            redirect_with(
+                "https://APP.example.com/cb",
+                &[("code", "lkac_x"), ("state", "a b&c")]
+            ),
+            "https://APP.example.com/cb?code=lkac_x&state=a+b%26c"
+        );
+        assert_eq!(
+            redirect_with("https://a.example/cb?tenant=7", &[("code", "c")]),
+            "https://a.example/cb?tenant=7&code=c"
+        );
+        let error = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
+        assert_eq!(
+            error_redirect(
+                "https://a.example/cb",
+                Some("xyz"),
+                &error,
+                "https://id.example"
+            ),
+            "https://a.example/cb?error=access_denied&error_description=the+user+denied+the+request&state=xyz&iss=https%3A%2F%2Fid.example"
+        );
+    }
+}

@@ -1,0 +1,14 @@
+//! The authorization server's use cases (RFC 6749, 6750, 7009, 7636, 7662, 8414; RFC 9700
+//! practices). Each takes the application state, protocol values and `now`, and returns either
+//! a result or an [`OAuthError`](crate::server::oauth::OAuthError) with the RFC code to send.
+
+pub mod authorize;
+pub mod bearer;
+pub mod client_auth;
+pub mod code_grant;
+pub mod introspection;
+pub mod issue;
+pub mod purge;
+pub mod refresh_grant;
+pub mod revocation;
+pub mod usage;

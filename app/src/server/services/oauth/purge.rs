@@ -1,0 +1,85 @@
+//! Removing what can no longer be used: expired codes and tokens, and grants with nothing
+//! left. Consumed codes and rotated refresh tokens are kept until they expire, because
+//! recognising their reuse is what detects theft.
+
+use crate::domain::Timestamp;
+use crate::server::{
+    ServiceError,
+    entities::{access_token, authorization_code, refresh_token, token_family},
+};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+
+/// How long an expired access token stays (introspection of a just-expired token says
+/// "inactive" either way; this only bounds the table).
+const EXPIRED_ACCESS_RETENTION: i64 = 24 * 60 * 60;
+
+/// What a purge removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    /// Authorization codes.
+    pub codes: u64,
+    /// Access tokens.
+    pub access_tokens: u64,
+    /// Refresh tokens.
+    pub refresh_tokens: u64,
+    /// Grants with no tokens left.
+    pub families: u64,
+}
+
+/// Deletes expired codes and tokens, then empty grants older than a refresh token lifetime.
+pub async fn purge_expired(
+    conn: &impl ConnectionTrait,
+    now: Timestamp,
+    refresh_ttl: i64,
+) -> Result<Purged, ServiceError> {
+    let codes = authorization_code::Entity::delete_many()
+        .filter(authorization_code::Column::ExpiresAt.lt(now.unix() - 24 * 60 * 60))
+        .exec(conn)
+        .await?
+        .rows_affected;
+    let access_tokens = access_token::Entity::delete_many()
+        .filter(access_token::Column::ExpiresAt.lt(now.unix() - EXPIRED_ACCESS_RETENTION))
+        .exec(conn)
+        .await?
+        .rows_affected;
+    let refresh_tokens = refresh_token::Entity::delete_many()
+        .filter(refresh_token::Column::ExpiresAt.lt(now.unix()))
+        .exec(conn)
+        .await?
+        .rows_affected;
+    // Grants older than any token they could hold, with no token rows left.
+    let old: Vec<uuid::Uuid> = token_family::Entity::find()
+        .select_only()
+        .column(token_family::Column::Id)
+        .filter(
+            token_family::Column::CreatedAt.lt(now.unix() - refresh_ttl - EXPIRED_ACCESS_RETENTION),
+        )
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let mut families = 0;
+    for batch in old.chunks(500) {
+        let ids = batch.to_vec();
+        let holding: Vec<uuid::Uuid> = refresh_token::Entity::find()
+            .select_only()
+            .column(refresh_token::Column::FamilyId)
+            .filter(refresh_token::Column::FamilyId.is_in(ids.clone()))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        let empty: Vec<uuid::Uuid> = ids.into_iter().filter(|id| !holding.contains(id)).collect();
+        if !empty.is_empty() {
+            families += token_family::Entity::delete_many()
+                .filter(token_family::Column::Id.is_in(empty))
+                .exec(conn)
+                .await?
+                .rows_affected;
+        }
+    }
+    Ok(Purged {
+        codes,
+        access_tokens,
+        refresh_tokens,
+        families,
+    })
+}

@@ -1,0 +1,445 @@
+//! Client secrets (the Consumer Secret): issuing, verifying, revealing, rotating and retiring.
+//! The one module that touches secret material.
+//!
+//! - A secret is 256 random bits in the `lkcs_` format (prefix + checksum, see
+//!   `crypto::tokens`), checked for shape before anything else.
+//! - It is verified through a keyed hash (HMAC-SHA-256 with the verifier key), compared in
+//!   constant time against every valid slot: fast (no password hashing on the token path) and
+//!   useless to someone who steals the database without the key.
+//! - Under the reveal policy it is also kept encrypted (XChaCha20-Poly1305, bound to the
+//!   client) so an administrator can reveal it; under show-once only the verifier is kept.
+//! - Rotation keeps the old secret valid for an optional grace period: two slots, each with
+//!   its own last-used time and use count, and the old one can be retired early.
+
+use crate::domain::Timestamp;
+use crate::server::{
+    ServiceError,
+    crypto::{
+        constant_time_eq, hex, hmac_sha256, secret_box,
+        tokens::{self, Secret, TokenKind},
+    },
+    db::begin_write,
+    entities::{client, client_secret},
+    keys::Keys,
+    services::{
+        access::Acting,
+        audit::{self, Action, NewEvent, Target},
+        grants,
+    },
+    state::{SecretPolicy, Settings},
+};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, sea_query::Expr,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+/// Longest grace period an old secret may keep working after a rotation (30 days).
+pub const MAX_GRACE_SECONDS: i64 = 30 * 24 * 60 * 60;
+
+/// The keyed hash stored for a secret.
+pub fn verifier(keys: &Keys, secret: &str) -> String {
+    hex(&hmac_sha256(&keys.secret_verifier, secret.as_bytes()))
+}
+
+/// Creates a secret slot for `client` (in the caller's transaction) and returns it with the
+/// secret, which the caller shows once.
+pub async fn insert_new(
+    conn: &impl ConnectionTrait,
+    keys: &Keys,
+    policy: SecretPolicy,
+    client: &client::Model,
+    created_by: &str,
+    now: Timestamp,
+) -> Result<(client_secret::Model, Secret), ServiceError> {
+    let secret = Secret::new(tokens::generate(TokenKind::ClientSecret)?);
+    let ciphertext = match policy {
+        SecretPolicy::Reveal => Some(secret_box::seal(
+            &keys.secret_encryption,
+            secret.expose().as_bytes(),
+            client.client_id.as_bytes(),
+        )?),
+        SecretPolicy::ShowOnce => None,
+    };
+    let row = client_secret::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        client_uuid: Set(client.id),
+        verifier: Set(verifier(keys, secret.expose())),
+        ciphertext: Set(ciphertext),
+        hint: Set(secret.hint()),
+        created_at: Set(now.unix()),
+        created_by_label: Set(created_by.to_owned()),
+        expires_at: Set(None),
+        retired_at: Set(None),
+        last_used_at: Set(None),
+        use_count: Set(0),
+    }
+    .insert(conn)
+    .await?;
+    Ok((row, secret))
+}
+
+/// Every slot of a client, newest first.
+pub async fn slots(
+    conn: &impl ConnectionTrait,
+    client_uuid: Uuid,
+) -> Result<Vec<client_secret::Model>, ServiceError> {
+    Ok(client_secret::Entity::find()
+        .filter(client_secret::Column::ClientUuid.eq(client_uuid))
+        .order_by_desc(client_secret::Column::CreatedAt)
+        .order_by_desc(client_secret::Column::Id)
+        .all(conn)
+        .await?)
+}
+
+/// The slots accepted at `now`.
+pub async fn valid_slots(
+    conn: &impl ConnectionTrait,
+    client_uuid: Uuid,
+    now: Timestamp,
+) -> Result<Vec<client_secret::Model>, ServiceError> {
+    Ok(slots(conn, client_uuid)
+        .await?
+        .into_iter()
+        .filter(|slot| slot.is_valid_at(now.unix()))
+        .collect())
+}
+
+/// The slot `presented` matches, if any. Malformed input is rejected before hashing; every
+/// valid slot is compared (in constant time) so timing says nothing about which one matched.
+pub fn verify(keys: &Keys, presented: &str, valid: &[client_secret::Model]) -> Option<Uuid> {
+    if !tokens::is_well_formed(TokenKind::ClientSecret, presented) {
+        return None;
+    }
+    let candidate = verifier(keys, presented);
+    let mut matched = None;
+    for slot in valid {
+        if constant_time_eq(candidate.as_bytes(), slot.verifier.as_bytes()) {
+            matched = Some(slot.id);
+        }
+    }
+    matched
+}
+
+async fn load_client(
+    conn: &impl ConnectionTrait,
+    acting: &Acting,
+    client_uuid: Uuid,
+) -> Result<client::Model, ServiceError> {
+    let client = client::Entity::find_by_id(client_uuid)
+        .one(conn)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    acting.require_site_admin(conn, client.site_id).await?;
+    Ok(client)
+}
+
+fn client_target(client: &client::Model) -> Target {
+    Target::new("client", &client.client_id, &client.name)
+}
+
+/// Decrypts a secret for an administrator (the caller has checked the recent sign-in) and
+/// records that it was revealed.
+pub async fn reveal(
+    db: &DatabaseConnection,
+    keys: &Keys,
+    acting: &Acting,
+    client_uuid: Uuid,
+    slot_id: Uuid,
+    now: Timestamp,
+) -> Result<Secret, ServiceError> {
+    let txn = begin_write(db).await?;
+    let client = load_client(&txn, acting, client_uuid).await?;
+    let slot = client_secret::Entity::find_by_id(slot_id)
+        .one(&txn)
+        .await?
+        .filter(|slot| slot.client_uuid == client_uuid)
+        .ok_or(ServiceError::NotFound)?;
+    if !slot.is_valid_at(now.unix()) {
+        return Err(ServiceError::Conflict(
+            "This secret is no longer valid.".into(),
+        ));
+    }
+    let Some(ciphertext) = &slot.ciphertext else {
+        return Err(ServiceError::Conflict(
+            "Secrets are shown only once on this server. Regenerate the secret to get a new one."
+                .into(),
+        ));
+    };
+    let plaintext = secret_box::open(
+        &keys.secret_encryption,
+        ciphertext,
+        client.client_id.as_bytes(),
+    )?;
+    let secret = Secret::new(
+        String::from_utf8(plaintext)
+            .map_err(|_| ServiceError::Unexpected("stored secret is not text".into()))?,
+    );
+    audit::record(
+        &txn,
+        NewEvent::new(
+            Some(client.site_id),
+            Action::SecretRevealed,
+            acting.actor(),
+            format!(
+                "Consumer Secret of \"{}\" revealed (…{})",
+                client.name, slot.hint
+            ),
+        )
+        .target(client_target(&client))
+        .details(json!({"secret_hint": slot.hint})),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(secret)
+}
+
+/// What a rotation does to the tokens already issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExistingTokens {
+    /// They keep working until they expire.
+    Keep,
+    /// Every grant of the client is revoked.
+    RevokeAll,
+}
+
+impl ExistingTokens {
+    /// The form value: `keep` or `revoke`.
+    pub fn from_form(value: &str) -> Option<Self> {
+        match value {
+            "keep" => Some(Self::Keep),
+            "revoke" => Some(Self::RevokeAll),
+            _ => None,
+        }
+    }
+}
+
+/// How a rotation treats what came before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rotation {
+    /// How long the current secret keeps working (0: retired at once).
+    pub grace_seconds: i64,
+    /// Tokens already issued.
+    pub existing: ExistingTokens,
+}
+
+/// Replaces the client's secret. With a grace period the current secret keeps working until
+/// it ends (any older one is retired now); without, it is retired at once.
+pub async fn rotate(
+    db: &DatabaseConnection,
+    keys: &Keys,
+    settings: &Settings,
+    acting: &Acting,
+    client_uuid: Uuid,
+    rotation: Rotation,
+    now: Timestamp,
+) -> Result<Secret, ServiceError> {
+    let Rotation {
+        grace_seconds,
+        existing,
+    } = rotation;
+    if !(0..=MAX_GRACE_SECONDS).contains(&grace_seconds) {
+        return Err(ServiceError::invalid(
+            "grace",
+            "The grace period can be at most 30 days.",
+        ));
+    }
+    let txn = begin_write(db).await?;
+    let client = load_client(&txn, acting, client_uuid).await?;
+    let valid = valid_slots(&txn, client_uuid, now).await?;
+    for (i, slot) in valid.iter().enumerate() {
+        let mut update = slot.clone().into_active_model();
+        if i == 0 && grace_seconds > 0 {
+            update.expires_at = Set(Some(now.unix() + grace_seconds));
+        } else {
+            update.retired_at = Set(Some(now.unix()));
+        }
+        update.update(&txn).await?;
+    }
+    let (slot, secret) = insert_new(
+        &txn,
+        keys,
+        settings.secret_policy,
+        &client,
+        &acting.actor().label,
+        now,
+    )
+    .await?;
+    let revoked = match existing {
+        ExistingTokens::Keep => 0,
+        ExistingTokens::RevokeAll => {
+            grants::revoke_all_for_client(&txn, client.id, "secret rotated", now).await?
+        }
+    };
+    audit::record(
+        &txn,
+        NewEvent::new(
+            Some(client.site_id),
+            Action::SecretRotated,
+            acting.actor(),
+            format!(
+                "Consumer Secret of \"{}\" regenerated (new …{}){}{}",
+                client.name,
+                slot.hint,
+                if grace_seconds > 0 { format!("; old secret valid for {}", duration_words(grace_seconds)) } else { String::new() },
+                if revoked > 0 { format!("; {revoked} grant(s) revoked") } else { String::new() }
+            ),
+        )
+        .target(client_target(&client))
+        .details(json!({
+            "new_secret_hint": slot.hint,
+            "grace_seconds": grace_seconds,
+            "tokens": match existing { ExistingTokens::Keep => "kept", ExistingTokens::RevokeAll => "revoked" },
+            "grants_revoked": revoked,
+        })),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(secret)
+}
+
+/// "24 hours", "7 days", "90 minutes".
+pub fn duration_words(seconds: i64) -> String {
+    match seconds {
+        s if s % 86_400 == 0 => format!("{} day(s)", s / 86_400),
+        s if s % 3_600 == 0 => format!("{} hour(s)", s / 3_600),
+        s => format!("{} minute(s)", (s + 59) / 60),
+    }
+}
+
+/// Retires an older secret before its grace period ends. The newest secret cannot be retired
+/// (regenerate instead).
+pub async fn retire(
+    db: &DatabaseConnection,
+    acting: &Acting,
+    client_uuid: Uuid,
+    slot_id: Uuid,
+    now: Timestamp,
+) -> Result<(), ServiceError> {
+    let txn = begin_write(db).await?;
+    let client = load_client(&txn, acting, client_uuid).await?;
+    let all = slots(&txn, client_uuid).await?;
+    let Some(position) = all.iter().position(|slot| slot.id == slot_id) else {
+        return Err(ServiceError::NotFound);
+    };
+    if position == 0 {
+        return Err(ServiceError::Conflict(
+            "This is the current secret; regenerate it instead of retiring it.".into(),
+        ));
+    }
+    let slot = &all[position];
+    if !slot.is_valid_at(now.unix()) {
+        return Ok(());
+    }
+    client_secret::Entity::update_many()
+        .col_expr(client_secret::Column::RetiredAt, Expr::value(now.unix()))
+        .filter(client_secret::Column::Id.eq(slot_id))
+        .exec(&txn)
+        .await?;
+    audit::record(
+        &txn,
+        NewEvent::new(
+            Some(client.site_id),
+            Action::SecretRetired,
+            acting.actor(),
+            format!(
+                "Old Consumer Secret of \"{}\" (…{}) retired; used {} time(s){}",
+                client.name,
+                slot.hint,
+                slot.use_count,
+                slot.last_used_at
+                    .map(|at| format!(", last {}", Timestamp(at).format_utc()))
+                    .unwrap_or_default()
+            ),
+        )
+        .target(client_target(&client))
+        .details(json!({"secret_hint": slot.hint, "use_count": slot.use_count, "last_used_at": slot.last_used_at})),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slot(
+        keys: &Keys,
+        secret: &str,
+        expires_at: Option<i64>,
+        retired_at: Option<i64>,
+    ) -> client_secret::Model {
+        client_secret::Model {
+            id: Uuid::now_v7(),
+            client_uuid: Uuid::nil(),
+            verifier: verifier(keys, secret),
+            ciphertext: None,
+            hint: String::new(),
+            created_at: 0,
+            created_by_label: String::new(),
+            expires_at,
+            retired_at,
+            last_used_at: None,
+            use_count: 0,
+        }
+    }
+
+    #[test]
+    fn verification_right_wrong_grace_and_the_stored_hash_itself() {
+        let keys = Keys::derive(&[1u8; 32]);
+        let now = 10_000;
+        let new_secret = tokens::generate(TokenKind::ClientSecret).unwrap();
+        let old_secret = tokens::generate(TokenKind::ClientSecret).unwrap();
+        let current = slot(&keys, &new_secret, None, None);
+        let in_grace = slot(&keys, &old_secret, Some(now + 60), None);
+        let valid: Vec<_> = [current.clone(), in_grace.clone()]
+            .into_iter()
+            .filter(|s| s.is_valid_at(now))
+            .collect();
+        assert_eq!(
+            verify(&keys, &new_secret, &valid),
+            Some(current.id),
+            "right"
+        );
+        assert_eq!(
+            verify(&keys, &old_secret, &valid),
+            Some(in_grace.id),
+            "old, in grace"
+        );
+        let wrong = tokens::generate(TokenKind::ClientSecret).unwrap();
+        assert_eq!(verify(&keys, &wrong, &valid), None, "wrong");
+        assert_eq!(
+            verify(&keys, &current.verifier, &valid),
+            None,
+            "the stored hash is not the secret"
+        );
+        assert_eq!(verify(&keys, "", &valid), None);
+
+        // After the grace period, and once retired, the old secret fails.
+        let expired = slot(&keys, &old_secret, Some(now - 1), None);
+        assert!(!expired.is_valid_at(now));
+        let retired = slot(&keys, &old_secret, None, Some(now - 1));
+        assert!(!retired.is_valid_at(now));
+        let valid: Vec<_> = [current, expired, retired]
+            .into_iter()
+            .filter(|s| s.is_valid_at(now))
+            .collect();
+        assert_eq!(verify(&keys, &old_secret, &valid), None, "old, after grace");
+
+        // A different server key never verifies.
+        let other = Keys::derive(&[2u8; 32]);
+        assert_eq!(verify(&other, &new_secret, &valid), None);
+    }
+
+    #[test]
+    fn grace_periods_in_words() {
+        assert_eq!(duration_words(86_400), "1 day(s)");
+        assert_eq!(duration_words(3 * 3_600), "3 hour(s)");
+        assert_eq!(duration_words(90), "2 minute(s)");
+    }
+}

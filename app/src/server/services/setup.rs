@@ -1,0 +1,154 @@
+//! First run: while no administrator exists, the setup page (guarded by a one-time token that
+//! the server prints in its log) creates the first site and its first site administrator.
+
+use crate::domain::{EmailAddress, NewPassword, SiteName, Timestamp, Username};
+use crate::server::{
+    AppState, ServiceError,
+    crypto::{constant_time_eq, random},
+    db::begin_write,
+    entities::{site_membership as membership, user},
+    services::{
+        access::Acting,
+        audit::{self, Action, NewEvent},
+        sites,
+        users::{self, NewUser, SiteRoles},
+    },
+};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use std::sync::Mutex;
+
+/// The one-time setup token of this process. Used (and forgotten) by the first setup.
+#[derive(Debug)]
+pub struct SetupToken(Mutex<Option<String>>);
+
+impl SetupToken {
+    /// A fresh random token (256 bits), or `operator_supplied` if given.
+    pub fn new(operator_supplied: Option<String>) -> Result<Self, ServiceError> {
+        let token = match operator_supplied.filter(|t| !t.trim().is_empty()) {
+            Some(token) => token.trim().to_owned(),
+            None => random::token_256()?,
+        };
+        Ok(Self(Mutex::new(Some(token))))
+    }
+
+    /// The token, for the start-up log line (None once used).
+    pub fn reveal_for_log(&self) -> Option<String> {
+        self.0.lock().ok().and_then(|token| token.clone())
+    }
+
+    /// Checks `presented` in constant time and, if it matches, consumes the token.
+    fn take_if_matches(&self, presented: &str) -> bool {
+        let Ok(mut token) = self.0.lock() else {
+            return false;
+        };
+        let matches = token
+            .as_deref()
+            .is_some_and(|t| constant_time_eq(t.as_bytes(), presented.trim().as_bytes()));
+        if matches {
+            *token = None;
+        }
+        matches
+    }
+
+    fn restore(&self, token: &str) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(token.trim().to_owned());
+        }
+    }
+}
+
+/// True while no site administrator exists (the console then offers only setup).
+pub async fn needs_setup(conn: &impl ConnectionTrait) -> Result<bool, ServiceError> {
+    let admins = membership::Entity::find()
+        .filter(membership::Column::IsSiteAdmin.eq(true))
+        .count(conn)
+        .await?;
+    Ok(admins == 0)
+}
+
+/// What the setup form submits.
+#[derive(Debug, Clone)]
+pub struct SetupRequest {
+    /// The token from the server log.
+    pub token: String,
+    /// The first site.
+    pub site_name: SiteName,
+    /// The first administrator.
+    pub username: Username,
+    /// Their email.
+    pub email: EmailAddress,
+    /// Their password.
+    pub password: NewPassword,
+}
+
+/// Creates the first site and administrator, once.
+pub async fn complete(
+    state: &AppState,
+    request: SetupRequest,
+    address: Option<String>,
+) -> Result<user::Model, ServiceError> {
+    if !needs_setup(&state.db).await? {
+        return Err(ServiceError::Conflict(
+            "Latchkey is already set up. Please sign in.".into(),
+        ));
+    }
+    if !state.setup_token.take_if_matches(&request.token) {
+        return Err(ServiceError::invalid(
+            "setup_token",
+            "This setup token is not valid. Copy it from the server log.",
+        ));
+    }
+    let result = create_first_admin(state, &request, address).await;
+    if result.is_err() {
+        // A failed attempt (say, a race with the CLI) must not burn the operator's token.
+        state.setup_token.restore(&request.token);
+    }
+    result
+}
+
+async fn create_first_admin(
+    state: &AppState,
+    request: &SetupRequest,
+    address: Option<String>,
+) -> Result<user::Model, ServiceError> {
+    let password_hash = state.passwords.hash(&request.password).await?;
+    let now: Timestamp = state.clock.now();
+    let txn = begin_write(&state.db).await?;
+    if !needs_setup(&txn).await? {
+        return Err(ServiceError::Conflict(
+            "Latchkey is already set up. Please sign in.".into(),
+        ));
+    }
+    let acting = Acting {
+        address,
+        ..Acting::operator()
+    };
+    let site = sites::insert(&txn, &acting, &request.site_name, now).await?;
+    let new_user = NewUser {
+        username: request.username.clone(),
+        email: request.email.clone(),
+        password: request.password.clone(),
+        roles: vec![SiteRoles {
+            site_id: site.id,
+            is_site_admin: true,
+            is_api_user: false,
+        }],
+    };
+    let admin = users::insert(&txn, &acting, &new_user, password_hash, now).await?;
+    audit::record(
+        &txn,
+        NewEvent::new(
+            Some(site.id),
+            Action::SetupCompleted,
+            acting.actor(),
+            format!(
+                "First run: site \"{}\" and administrator \"{}\" created",
+                site.name, admin.username
+            ),
+        ),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(admin)
+}

@@ -1,0 +1,183 @@
+//! Sites: create, rename, list. The creator of a site (in the console) becomes its first
+//! site administrator, so a site never starts without one.
+
+use crate::domain::{SiteName, Timestamp};
+use crate::server::{
+    ServiceError,
+    db::begin_write,
+    entities::{site, site_membership as membership},
+    services::{
+        access::Acting,
+        audit::{self, Action, NewEvent, Target},
+    },
+};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+const NAME_TAKEN: &str = "A site with this name already exists.";
+
+async fn ensure_name_free(
+    conn: &impl ConnectionTrait,
+    name: &SiteName,
+    except: Option<Uuid>,
+) -> Result<(), ServiceError> {
+    let clash = site::Entity::find()
+        .filter(site::Column::NameKey.eq(name.key()))
+        .one(conn)
+        .await?;
+    match clash {
+        Some(existing) if Some(existing.id) != except => {
+            Err(ServiceError::invalid("name", NAME_TAKEN))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn name_race(error: ServiceError) -> ServiceError {
+    if error.is_unique_violation() {
+        ServiceError::invalid("name", NAME_TAKEN)
+    } else {
+        error
+    }
+}
+
+/// Inserts a site and its audit event using `conn` (the caller's transaction).
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    acting: &Acting,
+    name: &SiteName,
+    now: Timestamp,
+) -> Result<site::Model, ServiceError> {
+    ensure_name_free(conn, name, None).await?;
+    let created = site::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        name: Set(name.as_str().to_owned()),
+        name_key: Set(name.key()),
+        created_at: Set(now.unix()),
+        updated_at: Set(now.unix()),
+    }
+    .insert(conn)
+    .await
+    .map_err(|error| name_race(error.into()))?;
+    crate::server::services::scopes::insert_defaults(conn, created.id, now).await?;
+    audit::record(
+        conn,
+        NewEvent::new(
+            Some(created.id),
+            Action::SiteCreated,
+            acting.actor(),
+            format!("Site \"{}\" created", created.name),
+        )
+        .target(Target::new("site", created.id, &created.name)),
+        now,
+    )
+    .await?;
+    Ok(created)
+}
+
+/// Creates a site. An administrator who creates one becomes its site administrator.
+pub async fn create(
+    db: &DatabaseConnection,
+    acting: &Acting,
+    name: &SiteName,
+    now: Timestamp,
+) -> Result<site::Model, ServiceError> {
+    let txn = begin_write(db).await?;
+    let created = insert(&txn, acting, name, now).await?;
+    if let Some(user_id) = acting.admin_id() {
+        membership::ActiveModel {
+            site_id: Set(created.id),
+            user_id: Set(user_id),
+            is_site_admin: Set(true),
+            is_api_user: Set(false),
+            created_at: Set(now.unix()),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// Renames a site the actor administers.
+pub async fn rename(
+    db: &DatabaseConnection,
+    acting: &Acting,
+    site_id: Uuid,
+    name: &SiteName,
+    now: Timestamp,
+) -> Result<site::Model, ServiceError> {
+    let txn = begin_write(db).await?;
+    let current = acting.require_site_admin(&txn, site_id).await?;
+    if current.name == name.as_str() {
+        return Ok(current);
+    }
+    ensure_name_free(&txn, name, Some(site_id)).await?;
+    let old_name = current.name.clone();
+    let mut update = current.into_active_model();
+    update.name = Set(name.as_str().to_owned());
+    update.name_key = Set(name.key());
+    update.updated_at = Set(now.unix());
+    let renamed = update
+        .update(&txn)
+        .await
+        .map_err(|error| name_race(error.into()))?;
+    audit::record(
+        &txn,
+        NewEvent::new(
+            Some(site_id),
+            Action::SiteRenamed,
+            acting.actor(),
+            format!("Site \"{old_name}\" renamed to \"{}\"", renamed.name),
+        )
+        .target(Target::new("site", site_id, &renamed.name))
+        .details(json!({"from": old_name, "to": renamed.name})),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(renamed)
+}
+
+/// Finds a site by name, without regard to case (for the CLI).
+pub async fn find_by_name(
+    conn: &impl ConnectionTrait,
+    name: &str,
+) -> Result<Option<site::Model>, ServiceError> {
+    Ok(site::Entity::find()
+        .filter(site::Column::NameKey.eq(name.trim().to_lowercase()))
+        .one(conn)
+        .await?)
+}
+
+/// Every site, by name (operator view).
+pub async fn list_all(conn: &impl ConnectionTrait) -> Result<Vec<site::Model>, ServiceError> {
+    Ok(site::Entity::find()
+        .order_by_asc(site::Column::NameKey)
+        .all(conn)
+        .await?)
+}
+
+/// The sites the actor administers (all sites for the operator), each with its member count.
+pub async fn overview(
+    conn: &impl ConnectionTrait,
+    acting: &Acting,
+) -> Result<Vec<(site::Model, u64)>, ServiceError> {
+    let sites = match acting.admin_id() {
+        Some(admin) => crate::server::services::access::administered_sites(conn, admin).await?,
+        None => list_all(conn).await?,
+    };
+    let mut rows = Vec::with_capacity(sites.len());
+    for site in sites {
+        let members = membership::Entity::find()
+            .filter(membership::Column::SiteId.eq(site.id))
+            .count(conn)
+            .await?;
+        rows.push((site, members));
+    }
+    Ok(rows)
+}

@@ -1,0 +1,1009 @@
+//! Users (administrators and API users) and their roles per site.
+//!
+//! Rules, enforced here and nowhere else:
+//! - an administrator sees and changes memberships only on sites they administer;
+//! - account-wide changes (email, password, disable, delete) need an administrator of *every*
+//!   site the user belongs to, so no site's administrator can reach into another site;
+//! - no site is ever left without an active site administrator, and nobody removes their own
+//!   last administrator right, disables or deletes themselves.
+
+pub use crate::domain::SiteRoles;
+use crate::domain::{EmailAddress, NewPassword, Timestamp, Username};
+use crate::server::{
+    ServiceError,
+    crypto::passwords::PasswordHasher,
+    db::begin_write,
+    entities::{site, site_membership as membership, user},
+    services::{
+        access::Acting,
+        audit::{self, Action, NewEvent, Target},
+    },
+};
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
+    JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait,
+    sea_query::{Expr, ExprTrait, Func, LikeExpr},
+};
+use serde_json::json;
+use std::collections::BTreeSet;
+use uuid::Uuid;
+
+const USERNAME_TAKEN: &str = "This username is already taken.";
+
+/// A user to create.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Sign-in name (unique without regard to case).
+    pub username: Username,
+    /// Contact address.
+    pub email: EmailAddress,
+    /// Initial password (already checked against the policy).
+    pub password: NewPassword,
+    /// Roles per site; at least one site.
+    pub roles: Vec<SiteRoles>,
+}
+
+/// Finds a user by username, without regard to case.
+pub async fn find_by_username(
+    conn: &impl ConnectionTrait,
+    username: &str,
+) -> Result<Option<user::Model>, ServiceError> {
+    Ok(user::Entity::find()
+        .filter(user::Column::UsernameKey.eq(username.trim().to_ascii_lowercase()))
+        .one(conn)
+        .await?)
+}
+
+/// Creates a user with roles on one or more sites. The actor must administer every one of
+/// those sites. The password is hashed before the transaction so the write lock is never held
+/// during argon2.
+pub async fn create(
+    db: &DatabaseConnection,
+    hasher: &PasswordHasher,
+    acting: &Acting,
+    new: NewUser,
+    now: Timestamp,
+) -> Result<user::Model, ServiceError> {
+    if new.roles.iter().all(SiteRoles::is_empty) {
+        return Err(ServiceError::invalid(
+            "roles",
+            "Give the user at least one role: Site administrator or API User.",
+        ));
+    }
+    for roles in &new.roles {
+        acting.require_site_admin(db, roles.site_id).await?;
+    }
+    if find_by_username(db, new.username.as_str()).await?.is_some() {
+        return Err(ServiceError::invalid("username", USERNAME_TAKEN));
+    }
+    let password_hash = hasher.hash(&new.password).await?;
+    let txn = begin_write(db).await?;
+    let created = insert(&txn, acting, &new, password_hash, now).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// Inserts the user, memberships and audit events using `conn` (the caller's transaction).
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    acting: &Acting,
+    new: &NewUser,
+    password_hash: String,
+    now: Timestamp,
+) -> Result<user::Model, ServiceError> {
+    let mut sites = Vec::with_capacity(new.roles.len());
+    for roles in new.roles.iter().filter(|r| !r.is_empty()) {
+        sites.push((roles, acting.require_site_admin(conn, roles.site_id).await?));
+    }
+    let created = user::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        username: Set(new.username.as_str().to_owned()),
+        username_key: Set(new.username.key()),
+        email: Set(new.email.as_str().to_owned()),
+        password_hash: Set(password_hash),
+        created_at: Set(now.unix()),
+        updated_at: Set(now.unix()),
+        password_changed_at: Set(now.unix()),
+        last_sign_in_at: Set(None),
+        disabled_at: Set(None),
+    }
+    .insert(conn)
+    .await
+    .map_err(|error| {
+        let error = ServiceError::from(error);
+        if error.is_unique_violation() {
+            ServiceError::invalid("username", USERNAME_TAKEN)
+        } else {
+            error
+        }
+    })?;
+    for (roles, site) in sites {
+        membership::ActiveModel {
+            site_id: Set(roles.site_id),
+            user_id: Set(created.id),
+            is_site_admin: Set(roles.is_site_admin),
+            is_api_user: Set(roles.is_api_user),
+            created_at: Set(now.unix()),
+        }
+        .insert(conn)
+        .await?;
+        audit::record(
+            conn,
+            NewEvent::new(
+                Some(site.id),
+                Action::UserCreated,
+                acting.actor(),
+                format!(
+                    "User \"{}\" created ({})",
+                    created.username,
+                    role_words(roles.is_site_admin, roles.is_api_user)
+                ),
+            )
+            .target(user_target(&created))
+            .details(json!({
+                "email": created.email,
+                "site_administrator": roles.is_site_admin,
+                "api_user": roles.is_api_user,
+            })),
+            now,
+        )
+        .await?;
+    }
+    Ok(created)
+}
+
+/// "site administrator, API user" — the roles in words, for summaries.
+pub fn role_words(is_site_admin: bool, is_api_user: bool) -> String {
+    match (is_site_admin, is_api_user) {
+        (true, true) => "site administrator, API user".into(),
+        (true, false) => "site administrator".into(),
+        (false, true) => "API user".into(),
+        (false, false) => "no roles".into(),
+    }
+}
+
+fn user_target(user: &user::Model) -> Target {
+    Target::new("user", user.id, &user.username)
+}
+
+/// The ids of every site where `user_id` holds any role.
+pub async fn site_ids(
+    conn: &impl ConnectionTrait,
+    user_id: Uuid,
+) -> Result<Vec<Uuid>, ServiceError> {
+    Ok(membership::Entity::find()
+        .filter(membership::Column::UserId.eq(user_id))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|m| m.site_id)
+        .collect())
+}
+
+/// One row of the Administrators page.
+#[derive(Debug, Clone)]
+pub struct SiteUser {
+    /// The user.
+    pub user: user::Model,
+    /// Their roles on the listed site.
+    pub roles: membership::Model,
+}
+
+/// A page of users of one site, by username.
+#[derive(Debug, Clone)]
+pub struct SiteUserPage {
+    /// The users on this page.
+    pub rows: Vec<SiteUser>,
+    /// Users matching the search, on all pages.
+    pub total: u64,
+}
+
+/// Users of `site_id` whose username or email contains `search` (any case), `per_page` at a
+/// time. The actor must administer the site.
+pub async fn list_for_site(
+    conn: &impl ConnectionTrait,
+    acting: &Acting,
+    site_id: Uuid,
+    search: &str,
+    page: u64,
+    per_page: u64,
+) -> Result<SiteUserPage, ServiceError> {
+    acting.require_site_admin(conn, site_id).await?;
+    let mut query = membership::Entity::find()
+        .filter(membership::Column::SiteId.eq(site_id))
+        .join(JoinType::InnerJoin, membership::Relation::User.def());
+    let needle = search.trim().to_lowercase();
+    if !needle.is_empty() {
+        let pattern = format!("%{}%", escape_like(&needle));
+        query = query.filter(
+            Condition::any()
+                .add(ExprTrait::like(
+                    Expr::col((user::Entity, user::Column::UsernameKey)),
+                    LikeExpr::new(pattern.clone()).escape('\\'),
+                ))
+                .add(ExprTrait::like(
+                    Func::lower(Expr::col((user::Entity, user::Column::Email))),
+                    LikeExpr::new(pattern).escape('\\'),
+                )),
+        );
+    }
+    let total = query.clone().count(conn).await?;
+    let rows = query
+        .select_also(user::Entity)
+        .order_by_asc(user::Column::UsernameKey)
+        .offset(page.saturating_mul(per_page))
+        .limit(per_page)
+        .all(conn)
+        .await?
+        .into_iter()
+        .filter_map(|(roles, user)| user.map(|user| SiteUser { user, roles }))
+        .collect();
+    Ok(SiteUserPage { rows, total })
+}
+
+/// Escapes `%`, `_` and `\` so user input is matched literally by `LIKE ... ESCAPE '\'`.
+pub fn escape_like(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A user as one administrator may see and edit them.
+#[derive(Debug, Clone)]
+pub struct UserView {
+    /// The user.
+    pub user: user::Model,
+    /// Every site the viewer administers, with the user's roles there (empty roles: no access).
+    pub roles: Vec<(site::Model, SiteRoles)>,
+    /// The viewer administers every site the user belongs to, so may change the account.
+    pub can_manage_account: bool,
+    /// The viewer is looking at themselves.
+    pub is_self: bool,
+}
+
+/// The user `user_id` as seen by the actor, who must administer a site the user belongs to.
+pub async fn view(
+    conn: &impl ConnectionTrait,
+    acting: &Acting,
+    user_id: Uuid,
+) -> Result<UserView, ServiceError> {
+    let user = user::Entity::find_by_id(user_id)
+        .one(conn)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let memberships = membership::Entity::find()
+        .filter(membership::Column::UserId.eq(user_id))
+        .all(conn)
+        .await?;
+    let viewer_sites = match acting.admin_id() {
+        Some(admin) => crate::server::services::access::administered_sites(conn, admin).await?,
+        None => {
+            site::Entity::find()
+                .order_by_asc(site::Column::NameKey)
+                .all(conn)
+                .await?
+        }
+    };
+    let administered: BTreeSet<Uuid> = viewer_sites.iter().map(|s| s.id).collect();
+    if !memberships
+        .iter()
+        .any(|m| administered.contains(&m.site_id))
+    {
+        return Err(ServiceError::NotFound);
+    }
+    let roles = viewer_sites
+        .into_iter()
+        .map(|site| {
+            let held = memberships.iter().find(|m| m.site_id == site.id);
+            let roles = SiteRoles {
+                site_id: site.id,
+                is_site_admin: held.is_some_and(|m| m.is_site_admin),
+                is_api_user: held.is_some_and(|m| m.is_api_user),
+            };
+            (site, roles)
+        })
+        .collect();
+    Ok(UserView {
+        can_manage_account: memberships
+            .iter()
+            .all(|m| administered.contains(&m.site_id)),
+        is_self: acting.admin_id() == Some(user_id),
+        user,
+        roles,
+    })
+}
+
+/// Loads the user for an account-wide change: the actor must administer every site the user
+/// belongs to.
+async fn require_account_manager(
+    conn: &impl ConnectionTrait,
+    acting: &Acting,
+    user_id: Uuid,
+) -> Result<(user::Model, Vec<Uuid>), ServiceError> {
+    let view = view(conn, acting, user_id).await?;
+    if !view.can_manage_account {
+        return Err(ServiceError::Conflict(
+            "This user also belongs to sites you do not administer; ask an administrator of \
+             every one of their sites."
+                .into(),
+        ));
+    }
+    let sites = site_ids(conn, user_id).await?;
+    Ok((view.user, sites))
+}
+
+/// Takes a write lock on the sites' rows (PostgreSQL row locks; SQLite already holds the
+/// database write lock), so concurrent role changes on one site run one after the other and
+/// the last-administrator check below cannot be raced.
+async fn lock_sites(conn: &impl ConnectionTrait, site_ids: &[Uuid]) -> Result<(), ServiceError> {
+    if site_ids.is_empty() {
+        return Ok(());
+    }
+    site::Entity::update_many()
+        .col_expr(site::Column::UpdatedAt, Expr::col(site::Column::UpdatedAt))
+        .filter(site::Column::Id.is_in(site_ids.iter().copied()))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Active (not disabled) site administrators of `site_id`, not counting `except`.
+async fn active_admins(
+    conn: &impl ConnectionTrait,
+    site_id: Uuid,
+    except: Option<Uuid>,
+) -> Result<u64, ServiceError> {
+    let mut query = membership::Entity::find()
+        .join(JoinType::InnerJoin, membership::Relation::User.def())
+        .filter(membership::Column::SiteId.eq(site_id))
+        .filter(membership::Column::IsSiteAdmin.eq(true))
+        .filter(user::Column::DisabledAt.is_null());
+    if let Some(except) = except {
+        query = query.filter(membership::Column::UserId.ne(except));
+    }
+    Ok(query.count(conn).await?)
+}
+
+/// Refuses the change (the caller's transaction is then dropped, rolling it back) if any of
+/// `site_ids` is left without an active site administrator.
+async fn ensure_sites_keep_an_admin(
+    conn: &impl ConnectionTrait,
+    site_ids: &[Uuid],
+) -> Result<(), ServiceError> {
+    for site_id in site_ids {
+        if active_admins(conn, *site_id, None).await? == 0 {
+            let name = site::Entity::find_by_id(*site_id)
+                .one(conn)
+                .await?
+                .map_or_else(|| "this site".to_owned(), |s| format!("\"{}\"", s.name));
+            return Err(ServiceError::Conflict(format!(
+                "Site {name} would be left without an active site administrator. \
+                 Make someone else a site administrator first."
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Changes the user's email address (account-wide).
+pub async fn change_email(
+    db: &DatabaseConnection,
+    acting: &Acting,
+    user_id: Uuid,
+    email: &EmailAddress,
+    now: Timestamp,
+) -> Result<user::Model, ServiceError> {
+    let txn = begin_write(db).await?;
+    let (current, sites) = require_account_manager(&txn, acting, user_id).await?;
+    if current.email == email.as_str() {
+        return Ok(current);
+    }
+    let old = current.email.clone();
+    let mut update = current.into_active_model();
+    update.email = Set(email.as_str().to_owned());
+    update.updated_at = Set(now.unix());
+    let updated = update.update(&txn).await?;
+    for site_id in sites {
+        audit::record(
+            &txn,
+            NewEvent::new(
+                Some(site_id),
+                Action::UserEmailChanged,
+                acting.actor(),
+                format!("Email of \"{}\" changed", updated.username),
+            )
+            .target(user_target(&updated))
+            .details(json!({"from": old, "to": updated.email})),
+            now,
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Sets the user's roles on sites the actor administers; empty roles remove the user from
+/// that site. Sites not mentioned are left alone.
+pub async fn set_roles(
+    db: &DatabaseConnection,
+    acting: &Acting,
+    user_id: Uuid,
+    changes: &[SiteRoles],
+    now: Timestamp,
+) -> Result<(), ServiceError> {
+    let txn = begin_write(db).await?;
+    let view = view(&txn, acting, user_id).await?;
+    let touched: Vec<Uuid> = changes.iter().map(|c| c.site_id).collect();
+    lock_sites(&txn, &touched).await?;
+    let mut changed_sites = Vec::new();
+    for change in changes {
+        let site = acting.require_site_admin(&txn, change.site_id).await?;
+        let before = view
+            .roles
+            .iter()
+            .find(|(s, _)| s.id == change.site_id)
+            .map(|(_, roles)| *roles)
+            .unwrap_or(SiteRoles {
+                site_id: change.site_id,
+                is_site_admin: false,
+                is_api_user: false,
+            });
+        if before.is_site_admin == change.is_site_admin && before.is_api_user == change.is_api_user
+        {
+            continue;
+        }
+        let existing = membership::Entity::find_by_id((change.site_id, user_id))
+            .one(&txn)
+            .await?;
+        match (existing, change.is_empty()) {
+            (Some(row), true) => {
+                row.into_active_model().delete(&txn).await?;
+            }
+            (Some(row), false) => {
+                let mut update = row.into_active_model();
+                update.is_site_admin = Set(change.is_site_admin);
+                update.is_api_user = Set(change.is_api_user);
+                update.update(&txn).await?;
+            }
+            (None, true) => continue,
+            (None, false) => {
+                membership::ActiveModel {
+                    site_id: Set(change.site_id),
+                    user_id: Set(user_id),
+                    is_site_admin: Set(change.is_site_admin),
+                    is_api_user: Set(change.is_api_user),
+                    created_at: Set(now.unix()),
+                }
+                .insert(&txn)
+                .await?;
+            }
+        }
+        changed_sites.push(site.id);
+        audit::record(
+            &txn,
+            NewEvent::new(
+                Some(site.id),
+                Action::UserRolesChanged,
+                acting.actor(),
+                format!(
+                    "Roles of \"{}\" on \"{}\": {} → {}",
+                    view.user.username,
+                    site.name,
+                    role_words(before.is_site_admin, before.is_api_user),
+                    role_words(change.is_site_admin, change.is_api_user)
+                ),
+            )
+            .target(user_target(&view.user))
+            .details(json!({
+                "site_administrator": {"from": before.is_site_admin, "to": change.is_site_admin},
+                "api_user": {"from": before.is_api_user, "to": change.is_api_user},
+            })),
+            now,
+        )
+        .await?;
+    }
+    if view.is_self
+        && crate::server::services::access::administered_sites(&txn, user_id)
+            .await?
+            .is_empty()
+    {
+        return Err(ServiceError::Conflict(
+            "You cannot remove your own last site-administrator right.".into(),
+        ));
+    }
+    ensure_sites_keep_an_admin(&txn, &changed_sites).await?;
+    if site_ids(&txn, user_id).await?.is_empty() {
+        return Err(ServiceError::Conflict(
+            "A user must keep at least one site. To remove them everywhere, delete the user."
+                .into(),
+        ));
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Sets a new password chosen by an administrator (account-wide). Hashing happens before the
+/// transaction.
+pub async fn reset_password(
+    db: &DatabaseConnection,
+    hasher: &PasswordHasher,
+    acting: &Acting,
+    user_id: Uuid,
+    password: &NewPassword,
+    now: Timestamp,
+) -> Result<(), ServiceError> {
+    require_account_manager(db, acting, user_id).await?;
+    let hash = hasher.hash(password).await?;
+    let txn = begin_write(db).await?;
+    let (current, sites) = require_account_manager(&txn, acting, user_id).await?;
+    let mut update = current.clone().into_active_model();
+    update.password_hash = Set(hash);
+    update.password_changed_at = Set(now.unix());
+    update.updated_at = Set(now.unix());
+    update.update(&txn).await?;
+    for site_id in sites {
+        audit::record(
+            &txn,
+            NewEvent::new(
+                Some(site_id),
+                Action::UserPasswordReset,
+                acting.actor(),
+                format!("Password of \"{}\" reset", current.username),
+            )
+            .target(user_target(&current)),
+            now,
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Disables (they can sign in nowhere and authorize nothing) or re-enables a user.
+pub async fn set_disabled(
+    db: &DatabaseConnection,
+    acting: &Acting,
+    user_id: Uuid,
+    disabled: bool,
+    now: Timestamp,
+) -> Result<user::Model, ServiceError> {
+    let txn = begin_write(db).await?;
+    let (current, sites) = require_account_manager(&txn, acting, user_id).await?;
+    if disabled && acting.admin_id() == Some(user_id) {
+        return Err(ServiceError::Conflict(
+            "You cannot disable your own account.".into(),
+        ));
+    }
+    if current.disabled_at.is_some() == disabled {
+        return Ok(current);
+    }
+    lock_sites(&txn, &sites).await?;
+    let mut update = current.into_active_model();
+    update.disabled_at = Set(disabled.then_some(now.unix()));
+    update.updated_at = Set(now.unix());
+    let updated = update.update(&txn).await?;
+    if disabled {
+        ensure_sites_keep_an_admin(&txn, &sites).await?;
+    }
+    for site_id in &sites {
+        audit::record(
+            &txn,
+            NewEvent::new(
+                Some(*site_id),
+                if disabled {
+                    Action::UserDisabled
+                } else {
+                    Action::UserEnabled
+                },
+                acting.actor(),
+                format!(
+                    "User \"{}\" {}",
+                    updated.username,
+                    if disabled { "disabled" } else { "enabled" }
+                ),
+            )
+            .target(user_target(&updated)),
+            now,
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// What deleting a user takes with them, shown before the administrator confirms.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeletionImpact {
+    /// Names of the sites they belong to.
+    pub sites: Vec<String>,
+    /// API clients they own: deleted with them, with every token those clients hold.
+    pub clients: Vec<String>,
+    /// Grants they gave to clients (as API user) that are not revoked: revoked with them.
+    pub grants: u64,
+    /// Sites where they are the only active site administrator (deletion is refused then).
+    pub last_admin_of: Vec<String>,
+}
+
+/// What deleting `user_id` would do.
+pub async fn deletion_impact(
+    conn: &impl ConnectionTrait,
+    acting: &Acting,
+    user_id: Uuid,
+) -> Result<DeletionImpact, ServiceError> {
+    let (_, site_ids) = require_account_manager(conn, acting, user_id).await?;
+    let mut impact = DeletionImpact::default();
+    for site_id in site_ids {
+        let Some(site) = site::Entity::find_by_id(site_id).one(conn).await? else {
+            continue;
+        };
+        if active_admins(conn, site_id, Some(user_id)).await? == 0 {
+            impact.last_admin_of.push(site.name.clone());
+        }
+        impact.sites.push(site.name);
+    }
+    impact.clients = crate::server::entities::client::Entity::find()
+        .filter(crate::server::entities::client::Column::OwnerUserId.eq(user_id))
+        .order_by_asc(crate::server::entities::client::Column::NameKey)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    impact.grants = crate::server::entities::token_family::Entity::find()
+        .filter(crate::server::entities::token_family::Column::UserId.eq(user_id))
+        .filter(crate::server::entities::token_family::Column::RevokedAt.is_null())
+        .count(conn)
+        .await?;
+    Ok(impact)
+}
+
+/// Deletes a user and their memberships. Refused for oneself and for a site's last
+/// administrator.
+pub async fn delete(
+    db: &DatabaseConnection,
+    acting: &Acting,
+    user_id: Uuid,
+    now: Timestamp,
+) -> Result<(), ServiceError> {
+    if acting.admin_id() == Some(user_id) {
+        return Err(ServiceError::Conflict(
+            "You cannot delete your own account.".into(),
+        ));
+    }
+    let txn = begin_write(db).await?;
+    let (current, sites) = require_account_manager(&txn, acting, user_id).await?;
+    let impact = deletion_impact(&txn, acting, user_id).await?;
+    lock_sites(&txn, &sites).await?;
+    membership::Entity::delete_many()
+        .filter(membership::Column::UserId.eq(user_id))
+        .exec(&txn)
+        .await?;
+    user::Entity::delete_by_id(user_id).exec(&txn).await?;
+    ensure_sites_keep_an_admin(&txn, &sites).await?;
+    for site_id in &sites {
+        audit::record(
+            &txn,
+            NewEvent::new(
+                Some(*site_id),
+                Action::UserDeleted,
+                acting.actor(),
+                format!(
+                    "User \"{}\" deleted with {} API client(s) and {} grant(s)",
+                    current.username,
+                    impact.clients.len(),
+                    impact.grants
+                ),
+            )
+            .target(user_target(&current))
+            .details(json!({"email": current.email, "clients_deleted": impact.clients, "grants_revoked": impact.grants})),
+            now,
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::SiteName;
+    use crate::server::{services::sites, testing::TestDatabases};
+
+    struct World {
+        acme: site::Model,
+        globex: site::Model,
+        root: user::Model,
+        hasher: PasswordHasher,
+    }
+
+    fn new_user(name: &str, roles: Vec<SiteRoles>) -> NewUser {
+        NewUser {
+            username: Username::parse(name).unwrap(),
+            email: EmailAddress::parse(&format!("{name}@example.com")).unwrap(),
+            password: NewPassword::parse("a long enough phrase", name).unwrap(),
+            roles,
+        }
+    }
+
+    fn admin_of(site: &site::Model) -> SiteRoles {
+        SiteRoles {
+            site_id: site.id,
+            is_site_admin: true,
+            is_api_user: false,
+        }
+    }
+
+    fn api_user_of(site: &site::Model) -> SiteRoles {
+        SiteRoles {
+            site_id: site.id,
+            is_site_admin: false,
+            is_api_user: true,
+        }
+    }
+
+    async fn world(db: &DatabaseConnection) -> World {
+        let now = Timestamp(1_000);
+        let op = Acting::operator();
+        let acme = sites::create(db, &op, &SiteName::parse("Acme").unwrap(), now)
+            .await
+            .unwrap();
+        let globex = sites::create(db, &op, &SiteName::parse("Globex").unwrap(), now)
+            .await
+            .unwrap();
+        let hasher = PasswordHasher::new(2).unwrap();
+        let root = create(
+            db,
+            &hasher,
+            &op,
+            new_user("root", vec![admin_of(&acme), admin_of(&globex)]),
+            now,
+        )
+        .await
+        .unwrap();
+        World {
+            acme,
+            globex,
+            root,
+            hasher,
+        }
+    }
+
+    fn as_admin(user: &user::Model) -> Acting {
+        Acting::admin(user.id, &user.username, None)
+    }
+
+    #[tokio::test]
+    async fn administrators_never_reach_sites_they_do_not_administer() {
+        for db in TestDatabases::all().await {
+            let w = world(&db.conn).await;
+            let now = Timestamp(2_000);
+            let acme_admin = create(
+                &db.conn,
+                &w.hasher,
+                &Acting::operator(),
+                new_user("acme-admin", vec![admin_of(&w.acme)]),
+                now,
+            )
+            .await
+            .unwrap();
+            let globex_user = create(
+                &db.conn,
+                &w.hasher,
+                &Acting::operator(),
+                new_user("globex-user", vec![api_user_of(&w.globex)]),
+                now,
+            )
+            .await
+            .unwrap();
+            let acme = as_admin(&acme_admin);
+
+            // Cannot list, view or create users on Globex.
+            assert!(matches!(
+                list_for_site(&db.conn, &acme, w.globex.id, "", 0, 10).await,
+                Err(ServiceError::NotFound)
+            ));
+            assert!(matches!(
+                view(&db.conn, &acme, globex_user.id).await,
+                Err(ServiceError::NotFound)
+            ));
+            let sneaky = new_user("sneaky", vec![admin_of(&w.acme), api_user_of(&w.globex)]);
+            assert!(matches!(
+                create(&db.conn, &w.hasher, &acme, sneaky, now).await,
+                Err(ServiceError::NotFound)
+            ));
+            assert!(
+                find_by_username(&db.conn, "sneaky")
+                    .await
+                    .unwrap()
+                    .is_none(),
+                "nothing half-created"
+            );
+            // Cannot grant roles on Globex, even to a user they can see.
+            let grant = [SiteRoles {
+                site_id: w.globex.id,
+                is_site_admin: true,
+                is_api_user: false,
+            }];
+            assert!(
+                set_roles(&db.conn, &acme, acme_admin.id, &grant, now)
+                    .await
+                    .is_err()
+            );
+            // Cannot change the account of someone who also belongs to Globex.
+            set_roles(
+                &db.conn,
+                &Acting::operator(),
+                globex_user.id,
+                &[api_user_of(&w.acme)],
+                now,
+            )
+            .await
+            .unwrap();
+            let view_of = view(&db.conn, &acme, globex_user.id).await.unwrap();
+            assert!(!view_of.can_manage_account);
+            assert_eq!(
+                view_of.roles.len(),
+                1,
+                "only Acme is shown to an Acme administrator"
+            );
+            let email = EmailAddress::parse("new@example.com").unwrap();
+            assert!(matches!(
+                change_email(&db.conn, &acme, globex_user.id, &email, now).await,
+                Err(ServiceError::Conflict(_))
+            ));
+            assert!(matches!(
+                set_disabled(&db.conn, &acme, globex_user.id, true, now).await,
+                Err(ServiceError::Conflict(_))
+            ));
+            assert!(matches!(
+                delete(&db.conn, &acme, globex_user.id, now).await,
+                Err(ServiceError::Conflict(_))
+            ));
+            // The root administrator of both sites can.
+            change_email(&db.conn, &as_admin(&w.root), globex_user.id, &email, now)
+                .await
+                .unwrap();
+            db.cleanup().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn no_site_loses_its_last_administrator() {
+        for db in TestDatabases::all().await {
+            let w = world(&db.conn).await;
+            let now = Timestamp(2_000);
+            let root = as_admin(&w.root);
+            // Root is the only administrator of Acme: may not drop their own right...
+            let demote = [SiteRoles {
+                site_id: w.acme.id,
+                is_site_admin: false,
+                is_api_user: true,
+            }];
+            let error = set_roles(&db.conn, &root, w.root.id, &demote, now)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(&error, ServiceError::Conflict(m) if m.contains("without an active site administrator")),
+                "{error:?}"
+            );
+            // ...and a second administrator cannot disable or delete root either.
+            let second = create(
+                &db.conn,
+                &w.hasher,
+                &root,
+                new_user("second", vec![admin_of(&w.acme), admin_of(&w.globex)]),
+                now,
+            )
+            .await
+            .unwrap();
+            let second_acting = as_admin(&second);
+            // Now root can step down on Acme; second remains.
+            set_roles(&db.conn, &root, w.root.id, &demote, now)
+                .await
+                .unwrap();
+            // Second cannot disable themselves, nor delete themselves.
+            assert!(
+                set_disabled(&db.conn, &second_acting, second.id, true, now)
+                    .await
+                    .is_err()
+            );
+            assert!(
+                delete(&db.conn, &second_acting, second.id, now)
+                    .await
+                    .is_err()
+            );
+            // Root (admin of Globex only now) cannot remove their own last admin right.
+            let step_down = [SiteRoles {
+                site_id: w.globex.id,
+                is_site_admin: false,
+                is_api_user: false,
+            }];
+            let error = set_roles(&db.conn, &root, w.root.id, &step_down, now)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(&error, ServiceError::Conflict(m) if m.contains("last site-administrator right")),
+                "{error:?}"
+            );
+            // Disabling second would leave Acme without an active administrator.
+            let error = set_disabled(&db.conn, &root, second.id, true, now).await;
+            assert!(error.is_err(), "root does not administer Acme any more");
+            let impact = deletion_impact(&db.conn, &second_acting, w.root.id)
+                .await
+                .unwrap();
+            assert_eq!(impact.last_admin_of, Vec::<String>::new());
+            let impact = deletion_impact(&db.conn, &as_admin(&w.root), second.id).await;
+            assert!(
+                impact.is_err(),
+                "second belongs to Acme which root no longer administers"
+            );
+            // Roles unchanged by the refused attempts.
+            let acme_admins = list_for_site(&db.conn, &Acting::operator(), w.acme.id, "", 0, 10)
+                .await
+                .unwrap();
+            assert!(
+                acme_admins
+                    .rows
+                    .iter()
+                    .any(|r| r.user.id == second.id && r.roles.is_site_admin)
+            );
+            db.cleanup().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn search_and_pagination_of_site_users() {
+        for db in TestDatabases::all().await {
+            let w = world(&db.conn).await;
+            let op = Acting::operator();
+            for i in 0..7 {
+                create(
+                    &db.conn,
+                    &w.hasher,
+                    &op,
+                    new_user(&format!("api-{i}"), vec![api_user_of(&w.acme)]),
+                    Timestamp(3_000),
+                )
+                .await
+                .unwrap();
+            }
+            let page = list_for_site(&db.conn, &op, w.acme.id, "", 1, 3)
+                .await
+                .unwrap();
+            assert_eq!(page.total, 8, "{}", db.name);
+            assert_eq!(
+                page.rows
+                    .iter()
+                    .map(|r| r.user.username.as_str())
+                    .collect::<Vec<_>>(),
+                ["api-3", "api-4", "api-5"]
+            );
+            let found = list_for_site(&db.conn, &op, w.acme.id, "API-5", 0, 10)
+                .await
+                .unwrap();
+            assert_eq!(found.total, 1);
+            let by_email = list_for_site(&db.conn, &op, w.acme.id, "ROOT@EXAMPLE", 0, 10)
+                .await
+                .unwrap();
+            assert_eq!(by_email.total, 1);
+            // LIKE wildcards typed by the user are literal.
+            let wildcard = list_for_site(&db.conn, &op, w.acme.id, "%", 0, 10)
+                .await
+                .unwrap();
+            assert_eq!(wildcard.total, 0);
+            let underscore = list_for_site(&db.conn, &op, w.acme.id, "api_", 0, 10)
+                .await
+                .unwrap();
+            assert_eq!(underscore.total, 0);
+            db.cleanup().await;
+        }
+    }
+}

@@ -1,0 +1,57 @@
+"""Prints bench/run.sh's results as one Markdown table, with each workload's target."""
+
+import json
+import sys
+
+# Targets (issue 7 / PRODUCT.md section 6), by workload prefix: (minimum req/s, maximum p99 ms).
+TARGETS = {
+    "W1": (5_000, None),
+    "W2": (5_000, None),
+    "W3": (20_000, None),
+    "W4 GET": (20_000, None),
+    "W5": (None, 20.0),
+    "W6": (None, 20.0),
+}
+RSS_LIMIT_MB = 100
+WASM_LIMIT_BYTES = 300 * 1024
+
+
+def verdict(label, result, rss_mb):
+    checks = []
+    for prefix, (min_rps, max_p99) in TARGETS.items():
+        if label.startswith(prefix):
+            if min_rps is not None:
+                checks.append(result["rps"] >= min_rps)
+            if max_p99 is not None:
+                checks.append(result["p99_ms"] < max_p99)
+    checks.append(result["errors"] == 0)
+    if rss_mb is not None:
+        checks.append(rss_mb < RSS_LIMIT_MB)
+    return "ok" if all(checks) else "MISSED"
+
+
+def main():
+    path, wasm_raw, wasm_gz, seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+    print()
+    print("| workload | database | concurrency | requests/s | p50 ms | p99 ms | errors | server peak RSS MB | target |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---|")
+    for line in open(path, encoding="utf-8"):
+        label, backend, concurrency, raw, rss_kb = line.rstrip("\n").split("|")
+        if not raw:
+            print(f"| {label} | {backend} | {concurrency} | (no result) | | | | | MISSED |")
+            continue
+        result = json.loads(raw)
+        rss_mb = None if rss_kb == "-" else int(rss_kb) / 1024
+        rss = "" if rss_mb is None else f"{rss_mb:.0f}"
+        print(
+            f"| {label} | {backend} | {concurrency} | {result['rps']:,.0f} | {result['p50_ms']:.2f} "
+            f"| {result['p99_ms']:.2f} | {result['errors']} | {rss} | {verdict(label, result, rss_mb)} |"
+        )
+    wasm_ok = "ok" if wasm_gz <= WASM_LIMIT_BYTES else "MISSED"
+    print()
+    print(f"Hydrate WASM: {wasm_raw / 1024:.0f} KB raw, {wasm_gz / 1024:.0f} KB gzipped (target <= 300 KB): {wasm_ok}")
+    print(f"Whole run: {seconds} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,22 @@
+import { test, expect } from '@playwright/test';
+import { apiUser, fillRegistration, signIn, unique } from './support';
+
+test('without JavaScript: the server refuses a registration without the terms, then accepts it', async ({ page }) => {
+  const owner = apiUser();
+  await signIn(page);
+  await page.goto('/clients/new');
+  const name = unique('NoJs');
+  await fillRegistration(page, name, owner);
+  // Without JavaScript the button cannot wait for the box: the server says what is missing.
+  await page.getByRole('button', { name: 'Done' }).click();
+  await expect(page.locator('#accept_terms-error')).toContainText('Terms of Use');
+
+  await fillRegistration(page, name, owner);
+  await page.getByLabel(/I have read and agree/).check();
+  await page.getByRole('button', { name: 'Done' }).click();
+  await expect(page.getByRole('heading', { name })).toBeVisible();
+  await expect(page.getByTestId('consumer-secret')).toHaveText(/^lkcs_/);
+  // Reveal works as a plain form too.
+  await page.reload();
+  await expect(page.getByTestId('consumer-secret')).toHaveCount(0);
+});

@@ -1,0 +1,153 @@
+import { test, expect, Page } from '@playwright/test';
+import { ADMIN, apiUser, fillRegistration, hydrated, signIn, unique } from './support';
+
+async function registerClient(page: Page, owner: string): Promise<string> {
+  const name = unique('App');
+  await page.goto('/clients/new');
+  await hydrated(page);
+  await fillRegistration(page, name, owner);
+  await page.getByLabel(/I have read and agree/).check();
+  await page.getByRole('button', { name: 'Done' }).click();
+  await expect(page.getByRole('heading', { name })).toBeVisible();
+  return name;
+}
+
+test('Done stays disabled until the Terms of Use are accepted; registration opens the details', async ({ page, context }) => {
+  await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+  const owner = apiUser();
+  await signIn(page);
+  await page.getByRole('link', { name: 'API Clients', exact: true }).click();
+  await page.getByRole('link', { name: 'Create a New API Client' }).click();
+  await expect(page.getByRole('heading', { name: 'Create a New API Client' })).toBeVisible();
+  await hydrated(page);
+  const name = unique('Reporting');
+  await fillRegistration(page, name, owner);
+  const done = page.getByRole('button', { name: 'Done' });
+  await expect(done).toBeDisabled();
+  await expect(page.getByRole('link', { name: 'Latchkey API Terms of Use' })).toHaveAttribute('href', '/terms');
+  await page.getByLabel(/I have read and agree/).check();
+  await expect(done).toBeEnabled();
+  await page.getByLabel(/I have read and agree/).uncheck();
+  await expect(done).toBeDisabled();
+  await page.getByLabel(/I have read and agree/).check();
+  await done.click();
+
+  await expect(page.getByRole('heading', { name })).toBeVisible();
+  const key = await page.getByTestId('consumer-key').textContent();
+  expect(key).toMatch(/^lkci_[A-Za-z0-9_-]{22}[A-Za-z0-9]{6}$/);
+  const secret = await page.getByTestId('consumer-secret').textContent();
+  expect(secret).toMatch(/^lkcs_[A-Za-z0-9_-]{43}[A-Za-z0-9]{6}$/);
+  await expect(page.getByTestId('terms-record')).toContainText(`accepted by ${ADMIN.username}`);
+
+  // Copy buttons put the credentials on the clipboard.
+  await page.getByRole('button', { name: 'Copy Consumer Key' }).click();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(key);
+  await page.getByRole('button', { name: 'Copy Consumer Secret' }).click();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
+
+  // The secret is shown once; after a reload it is masked.
+  await page.reload();
+  await expect(page.getByTestId('consumer-secret')).toHaveCount(0);
+  await expect(page.getByText(`lkcs_••••••••••••••••${secret!.slice(-4)}`)).toBeVisible();
+
+  // It appears on the API Clients tab.
+  await page.getByRole('link', { name: 'API Clients', exact: true }).click();
+  await page.getByRole('searchbox', { name: 'Search clients' }).fill(name);
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await expect(page.getByRole('table', { name: 'API clients' })).toContainText(owner);
+});
+
+test('revealing the secret asks for the password when the sign-in is not recent', async ({ page }) => {
+  const owner = apiUser();
+  await signIn(page);
+  await registerClient(page, owner);
+  const secret = await page.getByTestId('consumer-secret').textContent();
+  await page.reload();
+  await hydrated(page);
+  // The test server allows reveals within 5 seconds of a password entry.
+  await page.waitForTimeout(6_000);
+  await page.getByRole('button', { name: 'Reveal' }).click();
+  const password = page.getByLabel('Confirm your password');
+  await expect(password).toBeVisible();
+  await password.fill('wrong password!!');
+  await page.getByRole('button', { name: 'Confirm and reveal' }).click();
+  await expect(page.getByText('Incorrect username or password.')).toBeVisible();
+  await password.fill(ADMIN.password);
+  await page.getByRole('button', { name: 'Confirm and reveal' }).click();
+  await expect(page.getByTestId('consumer-secret')).toHaveText(secret!);
+  await page.goto('/audit');
+});
+
+test('regenerate with a grace period shows both slots; the old one can be retired', async ({ page }) => {
+  const owner = apiUser();
+  await signIn(page);
+  await registerClient(page, owner);
+  const first = await page.getByTestId('consumer-secret').textContent();
+  await page.getByRole('link', { name: 'Regenerate secret…' }).click();
+  await expect(page.getByTestId('impact')).toContainText('0 active access token(s)');
+  await page.getByLabel('Old secret').selectOption('86400');
+  await page.getByRole('button', { name: 'Regenerate secret' }).click();
+  const second = page.getByTestId('consumer-secret');
+  await expect(second).toBeVisible();
+  expect(await second.textContent()).not.toBe(first);
+  const slots = page.getByRole('table', { name: 'Secret slots' });
+  await expect(slots).toContainText('Current');
+  await expect(slots).toContainText('Old (grace period)');
+  await page.getByRole('button', { name: 'Retire now' }).click();
+  await expect(slots).toContainText('Retired');
+  await expect(slots).not.toContainText('Old (grace period)');
+});
+
+test('disable (revoking tokens), enable, then delete a client', async ({ page }) => {
+  const owner = apiUser();
+  await signIn(page);
+  const name = await registerClient(page, owner);
+  await page.getByRole('link', { name: 'Disable…' }).click();
+  await expect(page.getByRole('heading', { name: `Disable ${name}?` })).toBeVisible();
+  await page.getByLabel(/Revoke all/).check();
+  await page.getByRole('button', { name: 'Disable client' }).click();
+  await expect(page.getByRole('heading', { name })).toContainText('Disabled');
+  await page.getByRole('button', { name: 'Enable' }).click();
+  await expect(page.getByRole('heading', { name })).toContainText('Active');
+
+  await page.getByRole('link', { name: 'Delete…' }).click();
+  await expect(page.getByTestId('impact')).toBeVisible();
+  await page.getByRole('button', { name: `Delete ${name}` }).click();
+  await expect(page).toHaveURL(/\/clients$/);
+  await page.goto(`/clients?q=${encodeURIComponent(name)}`);
+  await expect(page.getByText('No API clients match.')).toBeVisible();
+});
+
+test('Register New Application from Security Settings presets the owner', async ({ page }) => {
+  const owner = apiUser('padlock');
+  await signIn(page);
+  await page.goto(`/administrators?q=${owner}`);
+  await page.getByRole('link', { name: `Security Settings for ${owner}` }).click();
+  await page.getByRole('link', { name: 'Register New Application' }).click();
+  await expect(page.getByRole('heading', { name: 'Register New Application' })).toBeVisible();
+  await expect(page.getByLabel('API user (owner)').locator('option:checked')).toHaveText(owner);
+  await hydrated(page);
+  const name = unique('Owned');
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByLabel('Description').fill('For the padlock test');
+  await page.getByLabel('Redirect URI').fill('https://owned.example.com/cb');
+  await page.getByLabel(/I have read and agree/).check();
+  await page.getByRole('button', { name: 'Done' }).click();
+  await expect(page.getByRole('heading', { name })).toBeVisible();
+  await page.goto(`/administrators?q=${owner}`);
+  await page.getByRole('link', { name: `Security Settings for ${owner}` }).click();
+  await expect(page.getByRole('table', { name: 'Applications' })).toContainText(name);
+});
+
+test('bad input is reported next to each field and nothing typed is lost', async ({ page }) => {
+  const owner = apiUser();
+  await signIn(page);
+  await page.goto('/clients/new');
+  await hydrated(page);
+  await fillRegistration(page, 'Evil', owner, 'http://evil.example.com/cb#frag');
+  await page.getByLabel(/I have read and agree/).check();
+  await page.getByRole('button', { name: 'Done' }).click();
+  await expect(page.locator('#redirect_uri-error')).toContainText('fragment');
+  await expect(page.getByLabel('Redirect URI')).toHaveValue('http://evil.example.com/cb#frag');
+  await expect(page.getByLabel('Description')).toHaveValue('Evil reads reports');
+});

@@ -1,0 +1,55 @@
+import { expect, Page } from '@playwright/test';
+import { readFileSync } from 'fs';
+import { execFileSync } from 'child_process';
+
+/** The first administrator, created by first-run.setup.ts. */
+export const ADMIN = { username: 'root-admin', password: 'e2e sturdy passphrase', site: 'Acme Corp' };
+
+/** The setup token exactly as the server printed it in its log. */
+export function setupTokenFromLog(): string {
+  const log = readFileSync(process.env.SERVER_LOG ?? '', 'utf8');
+  const match = log.match(/enter the setup token (\S+)/);
+  if (!match) throw new Error('no setup token in the server log');
+  return match[1];
+}
+
+/** Waits until the WASM bundle has hydrated the page. */
+export async function hydrated(page: Page) {
+  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+}
+
+/** Signs in through the form and waits for the dashboard. */
+export async function signIn(page: Page, username = ADMIN.username, password = ADMIN.password) {
+  await page.goto('/sign-in');
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('heading', { name: /Dashboard/ })).toBeVisible();
+}
+
+/** A name no other test uses. */
+export function unique(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
+}
+
+/** Runs the latchkey CLI against the server's database; returns its stdout. */
+export function latchkey(args: string[], input?: string): string {
+  const bin = process.env.LATCHKEY_BIN;
+  if (!bin) throw new Error('LATCHKEY_BIN is not set (run the suite with end2end/run.sh)');
+  return execFileSync(bin, args, { input, env: { ...process.env, LATCHKEY_LOG: 'warn' }, maxBuffer: 64 * 1024 * 1024 }).toString();
+}
+
+/** Creates an API user through the CLI (fast); returns the username. */
+export function apiUser(prefix = 'api'): string {
+  const username = unique(prefix);
+  latchkey(['admin', 'create', '--username', username, '--email', `${username}@example.com`, '--site', ADMIN.site, '--api-user-only', '--password-stdin'], 'a sturdy passphrase\n');
+  return username;
+}
+
+/** Fills the registration form (without submitting). */
+export async function fillRegistration(page: Page, name: string, owner: string, redirect = 'https://app.example.com/callback') {
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByLabel('Description').fill(`${name} reads reports`);
+  await page.getByLabel('Redirect URI').fill(redirect);
+  await page.getByLabel('API user (owner)').selectOption({ label: owner });
+}

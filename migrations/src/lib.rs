@@ -1,0 +1,34 @@
+//! Latchkey's schema, one migration per change, applied at start and by `latchkey migrate`.
+//!
+//! Rules that keep SQLite and PostgreSQL behaving the same:
+//! - times are `BIGINT` seconds since the Unix epoch (no time-zone or text-format surprises);
+//! - case-insensitive uniqueness uses a lower-cased `*_key` column with a unique index;
+//! - migrations never import entities: they describe tables, the entities read them.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_sites_and_users;
+mod m20261125_000002_sessions;
+mod m20261125_000003_audit_events;
+mod m20261125_000004_sign_in_throttle;
+mod m20261125_000005_clients;
+mod m20261125_000006_tokens;
+mod m20261125_000007_alerts_and_checkpoints;
+
+/// Every migration, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261125_000001_sites_and_users::Migration),
+            Box::new(m20261125_000002_sessions::Migration),
+            Box::new(m20261125_000003_audit_events::Migration),
+            Box::new(m20261125_000004_sign_in_throttle::Migration),
+            Box::new(m20261125_000005_clients::Migration),
+            Box::new(m20261125_000006_tokens::Migration),
+            Box::new(m20261125_000007_alerts_and_checkpoints::Migration),
+        ]
+    }
+}

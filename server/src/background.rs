@@ -1,0 +1,71 @@
+//! Periodic housekeeping: write batched usage counts, purge expired sessions, throttle
+//! counters, codes and tokens, and (when the operator sets a retention) old audit events.
+
+use app::server::{
+    AppState,
+    services::{audit_log, oauth::purge, throttle},
+    session_store::DbSessionStore,
+};
+use std::time::Duration;
+
+/// How often batched usage counts ("last used", secret use counts, tokens per day) are written.
+const USAGE_FLUSH_INTERVAL: Duration = Duration::from_secs(5);
+/// How often expired data is purged.
+const PURGE_INTERVAL: Duration = Duration::from_secs(300);
+
+/// How often audit retention runs.
+const AUDIT_RETENTION_INTERVAL: Duration = Duration::from_secs(86_400);
+
+/// Starts the housekeeping loops for the life of the process. `audit_retention_days`: prune
+/// audit events older than that many days (daily, starting now).
+pub fn spawn(state: AppState, audit_retention_days: Option<i64>) {
+    if let Some(days) = audit_retention_days {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(AUDIT_RETENTION_INTERVAL);
+            loop {
+                ticker.tick().await;
+                let now = state.clock.now();
+                let cutoff = now.plus_seconds(-days * 86_400);
+                match audit_log::prune_all(&state.db, &state.keys, cutoff, now).await {
+                    Ok(0) => {}
+                    Ok(pruned) => tracing::info!(pruned, days, "audit retention pruned old events"),
+                    Err(error) => tracing::warn!(%error, "audit retention failed"),
+                }
+            }
+        });
+    }
+    let usage_state = state.clone();
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(USAGE_FLUSH_INTERVAL);
+        loop {
+            ticker.tick().await;
+            if let Err(error) = usage_state.usage.flush(&usage_state.db).await {
+                tracing::warn!(%error, "writing usage counts failed");
+            }
+        }
+    });
+    tokio::spawn(async move {
+        let sessions = DbSessionStore::new(state.db.clone());
+        let mut ticker = tokio::time::interval(PURGE_INTERVAL);
+        loop {
+            ticker.tick().await;
+            match sessions.delete_expired().await {
+                Ok(0) => {}
+                Ok(count) => tracing::info!(count, "purged expired sessions"),
+                Err(error) => tracing::warn!(%error, "session purge failed"),
+            }
+            let now = state.clock.now();
+            if let Err(error) = throttle::purge(&state.db, now).await {
+                tracing::warn!(%error, "throttle purge failed");
+            }
+            match purge::purge_expired(&state.db, now, state.settings.refresh_token_ttl).await {
+                Ok(purged) if purged != purge::Purged::default() => {
+                    tracing::info!(?purged, "purged expired codes and tokens")
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "token purge failed"),
+            }
+        }
+    });
+}

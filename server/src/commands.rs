@@ -1,0 +1,748 @@
+//! What each `latchkey` subcommand does. Machine-readable results go to stdout (JSON or a
+//! table); logs go to stderr; failures return one clear message for `main` to print.
+
+use crate::{
+    config::{
+        AdminCommand, AdminCreateArgs, AuditCommand, Cli, ClientCommand, ClientCreateArgs, Command,
+        GlobalArgs, SecretPolicyArg, SeedArgs, ServeArgs, SiteCommand,
+    },
+    master_key,
+    middleware::HttpPolicy,
+    startup::{Mode, build_router},
+};
+use app::{
+    domain::{
+        ClientDescription, ClientName, EmailAddress, NewPassword, RedirectUri, ScopeSet, SiteName,
+        Timestamp, Username,
+    },
+    server::{
+        AppState, Clock, ServiceError, Settings,
+        services::{
+            access::Acting,
+            audit, audit_log, clients, secrets, setup, sites,
+            users::{self, NewUser, SiteRoles},
+        },
+        state::{SecretPolicy, TermsOfUse},
+    },
+};
+use migrations::{Migrator, MigratorTrait};
+use serde_json::json;
+use std::{io::BufRead, net::SocketAddr};
+
+/// A failed command, as one line for the operator.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CliError(pub String);
+
+impl From<ServiceError> for CliError {
+    fn from(error: ServiceError) -> Self {
+        Self(match error {
+            ServiceError::Invalid(errors) => errors
+                .into_iter()
+                .map(|e| format!("{}: {}", e.field.replace('_', "-"), e.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+            other => other.to_string(),
+        })
+    }
+}
+
+macro_rules! cli_error_from {
+    ($($source:ty),*) => {$(
+        impl From<$source> for CliError {
+            fn from(error: $source) -> Self {
+                Self(error.to_string())
+            }
+        }
+    )*};
+}
+cli_error_from!(
+    sea_orm::DbErr,
+    std::io::Error,
+    master_key::KeyError,
+    app::domain::Invalid
+);
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Serve(args) => serve(&cli.global, args).await,
+        Command::Migrate => {
+            let db = connect(&cli.global, 2).await?;
+            Migrator::up(&db, None).await?;
+            tracing::info!("database is up to date");
+            Ok(())
+        }
+        Command::Site(command) => site(&cli.global, command).await,
+        Command::Admin(AdminCommand::Create(args)) => admin_create(&cli.global, args).await,
+        Command::Admin(AdminCommand::List { site, json }) => {
+            admin_list(&cli.global, &site, json).await
+        }
+        Command::Client(command) => client(&cli.global, command).await,
+        Command::Audit(AuditCommand::Verify) => audit_verify(&cli.global).await,
+        Command::Audit(AuditCommand::Prune { older_than }) => {
+            audit_prune(&cli.global, &older_than).await
+        }
+        Command::Seed(args) => seed(&cli.global, args).await,
+    }
+}
+
+async fn connect(global: &GlobalArgs, pool: u32) -> Result<sea_orm::DatabaseConnection, CliError> {
+    if global.database_url.is_none() {
+        std::fs::create_dir_all(&global.data_dir)?;
+    }
+    let url = global.database_url();
+    app::server::db::connect(&url, pool)
+        .await
+        .map_err(|error| CliError(format!("cannot open the database: {error}")))
+}
+
+/// The operator settings every command shares (policies, terms).
+fn settings(global: &GlobalArgs) -> Result<Settings, CliError> {
+    let terms = match (&global.terms_file, &global.terms_version) {
+        (Some(path), Some(version)) => TermsOfUse {
+            version: version.trim().to_owned(),
+            text: std::fs::read_to_string(path)
+                .map_err(|error| CliError(format!("--terms-file {}: {error}", path.display())))?,
+        },
+        _ => TermsOfUse::default(),
+    };
+    Ok(Settings {
+        allow_loopback_redirects: global.allow_loopback_redirects,
+        secret_policy: match global.secret_policy {
+            SecretPolicyArg::Reveal => SecretPolicy::Reveal,
+            SecretPolicyArg::ShowOnce => SecretPolicy::ShowOnce,
+        },
+        terms,
+        ..Settings::default()
+    })
+}
+
+/// Connects, migrates and assembles the state shared by every command.
+async fn open(
+    global: &GlobalArgs,
+    settings: Settings,
+    setup_token: Option<String>,
+    pool: u32,
+) -> Result<AppState, CliError> {
+    let key = master_key::load(global)?;
+    let db = connect(global, pool).await?;
+    Migrator::up(&db, None).await?;
+    Ok(AppState::new(
+        db,
+        settings,
+        &key,
+        Clock::System,
+        setup_token,
+    )?)
+}
+
+/// Parses `--public-url`: https, or plain http for a loopback host only.
+fn public_url(args: &ServeArgs) -> Result<url::Url, CliError> {
+    let raw = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", args.addr));
+    let url = url::Url::parse(&raw)
+        .map_err(|error| CliError(format!("--public-url {raw:?}: {error}")))?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(domain)) => domain == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if loopback => Ok(url),
+        _ => Err(CliError(format!(
+            "--public-url {raw:?} must use https (plain http is allowed only for loopback addresses)"
+        ))),
+    }
+}
+
+async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), CliError> {
+    let public_url = public_url(&args)?;
+    let secure = public_url.scheme() == "https" || args.trusted_proxy;
+    let issuer = public_url.as_str().trim_end_matches('/').to_owned();
+    let settings = Settings {
+        public_url: issuer.clone(),
+        secure_cookies: secure,
+        access_token_ttl: args.access_token_ttl,
+        refresh_token_ttl: args.refresh_token_ttl,
+        code_ttl: args.code_ttl,
+        reauth_window: args.reauth_window,
+        ..settings(global)?
+    };
+    let state = open(global, settings, args.setup_token.clone(), args.db_pool).await?;
+    if setup::needs_setup(&state.db).await?
+        && let Some(token) = state.setup_token.reveal_for_log()
+    {
+        tracing::warn!(
+            "First run: open {issuer}/setup and enter the setup token {token} \
+             (or create an administrator with `latchkey admin create`)"
+        );
+    }
+    crate::background::spawn(state.clone(), args.audit_retention_days);
+    let usage = state.clone();
+    let leptos_options = leptos::config::LeptosOptions::builder()
+        .output_name("latchkey")
+        .site_root(args.site_root.as_str())
+        .site_pkg_dir("pkg")
+        .site_addr(args.addr)
+        .build();
+    let policy = HttpPolicy {
+        trusted_proxy: args.trusted_proxy,
+        secure,
+        public_origin: public_url.origin().ascii_serialization(),
+        metrics: args.metrics,
+    };
+    let mode = if args.token_server_only {
+        Mode::TokenServerOnly
+    } else {
+        Mode::Full
+    };
+    let router = build_router(state, leptos_options, policy, mode);
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .map_err(|error| CliError(format!("cannot listen on {}: {error}", args.addr)))?;
+    tracing::info!(address = %args.addr, public_url = %issuer, ?mode, "Latchkey is listening");
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    if let Err(error) = usage.usage.flush(&usage.db).await {
+        tracing::warn!(%error, "writing usage counts at shutdown failed");
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        tokio::signal::ctrl_c().await.ok();
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+fn print_json(value: &serde_json::Value) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(value).map_err(|error| CliError(error.to_string()))?;
+    println!("{text}");
+    Ok(())
+}
+
+async fn site(global: &GlobalArgs, command: SiteCommand) -> Result<(), CliError> {
+    let state = open(global, settings(global)?, None, 2).await?;
+    match command {
+        SiteCommand::Create { name } => {
+            let name = SiteName::parse(&name)?;
+            let site =
+                sites::create(&state.db, &Acting::operator(), &name, state.clock.now()).await?;
+            print_json(&json!({"id": site.id, "name": site.name}))
+        }
+        SiteCommand::List { json } => {
+            let all = sites::list_all(&state.db).await?;
+            if json {
+                print_json(&json!(
+                    all.iter()
+                        .map(|s| json!({"id": s.id, "name": s.name}))
+                        .collect::<Vec<_>>()
+                ))
+            } else {
+                println!("{:<36}  NAME", "ID");
+                for site in all {
+                    println!("{:<36}  {}", site.id, site.name);
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn read_password_line() -> Result<String, CliError> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\n', '\r']).to_owned();
+    if password.is_empty() {
+        return Err(CliError("no password on standard input".into()));
+    }
+    Ok(password)
+}
+
+async fn admin_create(global: &GlobalArgs, args: AdminCreateArgs) -> Result<(), CliError> {
+    let username = Username::parse(&args.username)?;
+    let email = EmailAddress::parse(&args.email)?;
+    let password = NewPassword::parse(&read_password_line()?, username.as_str())
+        .map_err(|problem| CliError(format!("password: {problem}")))?;
+    let state = open(global, settings(global)?, None, 2).await?;
+    let mut roles = Vec::new();
+    let mut granted = Vec::new();
+    for name in &args.sites {
+        let site = sites::find_by_name(&state.db, name).await?.ok_or_else(|| {
+            CliError(format!(
+                "no site named {name:?} (create it with `latchkey site create`)"
+            ))
+        })?;
+        let site_roles = SiteRoles {
+            site_id: site.id,
+            is_site_admin: !args.api_user_only,
+            is_api_user: args.api_user || args.api_user_only,
+        };
+        granted.push(json!({
+            "site": site.name,
+            "site_administrator": site_roles.is_site_admin,
+            "api_user": site_roles.is_api_user,
+        }));
+        roles.push(site_roles);
+    }
+    let new_user = NewUser {
+        username,
+        email,
+        password,
+        roles,
+    };
+    let user = users::create(
+        &state.db,
+        &state.passwords,
+        &Acting::operator(),
+        new_user,
+        state.clock.now(),
+    )
+    .await?;
+    print_json(&json!({
+        "id": user.id,
+        "username": user.username,
+        "email": user.email,
+        "sites": granted,
+    }))
+}
+
+async fn admin_list(global: &GlobalArgs, site_name: &str, as_json: bool) -> Result<(), CliError> {
+    const PAGE: u64 = 500;
+    let state = open(global, settings(global)?, None, 2).await?;
+    let site = sites::find_by_name(&state.db, site_name)
+        .await?
+        .ok_or_else(|| CliError(format!("no site named {site_name:?}")))?;
+    let mut rows = Vec::new();
+    for page in 0.. {
+        let found =
+            users::list_for_site(&state.db, &Acting::operator(), site.id, "", page, PAGE).await?;
+        let done = (found.rows.len() as u64) < PAGE;
+        rows.extend(found.rows);
+        if done {
+            break;
+        }
+    }
+    let last_sign_in = |at: Option<i64>| at.map(|at| app::domain::Timestamp(at).format_rfc3339());
+    if as_json {
+        return print_json(&json!(
+            rows.iter()
+                .map(|row| json!({
+                    "id": row.user.id,
+                    "username": row.user.username,
+                    "email": row.user.email,
+                    "site_administrator": row.roles.is_site_admin,
+                    "api_user": row.roles.is_api_user,
+                    "active": row.user.is_active(),
+                    "last_sign_in": last_sign_in(row.user.last_sign_in_at),
+                }))
+                .collect::<Vec<_>>()
+        ));
+    }
+    println!(
+        "{:<24} {:<32} {:<30} {:<9} LAST SIGN-IN",
+        "USERNAME", "EMAIL", "ROLES", "STATUS"
+    );
+    for row in rows {
+        println!(
+            "{:<24} {:<32} {:<30} {:<9} {}",
+            row.user.username,
+            row.user.email,
+            users::role_words(row.roles.is_site_admin, row.roles.is_api_user),
+            if row.user.is_active() {
+                "active"
+            } else {
+                "disabled"
+            },
+            last_sign_in(row.user.last_sign_in_at).unwrap_or_else(|| "never".into()),
+        );
+    }
+    Ok(())
+}
+
+/// Parses `90d`, `12h`, `30m`, `45s` or plain seconds.
+fn parse_duration(text: &str) -> Result<i64, CliError> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&text[..i], c),
+        _ => (text, 's'),
+    };
+    let number: i64 = number.parse().map_err(|_| {
+        CliError(format!(
+            "{text:?} is not a duration like 90d, 12h, 30m or 3600"
+        ))
+    })?;
+    let seconds = match unit {
+        'd' => number.checked_mul(86_400),
+        'h' => number.checked_mul(3_600),
+        'm' => number.checked_mul(60),
+        's' => Some(number),
+        _ => None,
+    };
+    seconds.filter(|s| *s >= 0).ok_or_else(|| {
+        CliError(format!(
+            "{text:?} is not a duration like 90d, 12h, 30m or 3600"
+        ))
+    })
+}
+
+async fn client(global: &GlobalArgs, command: ClientCommand) -> Result<(), CliError> {
+    let state = open(global, settings(global)?, None, 2).await?;
+    match command {
+        ClientCommand::Create(args) => client_create(&state, args).await,
+        ClientCommand::List {
+            site,
+            json,
+            unused_since,
+        } => client_list(&state, site.as_deref(), json, unused_since.as_deref()).await,
+        ClientCommand::RotateSecret {
+            client_id,
+            grace,
+            revoke_tokens,
+        } => {
+            let client = clients::find_by_client_id(&state.db, &client_id)
+                .await?
+                .ok_or_else(|| CliError(format!("no client with Consumer Key {client_id:?}")))?;
+            let existing = if revoke_tokens {
+                secrets::ExistingTokens::RevokeAll
+            } else {
+                secrets::ExistingTokens::Keep
+            };
+            let secret = secrets::rotate(
+                &state.db,
+                &state.keys,
+                &state.settings,
+                &Acting::operator(),
+                client.id,
+                secrets::Rotation {
+                    grace_seconds: parse_duration(&grace)?,
+                    existing,
+                },
+                state.clock.now(),
+            )
+            .await?;
+            print_json(&json!({
+                "client_id": client.client_id,
+                "client_secret": secret.expose(),
+                "old_secret_valid_for_seconds": parse_duration(&grace)?,
+                "tokens_revoked": revoke_tokens,
+            }))
+        }
+    }
+}
+
+async fn client_create(state: &AppState, args: ClientCreateArgs) -> Result<(), CliError> {
+    let field = |name: &str, problem: app::domain::Invalid| CliError(format!("{name}: {problem}"));
+    let name = ClientName::parse(&args.name).map_err(|e| field("--name", e))?;
+    let description =
+        ClientDescription::parse(&args.description).map_err(|e| field("--description", e))?;
+    let redirect_uri =
+        RedirectUri::parse(&args.redirect_uri, state.settings.allow_loopback_redirects)
+            .map_err(|e| field("--redirect-uri", e))?;
+    let scopes = ScopeSet::from_inputs(&args.scopes).map_err(|e| field("--scope", e))?;
+    if !args.accept_terms {
+        return Err(CliError(format!(
+            "registration needs --accept-terms: read the Latchkey API Terms of Use (version {}) first",
+            state.settings.terms.version
+        )));
+    }
+    let owner = users::find_by_username(&state.db, &args.owner)
+        .await?
+        .ok_or_else(|| CliError(format!("no user named {:?}", args.owner)))?;
+    let site = match &args.site {
+        Some(name) => sites::find_by_name(&state.db, name)
+            .await?
+            .ok_or_else(|| CliError(format!("no site named {name:?}")))?,
+        None => {
+            let mut candidates = Vec::new();
+            for site in sites::list_all(&state.db).await? {
+                let member = users::list_for_site(
+                    &state.db,
+                    &Acting::operator(),
+                    site.id,
+                    owner.username.as_str(),
+                    0,
+                    50,
+                )
+                .await?;
+                if member
+                    .rows
+                    .iter()
+                    .any(|row| row.user.id == owner.id && row.roles.is_api_user)
+                {
+                    candidates.push(site);
+                }
+            }
+            match candidates.len() {
+                1 => candidates.remove(0),
+                0 => {
+                    return Err(CliError(format!(
+                        "{} is not an API user of any site",
+                        owner.username
+                    )));
+                }
+                _ => {
+                    return Err(CliError(format!(
+                        "{} is an API user of several sites: pass --site",
+                        owner.username
+                    )));
+                }
+            }
+        }
+    };
+    let registration = clients::Registration {
+        name,
+        description,
+        redirect_uri,
+        scopes,
+        owner_user_id: owner.id,
+        require_pkce: args.require_pkce,
+        terms_accepted: true,
+    };
+    let now = state.clock.now();
+    let (client, secret) = clients::register(
+        &state.db,
+        &state.keys,
+        &state.settings,
+        &Acting::operator(),
+        site.id,
+        registration,
+        now,
+    )
+    .await?;
+    let scopes = clients::client_scopes(&state.db, client.id).await?;
+    print_json(&json!({
+        "client_id": client.client_id,
+        "client_secret": secret.expose(),
+        "name": client.name,
+        "description": client.description,
+        "redirect_uri": client.redirect_uri,
+        "site": site.name,
+        "owner": owner.username,
+        "scopes": scopes.to_string(),
+        "require_pkce": client.require_pkce,
+        "terms_version": client.terms_version,
+    }))
+}
+
+async fn client_list(
+    state: &AppState,
+    site: Option<&str>,
+    as_json: bool,
+    unused_since: Option<&str>,
+) -> Result<(), CliError> {
+    const PAGE: u64 = 500;
+    let unused_for_days = unused_since
+        .map(parse_duration)
+        .transpose()?
+        .map(|seconds| seconds / 86_400);
+    let all_sites = match site {
+        Some(name) => vec![
+            sites::find_by_name(&state.db, name)
+                .await?
+                .ok_or_else(|| CliError(format!("no site named {name:?}")))?,
+        ],
+        None => sites::list_all(&state.db).await?,
+    };
+    let now = state.clock.now();
+    let mut rows = Vec::new();
+    for site in &all_sites {
+        for page in 0.. {
+            let query = clients::ClientQuery {
+                search: String::new(),
+                sort: clients::ClientSort::Name,
+                descending: false,
+                page,
+                per_page: PAGE,
+                unused_for_days,
+            };
+            let found = clients::list(&state.db, &Acting::operator(), site.id, &query, now).await?;
+            let done = (found.rows.len() as u64) < PAGE;
+            rows.extend(found.rows.into_iter().map(|row| (site.name.clone(), row)));
+            if done {
+                break;
+            }
+        }
+    }
+    let when = |at: Option<i64>| at.map(|at| Timestamp(at).format_rfc3339());
+    if as_json {
+        print_json(&json!(
+            rows.iter()
+                .map(|(site, row)| json!({
+                    "client_id": row.client.client_id,
+                    "name": row.client.name,
+                    "site": site,
+                    "owner": row.owner,
+                    "created_at": Timestamp(row.client.created_at).format_rfc3339(),
+                    "last_used_at": when(row.client.last_used_at),
+                    "active": row.client.is_active(),
+                }))
+                .collect::<Vec<_>>()
+        ))?;
+    } else {
+        println!(
+            "{:<34} {:<28} {:<16} {:<16} {:<21} STATUS",
+            "CONSUMER KEY", "NAME", "SITE", "OWNER", "LAST USED"
+        );
+        for (site, row) in &rows {
+            println!(
+                "{:<34} {:<28} {:<16} {:<16} {:<21} {}",
+                row.client.client_id,
+                row.client.name,
+                site,
+                row.owner,
+                when(row.client.last_used_at).unwrap_or_else(|| "never".into()),
+                if row.client.is_active() {
+                    "active"
+                } else {
+                    "disabled"
+                }
+            );
+        }
+    }
+    if unused_since.is_some() && !rows.is_empty() {
+        return Err(CliError(format!(
+            "{} client(s) unused for {}",
+            rows.len(),
+            unused_since.unwrap_or_default()
+        )));
+    }
+    Ok(())
+}
+
+async fn seed(global: &GlobalArgs, args: SeedArgs) -> Result<(), CliError> {
+    use app::server::services::seed;
+    let password = NewPassword::parse(&read_password_line()?, "seed-user")
+        .map_err(|problem| CliError(format!("password: {problem}")))?;
+    let state = open(global, settings(global)?, None, 4).await?;
+    let plan = seed::SeedPlan {
+        site: SiteName::parse(&args.site)?,
+        api_users: args.api_users.max(1),
+        clients: args.clients,
+        audit_events: args.audit_events,
+        password,
+        codes: args.codes,
+        token_pairs: args.token_pairs,
+    };
+    let started = std::time::Instant::now();
+    let report = seed::seed(&state, &plan).await?;
+    tracing::info!(
+        clients = report.clients.len(),
+        api_users = report.api_users.len(),
+        audit_events = args.audit_events,
+        seconds = started.elapsed().as_secs_f64(),
+        "seeded"
+    );
+    if let Some(dir) = &args.fixtures_dir {
+        write_fixtures(dir, &report)?;
+    }
+    print_json(&json!({
+        "site": args.site,
+        "site_id": report.site_id,
+        "api_users": report.api_users,
+        "clients": report.clients.iter().map(|c| json!({
+            "id": c.id,
+            "client_id": c.client_id,
+            "client_secret": c.secret.expose(),
+            "redirect_uri": c.redirect_uri,
+            "owner": c.owner,
+        })).collect::<Vec<_>>(),
+    }))
+}
+
+/// Writes the minted codes and tokens for a load generator: one credential per line,
+/// tab-separated, starting with the client's HTTP Basic credentials (RFC 6749 2.3.1).
+fn write_fixtures(dir: &std::path::Path, report: &app::server::services::seed::SeedReport) -> Result<(), CliError> {
+    use std::fmt::Write as _;
+    let basic: Vec<String> = report
+        .clients
+        .iter()
+        .map(|c| app::server::oauth::encode_basic(&c.client_id, c.secret.expose()))
+        .collect();
+    let mut codes = String::new();
+    for minted in &report.fixtures.codes {
+        let client = &report.clients[minted.client];
+        let _ = writeln!(codes, "{}\t{}\t{}", basic[minted.client], minted.value.expose(), client.redirect_uri);
+    }
+    let mut tokens = String::new();
+    for minted in &report.fixtures.token_pairs {
+        let _ = writeln!(
+            tokens,
+            "{}\t{}\t{}",
+            basic[minted.client],
+            minted.value.access_token.expose(),
+            minted.value.refresh_token.expose()
+        );
+    }
+    std::fs::create_dir_all(dir).map_err(|e| CliError(format!("{}: {e}", dir.display())))?;
+    for (name, content) in [("codes.tsv", codes), ("tokens.tsv", tokens)] {
+        let path = dir.join(name);
+        std::fs::write(&path, content).map_err(|e| CliError(format!("{}: {e}", path.display())))?;
+    }
+    Ok(())
+}
+
+async fn audit_prune(global: &GlobalArgs, older_than: &str) -> Result<(), CliError> {
+    let age = parse_duration(older_than)?;
+    if age <= 0 {
+        return Err(CliError(
+            "--older-than must be a positive age, e.g. 365d".into(),
+        ));
+    }
+    let state = open(global, settings(global)?, None, 2).await?;
+    let now = state.clock.now();
+    let cutoff = now.plus_seconds(-age);
+    let pruned = audit_log::prune_all(&state.db, &state.keys, cutoff, now).await?;
+    print_json(&json!({"pruned": pruned, "older_than": cutoff.format_rfc3339()}))
+}
+
+async fn audit_verify(global: &GlobalArgs) -> Result<(), CliError> {
+    let state = open(global, settings(global)?, None, 2).await?;
+    let mut reports = Vec::new();
+    let mut broken = None;
+    for chain in audit::chains(&state.db).await? {
+        let report = audit::verify_chain(&state.db, &state.keys, &chain).await?;
+        if broken.is_none() {
+            broken = report.broken.clone();
+        }
+        reports.push(json!({
+            "chain": report.chain,
+            "events": report.events,
+            "ok": report.broken.is_none(),
+        }));
+    }
+    print_json(&json!({"chains": reports}))?;
+    match broken {
+        None => Ok(()),
+        Some(link) => Err(CliError(format!(
+            "audit chain {} is broken at event #{} (id {}): {}",
+            link.chain, link.seq, link.event_id, link.reason
+        ))),
+    }
+}

@@ -1,0 +1,371 @@
+//! Command-line flags and `LATCHKEY_*` environment variables, parsed once with clap, and the
+//! defaults that make `latchkey serve` work on a fresh machine (SQLite under `./data/`).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::{net::SocketAddr, path::PathBuf};
+
+/// The `latchkey` command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "latchkey",
+    version,
+    about = "Self-hosted console and OAuth 2.0 server for API clients"
+)]
+pub struct Cli {
+    /// Settings shared by every subcommand.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Settings shared by every subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Database URL: `postgres://user:pass@host/db` or `sqlite://path?mode=rwc`.
+    /// Default: the embedded SQLite file `<data-dir>/latchkey.db`.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Directory for the embedded database and the generated key file.
+    #[arg(
+        long,
+        env = "LATCHKEY_DATA_DIR",
+        default_value = "./data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+
+    /// The 256-bit master key as 64 hex characters or 43 base64url characters. Required with
+    /// PostgreSQL (every replica must share it) unless `--secret-key-file` is given.
+    #[arg(
+        long,
+        env = "LATCHKEY_SECRET_KEY",
+        global = true,
+        hide_env_values = true
+    )]
+    pub secret_key: Option<String>,
+
+    /// A file holding the master key (default: `<data-dir>/latchkey.key`, generated with
+    /// mode 0600 on first start of the embedded default).
+    #[arg(long, env = "LATCHKEY_SECRET_KEY_FILE", global = true)]
+    pub secret_key_file: Option<PathBuf>,
+
+    /// Log format on stderr.
+    #[arg(long, env = "LATCHKEY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+
+    /// `reveal`: client secrets are kept encrypted so administrators can reveal them
+    /// (re-authenticated, audited). `show-once`: only a keyed hash is kept; a secret is shown
+    /// once, when created or regenerated.
+    #[arg(long, env = "LATCHKEY_SECRET_POLICY", value_enum, default_value_t = SecretPolicyArg::Reveal, global = true)]
+    pub secret_policy: SecretPolicyArg,
+
+    /// Accept `http://` redirect URIs to loopback hosts (127.0.0.1, [::1], localhost).
+    #[arg(long, env = "LATCHKEY_ALLOW_LOOPBACK_REDIRECTS", global = true)]
+    pub allow_loopback_redirects: bool,
+
+    /// A plain-text file with your own Terms of Use (paragraphs separated by blank lines).
+    #[arg(
+        long,
+        env = "LATCHKEY_TERMS_FILE",
+        global = true,
+        requires = "terms_version"
+    )]
+    pub terms_file: Option<PathBuf>,
+
+    /// The version label of `--terms-file`; changing it asks for acceptance again.
+    #[arg(
+        long,
+        env = "LATCHKEY_TERMS_VERSION",
+        global = true,
+        requires = "terms_file"
+    )]
+    pub terms_version: Option<String>,
+}
+
+/// `--secret-policy` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SecretPolicyArg {
+    /// Encrypted at rest, revealable.
+    Reveal,
+    /// Hashed only, shown once.
+    ShowOnce,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the console and the authorization server.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage sites.
+    #[command(subcommand)]
+    Site(SiteCommand),
+    /// Manage administrators and API users.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Manage API clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Check the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Create demo or load-test data: API users, clients and audit events (prints their
+    /// credentials as JSON).
+    Seed(SeedArgs),
+}
+
+/// `latchkey seed` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct SeedArgs {
+    /// Site to fill (created if missing).
+    #[arg(long, default_value = "Load Test")]
+    pub site: String,
+    /// API users `seed-user-0001`... (reused if they exist).
+    #[arg(long, default_value_t = 100)]
+    pub api_users: usize,
+    /// Clients to create.
+    #[arg(long, default_value_t = 10_000)]
+    pub clients: usize,
+    /// Extra audit events, spread over the last 90 days.
+    #[arg(long, default_value_t = 0)]
+    pub audit_events: usize,
+    /// Load-test credentials: unused authorization codes to mint for this run's clients
+    /// (written to `--fixtures-dir`, valid for the code lifetime).
+    #[arg(long, default_value_t = 0, requires = "fixtures_dir")]
+    pub codes: usize,
+    /// Load-test credentials: access/refresh token pairs to obtain for this run's clients.
+    #[arg(long, default_value_t = 0, requires = "fixtures_dir")]
+    pub token_pairs: usize,
+    /// Where to write `codes.tsv` and `tokens.tsv` (tab-separated: Basic credentials, code or
+    /// tokens, redirect URI). They hold live credentials: keep them private.
+    #[arg(long)]
+    pub fixtures_dir: Option<std::path::PathBuf>,
+    /// Read the seeded users' password from standard input (one line).
+    #[arg(long, required = true)]
+    pub password_stdin: bool,
+}
+
+/// `latchkey serve` settings.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "LATCHKEY_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+
+    /// Public base URL, also the OAuth issuer (https in production; plain http is accepted only
+    /// for loopback addresses). Default: `http://<addr>`.
+    #[arg(long, env = "LATCHKEY_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Trust `X-Forwarded-For`/`X-Forwarded-Proto` from a TLS-terminating proxy in front of
+    /// Latchkey: client addresses come from the proxy, cookies are `Secure`, HSTS is sent.
+    #[arg(long, env = "LATCHKEY_TRUSTED_PROXY")]
+    pub trusted_proxy: bool,
+
+    /// Use this first-run setup token instead of a random one (for automated installs).
+    #[arg(long, env = "LATCHKEY_SETUP_TOKEN", hide_env_values = true)]
+    pub setup_token: Option<String>,
+
+    /// Directory of the compiled front end (JS, WASM, CSS).
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
+    pub site_root: String,
+
+    /// Serve only the authorization server and the API (no console), e.g. as extra replicas
+    /// in front of the same database.
+    #[arg(long, env = "LATCHKEY_TOKEN_SERVER_ONLY")]
+    pub token_server_only: bool,
+
+    /// Database connections in the pool.
+    #[arg(long, env = "LATCHKEY_DB_POOL", default_value_t = 16)]
+    pub db_pool: u32,
+
+    /// Access token lifetime in seconds.
+    #[arg(long, env = "LATCHKEY_ACCESS_TOKEN_TTL", default_value_t = 1800, value_parser = clap::value_parser!(i64).range(60..=86_400))]
+    pub access_token_ttl: i64,
+
+    /// Refresh token lifetime in seconds (default 30 days).
+    #[arg(long, env = "LATCHKEY_REFRESH_TOKEN_TTL", default_value_t = 2_592_000, value_parser = clap::value_parser!(i64).range(300..=31_536_000))]
+    pub refresh_token_ttl: i64,
+
+    /// How recent a password entry must be (seconds) to reveal a client secret.
+    #[arg(long, env = "LATCHKEY_REAUTH_WINDOW", default_value_t = 300, value_parser = clap::value_parser!(i64).range(1..=3600))]
+    pub reauth_window: i64,
+
+    /// Authorization code lifetime in seconds (at most 600, RFC 6749 4.1.2).
+    #[arg(long, env = "LATCHKEY_CODE_TTL", default_value_t = 300, value_parser = clap::value_parser!(i64).range(30..=600))]
+    pub code_ttl: i64,
+
+    /// Serve Prometheus metrics at `/metrics` (requests, latencies, token grants, database
+    /// pool). Off by default: keep the endpoint away from the public internet.
+    #[arg(long, env = "LATCHKEY_METRICS")]
+    pub metrics: bool,
+
+    /// Delete audit events older than this many days (checked daily; a signed checkpoint keeps
+    /// `latchkey audit verify` working). Default: keep everything.
+    #[arg(long, env = "LATCHKEY_AUDIT_RETENTION_DAYS", value_parser = clap::value_parser!(i64).range(1..=36_500))]
+    pub audit_retention_days: Option<i64>,
+}
+
+/// `latchkey site ...`
+#[derive(Debug, Subcommand)]
+pub enum SiteCommand {
+    /// Create a site; prints it as JSON.
+    Create {
+        /// Site name (unique, case-insensitive).
+        #[arg(long)]
+        name: String,
+    },
+    /// List sites.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `latchkey admin ...`
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a user with roles on one or more sites; reads the password from stdin.
+    Create(AdminCreateArgs),
+    /// List the users of a site.
+    List {
+        /// Site name.
+        #[arg(long)]
+        site: String,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `latchkey admin create` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct AdminCreateArgs {
+    /// Sign-in name.
+    #[arg(long)]
+    pub username: String,
+    /// Email address.
+    #[arg(long)]
+    pub email: String,
+    /// Site (by name) to grant roles on; repeat for several sites.
+    #[arg(long = "site", required = true)]
+    pub sites: Vec<String>,
+    /// Also give the API User permission (may authorize API clients) on those sites.
+    #[arg(long)]
+    pub api_user: bool,
+    /// Only the API User permission: no console access.
+    #[arg(long, conflicts_with = "api_user")]
+    pub api_user_only: bool,
+    /// Read the password from standard input (one line). Required: passwords never go on the
+    /// command line, where other users could see them.
+    #[arg(long, required = true)]
+    pub password_stdin: bool,
+}
+
+/// `latchkey client ...`
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register an API client; prints its credentials as JSON.
+    Create(ClientCreateArgs),
+    /// List API clients.
+    List {
+        /// Only this site (by name).
+        #[arg(long)]
+        site: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Only clients not used for this long (e.g. `90d`, `12h`); exits with status 1 when
+        /// any are found, so cron can alert on stale clients.
+        #[arg(long)]
+        unused_since: Option<String>,
+    },
+    /// Regenerate a client's secret; prints the new one as JSON.
+    RotateSecret {
+        /// The Consumer Key.
+        #[arg(long)]
+        client_id: String,
+        /// How long the old secret keeps working (e.g. `24h`, `7d`; default: not at all).
+        #[arg(long, default_value = "0")]
+        grace: String,
+        /// Also revoke every token the client holds.
+        #[arg(long)]
+        revoke_tokens: bool,
+    },
+}
+
+/// `latchkey client create` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct ClientCreateArgs {
+    /// Site (by name); may be left out when the owner is an API user of one site only.
+    #[arg(long)]
+    pub site: Option<String>,
+    /// The API user (username) the client acts for.
+    #[arg(long)]
+    pub owner: String,
+    /// Application name.
+    #[arg(long)]
+    pub name: String,
+    /// What the application does (shown on the authorization prompt).
+    #[arg(long)]
+    pub description: String,
+    /// The one redirect URI (https).
+    #[arg(long)]
+    pub redirect_uri: String,
+    /// Accept the Latchkey API Terms of Use (required).
+    #[arg(long)]
+    pub accept_terms: bool,
+    /// Scope the client may request; repeat for several (default: profile).
+    #[arg(long = "scope")]
+    pub scopes: Vec<String>,
+    /// Refuse authorization requests without PKCE.
+    #[arg(long)]
+    pub require_pkce: bool,
+}
+
+/// `latchkey audit ...`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute every audit chain; exits non-zero at the first broken link.
+    Verify,
+    /// Delete events older than a given age (e.g. `365d`), keeping each chain verifiable
+    /// through a signed checkpoint; prints how many were deleted.
+    Prune {
+        /// Age of the oldest events to keep, e.g. `365d` or `720h`.
+        #[arg(long)]
+        older_than: String,
+    },
+}
+
+impl GlobalArgs {
+    /// The database URL, defaulting to the embedded SQLite file.
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("latchkey.db").display()
+            )
+        })
+    }
+
+    /// True when running on the embedded default (no `DATABASE_URL`, or a SQLite URL).
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url
+            .as_deref()
+            .is_none_or(|url| url.starts_with("sqlite:"))
+    }
+}

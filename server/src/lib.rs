@@ -1,0 +1,13 @@
+//! The `latchkey` server: HTTP application, configuration and command line. `main.rs` is a
+//! thin entry point; the integration tests drive the same `startup::build_router`.
+
+pub mod api;
+pub mod background;
+pub mod commands;
+pub mod config;
+pub mod console;
+pub mod master_key;
+pub mod metrics;
+pub mod middleware;
+pub mod oauth;
+pub mod startup;

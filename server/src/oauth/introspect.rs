@@ -1,0 +1,41 @@
+//! `POST /oauth/introspect` (RFC 7662).
+
+use super::{client_auth, response};
+use app::server::{AppState, ctx::ClientAddress, services::oauth::introspection};
+use axum::{Extension, body::Bytes, extract::State, http::HeaderMap, response::Response};
+use serde_json::json;
+
+/// Tells the authenticated client whether one of its tokens is active, and about it.
+pub async fn introspect(
+    State(state): State<AppState>,
+    address: Option<Extension<ClientAddress>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let address = address.map(|Extension(a)| a);
+    let result = async {
+        let params = client_auth::form_params(&headers, &body)?;
+        let client = client_auth::authenticate(&state, &headers, &params, address).await?;
+        let token = params.require("token")?;
+        Ok::<_, app::server::oauth::OAuthError>(
+            introspection::introspect(&state.db, &client, token, state.clock.now()).await?,
+        )
+    }
+    .await;
+    match result {
+        Ok(Some(active)) => response::json(json!({
+            "active": true,
+            "scope": active.scope,
+            "client_id": active.client_id,
+            "username": active.username,
+            "token_type": active.token_type,
+            "exp": active.exp,
+            "iat": active.iat,
+            "sub": active.sub,
+            "site": active.site,
+            "iss": state.settings.public_url,
+        })),
+        Ok(None) => response::json(json!({"active": false})),
+        Err(error) => response::error(&error),
+    }
+}

@@ -1,0 +1,91 @@
+//! `POST /oauth/token` (RFC 6749 §3.2, §4.1.3, §6).
+
+use super::{client_auth, response};
+use crate::metrics::GrantOutcome;
+use app::server::{
+    AppState,
+    ctx::ClientAddress,
+    oauth::{ErrorCode, OAuthError, Params},
+    services::oauth::{code_grant, issue::IssuedTokens, refresh_grant},
+};
+use axum::{Extension, body::Bytes, extract::State, http::HeaderMap, response::Response};
+
+/// Exchanges an authorization code or a refresh token for tokens. The response carries a
+/// [`GrantOutcome`] for the metrics layer.
+pub async fn token(
+    State(state): State<AppState>,
+    address: Option<Extension<ClientAddress>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (grant_type, result) = match client_auth::form_params(&headers, &body) {
+        Ok(params) => {
+            let grant_type = grant_label(params.get("grant_type"));
+            let address = address.map(|Extension(a)| a);
+            (grant_type, handle(&state, address, &headers, &params).await)
+        }
+        Err(error) => ("other", Err(error)),
+    };
+    let mut response = match &result {
+        Ok(issued) => response::tokens(issued),
+        Err(error) => response::error(error),
+    };
+    let outcome = result
+        .as_ref()
+        .err()
+        .map_or("success", |error| error.code.as_str());
+    response.extensions_mut().insert(GrantOutcome {
+        grant_type,
+        outcome,
+    });
+    response
+}
+
+/// The grant type as a metrics label: one of the two supported, or `other`.
+fn grant_label(grant_type: Option<&str>) -> &'static str {
+    match grant_type {
+        Some("authorization_code") => "authorization_code",
+        Some("refresh_token") => "refresh_token",
+        _ => "other",
+    }
+}
+
+async fn handle(
+    state: &AppState,
+    address: Option<ClientAddress>,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<IssuedTokens, OAuthError> {
+    let client = client_auth::authenticate(state, headers, params, address.clone()).await?;
+    let address = address.map(|a| a.0);
+    match params.require("grant_type")? {
+        "authorization_code" => {
+            let code = params.require("code")?;
+            code_grant::exchange(
+                state,
+                &client,
+                code,
+                params.get("redirect_uri"),
+                params.get("code_verifier"),
+                address,
+            )
+            .await
+        }
+        "refresh_token" => {
+            let refresh_token = params.require("refresh_token")?;
+            refresh_grant::refresh(state, &client, refresh_token, params.get("scope"), address)
+                .await
+        }
+        other => Err(OAuthError::new(
+            ErrorCode::UnsupportedGrantType,
+            format!(
+                "unsupported grant_type \"{}\": use authorization_code or refresh_token",
+                other
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(40)
+                    .collect::<String>()
+            ),
+        )),
+    }
+}

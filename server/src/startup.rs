@@ -1,0 +1,165 @@
+//! Builds the whole HTTP application: console pages and server functions, the authorization
+//! server, health check, static files, and the middleware around them. Used by `main` and by
+//! the integration tests, so tests exercise exactly what production serves.
+
+use crate::metrics::Metrics;
+use crate::middleware::{self, HttpPolicy};
+use app::{App, server::AppState, server::session_store::DbSessionStore, shell};
+use axum::{
+    Json, Router,
+    extract::State,
+    http::{HeaderName, StatusCode},
+    response::IntoResponse,
+    routing::get,
+};
+use leptos::prelude::{LeptosOptions, provide_context};
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use std::sync::Arc;
+use tower_http::{
+    limit::RequestBodyLimitLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::{DefaultOnResponse, TraceLayer},
+};
+use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
+
+/// Largest request body accepted anywhere (forms and token requests are tiny).
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Which parts a process serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Console, authorization server and API.
+    Full,
+    /// Authorization server and API only (scale it apart from the console).
+    TokenServerOnly,
+}
+
+/// The complete application for `state`.
+pub fn build_router(
+    state: AppState,
+    leptos_options: LeptosOptions,
+    policy: HttpPolicy,
+    mode: Mode,
+) -> Router {
+    let policy = Arc::new(policy);
+    let session_layer = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
+        .with_name(if policy.secure {
+            "__Host-latchkey_session"
+        } else {
+            "latchkey_session"
+        })
+        .with_secure(policy.secure)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
+            state.settings.session_idle_timeout,
+        )));
+
+    let console = if mode == Mode::TokenServerOnly {
+        // The prompt's stylesheet is the only static file the token server needs.
+        Router::new().nest_service(
+            "/pkg",
+            tower_http::services::ServeDir::new(format!("{}/pkg", leptos_options.site_root)),
+        )
+    } else {
+        let routes = generate_route_list(App);
+        let provide_state = {
+            let state = state.clone();
+            move || provide_context(state.clone())
+        };
+        Router::new()
+            .leptos_routes_with_context(&leptos_options, routes, provide_state.clone(), {
+                let options = leptos_options.clone();
+                move || shell(options.clone())
+            })
+            .fallback(leptos_axum::file_and_error_handler_with_context(
+                provide_state,
+                shell,
+            ))
+            .with_state(leptos_options)
+            .merge(crate::console::routes().with_state(state.clone()))
+            .layer(session_layer)
+    };
+
+    let metrics = policy.metrics.then(Metrics::default);
+    let operations = Router::new()
+        .route("/healthz", get(healthz))
+        .merge(crate::oauth::routes())
+        .merge(crate::api::routes())
+        .with_state(state.clone());
+
+    let mut app = Router::new().merge(operations).merge(console);
+    if let Some(metrics) = &metrics {
+        app = app
+            .merge(
+                Router::new()
+                    .route("/metrics", get(crate::metrics::scrape))
+                    .with_state((metrics.clone(), state)),
+            )
+            .route_layer(axum::middleware::from_fn(crate::metrics::tag_route));
+    }
+    let app = app
+        .layer(axum::middleware::from_fn(
+            middleware::server_fn_error_status,
+        ))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            policy.clone(),
+            middleware::same_origin_for_mutations,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            policy.clone(),
+            middleware::security_headers,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            policy,
+            middleware::record_client_address,
+        ))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &axum::http::Request<_>| {
+                    let request_id = request
+                        .headers()
+                        .get(REQUEST_ID)
+                        .and_then(|id| id.to_str().ok())
+                        .unwrap_or("-");
+                    // The path only: query strings are the client's business.
+                    tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                        request_id = %request_id,
+                    )
+                })
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid));
+    match metrics {
+        Some(metrics) => app.layer(axum::middleware::from_fn_with_state(
+            metrics,
+            crate::metrics::record,
+        )),
+        None => app,
+    }
+}
+
+/// `GET /healthz`: 200 when the database answers, 503 otherwise.
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.db.ping().await {
+        Ok(()) => (
+            StatusCode::OK,
+            Json(serde_json::json!({"status": "ok", "database": "ok"})),
+        ),
+        Err(error) => {
+            tracing::error!(%error, "health check: database unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({"status": "unavailable", "database": "unreachable"})),
+            )
+        }
+    }
+}

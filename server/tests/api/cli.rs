@@ -1,0 +1,389 @@
+//! The `latchkey` binary's commands against both databases.
+
+use app::server::testing::{TestDatabases, TestDb};
+use serde_json::Value;
+use std::{
+    io::Write,
+    process::{Command, Output, Stdio},
+};
+
+const KEY: &str = "0000000000000000000000000000000000000000000000000000000000000001";
+
+fn latchkey(db: &TestDb, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(args)
+        .env("DATABASE_URL", &db.url)
+        .env("LATCHKEY_SECRET_KEY", KEY)
+        .env("LATCHKEY_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn json(output: &Output) -> Value {
+    assert!(
+        output.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn one_line_error(output: &Output) -> String {
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty(), "no machine output on failure");
+    let stderr = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("latchkey: error: "), "{stderr}");
+    stderr
+}
+
+#[tokio::test]
+async fn sites_and_administrators_from_the_command_line() {
+    for db in TestDatabases::all().await {
+        assert!(latchkey(&db, &["migrate"], None).status.success());
+
+        let site = json(&latchkey(&db, &["site", "create", "--name", "Acme"], None));
+        assert_eq!(site["name"], "Acme");
+        json(&latchkey(
+            &db,
+            &["site", "create", "--name", "Globex"],
+            None,
+        ));
+        let duplicate = one_line_error(&latchkey(&db, &["site", "create", "--name", "ACME"], None));
+        assert!(duplicate.contains("already exists"), "{duplicate}");
+
+        let listed = json(&latchkey(&db, &["site", "list", "--json"], None));
+        assert_eq!(listed.as_array().unwrap().len(), 2, "{}", db.name);
+
+        let admin = json(&latchkey(
+            &db,
+            &[
+                "admin",
+                "create",
+                "--username",
+                "ops",
+                "--email",
+                "ops@example.com",
+                "--site",
+                "Acme",
+                "--site",
+                "globex",
+                "--api-user",
+                "--password-stdin",
+            ],
+            Some("a sturdy passphrase\n"),
+        ));
+        assert_eq!(admin["username"], "ops");
+        assert_eq!(admin["sites"].as_array().unwrap().len(), 2);
+        assert_eq!(admin["sites"][1]["api_user"], true);
+
+        let weak = one_line_error(&latchkey(
+            &db,
+            &[
+                "admin",
+                "create",
+                "--username",
+                "weak",
+                "--email",
+                "w@example.com",
+                "--site",
+                "Acme",
+                "--password-stdin",
+            ],
+            Some("password1234\n"),
+        ));
+        assert!(weak.contains("password"), "{weak}");
+        let taken = one_line_error(&latchkey(
+            &db,
+            &[
+                "admin",
+                "create",
+                "--username",
+                "OPS",
+                "--email",
+                "o@example.com",
+                "--site",
+                "Acme",
+                "--password-stdin",
+            ],
+            Some("another sturdy phrase\n"),
+        ));
+        assert!(taken.contains("already taken"), "{taken}");
+        let no_site = one_line_error(&latchkey(
+            &db,
+            &[
+                "admin",
+                "create",
+                "--username",
+                "x-user",
+                "--email",
+                "x@example.com",
+                "--site",
+                "Nope",
+                "--password-stdin",
+            ],
+            Some("another sturdy phrase\n"),
+        ));
+        assert!(no_site.contains("no site named"), "{no_site}");
+
+        let listed = json(&latchkey(
+            &db,
+            &["admin", "list", "--site", "Acme", "--json"],
+            None,
+        ));
+        assert_eq!(listed[0]["username"], "ops");
+        assert_eq!(
+            (
+                listed[0]["site_administrator"].as_bool(),
+                listed[0]["api_user"].as_bool()
+            ),
+            (Some(true), Some(true))
+        );
+        let table = latchkey(&db, &["admin", "list", "--site", "Acme"], None);
+        let table = String::from_utf8(table.stdout).unwrap();
+        assert!(
+            table.starts_with("USERNAME") && table.contains("ops@example.com"),
+            "{table}"
+        );
+
+        let verified = json(&latchkey(&db, &["audit", "verify"], None));
+        assert!(
+            verified["chains"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|c| c["ok"] == true),
+            "{verified}"
+        );
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn clients_from_the_command_line() {
+    for db in TestDatabases::all().await {
+        json(&latchkey(&db, &["site", "create", "--name", "Acme"], None));
+        json(&latchkey(
+            &db,
+            &["site", "create", "--name", "Globex"],
+            None,
+        ));
+        json(&latchkey(
+            &db,
+            &[
+                "admin",
+                "create",
+                "--username",
+                "api-one",
+                "--email",
+                "a@example.com",
+                "--site",
+                "Acme",
+                "--api-user-only",
+                "--password-stdin",
+            ],
+            Some("a sturdy passphrase\n"),
+        ));
+        let create = |extra: &[&str]| {
+            let mut args = vec![
+                "client",
+                "create",
+                "--owner",
+                "api-one",
+                "--name",
+                "CLI Bot",
+                "--description",
+                "Made by cron",
+                "--redirect-uri",
+                "https://bot.example.com/cb",
+            ];
+            args.extend_from_slice(extra);
+            latchkey(&db, &args, None)
+        };
+        let refused = one_line_error(&create(&[]));
+        assert!(refused.contains("--accept-terms"), "{refused}");
+        let bad_uri = one_line_error(&latchkey(
+            &db,
+            &[
+                "client",
+                "create",
+                "--owner",
+                "api-one",
+                "--name",
+                "X",
+                "--description",
+                "d",
+                "--redirect-uri",
+                "http://bot.example.com/cb",
+                "--accept-terms",
+            ],
+            None,
+        ));
+        assert!(
+            bad_uri.contains("--redirect-uri") && bad_uri.contains("https"),
+            "{bad_uri}"
+        );
+        let created = json(&create(&["--accept-terms", "--scope", "profile"]));
+        let client_id = created["client_id"].as_str().unwrap().to_owned();
+        let secret = created["client_secret"].as_str().unwrap().to_owned();
+        assert!(
+            client_id.starts_with("lkci_") && secret.starts_with("lkcs_"),
+            "{created}"
+        );
+        assert_eq!(
+            created["site"], "Acme",
+            "site inferred from the owner's only API-user site"
+        );
+        assert_eq!(created["redirect_uri"], "https://bot.example.com/cb");
+        assert_eq!(created["scopes"], "profile");
+
+        let listed = json(&latchkey(&db, &["client", "list", "--json"], None));
+        assert_eq!(listed[0]["client_id"], client_id.as_str());
+        let table =
+            String::from_utf8(latchkey(&db, &["client", "list", "--site", "Acme"], None).stdout)
+                .unwrap();
+        assert!(
+            table.contains(&client_id) && table.contains("CLI Bot"),
+            "{table}"
+        );
+        // Freshly registered: not "unused for 90 days", so the cron check passes.
+        let cron = latchkey(&db, &["client", "list", "--unused-since", "90d"], None);
+        assert!(
+            cron.status.success(),
+            "{}",
+            String::from_utf8_lossy(&cron.stderr)
+        );
+        let stale = latchkey(
+            &db,
+            &["client", "list", "--unused-since", "0d", "--json"],
+            None,
+        );
+        assert!(
+            !stale.status.success(),
+            "a client unused for 0 days is found: exit non-zero"
+        );
+        assert_eq!(
+            serde_json::from_slice::<Value>(&stale.stdout)
+                .unwrap()
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        one_line_error(&latchkey(
+            &db,
+            &["client", "list", "--unused-since", "soon"],
+            None,
+        ));
+
+        let rotated = json(&latchkey(
+            &db,
+            &[
+                "client",
+                "rotate-secret",
+                "--client-id",
+                &client_id,
+                "--grace",
+                "24h",
+            ],
+            None,
+        ));
+        assert_ne!(rotated["client_secret"], secret.as_str());
+        assert_eq!(rotated["old_secret_valid_for_seconds"], 86_400);
+        one_line_error(&latchkey(
+            &db,
+            &["client", "rotate-secret", "--client-id", "lkci_nope"],
+            None,
+        ));
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn bad_configuration_fails_with_one_clear_line() {
+    let db = TestDb::postgres().await;
+    let output = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(["site", "list"])
+        .env("DATABASE_URL", &db.url)
+        .env_remove("LATCHKEY_SECRET_KEY")
+        .output()
+        .unwrap();
+    let message = one_line_error(&output);
+    assert!(message.contains("LATCHKEY_SECRET_KEY"), "{message}");
+
+    let output = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(["serve", "--public-url", "http://example.com"])
+        .env("DATABASE_URL", &db.url)
+        .env("LATCHKEY_SECRET_KEY", KEY)
+        .output()
+        .unwrap();
+    let message = one_line_error(&output);
+    assert!(message.contains("must use https"), "{message}");
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn audit_retention_prunes_old_events_and_the_chain_still_verifies() {
+    for db in TestDatabases::all().await {
+        // 300 events spread over the last 90 days.
+        json(&latchkey(
+            &db,
+            &[
+                "seed",
+                "--site",
+                "Acme",
+                "--api-users",
+                "1",
+                "--clients",
+                "1",
+                "--audit-events",
+                "300",
+                "--password-stdin",
+            ],
+            Some("seeded users passphrase\n"),
+        ));
+        let pruned = json(&latchkey(
+            &db,
+            &["audit", "prune", "--older-than", "30d"],
+            None,
+        ));
+        let count = pruned["pruned"].as_u64().unwrap();
+        assert!((100..300).contains(&count), "{pruned}");
+        // A day's margin: the clock moves on between the two runs, and seeded events fall
+        // on exact multiples of the spacing, so "30d" again could catch one more boundary event.
+        let again = json(&latchkey(
+            &db,
+            &["audit", "prune", "--older-than", "31d"],
+            None,
+        ));
+        assert_eq!(again["pruned"], 0, "nothing older than the first cutoff is left");
+        let verified = json(&latchkey(&db, &["audit", "verify"], None));
+        assert!(
+            verified["chains"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|c| c["ok"] == true),
+            "{verified}"
+        );
+        let error = one_line_error(&latchkey(
+            &db,
+            &["audit", "prune", "--older-than", "soon"],
+            None,
+        ));
+        assert!(error.contains("not a duration"), "{error}");
+        db.cleanup().await;
+    }
+}

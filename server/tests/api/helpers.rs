@@ -1,0 +1,346 @@
+//! `spawn_app`: a real Latchkey on a random port over a fresh database, and a cookie-keeping
+//! HTTP client to talk to it like a browser without JavaScript would (or like its WASM does).
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use app::{
+    domain::Timestamp,
+    server::{
+        AppState, Clock, Settings,
+        testing::{TestDatabases, TestDb},
+    },
+};
+use reqwest::{Response, StatusCode};
+use serde_json::Value;
+use server::{
+    middleware::HttpPolicy,
+    startup::{Mode, build_router},
+};
+use std::net::SocketAddr;
+
+/// The setup token every test server accepts.
+pub const SETUP_TOKEN: &str = "test-setup-token-0123456789";
+/// The first administrator created by [`TestApp::complete_setup`].
+pub const ADMIN: &str = "alice";
+/// Their password.
+pub const ADMIN_PASSWORD: &str = "correct horse battery";
+
+/// A running server and a client with its own cookie jar.
+pub struct TestApp {
+    /// The address it listens on.
+    pub address: SocketAddr,
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// Keeps cookies; never follows redirects (tests look at them).
+    pub client: reqwest::Client,
+    /// The server's state (same database, same manual clock).
+    pub state: AppState,
+    /// Which backend (`sqlite`/`postgres`), for messages.
+    pub backend: &'static str,
+    db: Option<TestDb>,
+}
+
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Starts Latchkey over `db` with a manual clock set to the real time.
+pub async fn spawn_app(db: TestDb) -> TestApp {
+    spawn_app_with(db, |_| {}).await
+}
+
+/// [`spawn_app`] with settings changed by `configure`.
+pub async fn spawn_app_with(db: TestDb, configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let clock = Clock::manual(Timestamp(Clock::System.now().unix()));
+    let mut app = serve(db.conn.clone(), db.name, clock, configure).await;
+    app.db = Some(db);
+    app
+}
+
+/// Server errors are printed (with the test's output) so a failure shows its cause; set
+/// `LATCHKEY_TEST_LOG` (e.g. `debug`) for more.
+fn init_logging() {
+    let filter = std::env::var("LATCHKEY_TEST_LOG").unwrap_or_else(|_| "error".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_test_writer()
+        .try_init();
+}
+
+async fn serve(
+    conn: sea_orm::DatabaseConnection,
+    backend: &'static str,
+    clock: Clock,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
+    init_logging();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let base = format!("http://{address}");
+    let mut settings = Settings {
+        public_url: base.clone(),
+        ..Settings::default()
+    };
+    configure(&mut settings);
+    let state = AppState::new(
+        conn,
+        settings,
+        &[42u8; 32],
+        clock,
+        Some(SETUP_TOKEN.to_owned()),
+    )
+    .unwrap();
+    let leptos_options = leptos::config::LeptosOptions::builder()
+        .output_name("latchkey")
+        .site_root("target/site")
+        .site_addr(address)
+        .build();
+    let policy = HttpPolicy {
+        trusted_proxy: false,
+        secure: false,
+        public_origin: base.clone(),
+        // On in tests, so every test runs through the metrics layers.
+        metrics: true,
+    };
+    let router = build_router(state.clone(), leptos_options, policy, Mode::Full);
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    TestApp {
+        address,
+        base,
+        client: http_client(),
+        state,
+        backend,
+        db: None,
+    }
+}
+
+/// Runs `test` against a fresh server on SQLite, then on PostgreSQL.
+pub async fn on_each_backend(test: impl AsyncFn(&TestApp)) {
+    for db in TestDatabases::all().await {
+        let app = spawn_app(db).await;
+        test(&app).await;
+        app.cleanup().await;
+    }
+}
+
+/// Like [`on_each_backend`], with settings changed by `configure`.
+pub async fn on_each_backend_with(configure: impl Fn(&mut Settings), test: impl AsyncFn(&TestApp)) {
+    for db in TestDatabases::all().await {
+        let app = spawn_app_with(db, &configure).await;
+        test(&app).await;
+        app.cleanup().await;
+    }
+}
+
+impl TestApp {
+    /// Removes the test database (if this app owns it).
+    pub async fn cleanup(self) {
+        if let Some(db) = self.db {
+            db.cleanup().await;
+        }
+    }
+
+    /// Another server on the same database and clock (a replica, or a restart with new
+    /// settings). Its client is signed out.
+    pub async fn sibling(&self, configure: impl FnOnce(&mut Settings)) -> TestApp {
+        serve(
+            self.state.db.clone(),
+            self.backend,
+            self.state.clock.clone(),
+            configure,
+        )
+        .await
+    }
+
+    /// A second client (another browser) for the same server.
+    pub fn new_client(&self) -> reqwest::Client {
+        http_client()
+    }
+
+    /// GET a path.
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// GET a page as a browser would (so redirects become 302s).
+    pub async fn page(&self, path: &str) -> Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Calls a server function the way the hydrated console does (form body, JSON answer).
+    pub async fn call(&self, function: &str, form: &[(&str, &str)]) -> Response {
+        self.call_with(&self.client, function, form).await
+    }
+
+    /// [`TestApp::call`] with another client.
+    pub async fn call_with(
+        &self,
+        client: &reqwest::Client,
+        function: &str,
+        form: &[(&str, &str)],
+    ) -> Response {
+        client
+            .post(format!("{}/api/{function}", self.base))
+            .header("accept", "application/json")
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Calls a server function and returns its JSON answer, asserting the status.
+    pub async fn call_json(
+        &self,
+        function: &str,
+        form: &[(&str, &str)],
+        status: StatusCode,
+    ) -> Value {
+        let response = self.call(function, form).await;
+        let actual = response.status();
+        let body = response.text().await.unwrap();
+        assert_eq!(actual, status, "{function} on {}: {body}", self.backend);
+        serde_json::from_str(&body).unwrap_or(Value::Null)
+    }
+
+    /// Completes first-run setup as [`ADMIN`]; the client is then signed in.
+    pub async fn complete_setup(&self) {
+        self.call_json(
+            "complete_setup",
+            &[
+                ("setup_token", SETUP_TOKEN),
+                ("site_name", "Acme"),
+                ("username", ADMIN),
+                ("email", "alice@example.com"),
+                ("password", ADMIN_PASSWORD),
+            ],
+            StatusCode::OK,
+        )
+        .await;
+    }
+
+    /// The console session of the client (`null` when signed out).
+    pub async fn console_session(&self) -> Value {
+        self.call_json("get_console_session", &[], StatusCode::OK)
+            .await
+    }
+
+    /// The anti-forgery token of the signed-in client.
+    pub async fn csrf(&self) -> String {
+        self.console_session().await["csrf"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Signs the client in.
+    pub async fn sign_in(&self, username: &str, password: &str) -> Response {
+        self.call("sign_in", &[("username", username), ("password", password)])
+            .await
+    }
+}
+
+/// The `field` message of an `Invalid` console error.
+pub fn field_message(error: &Value, field: &str) -> Option<String> {
+    error["Invalid"]
+        .as_array()?
+        .iter()
+        .find(|e| e["field"] == field)
+        .and_then(|e| e["message"].as_str())
+        .map(str::to_owned)
+}
+
+/// The id of the client's selected site.
+pub async fn site_id(app: &TestApp) -> String {
+    app.console_session().await["site"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Creates a user through the Add New Administrator form; returns the response body.
+pub async fn add_user(
+    app: &TestApp,
+    username: &str,
+    roles: &[(&str, bool, bool)],
+    status: StatusCode,
+) -> Value {
+    let csrf = app.csrf().await;
+    let mut form: Vec<(String, String)> = vec![
+        ("csrf".into(), csrf),
+        ("username".into(), username.into()),
+        ("email".into(), format!("{username}@example.com")),
+        ("password".into(), USER_PASSWORD.into()),
+    ];
+    for (i, (site, admin, api)) in roles.iter().enumerate() {
+        form.push((format!("roles[{i}][site_id]"), (*site).into()));
+        if *admin {
+            form.push((format!("roles[{i}][site_admin]"), "on".into()));
+        }
+        if *api {
+            form.push((format!("roles[{i}][api_user]"), "on".into()));
+        }
+    }
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    app.call_json("create_user", &form, status).await
+}
+
+/// The password [`add_user`] gives every user.
+pub const USER_PASSWORD: &str = "a sturdy passphrase";
+
+/// Creates a site through the console; returns its id.
+pub async fn create_site(app: &TestApp, name: &str) -> String {
+    let csrf = app.csrf().await;
+    let id = app
+        .call_json(
+            "create_site",
+            &[("csrf", &csrf), ("name", name)],
+            StatusCode::OK,
+        )
+        .await;
+    id.as_str().unwrap().to_owned()
+}
+
+/// A second browser signed in as `username` (created by [`add_user`]), with its console
+/// session.
+pub async fn signed_in_browser(app: &TestApp, username: &str) -> (reqwest::Client, Value) {
+    let browser = app.new_client();
+    let signed_in = app
+        .call_with(
+            &browser,
+            "sign_in",
+            &[("username", username), ("password", USER_PASSWORD)],
+        )
+        .await;
+    assert_eq!(signed_in.status(), StatusCode::OK, "{username} signs in");
+    let session = session_of(app, &browser).await;
+    (browser, session)
+}
+
+/// The console session of another browser (`null` when signed out).
+pub async fn session_of(app: &TestApp, browser: &reqwest::Client) -> Value {
+    app.call_with(browser, "get_console_session", &[])
+        .await
+        .json()
+        .await
+        .unwrap()
+}
