@@ -678,7 +678,10 @@ async fn seed(global: &GlobalArgs, args: SeedArgs) -> Result<(), CliError> {
 
 /// Writes the minted codes and tokens for a load generator: one credential per line,
 /// tab-separated, starting with the client's HTTP Basic credentials (RFC 6749 2.3.1).
-fn write_fixtures(dir: &std::path::Path, report: &app::server::services::seed::SeedReport) -> Result<(), CliError> {
+fn write_fixtures(
+    dir: &std::path::Path,
+    report: &app::server::services::seed::SeedReport,
+) -> Result<(), CliError> {
     use std::fmt::Write as _;
     let basic: Vec<String> = report
         .clients
@@ -688,7 +691,13 @@ fn write_fixtures(dir: &std::path::Path, report: &app::server::services::seed::S
     let mut codes = String::new();
     for minted in &report.fixtures.codes {
         let client = &report.clients[minted.client];
-        let _ = writeln!(codes, "{}\t{}\t{}", basic[minted.client], minted.value.expose(), client.redirect_uri);
+        let _ = writeln!(
+            codes,
+            "{}\t{}\t{}",
+            basic[minted.client],
+            minted.value.expose(),
+            client.redirect_uri
+        );
     }
     let mut tokens = String::new();
     for minted in &report.fixtures.token_pairs {

@@ -368,7 +368,10 @@ async fn audit_retention_prunes_old_events_and_the_chain_still_verifies() {
             &["audit", "prune", "--older-than", "31d"],
             None,
         ));
-        assert_eq!(again["pruned"], 0, "nothing older than the first cutoff is left");
+        assert_eq!(
+            again["pruned"], 0,
+            "nothing older than the first cutoff is left"
+        );
         let verified = json(&latchkey(&db, &["audit", "verify"], None));
         assert!(
             verified["chains"]

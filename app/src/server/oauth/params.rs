@@ -143,8 +143,12 @@ pub fn decode_basic(header_value: &str) -> Result<(String, String), OAuthError> 
 /// form-urlencoded, then base64 (RFC 6749 2.3.1), the inverse of [`decode_basic`].
 pub fn encode_basic(client_id: &str, client_secret: &str) -> String {
     use base64::{Engine, engine::general_purpose::STANDARD};
-    let escape = |part: &str| url::form_urlencoded::byte_serialize(part.as_bytes()).collect::<String>();
-    format!("Basic {}", STANDARD.encode(format!("{}:{}", escape(client_id), escape(client_secret))))
+    let escape =
+        |part: &str| url::form_urlencoded::byte_serialize(part.as_bytes()).collect::<String>();
+    format!(
+        "Basic {}",
+        STANDARD.encode(format!("{}:{}", escape(client_id), escape(client_secret)))
+    )
 }
 
 #[cfg(test)]
@@ -154,7 +158,10 @@ mod tests {
     #[test]
     fn basic_credentials_round_trip_with_reserved_characters() {
         let header = encode_basic("lk_id:1", "s3cr+t/=%");
-        assert_eq!(decode_basic(&header).unwrap(), ("lk_id:1".to_owned(), "s3cr+t/=%".to_owned()));
+        assert_eq!(
+            decode_basic(&header).unwrap(),
+            ("lk_id:1".to_owned(), "s3cr+t/=%".to_owned())
+        );
     }
 
     #[test]

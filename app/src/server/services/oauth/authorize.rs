@@ -14,9 +14,7 @@ use crate::server::{
         tokens::{self, Secret, TokenKind},
     },
     db::begin_write,
-    entities::{
-        authorization_code, client, site, site_membership as membership, site_scope, user,
-    },
+    entities::{authorization_code, client, site, site_membership as membership, site_scope, user},
     keys::Keys,
     oauth::{ErrorCode, OAuthError, Params, pkce},
     services::{
@@ -401,7 +399,11 @@ pub async fn issue_code(
                 user.username, request.client.name, request.scope
             ),
         )
-        .target(Target::new("client", &request.client.client_id, &request.client.name))
+        .target(Target::new(
+            "client",
+            &request.client.client_id,
+            &request.client.name,
+        ))
         .details(
             json!({"scope": request.scope.to_string(), "pkce": request.code_challenge.is_some()}),
         ),
