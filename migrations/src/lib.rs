@@ -14,6 +14,7 @@ mod m20261125_000004_sign_in_throttle;
 mod m20261125_000005_clients;
 mod m20261125_000006_tokens;
 mod m20261125_000007_alerts_and_checkpoints;
+mod m20261125_000008_client_list_indexes;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_clients::Migration),
             Box::new(m20261125_000006_tokens::Migration),
             Box::new(m20261125_000007_alerts_and_checkpoints::Migration),
+            Box::new(m20261125_000008_client_list_indexes::Migration),
         ]
     }
 }

@@ -41,11 +41,11 @@ pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> Response {
     };
     match bearer::authorize(&state.db, token, SCOPE, state.clock.now()).await {
         Ok(Ok(authorized)) => crate::oauth::response::json(json!({
-            "username": authorized.user.username,
-            "email": authorized.user.email,
-            "site": authorized.site.name,
-            "client_id": authorized.client.client_id,
-            "scope": authorized.scope.to_string(),
+            "username": authorized.username,
+            "email": authorized.email,
+            "site": authorized.site_name,
+            "client_id": authorized.client_id,
+            "scope": authorized.scope,
         })),
         Ok(Err(BearerError::InvalidToken(description))) => challenge(
             StatusCode::UNAUTHORIZED,

@@ -22,7 +22,7 @@ use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
-    JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait,
+    JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationTrait,
     sea_query::{Expr, ExprTrait, LikeExpr},
 };
 use serde_json::json;
@@ -291,13 +291,63 @@ pub async fn list(
     now: Timestamp,
 ) -> Result<ClientPage, ServiceError> {
     acting.require_site_admin(conn, site_id).await?;
-    let mut select = client::Entity::find()
-        .filter(client::Column::SiteId.eq(site_id))
-        .join(JoinType::InnerJoin, client::Relation::Owner.def());
+    let filtered = client::Entity::find().filter(list_filter(site_id, query, now));
+    // Every client has an owner, so the count needs no join.
+    let total = filtered.clone().count(conn).await?;
+    let order = if query.descending {
+        sea_orm::Order::Desc
+    } else {
+        sea_orm::Order::Asc
+    };
+    let sort_column = match query.sort {
+        ClientSort::Name => Expr::col((client::Entity, client::Column::NameKey)),
+        ClientSort::Owner => Expr::col((user::Entity, user::Column::UsernameKey)),
+        ClientSort::Created => Expr::col((client::Entity, client::Column::CreatedAt)),
+        ClientSort::LastUsed => Expr::col((client::Entity, client::Column::LastUsedAt)),
+        ClientSort::Status => Expr::col((client::Entity, client::Column::DisabledAt)),
+    };
+    let ordered = |select: sea_orm::Select<client::Entity>| {
+        let select = if query.sort == ClientSort::Owner {
+            select.join(JoinType::InnerJoin, client::Relation::Owner.def())
+        } else {
+            select
+        };
+        select
+            .order_by(sort_column.clone(), order.clone())
+            .order_by(client::Column::Id, order.clone())
+    };
+    // The page's ids first, walking the (site, sort key, id) index; only those rows are
+    // then joined to their owners, so a deep page does not look up every skipped owner.
+    let page_ids = ordered(filtered)
+        .select_only()
+        .column(client::Column::Id)
+        .offset(query.page.saturating_mul(query.per_page))
+        .limit(query.per_page)
+        .into_query();
+    let mut page = client::Entity::find().filter(client::Column::Id.in_subquery(page_ids));
+    if query.sort != ClientSort::Owner {
+        page = page.join(JoinType::InnerJoin, client::Relation::Owner.def());
+    }
+    let rows = ordered(page)
+        .select_also(user::Entity)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|(client, owner)| ClientRow {
+            client,
+            owner: owner.map(|o| o.username).unwrap_or_default(),
+        })
+        .collect();
+    Ok(ClientPage { rows, total })
+}
+
+/// The conditions of the API Clients list: the site, the search text, "not used for N days".
+fn list_filter(site_id: Uuid, query: &ClientQuery, now: Timestamp) -> Condition {
+    let mut condition = Condition::all().add(client::Column::SiteId.eq(site_id));
     let search = query.search.trim();
     if !search.is_empty() {
         let pattern = format!("%{}%", escape_like(&search.to_lowercase()));
-        select = select.filter(
+        condition = condition.add(
             Condition::any()
                 .add(ExprTrait::like(
                     Expr::col((client::Entity, client::Column::NameKey)),
@@ -308,7 +358,7 @@ pub async fn list(
     }
     if let Some(days) = query.unused_for_days {
         let cutoff = now.unix() - Ord::max(days, 0) * 86_400;
-        select = select.filter(
+        condition = condition.add(
             Condition::any()
                 .add(client::Column::LastUsedAt.lte(cutoff))
                 .add(
@@ -318,33 +368,7 @@ pub async fn list(
                 ),
         );
     }
-    let total = select.clone().count(conn).await?;
-    let order = if query.descending {
-        sea_orm::Order::Desc
-    } else {
-        sea_orm::Order::Asc
-    };
-    select = match query.sort {
-        ClientSort::Name => select.order_by(client::Column::NameKey, order.clone()),
-        ClientSort::Owner => select.order_by(user::Column::UsernameKey, order.clone()),
-        ClientSort::Created => select.order_by(client::Column::CreatedAt, order.clone()),
-        ClientSort::LastUsed => select.order_by(client::Column::LastUsedAt, order.clone()),
-        ClientSort::Status => select.order_by(client::Column::DisabledAt, order.clone()),
-    };
-    let rows = select
-        .order_by(client::Column::Id, order)
-        .select_also(user::Entity)
-        .offset(query.page.saturating_mul(query.per_page))
-        .limit(query.per_page)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|(client, owner)| ClientRow {
-            client,
-            owner: owner.map(|o| o.username).unwrap_or_default(),
-        })
-        .collect();
-    Ok(ClientPage { rows, total })
+    condition
 }
 
 /// Loads a client for an administrator of its site.
