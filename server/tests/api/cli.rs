@@ -1,6 +1,13 @@
 //! The `latchkey` binary's commands against both databases.
 
-use app::server::testing::{TestDatabases, TestDb};
+use app::{
+    domain::Timestamp,
+    server::{
+        entities::audit_event,
+        testing::{TestDatabases, TestDb},
+    },
+};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::Value;
 use std::{
     io::Write,
@@ -29,6 +36,16 @@ fn latchkey(db: &TestDb, args: &[&str], stdin: Option<&str>) -> Output {
             .unwrap();
     }
     child.wait_with_output().unwrap()
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ`, as the CLI prints moments, in Unix seconds.
+fn rfc3339_to_unix(text: &str) -> i64 {
+    let (date, time) = text.trim_end_matches('Z').split_once('T').unwrap();
+    let seconds: i64 = time
+        .split(':')
+        .map(|part| part.parse::<i64>().unwrap())
+        .fold(0, |total, part| total * 60 + part);
+    Timestamp::parse_date(date).unwrap().unix() + seconds
 }
 
 fn json(output: &Output) -> Value {
@@ -361,17 +378,31 @@ async fn audit_retention_prunes_old_events_and_the_chain_still_verifies() {
         ));
         let count = pruned["pruned"].as_u64().unwrap();
         assert!((100..300).contains(&count), "{pruned}");
-        // A day's margin: the clock moves on between the two runs, and seeded events fall
-        // on exact multiples of the spacing, so "30d" again could catch one more boundary event.
+        // Read the cutoff the command used rather than recomputing it from the wall clock
+        // here: a clock that jumps between two runs (a VM resumed from a snapshot) must not
+        // decide this test.
+        let cutoff = rfc3339_to_unix(pruned["older_than"].as_str().unwrap());
+        let older_left = audit_event::Entity::find()
+            .filter(audit_event::Column::OccurredAt.lt(cutoff))
+            .count(&db.conn)
+            .await
+            .unwrap();
+        assert_eq!(
+            older_left, 0,
+            "events older than the cutoff survived: {pruned}"
+        );
+        let kept_seeded = audit_event::Entity::find()
+            .filter(audit_event::Column::Summary.starts_with("Seeded event #"))
+            .count(&db.conn)
+            .await
+            .unwrap();
+        assert!(kept_seeded > 0, "newer events were pruned too");
         let again = json(&latchkey(
             &db,
-            &["audit", "prune", "--older-than", "31d"],
+            &["audit", "prune", "--older-than", "365d"],
             None,
         ));
-        assert_eq!(
-            again["pruned"], 0,
-            "nothing older than the first cutoff is left"
-        );
+        assert_eq!(again["pruned"], 0, "a second, older cutoff finds nothing");
         let verified = json(&latchkey(&db, &["audit", "verify"], None));
         assert!(
             verified["chains"]

@@ -5,10 +5,6 @@ use crate::oauth_helpers::{basic, code_for, exchange, expect_error, fixture, tok
 use reqwest::StatusCode;
 use serde_json::Value;
 
-fn today() -> String {
-    app::domain::Timestamp(app::server::Clock::System.now().unix()).format_date()
-}
-
 #[tokio::test]
 async fn counts_charts_and_client_history() {
     on_each_backend(async |app| {
@@ -29,7 +25,7 @@ async fn counts_charts_and_client_history() {
         );
         let bars = dashboard["tokens_per_day"].as_array().unwrap();
         assert_eq!(bars.len(), 30);
-        assert_eq!(bars[29]["day"], today());
+        assert_eq!(bars[29]["day"], app.state.clock.now().format_date());
         assert_eq!(bars[29]["count"], 2);
         assert!(bars[..29].iter().all(|bar| bar["count"] == 0));
         assert!(dashboard["alerts"].as_array().unwrap().is_empty());
