@@ -72,6 +72,17 @@ pub struct SeedReport {
 
 const BATCH: usize = 500;
 
+/// After a bulk load PostgreSQL's statistics still describe the empty tables until autovacuum
+/// gets round to them, and its planner then picks bad plans (the filtered Audit Log page took
+/// 372 ms instead of 0.4 ms at 1,000,000 events). SQLite plans from its indexes alone.
+async fn refresh_planner_statistics(db: &sea_orm::DatabaseConnection) -> Result<(), ServiceError> {
+    use sea_orm::ConnectionTrait;
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        db.execute_unprepared("ANALYZE").await?;
+    }
+    Ok(())
+}
+
 /// Creates the data of `plan` in batches (each its own transaction, so a running server keeps
 /// serving meanwhile).
 pub async fn seed(state: &AppState, plan: &SeedPlan) -> Result<SeedReport, ServiceError> {
@@ -94,6 +105,7 @@ pub async fn seed(state: &AppState, plan: &SeedPlan) -> Result<SeedReport, Servi
         plan.token_pairs,
     )
     .await?;
+    refresh_planner_statistics(&state.db).await?;
     Ok(SeedReport {
         site_id: site.id,
         api_users: api_users.into_iter().map(|(_, name)| name).collect(),
