@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # Browser tests: build the console, start Latchkey on a throwaway database, wait until it
 # answers, run Playwright, stop the server by PID. Usage: end2end/run.sh [sqlite|postgres]...
+# E2E_RELEASE=1 tests the release build (the optimised hydrate bundle `make run` serves).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 export PATH="$root/end2end/node_modules/.bin:$PATH"
 target_dir=${CARGO_TARGET_DIR:-$root/target}
-binary="$target_dir/debug/latchkey"
 databases=("${@:-sqlite}")
 
-cargo leptos build
+if [ "${E2E_RELEASE:-}" = 1 ]; then
+  binary="$target_dir/release/latchkey"
+  cargo leptos build --release
+else
+  binary="$target_dir/debug/latchkey"
+  cargo leptos build
+fi
 
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
