@@ -15,6 +15,7 @@ mod m20261125_000005_clients;
 mod m20261125_000006_tokens;
 mod m20261125_000007_alerts_and_checkpoints;
 mod m20261125_000008_client_list_indexes;
+mod m20261129_000009_credential_epoch;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000006_tokens::Migration),
             Box::new(m20261125_000007_alerts_and_checkpoints::Migration),
             Box::new(m20261125_000008_client_list_indexes::Migration),
+            Box::new(m20261129_000009_credential_epoch::Migration),
         ]
     }
 }

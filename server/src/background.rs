@@ -1,8 +1,9 @@
-//! Periodic housekeeping: write batched usage counts, purge expired sessions, throttle
-//! counters, codes and tokens, and (when the operator sets a retention) old audit events.
+//! Periodic housekeeping: notice credential changes made by other processes, write batched
+//! usage counts, purge expired sessions, throttle counters, codes and tokens, and (when the
+//! operator sets a retention) old audit events.
 
 use app::server::{
-    AppState,
+    AppState, cache,
     services::{audit_log, oauth::purge, throttle},
     session_store::DbSessionStore,
 };
@@ -19,6 +20,8 @@ const AUDIT_RETENTION_INTERVAL: Duration = Duration::from_secs(86_400);
 /// Starts the housekeeping loops for the life of the process. `audit_retention_days`: prune
 /// audit events older than that many days (daily, starting now).
 pub fn spawn(state: AppState, audit_retention_days: Option<i64>) {
+    // Drops cached credentials when another process (a replica, the CLI) changed any.
+    tokio::spawn(cache::watch_epoch(state.db.clone()));
     if let Some(days) = audit_retention_days {
         let state = state.clone();
         tokio::spawn(async move {

@@ -1,8 +1,11 @@
 //! Connecting to the database, and starting write transactions the same way on both backends.
 
+use crate::server::{cache, entities::credential_epoch};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, ExecResult, QueryResult, Statement, TransactionOptions, TransactionTrait,
+    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    DatabaseTransaction, DbBackend, DbErr, EntityTrait, ExecResult, QueryFilter, QueryResult,
+    Statement, TransactionOptions, TransactionTrait,
+    sea_query::{Expr, ExprTrait},
     sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous},
 };
 use std::collections::HashMap;
@@ -43,12 +46,34 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
 /// semaphore instead, each writer starts the moment the previous one finishes.
 pub struct WriteTxn {
     txn: DatabaseTransaction,
+    credentials: &'static cache::Generation,
     _turn: Option<OwnedSemaphorePermit>,
 }
 
 impl WriteTxn {
-    /// Commits the transaction (and gives up the write turn).
+    /// Commits the transaction (and gives up the write turn), then drops every cached
+    /// credential: the change may have revoked a token, disabled a client or user, or rotated
+    /// a secret. The `credential_epochs` counter moves in the same transaction, so other
+    /// processes drop theirs too (see `server::cache`).
     pub async fn commit(self) -> Result<(), DbErr> {
+        credential_epoch::Entity::update_many()
+            .col_expr(
+                credential_epoch::Column::Epoch,
+                Expr::col(credential_epoch::Column::Epoch).add(1),
+            )
+            .filter(credential_epoch::Column::Id.eq(1))
+            .exec(&self.txn)
+            .await?;
+        self.txn.commit().await?;
+        self.credentials.bump();
+        Ok(())
+    }
+
+    /// Commits a transaction that only *added* credentials or bookkeeping (tokens issued, a
+    /// secret's use counted, an audit event, a sign-in time): nothing that was valid before
+    /// became invalid, so cached credentials stay. Anything that revokes, disables, deletes
+    /// or rotates must use [`WriteTxn::commit`].
+    pub async fn commit_neutral(self) -> Result<(), DbErr> {
         self.txn.commit().await
     }
 
@@ -126,7 +151,11 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTxn, DbErr> {
             ..Default::default()
         })
         .await?;
-    Ok(WriteTxn { txn, _turn: turn })
+    Ok(WriteTxn {
+        txn,
+        credentials: cache::credentials_generation(db),
+        _turn: turn,
+    })
 }
 
 /// How many database connections are open, idle, and allowed (for the metrics endpoint).

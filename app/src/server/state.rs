@@ -1,6 +1,12 @@
 //! `AppState`: what every request handler, server function and CLI command works with.
 
-use crate::server::{Clock, crypto::passwords::PasswordHasher, keys::Keys};
+use crate::server::{
+    Clock,
+    cache::{self, GenerationCache},
+    crypto::passwords::PasswordHasher,
+    keys::Keys,
+    services::oauth::{access_tokens::AccessTokenFacts, client_auth::RegisteredClient},
+};
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 
@@ -77,6 +83,30 @@ impl Default for Settings {
     }
 }
 
+/// The credential caches of the token server's hot paths (see `server::cache` for the rules
+/// that keep them correct).
+#[derive(Debug)]
+pub struct Caches {
+    /// Consumer Key → the client and its secret slots (client authentication).
+    pub clients: GenerationCache<String, RegisteredClient>,
+    /// Access-token digest → what the token stands for (`/api/v1/me`, introspection).
+    pub access_tokens: GenerationCache<String, AccessTokenFacts>,
+}
+
+impl Caches {
+    /// Entries kept at most, per cache: a few megabytes at this size.
+    const CAPACITY: usize = 20_000;
+
+    /// Empty caches of the credentials kept in `db`.
+    pub fn new(db: &DatabaseConnection) -> Self {
+        let generation = cache::credentials_generation(db);
+        Self {
+            clients: GenerationCache::new(generation, Self::CAPACITY),
+            access_tokens: GenerationCache::new(generation, Self::CAPACITY),
+        }
+    }
+}
+
 /// Shared state; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -96,6 +126,8 @@ pub struct AppState {
     pub usage: Arc<crate::server::services::oauth::usage::UsageRecorder>,
     /// Failed client authentications waiting to be logged.
     pub client_failures: Arc<crate::server::services::oauth::client_auth::FailureLog>,
+    /// Validated credentials of the token server's hot paths.
+    pub caches: Arc<Caches>,
 }
 
 impl AppState {
@@ -110,6 +142,7 @@ impl AppState {
         // As many argon2 hashes at once as there are cores: more would only queue in the
         // blocking pool while holding 19 MiB each.
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        let caches = Arc::new(Caches::new(&db));
         Ok(Self {
             db,
             settings: Arc::new(settings),
@@ -121,6 +154,7 @@ impl AppState {
             )?),
             usage: Arc::default(),
             client_failures: Arc::default(),
+            caches,
         })
     }
 }

@@ -39,7 +39,7 @@ pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> Response {
         // No credentials: a plain challenge, no error code (RFC 6750 §3.1).
         return challenge(StatusCode::UNAUTHORIZED, "Bearer realm=\"latchkey\"".into());
     };
-    match bearer::authorize(&state.db, token, SCOPE, state.clock.now()).await {
+    match bearer::authorize(&state, token, SCOPE, state.clock.now()).await {
         Ok(Ok(authorized)) => crate::oauth::response::json(json!({
             "username": authorized.username,
             "email": authorized.email,

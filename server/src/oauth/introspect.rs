@@ -18,7 +18,7 @@ pub async fn introspect(
         let client = client_auth::authenticate(&state, &headers, &params, address).await?;
         let token = params.require("token")?;
         Ok::<_, app::server::oauth::OAuthError>(
-            introspection::introspect(&state.db, &client, token, state.clock.now()).await?,
+            introspection::introspect(&state, &client, token, state.clock.now()).await?,
         )
     }
     .await;

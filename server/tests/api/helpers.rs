@@ -25,6 +25,9 @@ pub const ADMIN: &str = "alice";
 /// Their password.
 pub const ADMIN_PASSWORD: &str = "correct horse battery";
 
+/// The test servers' master key (`TestApp::master_key_hex` spells it for the CLI).
+const MASTER_KEY: [u8; 32] = [0x2a; 32];
+
 /// A running server and a client with its own cookie jar.
 pub struct TestApp {
     /// The address it listens on.
@@ -89,7 +92,7 @@ async fn serve(
     let state = AppState::new(
         conn,
         settings,
-        &[42u8; 32],
+        &MASTER_KEY,
         clock,
         Some(SETUP_TOKEN.to_owned()),
     )
@@ -107,6 +110,8 @@ async fn serve(
         metrics: true,
     };
     let router = build_router(state.clone(), leptos_options, policy, Mode::Full);
+    // As in `latchkey serve`: notice credential changes made by other processes.
+    tokio::spawn(app::server::cache::watch_epoch(state.db.clone()));
     tokio::spawn(async move {
         axum::serve(
             listener,
@@ -144,6 +149,19 @@ pub async fn on_each_backend_with(configure: impl Fn(&mut Settings), test: impl 
 }
 
 impl TestApp {
+    /// The URL of the server's database, for running the `latchkey` binary against it.
+    pub fn database_url(&self) -> &str {
+        self.db.as_ref().map_or("", |db| db.url.as_str())
+    }
+
+    /// The server's master key as `LATCHKEY_SECRET_KEY` spells it (64 hex characters).
+    pub fn master_key_hex(&self) -> String {
+        MASTER_KEY
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+
     /// Removes the test database (if this app owns it).
     pub async fn cleanup(self) {
         if let Some(db) = self.db {

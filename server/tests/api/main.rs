@@ -8,6 +8,7 @@ mod audit_log;
 mod cli;
 mod clients;
 mod console_session;
+mod credential_cache;
 mod dashboard;
 mod health;
 mod helpers;

@@ -14,6 +14,7 @@ pub struct Fixture {
     pub client_secret: String,
     pub redirect_uri: String,
     pub username: String,
+    pub user_id: String,
     pub password: String,
     pub csrf: String,
 }
@@ -75,9 +76,25 @@ pub async fn fixture(app: &TestApp, username: &str, require_pkce: bool) -> Fixtu
         client_secret: detail["revealed"][1].as_str().unwrap().to_owned(),
         redirect_uri,
         username: username.to_owned(),
+        user_id: owner.as_str().unwrap().to_owned(),
         password: API_PASSWORD.to_owned(),
         csrf,
     }
+}
+
+/// Disables the fixture's client from the console, keeping its tokens.
+pub async fn disable_client(app: &TestApp, fixture: &Fixture) {
+    app.call_json(
+        "set_client_disabled",
+        &[
+            ("csrf", &fixture.csrf),
+            ("client_uuid", &fixture.client_uuid),
+            ("disabled", "true"),
+            ("tokens", "keep"),
+        ],
+        StatusCode::OK,
+    )
+    .await;
 }
 
 /// A browser-like client that keeps no cookies and follows no redirects.

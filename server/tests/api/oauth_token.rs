@@ -2,7 +2,9 @@
 //! single use, refresh rotation and scope narrowing, and concurrency.
 
 use crate::helpers::on_each_backend;
-use crate::oauth_helpers::{basic, browser, code_for, exchange, expect_error, fixture, me, token};
+use crate::oauth_helpers::{
+    basic, browser, code_for, disable_client, exchange, expect_error, fixture, me, token,
+};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -212,17 +214,7 @@ async fn client_authentication_errors() {
         .await;
 
         // A disabled client fails authentication.
-        app.call_json(
-            "set_client_disabled",
-            &[
-                ("csrf", &f.csrf),
-                ("client_uuid", &f.client_uuid),
-                ("disabled", "true"),
-                ("tokens", "keep"),
-            ],
-            StatusCode::OK,
-        )
-        .await;
+        disable_client(app, &f).await;
         expect_error(
             token(
                 app,

@@ -10,6 +10,7 @@ pub mod authorization_code;
 pub mod client;
 pub mod client_scope;
 pub mod client_secret;
+pub mod credential_epoch;
 pub mod refresh_token;
 pub mod session;
 pub mod sign_in_throttle;

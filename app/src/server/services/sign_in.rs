@@ -60,7 +60,7 @@ pub async fn sign_in_admin(
         let user = find_by_username(&state.db, &username_key).await?;
         let txn = begin_write(&state.db).await?;
         audit_failure(&txn, user.as_ref(), username, &address, "throttled", now).await?;
-        txn.commit().await?;
+        txn.commit_neutral().await?;
         return Err(throttled);
     }
 
@@ -118,7 +118,7 @@ pub async fn sign_in_admin(
             Err(ServiceError::BadCredentials)
         }
     };
-    txn.commit().await?;
+    txn.commit_neutral().await?;
     result
 }
 
@@ -180,7 +180,7 @@ pub async fn record_sign_out(
         )
         .await?;
     }
-    txn.commit().await?;
+    txn.commit_neutral().await?;
     Ok(())
 }
 
@@ -229,7 +229,7 @@ pub async fn confirm_password(
         )
         .await?;
     }
-    txn.commit().await?;
+    txn.commit_neutral().await?;
     if ok {
         Ok(())
     } else {

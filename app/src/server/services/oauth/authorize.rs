@@ -349,12 +349,12 @@ pub async fn approve(
             now,
         )
         .await?;
-        txn.commit().await?;
+        txn.commit_neutral().await?;
         return Ok(Err(PromptRefusal::BadCredentials));
     };
     throttle::reset(&txn, &keys[0]).await?;
     let code = issue_code(&txn, state, request, &user, address, now).await?;
-    txn.commit().await?;
+    txn.commit_neutral().await?;
     let mut pairs = vec![("code", code.expose())];
     if let Some(state) = request.state.as_deref() {
         pairs.push(("state", state));
@@ -440,7 +440,7 @@ pub async fn deny(
         now,
     )
     .await?;
-    txn.commit().await?;
+    txn.commit_neutral().await?;
     let error = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
     Ok(error_redirect(
         &request.redirect_uri,

@@ -3,12 +3,9 @@
 
 use crate::domain::{ScopeSet, Timestamp};
 use crate::server::{
-    ServiceError,
+    AppState, ServiceError,
     crypto::tokens::{self, TokenKind},
-    entities::{access_token, client, site, user},
-};
-use sea_orm::{
-    ConnectionTrait, EntityTrait, FromQueryResult, JoinType, QuerySelect, sea_query::Expr,
+    services::oauth::access_tokens::{self, Lookup},
 };
 use uuid::Uuid;
 
@@ -22,7 +19,7 @@ pub enum BearerError {
 }
 
 /// Who a valid access token speaks for.
-#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Authorized {
     /// The API user's id.
     pub user_id: Uuid,
@@ -38,20 +35,10 @@ pub struct Authorized {
     pub scope: String,
 }
 
-/// The token row with what the protected API answers, read in one query: this runs on every
-/// API call, so it is one indexed lookup by digest plus three primary-key joins.
-#[derive(Debug, FromQueryResult)]
-struct TokenRow {
-    expires_at: i64,
-    revoked_at: Option<i64>,
-    user_disabled_at: Option<i64>,
-    #[sea_orm(nested)]
-    authorized: Authorized,
-}
-
-/// Checks `token` and that it carries `required_scope`.
+/// Checks `token` and that it carries `required_scope`. Malformed tokens (wrong prefix or
+/// checksum) are refused before any lookup.
 pub async fn authorize(
-    conn: &impl ConnectionTrait,
+    state: &AppState,
     token: &str,
     required_scope: &'static str,
     now: Timestamp,
@@ -60,65 +47,25 @@ pub async fn authorize(
     if !tokens::is_well_formed(TokenKind::AccessToken, token) {
         return Ok(Err(InvalidToken("the access token is malformed")));
     }
-    let row = access_token::Entity::find_by_id(tokens::digest(token))
-        .select_only()
-        .column(access_token::Column::ExpiresAt)
-        .column(access_token::Column::RevokedAt)
-        .column(access_token::Column::Scope)
-        .column(access_token::Column::UserId)
-        .column_as(
-            Expr::col((user::Entity, user::Column::DisabledAt)),
-            "user_disabled_at",
-        )
-        .column_as(
-            Expr::col((user::Entity, user::Column::Username)),
-            "username",
-        )
-        .column_as(Expr::col((user::Entity, user::Column::Email)), "email")
-        .column_as(
-            Expr::col((client::Entity, client::Column::ClientId)),
-            "client_id",
-        )
-        .column_as(Expr::col((site::Entity, site::Column::Name)), "site_name")
-        .join(
-            JoinType::InnerJoin,
-            access_token::Entity::belongs_to(user::Entity)
-                .from(access_token::Column::UserId)
-                .to(user::Column::Id)
-                .into(),
-        )
-        .join(
-            JoinType::InnerJoin,
-            access_token::Entity::belongs_to(client::Entity)
-                .from(access_token::Column::ClientUuid)
-                .to(client::Column::Id)
-                .into(),
-        )
-        .join(
-            JoinType::InnerJoin,
-            access_token::Entity::belongs_to(site::Entity)
-                .from(access_token::Column::SiteId)
-                .to(site::Column::Id)
-                .into(),
-        )
-        .into_model::<TokenRow>()
-        .one(conn)
-        .await?;
-    let Some(row) = row else {
-        return Ok(Err(InvalidToken("the access token is unknown")));
+    let facts = match access_tokens::look_up(state, &tokens::digest(token), now).await? {
+        Lookup::Live(facts) => facts,
+        Lookup::Unknown => return Ok(Err(InvalidToken("the access token is unknown"))),
+        Lookup::Revoked => return Ok(Err(InvalidToken("the access token was revoked"))),
+        Lookup::Expired => return Ok(Err(InvalidToken("the access token expired"))),
+        Lookup::UserDisabled => {
+            return Ok(Err(InvalidToken("the access token is no longer valid")));
+        }
     };
-    if row.revoked_at.is_some() {
-        return Ok(Err(InvalidToken("the access token was revoked")));
-    }
-    if row.expires_at <= now.unix() {
-        return Ok(Err(InvalidToken("the access token expired")));
-    }
-    if row.user_disabled_at.is_some() {
-        return Ok(Err(InvalidToken("the access token is no longer valid")));
-    }
-    let scope = ScopeSet::parse(&row.authorized.scope).unwrap_or_default();
+    let scope = ScopeSet::parse(&facts.scope).unwrap_or_default();
     if !scope.contains(required_scope) {
         return Ok(Err(BearerError::InsufficientScope(required_scope)));
     }
-    Ok(Ok(row.authorized))
+    Ok(Ok(Authorized {
+        user_id: facts.user_id,
+        username: facts.username.clone(),
+        email: facts.email.clone(),
+        client_id: facts.client_id.clone(),
+        site_name: facts.site_name.clone(),
+        scope: facts.scope.clone(),
+    }))
 }

@@ -7,7 +7,7 @@ use crate::domain::Timestamp;
 use crate::server::{
     AppState, ServiceError,
     db::begin_write,
-    entities::client,
+    entities::{client, client_secret},
     oauth::{ClientCredentials, OAuthError},
     services::{
         alerts::{self, AlertKind, AlertSubject},
@@ -17,7 +17,7 @@ use crate::server::{
 };
 use serde_json::json;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// How often a failing client's attempts are written to the audit log.
 const FAILURE_LOG_INTERVAL: i64 = 60;
@@ -75,6 +75,36 @@ impl FailureLog {
     }
 }
 
+/// A registered client with every secret slot it has: what client authentication checks, as
+/// kept in the credential cache (which slots are valid is decided at each use, since grace
+/// periods end with time).
+#[derive(Debug, Clone)]
+pub struct RegisteredClient {
+    /// The client.
+    pub client: client::Model,
+    /// All of its secret slots.
+    pub slots: Vec<client_secret::Model>,
+}
+
+/// The client whose Consumer Key is `client_id`, from the credential cache or the database.
+async fn registered_client(
+    state: &AppState,
+    client_id: &str,
+) -> Result<Option<Arc<RegisteredClient>>, ServiceError> {
+    let cache = &state.caches.clients;
+    if let Some(found) = cache.get(&client_id.to_owned()) {
+        return Ok(Some(found));
+    }
+    let generation = cache.generation();
+    let Some(client) = clients::find_by_client_id(&state.db, client_id).await? else {
+        return Ok(None);
+    };
+    let slots = secrets::slots(&state.db, client.id).await?;
+    let found = Arc::new(RegisteredClient { client, slots });
+    cache.insert(client_id.to_owned(), generation, Arc::clone(&found));
+    Ok(Some(found))
+}
+
 /// Authenticates a confidential client; the client is active and the secret matches one of
 /// its valid slots.
 pub async fn authenticate(
@@ -83,7 +113,8 @@ pub async fn authenticate(
     address: Option<String>,
 ) -> Result<client::Model, OAuthError> {
     let now = state.clock.now();
-    let client = clients::find_by_client_id(&state.db, &credentials.client_id).await?;
+    let registered = registered_client(state, &credentials.client_id).await?;
+    let client = registered.as_ref().map(|r| r.client.clone());
     let Some(secret) = credentials.client_secret.as_deref() else {
         fail(
             state,
@@ -96,7 +127,7 @@ pub async fn authenticate(
         .await?;
         return Err(OAuthError::invalid_client("client_secret is required"));
     };
-    let Some(client) = client else {
+    let (Some(client), Some(registered)) = (client, registered) else {
         // Same work as for a real client, so timing does not tell which Consumer Keys exist.
         let _ = secrets::verify(&state.keys, secret, &[]);
         fail(
@@ -110,7 +141,12 @@ pub async fn authenticate(
         .await?;
         return Err(OAuthError::invalid_client("client authentication failed"));
     };
-    let slots = secrets::valid_slots(&state.db, client.id, now).await?;
+    let slots: Vec<client_secret::Model> = registered
+        .slots
+        .iter()
+        .filter(|slot| slot.is_valid_at(now.unix()))
+        .cloned()
+        .collect();
     let matched = secrets::verify(&state.keys, secret, &slots);
     match matched {
         Some(_) if !client.is_active() => {
@@ -179,7 +215,7 @@ async fn fail(
             now,
         )
         .await?;
-        txn.commit().await?;
+        txn.commit_neutral().await?;
     }
     let Some(count) = verdict.log else {
         return Ok(());
@@ -211,7 +247,7 @@ async fn fail(
     event.target = target;
     let txn = begin_write(&state.db).await?;
     audit::record(&txn, event, now).await?;
-    txn.commit().await?;
+    txn.commit_neutral().await?;
     Ok(())
 }
 

@@ -151,7 +151,7 @@ pub async fn exchange(
         now,
     )
     .await?;
-    txn.commit().await?;
+    txn.commit_neutral().await?;
     state.usage.token_issued(client.id, row.site_id, now);
     Ok(issued)
 }

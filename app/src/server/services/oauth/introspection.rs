@@ -3,11 +3,12 @@
 
 use crate::domain::Timestamp;
 use crate::server::{
-    ServiceError,
+    AppState, ServiceError,
     crypto::tokens::{self, TokenKind},
-    entities::{access_token, client, refresh_token, site, token_family, user},
+    entities::{client, refresh_token, site, token_family, user},
+    services::oauth::access_tokens::{self, Lookup},
 };
-use sea_orm::{ConnectionTrait, EntityTrait};
+use sea_orm::EntityTrait;
 use uuid::Uuid;
 
 /// The RFC 7662 response members Latchkey returns for an active token.
@@ -31,60 +32,49 @@ pub struct ActiveToken {
     pub site: String,
 }
 
-struct Found {
-    token_type: &'static str,
-    family_id: Uuid,
-    client_uuid: Uuid,
-    user_id: Uuid,
-    site_id: Uuid,
-    scope: String,
-    iat: i64,
-    exp: i64,
-    live: bool,
-}
-
 /// Introspects `token` for `client`.
 pub async fn introspect(
-    conn: &impl ConnectionTrait,
+    state: &AppState,
     client: &client::Model,
     token: &str,
     now: Timestamp,
 ) -> Result<Option<ActiveToken>, ServiceError> {
+    if !client.is_active() {
+        return Ok(None);
+    }
     let hash = tokens::digest(token);
-    let found = if tokens::is_well_formed(TokenKind::AccessToken, token) {
-        access_token::Entity::find_by_id(hash)
-            .one(conn)
-            .await?
-            .map(|t| Found {
-                token_type: "access_token",
-                live: t.revoked_at.is_none() && t.expires_at > now.unix(),
-                family_id: t.family_id,
-                client_uuid: t.client_uuid,
-                user_id: t.user_id,
-                site_id: t.site_id,
-                scope: t.scope,
-                iat: t.created_at,
-                exp: t.expires_at,
-            })
-    } else if tokens::is_well_formed(TokenKind::RefreshToken, token) {
-        refresh_token::Entity::find_by_id(hash)
-            .one(conn)
-            .await?
-            .map(|t| Found {
-                token_type: "refresh_token",
-                live: t.revoked_at.is_none() && t.used_at.is_none() && t.expires_at > now.unix(),
-                family_id: t.family_id,
-                client_uuid: t.client_uuid,
-                user_id: t.user_id,
-                site_id: t.site_id,
-                scope: t.scope,
-                iat: t.created_at,
-                exp: t.expires_at,
-            })
-    } else {
-        None
-    };
-    let Some(found) = found.filter(|f| f.live && f.client_uuid == client.id && client.is_active())
+    if tokens::is_well_formed(TokenKind::AccessToken, token) {
+        let Lookup::Live(facts) = access_tokens::look_up(state, &hash, now).await? else {
+            return Ok(None);
+        };
+        if facts.client_uuid != client.id {
+            return Ok(None);
+        }
+        return Ok(Some(ActiveToken {
+            scope: facts.scope.clone(),
+            client_id: client.client_id.clone(),
+            username: facts.username.clone(),
+            token_type: "access_token",
+            exp: facts.expires_at,
+            iat: facts.created_at,
+            sub: facts.user_id,
+            site: facts.site_name.clone(),
+        }));
+    }
+    if !tokens::is_well_formed(TokenKind::RefreshToken, token) {
+        return Ok(None);
+    }
+    // Refresh tokens change state at every use (rotation), so they are always read afresh.
+    let conn = &state.db;
+    let Some(found) = refresh_token::Entity::find_by_id(hash)
+        .one(conn)
+        .await?
+        .filter(|t| {
+            t.revoked_at.is_none()
+                && t.used_at.is_none()
+                && t.expires_at > now.unix()
+                && t.client_uuid == client.id
+        })
     else {
         return Ok(None);
     };
@@ -104,9 +94,9 @@ pub async fn introspect(
         scope: found.scope,
         client_id: client.client_id.clone(),
         username: user.username,
-        token_type: found.token_type,
-        exp: found.exp,
-        iat: found.iat,
+        token_type: "refresh_token",
+        exp: found.expires_at,
+        iat: found.created_at,
         sub: user.id,
         site: site.name,
     }))

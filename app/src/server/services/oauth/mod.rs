@@ -2,6 +2,7 @@
 //! practices). Each takes the application state, protocol values and `now`, and returns either
 //! a result or an [`OAuthError`](crate::server::oauth::OAuthError) with the RFC code to send.
 
+pub mod access_tokens;
 pub mod authorize;
 pub mod bearer;
 pub mod client_auth;

@@ -138,7 +138,7 @@ pub async fn refresh(
         now,
     )
     .await?;
-    txn.commit().await?;
+    txn.commit_neutral().await?;
     state.usage.token_issued(client.id, family.site_id, now);
     Ok(issued)
 }

@@ -119,7 +119,7 @@ impl UsageRecorder {
             .exec_without_returning(&txn)
             .await?;
         }
-        txn.commit().await?;
+        txn.commit_neutral().await?;
         Ok(())
     }
 }
