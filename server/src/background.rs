@@ -1,9 +1,10 @@
-//! Periodic housekeeping: notice credential changes made by other processes, write batched
+//! Periodic housekeeping: notice credential changes made by other processes, checkpoint the
+//! SQLite write-ahead log, write batched
 //! usage counts, purge expired sessions, throttle counters, codes and tokens, and (when the
 //! operator sets a retention) old audit events.
 
 use app::server::{
-    AppState, cache,
+    AppState, cache, db,
     services::{audit_log, oauth::purge, throttle},
     session_store::DbSessionStore,
 };
@@ -22,6 +23,16 @@ const AUDIT_RETENTION_INTERVAL: Duration = Duration::from_secs(86_400);
 pub fn spawn(state: AppState, audit_retention_days: Option<i64>) {
     // Drops cached credentials when another process (a replica, the CLI) changed any.
     tokio::spawn(cache::watch_epoch(state.db.clone()));
+    let checkpoint_db = state.db.clone();
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(db::SQLITE_CHECKPOINT_INTERVAL);
+        loop {
+            ticker.tick().await;
+            if let Err(error) = db::checkpoint(&checkpoint_db).await {
+                tracing::warn!(%error, "SQLite checkpoint failed");
+            }
+        }
+    });
     if let Some(days) = audit_retention_days {
         let state = state.clone();
         tokio::spawn(async move {

@@ -128,6 +128,8 @@ pub struct AppState {
     pub client_failures: Arc<crate::server::services::oauth::client_auth::FailureLog>,
     /// Validated credentials of the token server's hot paths.
     pub caches: Arc<Caches>,
+    /// Settles token requests in batches (group commit).
+    pub grants: Arc<crate::server::services::oauth::grant_writer::GrantWriter>,
 }
 
 impl AppState {
@@ -155,6 +157,7 @@ impl AppState {
             usage: Arc::default(),
             client_failures: Arc::default(),
             caches,
+            grants: Arc::default(),
         })
     }
 }

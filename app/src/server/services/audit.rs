@@ -503,7 +503,8 @@ async fn advance_head_by(
             )
             .filter(head::Column::Chain.eq(chain))
     };
-    if bump().exec(conn).await?.rows_affected == 0 {
+    let mut bumped = bump().exec_with_returning(conn).await?;
+    if bumped.is_empty() {
         head::Entity::insert(head::ActiveModel {
             chain: Set(chain.to_owned()),
             seq: Set(0),
@@ -516,11 +517,10 @@ async fn advance_head_by(
         )
         .exec_without_returning(conn)
         .await?;
-        bump().exec(conn).await?;
+        bumped = bump().exec_with_returning(conn).await?;
     }
-    let current = head::Entity::find_by_id(chain.to_owned())
-        .one(conn)
-        .await?
+    let current = bumped
+        .pop()
         .ok_or_else(|| ServiceError::Unexpected(format!("audit chain head {chain} vanished")))?;
     Ok((current.seq - count + 1, current.hash))
 }

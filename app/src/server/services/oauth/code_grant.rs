@@ -3,27 +3,32 @@
 //! A code is bound to its client, redirect URI, user, scope and PKCE challenge, expires after
 //! a few minutes, and is consumed by a conditional update, so of many concurrent exchanges
 //! exactly one wins. Presenting a consumed code again is treated as theft (RFC 6749 §4.1.2,
-//! RFC 9700 §4.2.4): every token issued from it is revoked.
+//! RFC 9700 §4.2.4): every token issued from it is revoked. The rules live here; the grant
+//! writer (`grant_writer`) applies them to batches of requests in one transaction.
 
 use crate::domain::{ScopeSet, Timestamp};
 use crate::server::{
     AppState, ServiceError,
     crypto::tokens::{self, TokenKind},
-    db::begin_write,
-    entities::{authorization_code, client, site_membership as membership, token_family, user},
+    entities::{authorization_code, client, token_family, user},
     oauth::{OAuthError, pkce},
     services::{
         alerts::{self, AlertKind, AlertSubject},
         audit::{self, Action, Actor, NewEvent, Target},
         grants,
-        oauth::issue::{self, IssuedTokens},
+        oauth::{
+            grant_writer::{ExchangeRequest, GrantRequest},
+            issue::IssuedTokens,
+        },
     },
 };
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
 
-/// Exchanges `code` for tokens for the authenticated `client`.
+/// Exchanges `code` for tokens for the authenticated `client`. Malformed codes and a missing
+/// `redirect_uri` are refused here; the rest is settled by the grant writer, in a batch with
+/// whatever other token requests are waiting.
 pub async fn exchange(
     state: &AppState,
     client: &client::Model,
@@ -32,8 +37,6 @@ pub async fn exchange(
     code_verifier: Option<&str>,
     address: Option<String>,
 ) -> Result<IssuedTokens, OAuthError> {
-    let invalid =
-        || OAuthError::invalid_grant("the authorization code is invalid, expired or already used");
     if !tokens::is_well_formed(TokenKind::AuthorizationCode, code) {
         return Err(invalid());
     }
@@ -42,121 +45,101 @@ pub async fn exchange(
             "missing parameter \"redirect_uri\"",
         ));
     };
-    let now = state.clock.now();
-    let code_hash = tokens::digest(code);
-    let txn = begin_write(&state.db).await?;
-    let Some(row) = authorization_code::Entity::find_by_id(code_hash.clone())
-        .one(&txn)
-        .await?
-    else {
-        return Err(invalid());
+    let request = ExchangeRequest {
+        client: client.clone(),
+        code_hash: tokens::digest(code),
+        redirect_uri: redirect_uri.to_owned(),
+        code_verifier: code_verifier.map(str::to_owned),
+        address,
     };
-    // Binding checks come before consumption: someone else's client, or a wrong redirect URI
-    // or verifier, cannot burn a code they do not own.
-    if row.client_uuid != client.id {
-        return Err(OAuthError::invalid_grant(
-            "the authorization code was issued to another client",
-        ));
-    }
-    if row.consumed_at.is_some() {
-        let revoked = revoke_after_reuse(&txn, client, &row, address, now).await?;
-        txn.commit().await?;
-        return Err(OAuthError::invalid_grant(format!(
-            "the authorization code was already used; {revoked} grant(s) issued from it were revoked"
-        )));
-    }
-    if row.expires_at <= now.unix() {
+    state
+        .grants
+        .submit(state, GrantRequest::Exchange(request))
+        .await
+}
+
+/// The answer for an unknown, expired or spent code (which one is not said).
+pub(super) fn invalid() -> OAuthError {
+    OAuthError::invalid_grant("the authorization code is invalid, expired or already used")
+}
+
+/// The code belongs to another client. Checked before anything else, so a client cannot
+/// burn (or learn about) a code it does not own.
+pub(super) fn other_client_error() -> OAuthError {
+    OAuthError::invalid_grant("the authorization code was issued to another client")
+}
+
+/// The code was presented again; `revoked` grants issued from it were revoked.
+pub(super) fn reused_error(revoked: u64) -> OAuthError {
+    OAuthError::invalid_grant(format!(
+        "the authorization code was already used; {revoked} grant(s) issued from it were revoked"
+    ))
+}
+
+/// The user who approved the request is disabled or no longer an API user of the site.
+pub(super) fn user_lost_error() -> OAuthError {
+    OAuthError::invalid_grant("the user who authorized this code can no longer do so")
+}
+
+/// The checks of an unused code of this client, in RFC order: not expired, the same
+/// `redirect_uri` as the authorization request, and the PKCE verifier when (and only when)
+/// a challenge was sent (RFC 7636 §4.6).
+pub(super) fn check_unused_code(
+    code: &authorization_code::Model,
+    request: &ExchangeRequest,
+    now: Timestamp,
+) -> Result<(), OAuthError> {
+    if code.expires_at <= now.unix() {
         return Err(OAuthError::invalid_grant(
             "the authorization code has expired",
         ));
     }
-    if row.redirect_uri != redirect_uri {
+    if code.redirect_uri != request.redirect_uri {
         return Err(OAuthError::invalid_grant(
             "redirect_uri does not match the authorization request",
         ));
     }
-    match (&row.code_challenge, code_verifier) {
-        (Some(challenge), Some(verifier)) if pkce::verify(verifier, challenge) => {}
-        (Some(_), Some(_)) => {
-            return Err(OAuthError::invalid_grant(
-                "code_verifier does not match the code_challenge",
-            ));
-        }
-        (Some(_), None) => {
-            return Err(OAuthError::invalid_grant(
-                "code_verifier is required (PKCE was used)",
-            ));
-        }
-        (None, Some(_)) => {
-            return Err(OAuthError::invalid_grant(
-                "code_verifier sent for a code issued without a code_challenge",
-            ));
-        }
-        (None, None) => {}
+    match (&code.code_challenge, request.code_verifier.as_deref()) {
+        (Some(challenge), Some(verifier)) if pkce::verify(verifier, challenge) => Ok(()),
+        (Some(_), Some(_)) => Err(OAuthError::invalid_grant(
+            "code_verifier does not match the code_challenge",
+        )),
+        (Some(_), None) => Err(OAuthError::invalid_grant(
+            "code_verifier is required (PKCE was used)",
+        )),
+        (None, Some(_)) => Err(OAuthError::invalid_grant(
+            "code_verifier sent for a code issued without a code_challenge",
+        )),
+        (None, None) => Ok(()),
     }
-    let consumed = authorization_code::Entity::update_many()
-        .col_expr(
-            authorization_code::Column::ConsumedAt,
-            Expr::value(now.unix()),
-        )
-        .filter(authorization_code::Column::CodeHash.eq(&code_hash))
-        .filter(authorization_code::Column::ConsumedAt.is_null())
-        .exec(&txn)
-        .await?;
-    if consumed.rows_affected != 1 {
-        // Lost a race with a concurrent exchange of the same code: that is reuse too.
-        revoke_after_reuse(&txn, client, &row, address, now).await?;
-        txn.commit().await?;
-        return Err(invalid());
-    }
-    let user = user::Entity::find_by_id(row.user_id)
-        .one(&txn)
-        .await?
-        .filter(user::Model::is_active);
-    let still_api_user = membership::Entity::find_by_id((row.site_id, row.user_id))
-        .one(&txn)
-        .await?
-        .is_some_and(|m| m.is_api_user);
-    let Some(user) = user.filter(|_| still_api_user) else {
-        txn.commit().await?;
-        return Err(OAuthError::invalid_grant(
-            "the user who authorized this code can no longer do so",
-        ));
-    };
-    let scope = ScopeSet::parse(&row.scope).map_err(|e| ServiceError::Unexpected(e.to_string()))?;
-    let family = token_family::Entity::insert(token_family::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        client_uuid: Set(client.id),
-        user_id: Set(user.id),
-        site_id: Set(row.site_id),
-        scope: Set(row.scope.clone()),
-        code_hash: Set(Some(code_hash)),
-        created_at: Set(now.unix()),
-        revoked_at: Set(None),
-        revoked_reason: Set(None),
-    })
-    .exec_with_returning(&txn)
-    .await?;
-    let issued = issue::token_pair(&txn, &state.settings, &family, &scope, now).await?;
-    audit::record(
-        &txn,
-        NewEvent::new(
-            Some(row.site_id),
-            Action::TokenIssued,
-            Actor::client(&client.client_id, &client.name, address),
-            format!("Tokens issued to \"{}\" for {} ({scope})", client.name, user.username),
-        )
-        .target(Target::new("user", user.id, &user.username))
-        .details(json!({"grant": family.id, "scope": scope.to_string(), "grant_type": "authorization_code"})),
-        now,
-    )
-    .await?;
-    txn.commit_neutral().await?;
-    state.usage.token_issued(client.id, row.site_id, now);
-    Ok(issued)
 }
 
-async fn revoke_after_reuse(
+/// The audit event of a new grant's first tokens.
+pub(super) fn issued_event(
+    client: &client::Model,
+    user: &user::Model,
+    family_id: Uuid,
+    scope: &ScopeSet,
+    address: Option<String>,
+) -> NewEvent {
+    NewEvent::new(
+        Some(client.site_id),
+        Action::TokenIssued,
+        Actor::client(&client.client_id, &client.name, address),
+        format!(
+            "Tokens issued to \"{}\" for {} ({scope})",
+            client.name, user.username
+        ),
+    )
+    .target(Target::new("user", user.id, &user.username))
+    .details(
+        json!({"grant": family_id, "scope": scope.to_string(), "grant_type": "authorization_code"}),
+    )
+}
+
+/// Revokes every grant issued from a code presented twice (RFC 6749 §4.1.2), records it and
+/// raises an alert; returns how many grants were revoked.
+pub(super) async fn revoke_after_reuse(
     txn: &sea_orm::DatabaseTransaction,
     client: &client::Model,
     code: &authorization_code::Model,

@@ -23,48 +23,74 @@ pub struct IssuedTokens {
     pub scope: ScopeSet,
 }
 
-/// Inserts a new access token and refresh token of `family` with `scope` (in the caller's
-/// transaction).
-pub async fn token_pair(
-    conn: &impl ConnectionTrait,
+/// A freshly minted pair: the secrets for the client, the rows (digests only) to store.
+#[derive(Debug)]
+pub struct MintedPair {
+    /// What the client receives.
+    pub issued: IssuedTokens,
+    /// The access token's row.
+    pub access: access_token::ActiveModel,
+    /// The refresh token's row.
+    pub refresh: refresh_token::ActiveModel,
+}
+
+/// Mints a new access token and refresh token of `family` with `scope` (nothing is stored
+/// yet: see [`insert`]).
+pub fn mint(
     settings: &Settings,
     family: &token_family::Model,
     scope: &ScopeSet,
     now: Timestamp,
-) -> Result<IssuedTokens, ServiceError> {
+) -> Result<MintedPair, ServiceError> {
     let access = Secret::new(tokens::generate(TokenKind::AccessToken)?);
     let refresh = Secret::new(tokens::generate(TokenKind::RefreshToken)?);
-    access_token::Entity::insert(access_token::ActiveModel {
-        token_hash: Set(tokens::digest(access.expose())),
-        family_id: Set(family.id),
-        client_uuid: Set(family.client_uuid),
-        user_id: Set(family.user_id),
-        site_id: Set(family.site_id),
-        scope: Set(scope.to_string()),
-        created_at: Set(now.unix()),
-        expires_at: Set(now.unix() + settings.access_token_ttl),
-        revoked_at: Set(None),
+    Ok(MintedPair {
+        access: access_token::ActiveModel {
+            token_hash: Set(tokens::digest(access.expose())),
+            family_id: Set(family.id),
+            client_uuid: Set(family.client_uuid),
+            user_id: Set(family.user_id),
+            site_id: Set(family.site_id),
+            scope: Set(scope.to_string()),
+            created_at: Set(now.unix()),
+            expires_at: Set(now.unix() + settings.access_token_ttl),
+            revoked_at: Set(None),
+        },
+        refresh: refresh_token::ActiveModel {
+            token_hash: Set(tokens::digest(refresh.expose())),
+            family_id: Set(family.id),
+            client_uuid: Set(family.client_uuid),
+            user_id: Set(family.user_id),
+            site_id: Set(family.site_id),
+            scope: Set(scope.to_string()),
+            created_at: Set(now.unix()),
+            expires_at: Set(now.unix() + settings.refresh_token_ttl),
+            revoked_at: Set(None),
+            used_at: Set(None),
+        },
+        issued: IssuedTokens {
+            access_token: access,
+            refresh_token: refresh,
+            expires_in: settings.access_token_ttl,
+            scope: scope.clone(),
+        },
     })
-    .exec_without_returning(conn)
-    .await?;
-    refresh_token::Entity::insert(refresh_token::ActiveModel {
-        token_hash: Set(tokens::digest(refresh.expose())),
-        family_id: Set(family.id),
-        client_uuid: Set(family.client_uuid),
-        user_id: Set(family.user_id),
-        site_id: Set(family.site_id),
-        scope: Set(scope.to_string()),
-        created_at: Set(now.unix()),
-        expires_at: Set(now.unix() + settings.refresh_token_ttl),
-        revoked_at: Set(None),
-        used_at: Set(None),
-    })
-    .exec_without_returning(conn)
-    .await?;
-    Ok(IssuedTokens {
-        access_token: access,
-        refresh_token: refresh,
-        expires_in: settings.access_token_ttl,
-        scope: scope.clone(),
-    })
+}
+
+/// Stores the rows of `pairs` (in the caller's transaction): two multi-row inserts, whatever
+/// the number of pairs.
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    pairs: &[&MintedPair],
+) -> Result<(), ServiceError> {
+    if pairs.is_empty() {
+        return Ok(());
+    }
+    access_token::Entity::insert_many(pairs.iter().map(|p| p.access.clone()))
+        .exec_without_returning(conn)
+        .await?;
+    refresh_token::Entity::insert_many(pairs.iter().map(|p| p.refresh.clone()))
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
 }

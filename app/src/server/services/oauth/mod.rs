@@ -7,6 +7,7 @@ pub mod authorize;
 pub mod bearer;
 pub mod client_auth;
 pub mod code_grant;
+pub mod grant_writer;
 pub mod introspection;
 pub mod issue;
 pub mod purge;

@@ -1,28 +1,31 @@
 //! The `refresh_token` grant (RFC 6749 §6) with rotation and reuse detection (RFC 9700
 //! §4.14.2): every refresh returns a new refresh token and retires the old one; presenting a
 //! retired refresh token again revokes the whole grant (every access and refresh token of its
-//! family), since either the client or an attacker holds a stolen copy.
+//! family), since either the client or an attacker holds a stolen copy. The rules live here;
+//! the grant writer (`grant_writer`) applies them to batches of requests in one transaction.
 
 use crate::domain::{ScopeSet, Timestamp};
 use crate::server::{
     AppState, ServiceError,
     crypto::tokens::{self, TokenKind},
-    db::begin_write,
-    entities::{client, refresh_token, site_membership as membership, token_family, user},
+    entities::{client, refresh_token, token_family, user},
     oauth::OAuthError,
     services::{
         alerts::{self, AlertKind, AlertSubject},
         audit::{self, Action, Actor, NewEvent, Target},
         grants,
-        oauth::issue::{self, IssuedTokens},
+        oauth::{
+            grant_writer::{GrantRequest, RefreshRequest},
+            issue::IssuedTokens,
+        },
     },
 };
-use sea_orm::{
-    ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, sea_query::Expr,
-};
+use sea_orm::{DatabaseTransaction, EntityTrait};
 use serde_json::json;
 
 /// Exchanges `refresh_token` for a new token pair, optionally with a narrower `scope`.
+/// Malformed tokens are refused here; the rest is settled by the grant writer, in a batch with
+/// whatever other token requests are waiting.
 pub async fn refresh(
     state: &AppState,
     client: &client::Model,
@@ -30,120 +33,96 @@ pub async fn refresh(
     scope: Option<&str>,
     address: Option<String>,
 ) -> Result<IssuedTokens, OAuthError> {
-    let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
     if !tokens::is_well_formed(TokenKind::RefreshToken, presented) {
         return Err(invalid());
     }
-    let now = state.clock.now();
-    let hash = tokens::digest(presented);
-    let txn = begin_write(&state.db).await?;
-    let Some(first_look) = refresh_token::Entity::find_by_id(hash.clone())
-        .one(&txn)
-        .await?
-    else {
-        return Err(invalid());
+    let request = RefreshRequest {
+        client: client.clone(),
+        token_hash: tokens::digest(presented),
+        scope: scope.map(str::to_owned),
+        address,
     };
-    if first_look.client_uuid != client.id {
-        return Err(OAuthError::invalid_grant(
-            "the refresh token was issued to another client",
-        ));
-    }
-    // Everything that changes a grant's tokens locks the grant row first (refresh, reuse
-    // revocation, administrator revocation), so concurrent requests queue in one order and
-    // cannot deadlock. On SQLite the write transaction already serialises them.
-    let Some(family) = token_family::Entity::find_by_id(first_look.family_id)
-        .lock_exclusive()
-        .one(&txn)
-        .await?
-    else {
-        return Err(invalid());
-    };
-    // Read again under the lock: a concurrent refresh may have used it meanwhile.
-    let Some(row) = refresh_token::Entity::find_by_id(hash.clone())
-        .one(&txn)
-        .await?
-    else {
-        return Err(invalid());
-    };
-    if row.used_at.is_some() {
-        revoke_after_reuse(&txn, client, &family, address, now).await?;
-        txn.commit().await?;
-        return Err(OAuthError::invalid_grant(
-            "the refresh token was already used; the grant has been revoked",
-        ));
-    }
+    state
+        .grants
+        .submit(state, GrantRequest::Refresh(request))
+        .await
+}
+
+/// The answer for an unknown, expired or revoked refresh token (which one is not said).
+pub(super) fn invalid() -> OAuthError {
+    OAuthError::invalid_grant("the refresh token is invalid, expired or revoked")
+}
+
+/// The refresh token belongs to another client.
+pub(super) fn other_client_error() -> OAuthError {
+    OAuthError::invalid_grant("the refresh token was issued to another client")
+}
+
+/// The refresh token was used before: the grant has been revoked.
+pub(super) fn reused_error() -> OAuthError {
+    OAuthError::invalid_grant("the refresh token was already used; the grant has been revoked")
+}
+
+/// The grant's user is disabled or no longer an API user of the site (the grant is revoked).
+pub(super) fn user_lost_error() -> OAuthError {
+    OAuthError::invalid_grant("the user who authorized this grant can no longer do so")
+}
+
+/// The checks of an unused refresh token of this client: live, its grant live, and the scope
+/// asked for (if any) within what was granted. Returns the scope of the new tokens.
+pub(super) fn check_unused_token(
+    row: &refresh_token::Model,
+    family: &token_family::Model,
+    scope: Option<&str>,
+    now: Timestamp,
+) -> Result<Result<ScopeSet, OAuthError>, ServiceError> {
     if row.revoked_at.is_some() || family.revoked_at.is_some() || row.expires_at <= now.unix() {
-        return Err(invalid());
+        return Ok(Err(invalid()));
     }
     let granted =
         ScopeSet::parse(&family.scope).map_err(|e| ServiceError::Unexpected(e.to_string()))?;
-    let scope = match scope {
-        None => ScopeSet::parse(&row.scope).map_err(|e| ServiceError::Unexpected(e.to_string()))?,
-        Some(raw) => {
-            let requested =
-                ScopeSet::parse(raw).map_err(|e| OAuthError::invalid_scope(e.to_string()))?;
-            if !requested.is_subset(&granted) || requested.is_empty() {
-                return Err(OAuthError::invalid_scope(format!(
-                    "scope beyond what was granted: {}",
-                    requested.missing_from(&granted).join(" ")
-                )));
-            }
-            requested
-        }
+    let Some(raw) = scope else {
+        return ScopeSet::parse(&row.scope)
+            .map(Ok)
+            .map_err(|e| ServiceError::Unexpected(e.to_string()));
     };
-    let rotated = refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::UsedAt, Expr::value(now.unix()))
-        .filter(refresh_token::Column::TokenHash.eq(&hash))
-        .filter(refresh_token::Column::UsedAt.is_null())
-        .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(&txn)
-        .await?;
-    if rotated.rows_affected != 1 {
-        // A concurrent refresh with the same token got there first: reuse.
-        revoke_after_reuse(&txn, client, &family, address, now).await?;
-        txn.commit().await?;
-        return Err(OAuthError::invalid_grant(
-            "the refresh token was already used; the grant has been revoked",
-        ));
+    let requested = match ScopeSet::parse(raw) {
+        Ok(requested) => requested,
+        Err(error) => return Ok(Err(OAuthError::invalid_scope(error.to_string()))),
+    };
+    if !requested.is_subset(&granted) || requested.is_empty() {
+        return Ok(Err(OAuthError::invalid_scope(format!(
+            "scope beyond what was granted: {}",
+            requested.missing_from(&granted).join(" ")
+        ))));
     }
-    let user = user::Entity::find_by_id(family.user_id)
-        .one(&txn)
-        .await?
-        .filter(user::Model::is_active);
-    let still_api_user = membership::Entity::find_by_id((family.site_id, family.user_id))
-        .one(&txn)
-        .await?
-        .is_some_and(|m| m.is_api_user);
-    let Some(user) = user.filter(|_| still_api_user) else {
-        grants::revoke_family(&txn, family.id, "user can no longer authorize", now).await?;
-        txn.commit().await?;
-        return Err(OAuthError::invalid_grant(
-            "the user who authorized this grant can no longer do so",
-        ));
-    };
-    let issued = issue::token_pair(&txn, &state.settings, &family, &scope, now).await?;
-    audit::record(
-        &txn,
-        NewEvent::new(
-            Some(family.site_id),
-            Action::TokenRefreshed,
-            Actor::client(&client.client_id, &client.name, address),
-            format!(
-                "Tokens refreshed by \"{}\" for {} ({scope})",
-                client.name, user.username
-            ),
-        )
-        .target(Target::new("user", user.id, &user.username))
-        .details(json!({"grant": family.id, "scope": scope.to_string()})),
-        now,
-    )
-    .await?;
-    txn.commit_neutral().await?;
-    state.usage.token_issued(client.id, family.site_id, now);
-    Ok(issued)
+    Ok(Ok(requested))
 }
 
-async fn revoke_after_reuse(
+/// The audit event of a refresh.
+pub(super) fn refreshed_event(
+    client: &client::Model,
+    user: &user::Model,
+    family: &token_family::Model,
+    scope: &ScopeSet,
+    address: Option<String>,
+) -> NewEvent {
+    NewEvent::new(
+        Some(family.site_id),
+        Action::TokenRefreshed,
+        Actor::client(&client.client_id, &client.name, address),
+        format!(
+            "Tokens refreshed by \"{}\" for {} ({scope})",
+            client.name, user.username
+        ),
+    )
+    .target(Target::new("user", user.id, &user.username))
+    .details(json!({"grant": family.id, "scope": scope.to_string()}))
+}
+
+/// Revokes the grant of a refresh token presented twice (RFC 9700 §4.14.2), records it and
+/// raises an alert.
+pub(super) async fn revoke_after_reuse(
     txn: &DatabaseTransaction,
     client: &client::Model,
     family: &token_family::Model,
