@@ -141,8 +141,8 @@ impl AppState {
         clock: Clock,
         setup_token: Option<String>,
     ) -> Result<Self, crate::server::ServiceError> {
-        // As many argon2 hashes at once as there are cores: more would only queue in the
-        // blocking pool while holding 19 MiB each.
+        // argon2 on half the cores (at least one): a sign-in flood then leaves the other half
+        // to the token server, and holds 19 MiB per hashing thread.
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         let caches = Arc::new(Caches::new(&db));
         Ok(Self {
@@ -150,7 +150,7 @@ impl AppState {
             settings: Arc::new(settings),
             keys: Arc::new(Keys::derive(master_key)),
             clock,
-            passwords: PasswordHasher::new(cores)?,
+            passwords: PasswordHasher::new((cores / 2).max(1))?,
             setup_token: Arc::new(crate::server::services::setup::SetupToken::new(
                 setup_token,
             )?),
