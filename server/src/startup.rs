@@ -4,7 +4,11 @@
 
 use crate::metrics::Metrics;
 use crate::middleware::{self, HttpPolicy};
-use app::{App, server::AppState, server::session_store::DbSessionStore, shell};
+use app::{
+    App,
+    server::{AppState, ctx::RequestAdmin, session_store::DbSessionStore},
+    shell,
+};
 use axum::{
     Json, Router,
     extract::State,
@@ -68,7 +72,10 @@ pub fn build_router(
         let routes = generate_route_list(App);
         let provide_state = {
             let state = state.clone();
-            move || provide_context(state.clone())
+            move || {
+                provide_context(state.clone());
+                provide_context(RequestAdmin::default());
+            }
         };
         Router::new()
             .leptos_routes_with_context(&leptos_options, routes, provide_state.clone(), {

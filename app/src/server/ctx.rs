@@ -10,6 +10,8 @@ use crate::server::{
     crypto::{constant_time_eq, random},
     entities::user,
 };
+use std::sync::Arc;
+use tokio::sync::OnceCell;
 use tower_sessions::Session;
 
 /// The application state provided to every server function.
@@ -34,10 +36,25 @@ pub async fn client_address() -> Option<String> {
         .map(|address| address.0)
 }
 
+/// The signed-in administrator of one request, resolved once. A page runs several server
+/// functions (the shell's session, the page's data), and each would otherwise repeat the
+/// session, user and site lookups. Provided fresh for every request; only GET requests use it,
+/// since they change nothing that the administrator record reflects.
+#[derive(Clone, Default)]
+pub struct RequestAdmin(Arc<OnceCell<Option<Admin>>>);
+
 /// The signed-in administrator, or `None` (no session, timed out, disabled, or no longer an
 /// administrator anywhere; such sessions are ended).
 pub async fn current_admin() -> Result<Option<Admin>, ConsoleError> {
-    console_session::load(app_state()?, session().await?, client_address().await).await
+    let load = || async {
+        console_session::load(app_state()?, session().await?, client_address().await).await
+    };
+    let read_only = leptos::prelude::use_context::<http::request::Parts>()
+        .is_some_and(|parts| parts.method == http::Method::GET);
+    match leptos::prelude::use_context::<RequestAdmin>().filter(|_| read_only) {
+        Some(memo) => memo.0.get_or_try_init(load).await.cloned(),
+        None => load().await,
+    }
 }
 
 /// The signed-in administrator, or `Unauthenticated`.
