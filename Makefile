@@ -9,16 +9,13 @@ SHELL := /bin/bash
 CARGO_LEPTOS_VERSION := 0.3.10
 WASM_BINDGEN_VERSION := 0.2.129
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
-# cargo-leptos builds the server with this flag in debug mode; tests use it too so they reuse
-# the same compiled dependencies instead of rebuilding everything.
-DEBUG_RUSTFLAGS := --cfg erase_components
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
 export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export CARGO_TARGET_DIR := $(TARGET_DIR)
 export LATCHKEY_TEST_POSTGRES_URL ?= $(POSTGRES_URL)
 
-.PHONY: run dev test unit-test browser-test tools rust-tools npm-tools chromium postgres lint fmt bench clean
+.PHONY: run dev test unit-test browser-test release-browser-test tools rust-tools npm-tools chromium postgres lint fmt bench clean
 
 ## ---- entry points -------------------------------------------------------------------------
 
@@ -30,19 +27,23 @@ dev: tools
 	cargo leptos build
 	LEPTOS_SITE_ROOT=$(CURDIR)/target/site $(TARGET_DIR)/debug/latchkey serve
 
-test: tools chromium postgres lint unit-test browser-test
+test: tools chromium postgres lint unit-test browser-test release-browser-test
 
 unit-test: rust-tools postgres
-	RUSTFLAGS="$(DEBUG_RUSTFLAGS)" cargo test -p app --features ssr
-	RUSTFLAGS="$(DEBUG_RUSTFLAGS)" cargo test -p server
+	cargo test -p app --features ssr
+	cargo test -p server
 
 browser-test: tools chromium postgres
 	end2end/run.sh sqlite postgres
 
+# The optimised bundle `make run` serves must hydrate too: the same suite on the release build.
+release-browser-test: tools chromium
+	E2E_RELEASE=1 end2end/run.sh sqlite
+
 lint: rust-tools
 	cargo fmt --all -- --check
-	RUSTFLAGS="$(DEBUG_RUSTFLAGS)" cargo clippy -p app --features ssr --all-targets -- -D warnings
-	RUSTFLAGS="$(DEBUG_RUSTFLAGS)" cargo clippy -p server --all-targets -- -D warnings
+	cargo clippy -p app --features ssr --all-targets -- -D warnings
+	cargo clippy -p server --all-targets -- -D warnings
 	cargo clippy -p frontend --target wasm32-unknown-unknown --target-dir $(TARGET_DIR)/front -- -D warnings
 
 fmt:
