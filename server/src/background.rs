@@ -1,7 +1,6 @@
 //! Periodic housekeeping: notice credential changes made by other processes, checkpoint the
-//! SQLite write-ahead log, write batched
-//! usage counts, purge expired sessions, throttle counters, codes and tokens, and (when the
-//! operator sets a retention) old audit events.
+//! SQLite write-ahead log, write batched usage counts, purge expired sessions, throttle
+//! counters, codes and tokens, and (when the operator sets a retention) old audit events.
 
 use app::server::{
     AppState, cache, db,

@@ -99,11 +99,17 @@ pub async fn valid_slots(
     client_uuid: Uuid,
     now: Timestamp,
 ) -> Result<Vec<client_secret::Model>, ServiceError> {
-    Ok(slots(conn, client_uuid)
-        .await?
-        .into_iter()
+    Ok(accepted_at(&slots(conn, client_uuid).await?, now))
+}
+
+/// Those of `slots` accepted at `now` (a retired slot's grace period ends with time, so this
+/// is decided at each use, also for slots read from the credential cache).
+pub fn accepted_at(slots: &[client_secret::Model], now: Timestamp) -> Vec<client_secret::Model> {
+    slots
+        .iter()
         .filter(|slot| slot.is_valid_at(now.unix()))
-        .collect())
+        .cloned()
+        .collect()
 }
 
 /// The slot `presented` matches, if any. Malformed input is rejected before hashing; every

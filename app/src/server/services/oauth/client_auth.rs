@@ -114,11 +114,10 @@ pub async fn authenticate(
 ) -> Result<client::Model, OAuthError> {
     let now = state.clock.now();
     let registered = registered_client(state, &credentials.client_id).await?;
-    let client = registered.as_ref().map(|r| r.client.clone());
     let Some(secret) = credentials.client_secret.as_deref() else {
         fail(
             state,
-            client.as_ref(),
+            registered.as_ref().map(|r| &r.client),
             &credentials.client_id,
             "no client_secret",
             address,
@@ -127,7 +126,7 @@ pub async fn authenticate(
         .await?;
         return Err(OAuthError::invalid_client("client_secret is required"));
     };
-    let (Some(client), Some(registered)) = (client, registered) else {
+    let Some(registered) = registered else {
         // Same work as for a real client, so timing does not tell which Consumer Keys exist.
         let _ = secrets::verify(&state.keys, secret, &[]);
         fail(
@@ -141,18 +140,14 @@ pub async fn authenticate(
         .await?;
         return Err(OAuthError::invalid_client("client authentication failed"));
     };
-    let slots: Vec<client_secret::Model> = registered
-        .slots
-        .iter()
-        .filter(|slot| slot.is_valid_at(now.unix()))
-        .cloned()
-        .collect();
+    let client = &registered.client;
+    let slots = secrets::accepted_at(&registered.slots, now);
     let matched = secrets::verify(&state.keys, secret, &slots);
     match matched {
         Some(_) if !client.is_active() => {
             fail(
                 state,
-                Some(&client),
+                Some(client),
                 &client.client_id,
                 "client disabled",
                 address,
@@ -163,12 +158,12 @@ pub async fn authenticate(
         }
         Some(slot) => {
             state.usage.secret_used(client.id, slot, now);
-            Ok(client)
+            Ok(client.clone())
         }
         None => {
             fail(
                 state,
-                Some(&client),
+                Some(client),
                 &client.client_id,
                 "wrong client_secret",
                 address,
