@@ -6,7 +6,10 @@ use sea_orm::{
     DatabaseTransaction, DbBackend, DbErr, EntityTrait, ExecResult, QueryFilter, QueryResult,
     SqlxSqliteConnector, Statement, TransactionOptions, TransactionTrait,
     sea_query::{Expr, ExprTrait},
-    sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+    sqlx::{
+        postgres::PgConnectOptions,
+        sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+    },
 };
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -29,9 +32,19 @@ const SQLITE_JOURNAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
 /// How long a SQLite connection waits for the write lock before failing.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// PostgreSQL's cost of a random page read relative to a sequential one, for Latchkey's
+/// sessions. The default (4) models spinning disks; with it the planner answers a filtered
+/// Audit Log page ("newest 50 where action = …") by walking the primary key backwards, because
+/// the heap is in id order, instead of the `(site_id, action, id)` index. When the newest
+/// events do not match (a burst of token events), that walk reads every one of them: 26,000
+/// rows and 16–92 ms, against 0.2 ms through the filter's index. 1.1 is the usual value for
+/// SSDs and for data that fits in memory.
+const POSTGRES_RANDOM_PAGE_COST: &str = "1.1";
+
 /// Opens a pool for `url` (`sqlite://path?mode=rwc` or `postgres://...`). SQLite gets WAL
 /// journaling (readers never block the writer), `synchronous=NORMAL` (durable at each WAL
-/// checkpoint, the recommended pairing with WAL), a busy timeout and enforced foreign keys.
+/// checkpoint, the recommended pairing with WAL), a busy timeout and enforced foreign keys;
+/// PostgreSQL sessions get [`POSTGRES_RANDOM_PAGE_COST`].
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
     options
@@ -48,6 +61,9 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
                 // Statement journals of multi-row statements stay in memory, not temp files.
                 .pragma("temp_store", "memory")
                 .pragma("journal_size_limit", SQLITE_JOURNAL_SIZE_LIMIT.to_string())
+        })
+        .map_sqlx_postgres_opts(|opts: PgConnectOptions| {
+            opts.options([("random_page_cost", POSTGRES_RANDOM_PAGE_COST)])
         });
     Database::connect(options).await
 }

@@ -16,7 +16,7 @@ use crate::server::{
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    QueryFilter, QueryOrder, QuerySelect, Select,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -95,6 +95,23 @@ async fn exists(conn: &impl ConnectionTrait, condition: Condition) -> Result<boo
         .is_some())
 }
 
+/// The query for one page: the newest `per_page` events matching `base` (older than the cursor
+/// for [`Cursor::Before`]), or for [`Cursor::After`] the oldest `per_page` newer than it, in
+/// ascending order.
+fn page_query(base: Condition, cursor: Cursor, per_page: u64) -> Select<event::Entity> {
+    let query = event::Entity::find();
+    let query = match cursor {
+        Cursor::Newest => query.filter(base).order_by_desc(event::Column::Id),
+        Cursor::Before(id) => query
+            .filter(base.add(event::Column::Id.lt(id)))
+            .order_by_desc(event::Column::Id),
+        Cursor::After(id) => query
+            .filter(base.add(event::Column::Id.gt(id)))
+            .order_by_asc(event::Column::Id),
+    };
+    query.limit(per_page)
+}
+
 /// One page of a site's events that the actor administers.
 pub async fn search(
     conn: &impl ConnectionTrait,
@@ -106,42 +123,24 @@ pub async fn search(
 ) -> Result<AuditPage, ServiceError> {
     acting.require_site_admin(conn, site_id).await?;
     let base = condition(site_id, filter);
-    let mut rows = match cursor {
-        Cursor::Newest => {
-            event::Entity::find()
-                .filter(base.clone())
-                .order_by_desc(event::Column::Id)
-                .limit(per_page)
-                .all(conn)
-                .await?
-        }
-        Cursor::Before(id) => {
-            event::Entity::find()
-                .filter(base.clone().add(event::Column::Id.lt(id)))
-                .order_by_desc(event::Column::Id)
-                .limit(per_page)
-                .all(conn)
-                .await?
-        }
-        Cursor::After(id) => {
-            let mut ascending = event::Entity::find()
-                .filter(base.clone().add(event::Column::Id.gt(id)))
-                .order_by_asc(event::Column::Id)
-                .limit(per_page)
-                .all(conn)
-                .await?;
-            ascending.reverse();
-            ascending
-        }
-    };
+    let mut rows = page_query(base.clone(), cursor, per_page).all(conn).await?;
+    if matches!(cursor, Cursor::After(_)) {
+        rows.reverse();
+    }
     rows.truncate(per_page as usize);
     let (newest, oldest) = (rows.first().map(|e| e.id), rows.last().map(|e| e.id));
     let older = match oldest {
         Some(id) if exists(conn, base.clone().add(event::Column::Id.lt(id))).await? => Some(id),
         _ => None,
     };
+    // Nothing is newer than the newest page; asking would walk every newer non-matching event.
     let newer = match newest {
-        Some(id) if exists(conn, base.add(event::Column::Id.gt(id))).await? => Some(id),
+        Some(id)
+            if cursor != Cursor::Newest
+                && exists(conn, base.add(event::Column::Id.gt(id))).await? =>
+        {
+            Some(id)
+        }
         _ => None,
     };
     Ok(AuditPage { rows, older, newer })
@@ -369,5 +368,77 @@ mod tests {
         }
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("two\nlines, comma"), "\"two\nlines, comma\"");
+    }
+}
+
+#[cfg(test)]
+mod planner_tests {
+    use super::*;
+    use crate::server::testing::TestDb;
+    use sea_orm::{DbBackend, QueryTrait, Statement};
+
+    /// Appends `count` events with ids after the existing ones: every sixth a secret rotation
+    /// when `mixed`, else all token issues (a burst that matches no Audit Log filter).
+    async fn append(conn: &DatabaseConnection, site: Uuid, from: i64, count: i64, mixed: bool) {
+        let action = if mixed {
+            "(ARRAY['user.signed_in','client.updated','client.secret_rotated',\
+             'user.roles_changed','client.secret_revealed','user.sign_in_failed'])[n % 6 + 1]"
+        } else {
+            "'token.issued'"
+        };
+        let sql = format!(
+            "INSERT INTO audit_events (chain, seq, site_id, occurred_at, action, actor_kind, \
+             actor_label, summary, details, prev_hash, hash) \
+             SELECT 'planner-test', n, '{site}', n, {action}, 'admin', 'admin-' || (n % 5), \
+             'event', '{{}}', md5(n::text), md5(n::text) \
+             FROM generate_series({from}, {}) AS n",
+            from + count - 1
+        );
+        conn.execute_unprepared(&sql).await.expect("append events");
+    }
+
+    /// The plan PostgreSQL chooses for `query`, as `EXPLAIN` prints it.
+    async fn plan(conn: &DatabaseConnection, query: Select<event::Entity>) -> String {
+        let statement = query.build(DbBackend::Postgres);
+        let explain = Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            format!("EXPLAIN {}", statement.sql),
+            statement.values.map(|values| values.0).unwrap_or_default(),
+        );
+        let lines = conn.query_all_raw(explain).await.expect("explain");
+        lines
+            .iter()
+            .map(|line| line.try_get_by_index::<String>(0).expect("plan line"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// A filtered Audit Log page must be read through the filter's index, even when the
+    /// statistics are from before a burst of newer events that match no filter. With
+    /// PostgreSQL's default page costs the planner walks the primary key backwards instead and
+    /// reads the whole burst (see `db::POSTGRES_RANDOM_PAGE_COST`). SQLite's planner picks the
+    /// filter's index on its own.
+    #[tokio::test]
+    async fn postgres_reads_a_filtered_page_through_the_filter_index() {
+        let db = TestDb::postgres().await;
+        let site = Uuid::new_v4();
+        append(&db.conn, site, 1, 30_000, true).await;
+        db.conn
+            .execute_unprepared("VACUUM ANALYZE audit_events")
+            .await
+            .expect("analyze");
+        append(&db.conn, site, 30_001, 5_000, false).await;
+
+        let filter = AuditFilter {
+            action: Some("client.secret_rotated".to_owned()),
+            ..AuditFilter::default()
+        };
+        let query = page_query(condition(site, &filter), Cursor::Newest, 51);
+        let chosen = plan(&db.conn, query).await;
+        db.cleanup().await;
+        assert!(
+            chosen.contains("idx_audit_site_action"),
+            "filtered page not read through idx_audit_site_action: {chosen}"
+        );
     }
 }
