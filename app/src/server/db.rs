@@ -68,6 +68,47 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
     Database::connect(options).await
 }
 
+/// Bind parameters one SQLite query may carry at most (SQLite's own limit is 32,766).
+const SQLITE_MAX_PARAMETERS: usize = 30_000;
+
+/// Runs `statements` in order, in the caller's transaction, when nothing reads their results
+/// (inserts, updates without `RETURNING`).
+///
+/// On SQLite each statement is a round trip to the connection's thread, two thread hand-offs
+/// that the group-commit worker pays in series; here they travel together as one
+/// multi-statement query (as many as fit in [`SQLITE_MAX_PARAMETERS`]), and sqlx binds the
+/// parameters of each statement in turn. PostgreSQL's extended protocol takes one statement
+/// per message, so there they run one after another.
+pub async fn execute_all(
+    conn: &impl ConnectionTrait,
+    statements: Vec<Statement>,
+) -> Result<(), DbErr> {
+    if conn.get_database_backend() != DbBackend::Sqlite {
+        for statement in statements {
+            conn.execute_raw(statement).await?;
+        }
+        return Ok(());
+    }
+    let mut sql = String::new();
+    let mut values = Vec::new();
+    for statement in statements {
+        let parameters = statement.values.map(|v| v.0).unwrap_or_default();
+        if !sql.is_empty() && values.len() + parameters.len() > SQLITE_MAX_PARAMETERS {
+            let full = Statement::from_sql_and_values(DbBackend::Sqlite, sql, values);
+            conn.execute_raw(full).await?;
+            (sql, values) = (String::new(), Vec::new());
+        }
+        sql.push_str(&statement.sql);
+        sql.push_str(";\n");
+        values.extend(parameters);
+    }
+    if !sql.is_empty() {
+        let full = Statement::from_sql_and_values(DbBackend::Sqlite, sql, values);
+        conn.execute_raw(full).await?;
+    }
+    Ok(())
+}
+
 /// A write transaction (from [`begin_write`]). On SQLite it also holds this process's write
 /// turn for the database file until it commits, rolls back or is dropped.
 ///
@@ -253,5 +294,107 @@ pub fn pool_usage(db: &DatabaseConnection) -> PoolUsage {
         sea_orm::DbBackend::Sqlite => usage(db.get_sqlite_connection_pool()),
         sea_orm::DbBackend::Postgres => usage(db.get_postgres_connection_pool()),
         _ => PoolUsage::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::testing::TestDatabases;
+    use sea_orm::Value;
+
+    /// An insert of `rows` numbered rows starting at `first`, two parameters per row.
+    fn insert(backend: DbBackend, first: i64, rows: i64) -> Statement {
+        let placeholders = vec!["(?, ?)"; rows as usize].join(", ");
+        let placeholders = match backend {
+            DbBackend::Postgres => {
+                let mut n = 0;
+                placeholders
+                    .split('?')
+                    .enumerate()
+                    .map(|(i, part)| {
+                        if i == 0 {
+                            part.to_owned()
+                        } else {
+                            n += 1;
+                            format!("${n}{part}")
+                        }
+                    })
+                    .collect()
+            }
+            _ => placeholders,
+        };
+        let values: Vec<Value> = (first..first + rows)
+            .flat_map(|n| [Value::from(n), Value::from(format!("row {n}"))])
+            .collect();
+        Statement::from_sql_and_values(
+            backend,
+            format!("INSERT INTO batch_probe (n, label) VALUES {placeholders}"),
+            values,
+        )
+    }
+
+    /// Statements run in order with each one's own parameters, in one query or, past the
+    /// parameter limit, in several.
+    #[tokio::test]
+    async fn execute_all_runs_every_statement_with_its_own_parameters() {
+        for db in TestDatabases::all().await {
+            let backend = db.conn.get_database_backend();
+            db.conn
+                .execute_unprepared("CREATE TABLE batch_probe (n BIGINT PRIMARY KEY, label TEXT)")
+                .await
+                .expect("create table");
+            let txn = begin_write(&db.conn).await.expect("begin");
+            let label = Statement::from_sql_and_values(
+                backend,
+                match backend {
+                    DbBackend::Postgres => "UPDATE batch_probe SET label = $1 WHERE n = $2",
+                    _ => "UPDATE batch_probe SET label = ? WHERE n = ?",
+                },
+                [Value::from("updated"), Value::from(2_i64)],
+            );
+            // 1 + 3 rows, an update of a row inserted in the same call, then 12,000 and 9,000
+            // rows: 42,000 parameters in all, more than one SQLite query may carry.
+            let statements = vec![
+                insert(backend, 1, 1),
+                insert(backend, 2, 3),
+                label,
+                insert(backend, 10, 12_000),
+                insert(backend, 20_000, 9_000),
+            ];
+            execute_all(&txn, statements).await.expect("execute_all");
+            txn.commit_neutral().await.expect("commit");
+
+            let count = db
+                .conn
+                .query_one_raw(Statement::from_string(
+                    backend,
+                    "SELECT COUNT(*) AS n FROM batch_probe",
+                ))
+                .await
+                .expect("count")
+                .expect("a row")
+                .try_get::<i64>("", "n")
+                .expect("n");
+            assert_eq!(count, 1 + 3 + 12_000 + 9_000, "{}", db.name);
+            let labels: Vec<String> = db
+                .conn
+                .query_all_raw(Statement::from_string(
+                    backend,
+                    "SELECT label FROM batch_probe WHERE n IN (1, 2, 4, 12009, 28999) ORDER BY n",
+                ))
+                .await
+                .expect("labels")
+                .iter()
+                .map(|row| row.try_get::<String>("", "label").expect("label"))
+                .collect();
+            assert_eq!(
+                labels,
+                ["row 1", "updated", "row 4", "row 12009", "row 28999"],
+                "{}",
+                db.name
+            );
+            db.cleanup().await;
+        }
     }
 }

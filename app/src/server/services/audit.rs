@@ -10,11 +10,13 @@ use crate::domain::Timestamp;
 use crate::server::{
     ServiceError,
     crypto::{hex, sha256},
+    db::execute_all,
     entities::{audit_chain_head as head, audit_event as event},
 };
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    Statement,
     sea_query::{Expr, ExprTrait, OnConflict},
 };
 use serde_json::json;
@@ -391,9 +393,24 @@ pub async fn record_batch(
     site_id: Option<Uuid>,
     events: Vec<(NewEvent, Timestamp)>,
 ) -> Result<(), ServiceError> {
+    let writes = link_batch(conn, site_id, events).await?;
+    execute_all(conn, writes).await?;
+    Ok(())
+}
+
+/// The first half of [`record_batch`]: reserves the events' places in their chain (the head
+/// row is updated and locked now) and returns the statements that store them and move the
+/// head's hash, for the caller to run in the same transaction, alone or with its own writes
+/// (see [`execute_all`]).
+pub async fn link_batch(
+    conn: &impl ConnectionTrait,
+    site_id: Option<Uuid>,
+    events: Vec<(NewEvent, Timestamp)>,
+) -> Result<Vec<Statement>, ServiceError> {
     if events.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
+    let backend = conn.get_database_backend();
     let chain = chain_key(site_id);
     let count = i64::try_from(events.len())
         .map_err(|_| ServiceError::Unexpected("batch too large".into()))?;
@@ -412,17 +429,19 @@ pub async fn record_batch(
         prev_hash = row.hash.clone();
         rows.push(row);
     }
-    for chunk in rows.chunks(500) {
-        event::Entity::insert_many(chunk.iter().cloned().map(to_active))
-            .exec_without_returning(conn)
-            .await?;
-    }
-    head::Entity::update_many()
-        .col_expr(head::Column::Hash, Expr::value(prev_hash))
-        .filter(head::Column::Chain.eq(chain))
-        .exec(conn)
-        .await?;
-    Ok(())
+    let mut writes: Vec<Statement> = rows
+        .chunks(500)
+        .map(|chunk| {
+            event::Entity::insert_many(chunk.iter().cloned().map(to_active)).build(backend)
+        })
+        .collect();
+    writes.push(
+        head::Entity::update_many()
+            .col_expr(head::Column::Hash, Expr::value(prev_hash))
+            .filter(head::Column::Chain.eq(chain))
+            .build(backend),
+    );
+    Ok(writes)
 }
 
 /// The stored row of `new` as link `seq` of `chain`, hashed onto `prev_hash`.

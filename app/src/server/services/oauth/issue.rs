@@ -8,7 +8,7 @@ use crate::server::{
     entities::{access_token, refresh_token, token_family},
     state::Settings,
 };
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
+use sea_orm::{ActiveValue::Set, DbBackend, EntityTrait, QueryTrait, Statement};
 
 /// What a successful token request returns (RFC 6749 §5.1).
 #[derive(Debug, Clone)]
@@ -77,20 +77,14 @@ pub fn mint(
     })
 }
 
-/// Stores the rows of `pairs` (in the caller's transaction): two multi-row inserts, whatever
-/// the number of pairs.
-pub async fn insert(
-    conn: &impl ConnectionTrait,
-    pairs: &[&MintedPair],
-) -> Result<(), ServiceError> {
+/// The statements that store the rows of `pairs` (two multi-row inserts, whatever the number
+/// of pairs), for the caller to run in its transaction (see `db::execute_all`).
+pub fn insert_statements(backend: DbBackend, pairs: &[&MintedPair]) -> Vec<Statement> {
     if pairs.is_empty() {
-        return Ok(());
+        return Vec::new();
     }
-    access_token::Entity::insert_many(pairs.iter().map(|p| p.access.clone()))
-        .exec_without_returning(conn)
-        .await?;
-    refresh_token::Entity::insert_many(pairs.iter().map(|p| p.refresh.clone()))
-        .exec_without_returning(conn)
-        .await?;
-    Ok(())
+    vec![
+        access_token::Entity::insert_many(pairs.iter().map(|p| p.access.clone())).build(backend),
+        refresh_token::Entity::insert_many(pairs.iter().map(|p| p.refresh.clone())).build(backend),
+    ]
 }
