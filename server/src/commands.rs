@@ -173,7 +173,13 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), CliError> {
         reauth_window: args.reauth_window,
         ..settings(global)?
     };
-    let state = open(global, settings, args.setup_token.clone(), args.db_pool).await?;
+    let state = open(
+        global,
+        settings,
+        args.setup_token.clone(),
+        args.pool_size(global),
+    )
+    .await?;
     if setup::needs_setup(&state.db).await?
         && let Some(token) = state.setup_token.reveal_for_log()
     {

@@ -4,6 +4,12 @@ use clap::Parser;
 use server::{commands, config};
 use std::process::ExitCode;
 
+/// mimalloc instead of glibc's allocator: a console page or a token response allocates many
+/// small, short-lived buffers on two runtime threads, and profiles of the page workloads put
+/// glibc's `malloc`/`free` at about a sixth of the server's CPU (see BENCH.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = config::Cli::parse();
