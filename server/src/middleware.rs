@@ -97,13 +97,16 @@ fn is_same_origin(headers: &HeaderMap, policy: &HttpPolicy) -> bool {
         .is_some_and(|host| origin == format!("{scheme}://{host}"))
 }
 
-/// Security headers on every response; `no-store` on everything but the static bundle.
+/// Security headers on every response; `no-store` on everything but the static bundle, which
+/// browsers may keep but must revalidate (`no-cache`): its file names (`latchkey.wasm`, the split
+/// chunks `chunk_N.wasm`) do not change between builds, so a copy kept from an older version
+/// would pair old chunks with a new main bundle.
 pub async fn security_headers(
     State(policy): State<Arc<HttpPolicy>>,
     request: Request,
     next: Next,
 ) -> Response {
-    let cacheable =
+    let static_asset =
         request.uri().path().starts_with("/pkg/") || request.uri().path() == "/favicon.ico";
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
@@ -123,8 +126,9 @@ pub async fn security_headers(
             "max-age=31536000; includeSubDomains",
         );
     }
-    if !cacheable && !headers.contains_key(header::CACHE_CONTROL) {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        let policy = if static_asset { "no-cache" } else { "no-store" };
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
     }
     response
 }

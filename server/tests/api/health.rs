@@ -14,6 +14,11 @@ async fn healthz_checks_the_database_and_sets_security_headers() {
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(body["status"], "ok");
 
+        // The WASM bundle and its chunks keep their names across builds: browsers revalidate.
+        let response = app.get("/pkg/chunk_1.wasm").await;
+        assert_eq!(response.headers()["cache-control"], "no-cache");
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+
         // With the database gone the check says so (and is not a 200).
         app.state.db.clone().close().await.unwrap();
         let response = app.get("/healthz").await;
