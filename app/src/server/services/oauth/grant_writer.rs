@@ -160,12 +160,8 @@ async fn run(context: Context, mut queue: mpsc::Receiver<Job>) {
         let (requests, replies): (Vec<GrantRequest>, Vec<_>) = batch.into_iter().unzip();
         let now = context.clock.now();
         let started = std::time::Instant::now();
+        // A settled batch logs its step timings itself ("token batch steps").
         let settled = settle(&context, &requests, now).await;
-        tracing::debug!(
-            requests = requests.len(),
-            micros = started.elapsed().as_micros(),
-            "token requests settled"
-        );
         let outcomes = match settled {
             Ok(settled) => {
                 for (client_uuid, site_id) in settled.issued_to {
@@ -174,6 +170,11 @@ async fn run(context: Context, mut queue: mpsc::Receiver<Job>) {
                 settled.outcomes
             }
             Err(error) => {
+                tracing::debug!(
+                    requests = requests.len(),
+                    micros = started.elapsed().as_micros(),
+                    "token batch failed"
+                );
                 let error = OAuthError::from(error);
                 requests.iter().map(|_| Err(error.clone())).collect()
             }
