@@ -11,10 +11,10 @@ databases=("${@:-sqlite}")
 
 if [ "${E2E_RELEASE:-}" = 1 ]; then
   binary="$target_dir/release/latchkey"
-  cargo leptos build --release
+  cargo leptos build --release --split
 else
   binary="$target_dir/debug/latchkey"
-  cargo leptos build
+  cargo leptos build --split
 fi
 
 free_port() {

@@ -68,6 +68,9 @@ test('a user added to a second site through the Add Site dropdown', async ({ pag
   await page.getByLabel('Site', { exact: true }).selectOption({ label: site });
   await expect(page.locator('.subtitle')).toContainText(site);
   await expect(page.getByRole('table', { name: 'Users' })).toContainText(user);
+  // A switch reloads the page; until the reloaded page has hydrated, a change of the select
+  // applies only through its Switch button (as without JavaScript).
+  await hydrated(page);
   await page.getByLabel('Site', { exact: true }).selectOption({ label: ADMIN.site });
   await expect(page.locator('.subtitle')).toContainText(ADMIN.site);
 });
