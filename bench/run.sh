@@ -29,10 +29,7 @@ if ! command -v wrk >/dev/null; then
 fi
 
 started_all=$(date +%s)
-cargo leptos build --release
-wasm="$root/target/site/pkg/latchkey.wasm"
-wasm_raw=$(stat -c %s "$wasm")
-wasm_gz=$(gzip -9 -c "$wasm" | wc -c)
+cargo leptos build --release --split
 
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
@@ -131,5 +128,5 @@ bench_backend() {
 
 for backend in "${backends[@]}"; do bench_backend "$backend"; done
 
-python3 "$root/bench/table.py" "$results" "$wasm_raw" "$wasm_gz" "$(($(date +%s) - started_all))"
+python3 "$root/bench/table.py" "$results" "$root/target/site/pkg" "$(($(date +%s) - started_all))"
 rm -f "$results"
