@@ -62,12 +62,13 @@ pub fn build_router(
             state.settings.session_idle_timeout,
         )));
 
+    // The compiled bundle (JS, WASM chunks, CSS), served as files. Leptos' file-and-error
+    // fallback must not see these: it renders the app for any answer but 200, so a browser
+    // revalidating a cached chunk (304 Not Modified) got a page, or a redirect, instead.
+    let bundle = tower_http::services::ServeDir::new(format!("{}/pkg", leptos_options.site_root));
     let console = if mode == Mode::TokenServerOnly {
         // The prompt's stylesheet is the only static file the token server needs.
-        Router::new().nest_service(
-            "/pkg",
-            tower_http::services::ServeDir::new(format!("{}/pkg", leptos_options.site_root)),
-        )
+        Router::new().nest_service("/pkg", bundle)
     } else {
         let routes = generate_route_list(App);
         let provide_state = {
@@ -87,6 +88,7 @@ pub fn build_router(
                 shell,
             ))
             .with_state(leptos_options)
+            .nest_service("/pkg", bundle)
             .merge(crate::console::routes().with_state(state.clone()))
             .layer(session_layer)
     };

@@ -1,4 +1,4 @@
-use crate::helpers::on_each_backend;
+use crate::helpers::{BUNDLE_FILE, on_each_backend};
 use reqwest::StatusCode;
 
 #[tokio::test]
@@ -13,11 +13,6 @@ async fn healthz_checks_the_database_and_sets_security_headers() {
         assert!(headers.contains_key("x-request-id"));
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(body["status"], "ok");
-
-        // The WASM bundle and its chunks keep their names across builds: browsers revalidate.
-        let response = app.get("/pkg/chunk_1.wasm").await;
-        assert_eq!(response.headers()["cache-control"], "no-cache");
-        assert_eq!(response.headers()["x-content-type-options"], "nosniff");
 
         // With the database gone the check says so (and is not a 200).
         app.state.db.clone().close().await.unwrap();
@@ -49,6 +44,41 @@ async fn unknown_pages_are_404_and_the_console_redirects_to_sign_in() {
             .unwrap();
         assert_eq!(response.status(), StatusCode::FOUND);
         assert_eq!(response.headers()["location"], "/sign-in?next=%2Fclients");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_bundle_is_served_as_files_that_browsers_revalidate() {
+    on_each_backend(async |app| {
+        let path = format!("/pkg/{BUNDLE_FILE}");
+        let response = app.get(&path).await;
+        assert_eq!(response.status(), StatusCode::OK, "{}", app.backend);
+        let headers = response.headers().clone();
+        assert_eq!(headers["content-type"], "application/wasm");
+        // The bundle's file names stay the same from build to build: browsers revalidate.
+        assert_eq!(headers["cache-control"], "no-cache");
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert_eq!(response.bytes().await.unwrap().as_ref(), b"\0asm\x01\0\0\0");
+
+        // Revalidation answers 304, never the app's 404 page or its redirect to sign-in.
+        let response = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .header("if-modified-since", headers["last-modified"].clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::NOT_MODIFIED,
+            "{}",
+            app.backend
+        );
+        assert!(response.headers().get("location").is_none());
+
+        let response = app.get("/pkg/no-such-chunk.wasm").await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
     })
     .await;
 }

@@ -16,7 +16,7 @@ use server::{
     middleware::HttpPolicy,
     startup::{Mode, build_router},
 };
-use std::net::SocketAddr;
+use std::{net::SocketAddr, path::PathBuf, sync::LazyLock};
 
 /// The setup token every test server accepts.
 pub const SETUP_TOKEN: &str = "test-setup-token-0123456789";
@@ -24,6 +24,18 @@ pub const SETUP_TOKEN: &str = "test-setup-token-0123456789";
 pub const ADMIN: &str = "alice";
 /// Their password.
 pub const ADMIN_PASSWORD: &str = "correct horse battery";
+
+/// A file of the compiled bundle every test server serves from its site root (`/pkg/…`).
+pub const BUNDLE_FILE: &str = "chunk_test.wasm";
+
+/// The test servers' site root: a temporary directory holding [`BUNDLE_FILE`] (the smallest
+/// valid WASM module), made once per test process.
+static SITE_ROOT: LazyLock<PathBuf> = LazyLock::new(|| {
+    let root = std::env::temp_dir().join(format!("latchkey-test-site-{}", std::process::id()));
+    std::fs::create_dir_all(root.join("pkg")).unwrap();
+    std::fs::write(root.join("pkg").join(BUNDLE_FILE), b"\0asm\x01\0\0\0").unwrap();
+    root
+});
 
 /// The test servers' master key (`TestApp::master_key_hex` spells it for the CLI).
 const MASTER_KEY: [u8; 32] = [0x2a; 32];
@@ -99,7 +111,7 @@ async fn serve(
     .unwrap();
     let leptos_options = leptos::config::LeptosOptions::builder()
         .output_name("latchkey")
-        .site_root("target/site")
+        .site_root(SITE_ROOT.to_string_lossy().into_owned())
         .site_addr(address)
         .build();
     let policy = HttpPolicy {
