@@ -97,8 +97,8 @@ fn is_same_origin(headers: &HeaderMap, policy: &HttpPolicy) -> bool {
         .is_some_and(|host| origin == format!("{scheme}://{host}"))
 }
 
-/// Security headers on every response; `no-store` on everything but the static bundle, which
-/// browsers may keep but must revalidate (`no-cache`): its file names (`latchkey.wasm`, the split
+/// Security headers on every response; `no-store` on everything but the static files, which
+/// browsers may keep but must revalidate (`no-cache`): the bundle's file names (`latchkey.wasm`, the split
 /// chunks `chunk_N.wasm`) do not change between builds, so a copy kept from an older version
 /// would pair old chunks with a new main bundle.
 pub async fn security_headers(
@@ -106,8 +106,8 @@ pub async fn security_headers(
     request: Request,
     next: Next,
 ) -> Response {
-    let static_asset =
-        request.uri().path().starts_with("/pkg/") || request.uri().path() == "/favicon.ico";
+    let path = request.uri().path();
+    let static_asset = path.starts_with("/pkg/") || path == "/favicon.ico" || path == "/robots.txt";
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     let mut set = |name: &'static str, value: &'static str| {

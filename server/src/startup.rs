@@ -65,10 +65,15 @@ pub fn build_router(
     // The compiled bundle (JS, WASM chunks, CSS), served as files. Leptos' file-and-error
     // fallback must not see these: it renders the app for any answer but 200, so a browser
     // revalidating a cached chunk (304 Not Modified) got a page, or a redirect, instead.
+    // `/robots.txt` (from `public/`) likewise.
     let bundle = tower_http::services::ServeDir::new(format!("{}/pkg", leptos_options.site_root));
+    let robots =
+        tower_http::services::ServeFile::new(format!("{}/robots.txt", leptos_options.site_root));
     let console = if mode == Mode::TokenServerOnly {
-        // The prompt's stylesheet is the only static file the token server needs.
-        Router::new().nest_service("/pkg", bundle)
+        // The prompt's stylesheet is the only bundle file the token server needs.
+        Router::new()
+            .nest_service("/pkg", bundle)
+            .route_service("/robots.txt", robots)
     } else {
         let routes = generate_route_list(App);
         let provide_state = {
@@ -89,6 +94,7 @@ pub fn build_router(
             ))
             .with_state(leptos_options)
             .nest_service("/pkg", bundle)
+            .route_service("/robots.txt", robots)
             .merge(crate::console::routes().with_state(state.clone()))
             .layer(session_layer)
     };

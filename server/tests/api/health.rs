@@ -1,4 +1,4 @@
-use crate::helpers::{BUNDLE_FILE, on_each_backend};
+use crate::helpers::{BUNDLE_FILE, ROBOTS_TXT, on_each_backend};
 use reqwest::StatusCode;
 
 #[tokio::test]
@@ -49,33 +49,39 @@ async fn unknown_pages_are_404_and_the_console_redirects_to_sign_in() {
 }
 
 #[tokio::test]
-async fn the_bundle_is_served_as_files_that_browsers_revalidate() {
+async fn static_files_are_served_as_files_that_browsers_revalidate() {
     on_each_backend(async |app| {
-        let path = format!("/pkg/{BUNDLE_FILE}");
-        let response = app.get(&path).await;
-        assert_eq!(response.status(), StatusCode::OK, "{}", app.backend);
-        let headers = response.headers().clone();
-        assert_eq!(headers["content-type"], "application/wasm");
-        // The bundle's file names stay the same from build to build: browsers revalidate.
-        assert_eq!(headers["cache-control"], "no-cache");
-        assert_eq!(headers["x-content-type-options"], "nosniff");
-        assert_eq!(response.bytes().await.unwrap().as_ref(), b"\0asm\x01\0\0\0");
+        let bundle_path = format!("/pkg/{BUNDLE_FILE}");
+        let files: [(&str, &str, &[u8]); 2] = [
+            (&bundle_path, "application/wasm", b"\0asm\x01\0\0\0"),
+            ("/robots.txt", "text/plain", ROBOTS_TXT.as_bytes()),
+        ];
+        for (path, content_type, body) in files {
+            let response = app.get(path).await;
+            assert_eq!(response.status(), StatusCode::OK, "{path} {}", app.backend);
+            let headers = response.headers().clone();
+            assert_eq!(headers["content-type"], content_type, "{path}");
+            // The bundle's file names stay the same from build to build: browsers revalidate.
+            assert_eq!(headers["cache-control"], "no-cache", "{path}");
+            assert_eq!(headers["x-content-type-options"], "nosniff");
+            assert_eq!(response.bytes().await.unwrap().as_ref(), body, "{path}");
 
-        // Revalidation answers 304, never the app's 404 page or its redirect to sign-in.
-        let response = app
-            .client
-            .get(format!("{}{path}", app.base))
-            .header("if-modified-since", headers["last-modified"].clone())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            response.status(),
-            StatusCode::NOT_MODIFIED,
-            "{}",
-            app.backend
-        );
-        assert!(response.headers().get("location").is_none());
+            // Revalidation answers 304, never the app's 404 page or its redirect to sign-in.
+            let response = app
+                .client
+                .get(format!("{}{path}", app.base))
+                .header("if-modified-since", headers["last-modified"].clone())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                response.status(),
+                StatusCode::NOT_MODIFIED,
+                "{path} {}",
+                app.backend
+            );
+            assert!(response.headers().get("location").is_none());
+        }
 
         let response = app.get("/pkg/no-such-chunk.wasm").await;
         assert_eq!(response.status(), StatusCode::NOT_FOUND);
