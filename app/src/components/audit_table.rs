@@ -30,7 +30,7 @@ pub fn AuditTable(
                             <td><code class="small">{row.action}</code></td>
                             <td>{row.target.map(|(kind, label)| view! { {label}<div class="small muted">{kind}</div> })}</td>
                             <td class="mono small">{row.address}</td>
-                            <td>{row.summary}</td>
+                            <td class="summary">{row.summary}</td>
                         </tr>
                     }).collect_view()}
                 </tbody>

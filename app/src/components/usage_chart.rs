@@ -11,9 +11,15 @@ const LEFT: f64 = 36.0;
 const BOTTOM: f64 = 20.0;
 const GAP: f64 = 2.0;
 
+/// The count at the top of the plot: the busiest day's, or 1 when nothing was issued (so an
+/// empty chart is flat, and its scale never reads "0" at both ends).
+fn plot_top(bars: &[DailyBar]) -> i64 {
+    bars.iter().map(|bar| bar.count).max().unwrap_or(0).max(1)
+}
+
 /// Where each bar goes: x, y, width, height in the chart's coordinate space.
 fn bar_geometry(bars: &[DailyBar]) -> Vec<(f64, f64, f64, f64)> {
-    let max = bars.iter().map(|bar| bar.count).max().unwrap_or(0).max(1) as f64;
+    let max = plot_top(bars) as f64;
     let slot = (WIDTH - LEFT) / bars.len().max(1) as f64;
     let plot_height = HEIGHT - BOTTOM;
     bars.iter()
@@ -41,6 +47,7 @@ pub fn UsageChart(
 ) -> impl IntoView {
     let total: i64 = bars.iter().map(|bar| bar.count).sum();
     let max = bars.iter().map(|bar| bar.count).max().unwrap_or(0);
+    let top = plot_top(&bars);
     let geometry = bar_geometry(&bars);
     let first = bars.first().map(|bar| bar.day.clone()).unwrap_or_default();
     let last = bars.last().map(|bar| bar.day.clone()).unwrap_or_default();
@@ -70,7 +77,7 @@ pub fn UsageChart(
             <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=format!("{label}. {summary}")
                 class="chart">
                 <line class="axis" x1=left.clone() y1=plot_bottom.clone() x2=width.clone() y2=plot_bottom.clone()></line>
-                <text class="scale" x=scale_x.clone() y="10" text-anchor="end">{max}</text>
+                <text class="scale" x=scale_x.clone() y="10" text-anchor="end">{top}</text>
                 <text class="scale" x=scale_x y=plot_bottom text-anchor="end">"0"</text>
                 {rects}
                 <text class="scale" x=left y=label_y.clone()>{first.clone()}</text>
@@ -118,6 +125,8 @@ mod tests {
 
     #[test]
     fn no_tokens_at_all_draws_no_bars_without_dividing_by_zero() {
+        assert_eq!(plot_top(&bars(&[0; 30])), 1);
+        assert_eq!(plot_top(&bars(&[0, 7, 3])), 7);
         let geometry = bar_geometry(&bars(&[0; 30]));
         assert!(geometry.iter().all(|&(x, y, width, height)| x.is_finite()
             && y == HEIGHT - BOTTOM
