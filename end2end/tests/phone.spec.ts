@@ -20,6 +20,8 @@ test('on a phone no console page is wider than the screen: wide tables scroll in
   for (const path of ['/', '/clients', details, '/administrators', '/sites', '/audit']) {
     await page.goto(path);
     await expect(page.locator('main.page h1')).toBeVisible();
+    // Measured once hydrated, with the buttons that need JavaScript (Copy) on screen.
+    await hydrated(page);
     const { pageWidth, screenWidth } = await page.evaluate(() => ({
       pageWidth: document.documentElement.scrollWidth,
       screenWidth: document.documentElement.clientWidth,
