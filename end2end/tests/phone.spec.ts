@@ -29,6 +29,12 @@ test('on a phone no console page is wider than the screen: wide tables scroll in
     expect(pageWidth, `${path} is wider than the screen`).toBeLessThanOrEqual(screenWidth);
   }
 
+  // Every navigation tab is on screen, the current one included.
+  for (const tab of ['Dashboard', 'API Clients', 'Administrators', 'Sites', 'Audit Log']) {
+    const box = await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: tab, exact: true }).boundingBox();
+    expect(box!.x + box!.width, `${tab} tab`).toBeLessThanOrEqual(390);
+  }
+
   // The Audit Log's table is wider than the screen: it scrolls, and stays inside the screen.
   const table = page.getByRole('table', { name: 'Audit events' });
   const { scrolls, right } = await table.evaluate((element) => ({
