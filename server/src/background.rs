@@ -25,6 +25,8 @@ pub fn spawn(state: AppState, audit_retention_days: Option<i64>) {
     let checkpoint_db = state.db.clone();
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(db::SQLITE_CHECKPOINT_INTERVAL);
+        // After a slow checkpoint (an fsync under load), wait a full interval, not catch up.
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
             if let Err(error) = db::checkpoint(&checkpoint_db).await {
