@@ -98,9 +98,9 @@ fn is_same_origin(headers: &HeaderMap, policy: &HttpPolicy) -> bool {
 }
 
 /// Security headers on every response; `no-store` on everything but the static files, which
-/// browsers may keep but must revalidate (`no-cache`): the bundle's file names (`latchkey.wasm`, the split
-/// chunks `chunk_N.wasm`) do not change between builds, so a copy kept from an older version
-/// would pair old chunks with a new main bundle.
+/// browsers may keep but must revalidate (`no-cache`): the bundle's file names
+/// (`latchkey.wasm`, the split chunks `chunk_N.wasm`) do not change between builds, so a copy
+/// kept from an older version would pair old chunks with a new main bundle.
 pub async fn security_headers(
     State(policy): State<Arc<HttpPolicy>>,
     request: Request,
