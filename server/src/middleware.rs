@@ -97,17 +97,13 @@ fn is_same_origin(headers: &HeaderMap, policy: &HttpPolicy) -> bool {
         .is_some_and(|host| origin == format!("{scheme}://{host}"))
 }
 
-/// Security headers on every response; `no-store` on everything but the static files, which
-/// browsers may keep but must revalidate (`no-cache`): the bundle's file names
-/// (`latchkey.wasm`, the split chunks `chunk_N.wasm`) do not change between builds, so a copy
-/// kept from an older version would pair old chunks with a new main bundle.
+/// Security headers on every response, and `no-store` on every response that set no cache
+/// policy of its own (the static files set `no-cache`: `startup::static_files`).
 pub async fn security_headers(
     State(policy): State<Arc<HttpPolicy>>,
     request: Request,
     next: Next,
 ) -> Response {
-    let path = request.uri().path();
-    let static_asset = path.starts_with("/pkg/") || path == "/favicon.ico" || path == "/robots.txt";
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     let mut set = |name: &'static str, value: &'static str| {
@@ -127,8 +123,7 @@ pub async fn security_headers(
         );
     }
     if !headers.contains_key(header::CACHE_CONTROL) {
-        let policy = if static_asset { "no-cache" } else { "no-store" };
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
 }

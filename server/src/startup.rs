@@ -12,7 +12,7 @@ use app::{
 use axum::{
     Json, Router,
     extract::State,
-    http::{HeaderName, StatusCode},
+    http::{HeaderName, HeaderValue, StatusCode, header},
     response::IntoResponse,
     routing::get,
 };
@@ -22,9 +22,23 @@ use std::sync::Arc;
 use tower_http::{
     limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    services::{ServeDir, ServeFile},
+    set_header::SetResponseHeader,
     trace::{DefaultOnResponse, TraceLayer},
 };
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
+
+/// A static file service whose answers browsers may keep but must revalidate (`no-cache`):
+/// the bundle's file names (`latchkey.wasm`, the split chunks `chunk_N.wasm`) do not change
+/// between builds, so a copy kept from an older version would pair old chunks with a new main
+/// bundle. Everything else is `no-store` (see [`middleware::security_headers`]).
+fn static_files<S>(files: S) -> SetResponseHeader<S, HeaderValue> {
+    SetResponseHeader::if_not_present(
+        files,
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache"),
+    )
+}
 
 /// Largest request body accepted anywhere (forms and token requests are tiny).
 const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -66,9 +80,11 @@ pub fn build_router(
     // fallback must not see these: it renders the app for any answer but 200, so a browser
     // revalidating a cached chunk (304 Not Modified) got a page, or a redirect, instead.
     // `/robots.txt` (from `public/`) likewise.
-    let bundle = tower_http::services::ServeDir::new(format!("{}/pkg", leptos_options.site_root));
-    let robots =
-        tower_http::services::ServeFile::new(format!("{}/robots.txt", leptos_options.site_root));
+    let bundle = static_files(ServeDir::new(format!("{}/pkg", leptos_options.site_root)));
+    let robots = static_files(ServeFile::new(format!(
+        "{}/robots.txt",
+        leptos_options.site_root
+    )));
     let console = if mode == Mode::TokenServerOnly {
         // The prompt's stylesheet is the only bundle file the token server needs.
         Router::new()

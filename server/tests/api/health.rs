@@ -1,4 +1,4 @@
-use crate::helpers::{BUNDLE_FILE, ROBOTS_TXT, on_each_backend};
+use crate::helpers::{BUNDLE_BYTES, BUNDLE_FILE, ROBOTS_TXT, on_each_backend};
 use reqwest::StatusCode;
 
 #[tokio::test]
@@ -53,7 +53,7 @@ async fn static_files_are_served_as_files_that_browsers_revalidate() {
     on_each_backend(async |app| {
         let bundle_path = format!("/pkg/{BUNDLE_FILE}");
         let files: [(&str, &str, &[u8]); 2] = [
-            (&bundle_path, "application/wasm", b"\0asm\x01\0\0\0"),
+            (&bundle_path, "application/wasm", BUNDLE_BYTES),
             ("/robots.txt", "text/plain", ROBOTS_TXT.as_bytes()),
         ];
         for (path, content_type, body) in files {

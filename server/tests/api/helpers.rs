@@ -28,17 +28,20 @@ pub const ADMIN_PASSWORD: &str = "correct horse battery";
 /// A file of the compiled bundle every test server serves from its site root (`/pkg/…`).
 pub const BUNDLE_FILE: &str = "chunk_test.wasm";
 
+/// Its contents: the smallest valid WASM module.
+pub const BUNDLE_BYTES: &[u8] = b"\0asm\x01\0\0\0";
+
 /// What crawlers are told (`public/robots.txt`, copied to the site root by cargo-leptos).
 pub const ROBOTS_TXT: &str = include_str!("../../../public/robots.txt");
 
-/// The test servers' site root: a directory holding [`BUNDLE_FILE`] (the smallest valid WASM
-/// module) and the real `public/robots.txt`, made once per test process under cargo's scratch
+/// The test servers' site root: a directory holding [`BUNDLE_FILE`] and the real
+/// `public/robots.txt`, made once per test process under cargo's scratch
 /// directory for integration tests (inside the target directory, so `cargo clean` removes it).
 static SITE_ROOT: LazyLock<PathBuf> = LazyLock::new(|| {
     let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("test-site-{}", std::process::id()));
     std::fs::create_dir_all(root.join("pkg")).unwrap();
-    std::fs::write(root.join("pkg").join(BUNDLE_FILE), b"\0asm\x01\0\0\0").unwrap();
+    std::fs::write(root.join("pkg").join(BUNDLE_FILE), BUNDLE_BYTES).unwrap();
     std::fs::write(root.join("robots.txt"), ROBOTS_TXT).unwrap();
     root
 });
