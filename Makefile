@@ -20,11 +20,11 @@ export LATCHKEY_TEST_POSTGRES_URL ?= $(POSTGRES_URL)
 ## ---- entry points -------------------------------------------------------------------------
 
 run: tools
-	cargo leptos build --release --split
+	cargo leptos build --release
 	LEPTOS_SITE_ROOT=$(CURDIR)/target/site $(TARGET_DIR)/release/latchkey serve
 
 dev: tools
-	cargo leptos build --split
+	cargo leptos build
 	LEPTOS_SITE_ROOT=$(CURDIR)/target/site $(TARGET_DIR)/debug/latchkey serve
 
 test: tools chromium postgres lint unit-test browser-test release-browser-test

@@ -29,7 +29,7 @@ if ! command -v wrk >/dev/null; then
 fi
 
 started_all=$(date +%s)
-cargo leptos build --release --split
+cargo leptos build --release
 
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'

@@ -11,10 +11,10 @@ databases=("${@:-sqlite}")
 
 if [ "${E2E_RELEASE:-}" = 1 ]; then
   binary="$target_dir/release/latchkey"
-  cargo leptos build --release --split
+  cargo leptos build --release
 else
   binary="$target_dir/debug/latchkey"
-  cargo leptos build --split
+  cargo leptos build
 fi
 
 free_port() {

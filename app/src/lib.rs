@@ -27,7 +27,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="referrer" content="same-origin"/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -37,7 +37,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The console application (hydrated in the browser by `frontend`).
+/// The console application, rendered on the server; only its islands hydrate in the browser
+/// (`frontend`).
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();

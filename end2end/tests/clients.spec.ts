@@ -151,3 +151,20 @@ test('bad input is reported next to each field and nothing typed is lost', async
   await expect(page.getByLabel('Redirect URI')).toHaveValue('http://evil.example.com/cb#frag');
   await expect(page.getByLabel('Description')).toHaveValue('Evil reads reports');
 });
+
+test('saving settings reloads the details with the new values and says so', async ({ page }) => {
+  const owner = apiUser();
+  await signIn(page);
+  await registerClient(page, owner);
+  await hydrated(page);
+  await page.getByText('Edit settings').click();
+  await page.getByLabel('Redirect URI').fill('https://moved.example.com/callback');
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await expect(page.locator('p.notice')).toHaveText('Settings saved.');
+  await expect(page.getByTestId('redirect-uri')).toHaveText('https://moved.example.com/callback');
+  // The notice is said once: it is gone after another reload.
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByTestId('redirect-uri')).toHaveText('https://moved.example.com/callback');
+  await expect(page.locator('p.notice')).toHaveCount(0);
+});

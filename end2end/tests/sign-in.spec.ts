@@ -43,7 +43,7 @@ test('dashboard, navigation tabs and sign-out', async ({ page }) => {
   await expect(tabs.getByRole('link', { name: 'Dashboard' })).toHaveAttribute('aria-current', 'page');
   await expect(page.locator('.events')).toContainText(`${ADMIN.username} signed in`);
 
-  // Client-side navigation between tabs (no full reload).
+  // Each tab is a link to its page.
   await tabs.getByRole('link', { name: 'Sites' }).click();
   await expect(page).toHaveURL(/\/sites$/);
   await expect(tabs.getByRole('link', { name: 'Sites' })).toHaveAttribute('aria-current', 'page');

@@ -1,29 +1,29 @@
-//! The browser half of the console: hydrates the HTML the server rendered, so forms and
-//! buttons gain client-side behaviour without changing what works without JavaScript.
+//! The browser half of the console: hydrates the islands of the HTML the server rendered
+//! (forms, copy buttons), so they gain client-side behaviour without changing what works
+//! without JavaScript.
+
+// The islands are `#[wasm_bindgen]` exports of `app`: link it even though nothing here names it.
+extern crate app;
 
 use leptos::prelude::document;
+use wasm_bindgen::{JsCast, closure::Closure};
 
-/// Called by the script cargo-leptos injects into every page.
+/// Called by the islands script Leptos puts into every page, just before it hydrates the
+/// page's islands one by one.
 ///
-/// Hydration is asynchronous, because each console area's pages live in a lazily loaded WASM
-/// chunk (see `app::routes`): it waits for the current page's chunk. Once it has finished, and
-/// the tasks it started (the contents of `Suspense`s, from data the server sent with the page)
-/// have run, the page is marked `body[data-hydrated]`, so tests can tell a page
-/// that responds to input from server-rendered HTML.
+/// The islands script hydrates them in a chain of promise continuations (microtasks), and the
+/// islands' first effects run as microtasks too; a zero-delay timeout runs after all of them.
+/// It marks the page `body[data-hydrated]`, so tests can tell a page that responds to input
+/// from server-rendered HTML.
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    // Drive Leptos' tasks with the browser's microtask queue (as `hydrate_lazy` does).
-    let _ = any_spawner::Executor::init_wasm_bindgen();
-    leptos::task::spawn_local(async {
-        let Some(body) = document().body() else {
-            return;
-        };
-        leptos::mount::hydrate_from_async(body.clone(), app::App)
-            .await
-            .forget();
-        // Tasks spawned during hydration were queued before this one continues.
-        leptos::task::tick().await;
-        let _ = body.set_attribute("data-hydrated", "true");
+    leptos::mount::hydrate_islands();
+    let mark = Closure::once_into_js(|| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
     });
+    let _ = leptos::prelude::window()
+        .set_timeout_with_callback_and_timeout_and_arguments_0(mark.unchecked_ref(), 0);
 }

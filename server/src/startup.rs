@@ -29,9 +29,9 @@ use tower_http::{
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 
 /// A static file service whose answers browsers may keep but must revalidate (`no-cache`):
-/// the bundle's file names (`latchkey.wasm`, the split chunks `chunk_N.wasm`) do not change
-/// between builds, so a copy kept from an older version would pair old chunks with a new main
-/// bundle. Everything else is `no-store` (see [`middleware::security_headers`]).
+/// the bundle's file names (`latchkey.js`, `latchkey.wasm`) do not change between builds, so a
+/// copy kept from an older version would pair old JS glue with a new WASM bundle, or old pages'
+/// islands with a bundle that no longer has them. Everything else is `no-store` (see [`middleware::security_headers`]).
 fn static_files<S>(files: S) -> SetResponseHeader<S, HeaderValue> {
     SetResponseHeader::if_not_present(
         files,
@@ -76,9 +76,9 @@ pub fn build_router(
             state.settings.session_idle_timeout,
         )));
 
-    // The compiled bundle (JS, WASM chunks, CSS), served as files. Leptos' file-and-error
-    // fallback must not see these: it renders the app for any answer but 200, so a browser
-    // revalidating a cached chunk (304 Not Modified) got a page, or a redirect, instead.
+    // The compiled bundle (JS, WASM, CSS), served as files. Leptos' file-and-error fallback
+    // must not see these: it renders the app for any answer but 200, so a browser revalidating
+    // a cached file (304 Not Modified) got a page, or a redirect, instead.
     // `/robots.txt` (from `public/`) likewise.
     let bundle = static_files(ServeDir::new(format!("{}/pkg", leptos_options.site_root)));
     let robots = static_files(ServeFile::new(format!(

@@ -2,6 +2,7 @@
 //! once and provides it to every page below; without a session it redirects to sign-in.
 
 use crate::api::session::{ConsoleSession, SelectSite, SignOut, get_console_session};
+use crate::components::console_form::{ConsoleForm, FlashNotice, endpoint};
 use crate::error::ConsoleError;
 use leptos::{either::EitherOf3, prelude::*};
 use leptos_router::{
@@ -48,18 +49,14 @@ pub fn CsrfField() -> impl IntoView {
 /// session's `Suspend`, so it is built once per request, not again when the session resolves.
 #[component]
 pub fn ConsoleLayout() -> impl IntoView {
-    let select_site = ServerAction::<SelectSite>::new();
-    let session = Resource::new_blocking(
-        move || select_site.version().get(),
-        |_| get_console_session(),
-    );
+    let session = Resource::new_blocking(|| (), |_| get_console_session());
     provide_context(ConsoleSessionResource(session));
     let location = use_location();
     view! {
         <Suspense fallback=|| view! { <header class="topbar"><span class="brand">"Latchkey"</span></header> }>
             {move || Suspend::new(async move {
                 match session.await {
-                    Ok(Some(session)) => EitherOf3::A(view! { <Shell session select_site/> }),
+                    Ok(Some(session)) => EitherOf3::A(view! { <Shell session/> }),
                     Ok(None) => {
                         let here = location.pathname.get_untracked();
                         let target = if here == "/" {
@@ -76,6 +73,7 @@ pub fn ConsoleLayout() -> impl IntoView {
             })}
         </Suspense>
         <main class="page">
+            <FlashNotice/>
             <Outlet/>
         </main>
     }
@@ -86,15 +84,9 @@ fn urlencode(raw: &str) -> String {
 }
 
 #[component]
-fn Shell(session: ConsoleSession, select_site: ServerAction<SelectSite>) -> impl IntoView {
-    let sign_out = ServerAction::<SignOut>::new();
-    // Everything on screen belongs to the selected site: after a switch, load the page afresh.
-    Effect::new(move |_| {
-        if let Some(Ok(())) = select_site.value().get() {
-            let _ = window().location().reload();
-        }
-    });
+fn Shell(session: ConsoleSession) -> impl IntoView {
     let several_sites = session.sites.len() > 1;
+    let csrf = session.csrf.clone();
     let current_site = session.site.clone();
     view! {
         <header class="topbar">
@@ -103,22 +95,13 @@ fn Shell(session: ConsoleSession, select_site: ServerAction<SelectSite>) -> impl
                 {if several_sites {
                     let sites = session.sites.clone();
                     let current = current_site.id;
-                    let csrf = session.csrf.clone();
+                    // With JavaScript the choice applies at once (everything on screen belongs
+                    // to the selected site, so the page reloads); without it, Switch submits.
                     leptos::either::Either::Left(view! {
-                        <ActionForm action=select_site attr:class="inline-form">
-                            <input type="hidden" name="csrf" value=csrf.clone()/>
+                        <ConsoleForm action={endpoint::<SelectSite>()} class="inline-form" submit_on_change=true>
+                            <input type="hidden" name="csrf" value=csrf/>
                             <label for="site-switcher">"Site"</label>
-                            <select
-                                id="site-switcher"
-                                name="site_id"
-                                on:change=move |ev| {
-                                    // With JavaScript the choice applies at once; without it,
-                                    // the Switch button submits the form.
-                                    if let Ok(site_id) = event_target_value(&ev).parse() {
-                                        select_site.dispatch(SelectSite { csrf: csrf.clone(), site_id });
-                                    }
-                                }
-                            >
+                            <select id="site-switcher" name="site_id">
                                 {sites
                                     .into_iter()
                                     .map(|site| view! {
@@ -127,7 +110,7 @@ fn Shell(session: ConsoleSession, select_site: ServerAction<SelectSite>) -> impl
                                     .collect_view()}
                             </select>
                             <button type="submit" class="button secondary small">"Switch"</button>
-                        </ActionForm>
+                        </ConsoleForm>
                     })
                 } else {
                     leptos::either::Either::Right(view! {
@@ -137,12 +120,11 @@ fn Shell(session: ConsoleSession, select_site: ServerAction<SelectSite>) -> impl
             </div>
             <div class="account">
                 <span class="username">{session.username.clone()}</span>
-                <ActionForm action=sign_out attr:class="inline-form">
-                    // The session is at hand here: a plain field, not `CsrfField` (whose own
-                    // Suspense nested in this one would shift hydration ids).
+                <ConsoleForm action={endpoint::<SignOut>()} class="inline-form">
+                    // The session is at hand here: a plain field rather than `CsrfField`.
                     <input type="hidden" name="csrf" value=session.csrf.clone()/>
                     <button type="submit" class="button link">"Sign out"</button>
-                </ActionForm>
+                </ConsoleForm>
             </div>
         </header>
         <nav class="tabs" aria-label="Console">

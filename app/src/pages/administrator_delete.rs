@@ -1,6 +1,9 @@
 use super::administrator_edit::user_id_param;
 use crate::api::users::{DeleteUser, preview_user_deletion};
-use crate::components::{layout::CsrfField, notice::ActionFeedback};
+use crate::components::{
+    console_form::{ConsoleForm, FormFeedback, SubmitButton, endpoint},
+    layout::CsrfField,
+};
 use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
 
@@ -8,7 +11,6 @@ use leptos_meta::Title;
 #[component]
 pub fn DeleteAdministratorPage() -> impl IntoView {
     let user_id = user_id_param();
-    let delete = ServerAction::<DeleteUser>::new();
     let preview = Resource::new_blocking(
         move || user_id.get(),
         |id| async move {
@@ -49,13 +51,13 @@ pub fn DeleteAdministratorPage() -> impl IntoView {
                         </div>
                         {if preview.last_admin_of.is_empty() {
                             Either::Left(view! {
-                                <ActionForm action=delete attr:class="inline-form">
+                                <ConsoleForm action={endpoint::<DeleteUser>()} class="inline-form">
                                     <CsrfField/>
                                     <input type="hidden" name="user_id" value=id.clone()/>
-                                    <button type="submit" class="button danger">{format!("Delete {}", preview.username)}</button>
+                                    <SubmitButton label=format!("Delete {}", preview.username) class="button danger"/>
                                     <a class="button secondary" href=format!("/administrators/{id}")>"Cancel"</a>
-                                </ActionForm>
-                                <ActionFeedback value=delete.value() success="Deleted."/>
+                                    <FormFeedback/>
+                                </ConsoleForm>
                             })
                         } else {
                             Either::Right(view! {

@@ -2,9 +2,10 @@ use crate::api::users::{
     ResetUserPassword, SetUserDisabled, UpdateUserEmail, UpdateUserRoles, UserDetail, get_user,
 };
 use crate::components::{
-    field::{Field, field_error},
+    console_form::{
+        ConsoleForm, Field, FieldMessage, FormFeedback, PasswordField, SubmitButton, endpoint,
+    },
     layout::CsrfField,
-    notice::ActionFeedback,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -21,20 +22,9 @@ pub fn user_id_param() -> Memo<Option<Uuid>> {
 #[component]
 pub fn EditAdministratorPage() -> impl IntoView {
     let user_id = user_id_param();
-    let email = ServerAction::<UpdateUserEmail>::new();
-    let roles = ServerAction::<UpdateUserRoles>::new();
-    let password = ServerAction::<ResetUserPassword>::new();
-    let status = ServerAction::<SetUserDisabled>::new();
     let user = Resource::new_blocking(
-        move || {
-            (
-                user_id.get(),
-                email.version().get(),
-                roles.version().get(),
-                status.version().get(),
-            )
-        },
-        |(id, ..)| async move {
+        move || user_id.get(),
+        |id| async move {
             match id {
                 Some(id) => get_user(id).await,
                 None => Err(crate::error::ConsoleError::NotFound),
@@ -45,20 +35,14 @@ pub fn EditAdministratorPage() -> impl IntoView {
         <Title text="Edit user"/>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                user.await.map(|user| view! { <EditUser user email roles password status/> })
+                user.await.map(|user| view! { <EditUser user/> })
             })}
         </Suspense>
     }
 }
 
 #[component]
-fn EditUser(
-    user: UserDetail,
-    email: ServerAction<UpdateUserEmail>,
-    roles: ServerAction<UpdateUserRoles>,
-    password: ServerAction<ResetUserPassword>,
-    status: ServerAction<SetUserDisabled>,
-) -> impl IntoView {
+fn EditUser(user: UserDetail) -> impl IntoView {
     let manage = user.can_manage_account;
     view! {
         <h1>{user.username.clone()}
@@ -80,24 +64,24 @@ fn EditUser(
         {(!manage).then(|| view! {
             <p class="warning">"This user also belongs to sites you do not administer: their email, password and status can only be changed by an administrator of all their sites."</p>
         })}
-        <RolesSection user=user.clone() action=roles/>
+        <RolesSection user=user.clone()/>
         {manage.then(|| view! {
-            <EmailSection user=user.clone() action=email/>
-            <PasswordSection user=user.clone() action=password/>
-            <StatusSection user=user.clone() action=status/>
+            <EmailSection user=user.clone()/>
+            <PasswordSection user=user.clone()/>
+            <StatusSection user=user.clone()/>
         })}
     }
 }
 
 #[component]
-fn RolesSection(user: UserDetail, action: ServerAction<UpdateUserRoles>) -> impl IntoView {
+fn RolesSection(user: UserDetail) -> impl IntoView {
     view! {
         <section class="panel">
             <h2>"Roles by site"</h2>
-            <ActionForm action>
+            <ConsoleForm action={endpoint::<UpdateUserRoles>()} success="Roles saved.">
                 <CsrfField/>
                 <input type="hidden" name="user_id" value=user.id.to_string()/>
-                <ActionFeedback value=action.value() success="Roles saved."/>
+                <FormFeedback/>
                 <table class="data" aria-label="Roles by site">
                     <thead><tr><th scope="col">"Site"</th><th scope="col">"Site administrator"</th><th scope="col">"API User"</th></tr></thead>
                     <tbody>
@@ -116,51 +100,49 @@ fn RolesSection(user: UserDetail, action: ServerAction<UpdateUserRoles>) -> impl
                     </tbody>
                 </table>
                 <p class="hint">"Untick both boxes to remove the user from a site."</p>
-                <p class="field-error" role="alert">{move || field_error(action.value(), "roles").get()}</p>
-                <button type="submit" class="button primary">"Save roles"</button>
-            </ActionForm>
+                <p><FieldMessage name="roles"/></p>
+                <SubmitButton label="Save roles"/>
+            </ConsoleForm>
         </section>
     }
 }
 
 #[component]
-fn EmailSection(user: UserDetail, action: ServerAction<UpdateUserEmail>) -> impl IntoView {
+fn EmailSection(user: UserDetail) -> impl IntoView {
     view! {
         <section class="panel">
             <h2>"Email address"</h2>
-            <ActionForm action>
+            <ConsoleForm action={endpoint::<UpdateUserEmail>()} success="Email address saved.">
                 <CsrfField/>
                 <input type="hidden" name="user_id" value=user.id.to_string()/>
-                <ActionFeedback value=action.value() success="Email address saved."/>
-                <Field label="Email Address" name="email" kind="email" value=user.email
-                    error=field_error(action.value(), "email")/>
-                <button type="submit" class="button primary">"Save email"</button>
-            </ActionForm>
+                <FormFeedback/>
+                <Field label="Email Address" name="email" kind="email" value=user.email/>
+                <SubmitButton label="Save email"/>
+            </ConsoleForm>
         </section>
     }
 }
 
 #[component]
-fn PasswordSection(user: UserDetail, action: ServerAction<ResetUserPassword>) -> impl IntoView {
+fn PasswordSection(user: UserDetail) -> impl IntoView {
     view! {
         <section class="panel">
             <h2>"Reset password"</h2>
-            <ActionForm action>
+            <ConsoleForm action={endpoint::<ResetUserPassword>()} success="Password changed.">
                 <CsrfField/>
                 <input type="hidden" name="user_id" value=user.id.to_string()/>
                 <input type="hidden" name="username" value=user.username/>
-                <ActionFeedback value=action.value() success="Password changed."/>
-                <Field label="New password" name="password" kind="password" autocomplete="new-password"
-                    error=field_error(action.value(), "password")
+                <FormFeedback/>
+                <PasswordField label="New password" name="password" autocomplete="new-password" check_strength=true
                     hint="At least 12 characters; not a common password; not containing the username."/>
-                <button type="submit" class="button primary">"Set password"</button>
-            </ActionForm>
+                <SubmitButton label="Set password"/>
+            </ConsoleForm>
         </section>
     }
 }
 
 #[component]
-fn StatusSection(user: UserDetail, action: ServerAction<SetUserDisabled>) -> impl IntoView {
+fn StatusSection(user: UserDetail) -> impl IntoView {
     let id = user.id;
     view! {
         <section class="panel">
@@ -169,15 +151,14 @@ fn StatusSection(user: UserDetail, action: ServerAction<SetUserDisabled>) -> imp
                 view! { <p class="hint">"You cannot disable or delete your own account."</p> }.into_any()
             } else {
                 view! {
-                    <ActionForm action attr:class="inline-form">
+                    <ConsoleForm action={endpoint::<SetUserDisabled>()} class="inline-form" success="Status changed.">
                         <CsrfField/>
                         <input type="hidden" name="user_id" value=id.to_string()/>
                         <input type="hidden" name="disabled" value=user.active.to_string()/>
-                        <button type="submit" class=if user.active { "button danger" } else { "button primary" }>
-                            {if user.active { "Disable user" } else { "Enable user" }}
-                        </button>
-                    </ActionForm>
-                    <ActionFeedback value=action.value() success="Status changed."/>
+                        <SubmitButton class=if user.active { "button danger" } else { "button primary" }
+                            label=if user.active { "Disable user" } else { "Enable user" }/>
+                        <FormFeedback/>
+                    </ConsoleForm>
                     <p class="hint">"A disabled user can sign in nowhere and can authorize no client."</p>
                     <p><a class="button secondary" href=format!("/administrators/{id}/delete")>"Delete user…"</a></p>
                 }.into_any()

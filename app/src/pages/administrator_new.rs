@@ -1,10 +1,11 @@
 use crate::api::{SiteOption, users::CreateUser};
 use crate::components::{
-    field::{Field, FormError, field_error, form_error},
+    console_form::{
+        ConsoleForm, Field, FieldMessage, FormFeedback, PasswordField, SubmitButton, endpoint,
+    },
     hydration::use_hydrated,
     layout::{CsrfField, console_session},
 };
-use crate::domain::NewPassword;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -33,34 +34,15 @@ pub fn AddAdministratorPage() -> impl IntoView {
 
 #[component]
 fn AddAdministratorForm(current: Option<SiteOption>, others: Vec<SiteOption>) -> impl IntoView {
-    let action = ServerAction::<CreateUser>::new();
-    let value = action.value();
-    let username = RwSignal::new(String::new());
-    let password = RwSignal::new(String::new());
-    let password_feedback = Signal::derive(move || {
-        let typed = password.get();
-        (!typed.is_empty()).then(|| match NewPassword::parse(&typed, &username.get()) {
-            Ok(_) => "Strong enough.".to_owned(),
-            Err(problem) => problem.to_string(),
-        })
-    });
-    // Extra "Add Site" rows: one without JavaScript, more on demand with it.
-    let extra_rows = RwSignal::new(1usize);
     let has_others = !others.is_empty();
-    let hydrated = use_hydrated();
-    let others = StoredValue::new(others);
     view! {
-        <ActionForm action attr:class="stacked" attr:novalidate=true>
+        <ConsoleForm action={endpoint::<CreateUser>()} class="stacked">
             <CsrfField/>
-            <FormError message=form_error(value)/>
-            <Field label="Username" name="username" required=true autocomplete="off"
-                error=field_error(value, "username") on_input=Callback::new(move |v| username.set(v))/>
-            <Field label="Password" name="password" kind="password" required=true autocomplete="new-password"
-                error=field_error(value, "password") live_hint=password_feedback
-                hint="At least 12 characters; not a common password; not containing the username."
-                on_input=Callback::new(move |v| password.set(v))/>
-            <Field label="Email Address" name="email" kind="email" required=true autocomplete="off"
-                error=field_error(value, "email")/>
+            <FormFeedback summarize_fields=true/>
+            <Field label="Username" name="username" required=true autocomplete="off"/>
+            <PasswordField label="Password" name="password" autocomplete="new-password" check_strength=true
+                hint="At least 12 characters; not a common password; not containing the username."/>
+            <Field label="Email Address" name="email" kind="email" required=true autocomplete="off"/>
             <fieldset class="roles">
                 <legend>"Roles"</legend>
                 {current.map(|site| view! {
@@ -71,31 +53,41 @@ fn AddAdministratorForm(current: Option<SiteOption>, others: Vec<SiteOption>) ->
                         <label><input type="checkbox" name="roles[0][api_user]"/>" API User"</label>
                     </div>
                 })}
-                {has_others.then(|| view! {
-                    <For each=move || 1..=extra_rows.get() key=|i| *i let:i>
-                        <div class="site-roles">
-                            <label class="visually-hidden" for=format!("add-site-{i}")>"Add Site"</label>
-                            <select id=format!("add-site-{i}") name=format!("roles[{i}][site_id]") aria-label="Add Site">
-                                <option value="">"Add Site…"</option>
-                                {others.get_value().into_iter().map(|site| view! {
-                                    <option value=site.id.to_string()>{site.name}</option>
-                                }).collect_view()}
-                            </select>
-                            <label><input type="checkbox" name=format!("roles[{i}][site_admin]")/>" Site administrator"</label>
-                            <label><input type="checkbox" name=format!("roles[{i}][api_user]")/>" API User"</label>
-                        </div>
-                    </For>
-                    <Show when=move || hydrated.get()>
-                        <button type="button" class="button link small" data-testid="add-another-site"
-                            on:click=move |_| extra_rows.update(|n| *n += 1)>"+ Add another site"</button>
-                    </Show>
-                })}
-                <p class="field-error" role="alert">{move || field_error(value, "roles").get()}</p>
+                {has_others.then(|| view! { <OtherSiteRoles others/> })}
+                <FieldMessage name="roles"/>
             </fieldset>
             <div class="toolbar">
-                <button type="submit" class="button primary" disabled=move || action.pending().get()>"Save"</button>
+                <SubmitButton label="Save"/>
                 <a class="button secondary" href="/administrators">"Cancel"</a>
             </div>
-        </ActionForm>
+        </ConsoleForm>
+    }
+}
+
+/// Rows that give the new user roles on the administrator's other sites: one to start with,
+/// and "+ Add another site" (once hydrated) for more.
+#[island]
+fn OtherSiteRoles(others: Vec<SiteOption>) -> impl IntoView {
+    let extra_rows = RwSignal::new(1usize);
+    let hydrated = use_hydrated();
+    let others = StoredValue::new(others);
+    view! {
+        <For each=move || 1..=extra_rows.get() key=|i| *i let:i>
+            <div class="site-roles">
+                <label class="visually-hidden" for=format!("add-site-{i}")>"Add Site"</label>
+                <select id=format!("add-site-{i}") name=format!("roles[{i}][site_id]") aria-label="Add Site">
+                    <option value="">"Add Site…"</option>
+                    {others.get_value().into_iter().map(|site| view! {
+                        <option value=site.id.to_string()>{site.name}</option>
+                    }).collect_view()}
+                </select>
+                <label><input type="checkbox" name=format!("roles[{i}][site_admin]")/>" Site administrator"</label>
+                <label><input type="checkbox" name=format!("roles[{i}][api_user]")/>" API User"</label>
+            </div>
+        </For>
+        <Show when=move || hydrated.get()>
+            <button type="button" class="button link small" data-testid="add-another-site"
+                on:click=move |_| extra_rows.update(|n| *n += 1)>"+ Add another site"</button>
+        </Show>
     }
 }

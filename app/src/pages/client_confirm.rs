@@ -4,7 +4,10 @@
 
 use super::client_detail::client_resource;
 use crate::api::clients::{ClientDetail, DeleteClient, RotateClientSecret, SetClientDisabled};
-use crate::components::{field::field_error, layout::CsrfField, notice::ActionFeedback};
+use crate::components::{
+    console_form::{ConsoleForm, FieldGroup, FormFeedback, SubmitButton, endpoint},
+    layout::CsrfField,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -42,7 +45,7 @@ fn with_client<V: IntoView + 'static>(
     title: &'static str,
     render: impl Fn(ClientDetail) -> V + Send + Sync + Clone + 'static,
 ) -> impl IntoView {
-    let client = client_resource(Signal::derive(|| 0));
+    let client = client_resource();
     view! {
         <Title text=title/>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -57,16 +60,16 @@ fn with_client<V: IntoView + 'static>(
 /// Regenerate the Consumer Secret, optionally keeping the old one valid for a grace period.
 #[component]
 pub fn RegenerateSecretPage() -> impl IntoView {
-    let action = ServerAction::<RotateClientSecret>::new();
     with_client("Regenerate secret", move |client: ClientDetail| {
         let id = client.id;
         view! {
             <h1>{format!("Regenerate the secret of {}?", client.name)}</h1>
             <Impact client=client.clone()/>
-            <ActionForm action attr:class="stacked">
+            <ConsoleForm action={endpoint::<RotateClientSecret>()} class="stacked">
                 <CsrfField/>
                 <input type="hidden" name="client_uuid" value=id.to_string()/>
-                <div class="field">
+                <FormFeedback/>
+                <FieldGroup name="grace">
                     <label for="grace">"Old secret"</label>
                     <select id="grace" name="grace">
                         <option value="0">"Stops working now"</option>
@@ -75,15 +78,13 @@ pub fn RegenerateSecretPage() -> impl IntoView {
                         <option value="604800">"Keeps working for 7 days"</option>
                     </select>
                     <p class="hint">"During the grace period both secrets work; each shows its own last use, and you can retire the old one early."</p>
-                    <p class="field-error" role="alert">{move || field_error(action.value(), "grace").get()}</p>
-                </div>
+                </FieldGroup>
                 <TokenChoice keep_label="Keep: tokens already issued keep working until they expire"/>
-                <ActionFeedback value=action.value() success="Secret regenerated."/>
                 <div class="toolbar">
-                    <button type="submit" class="button primary">"Regenerate secret"</button>
+                    <SubmitButton label="Regenerate secret"/>
                     <a class="button secondary" href=format!("/clients/{id}")>"Cancel"</a>
                 </div>
-            </ActionForm>
+            </ConsoleForm>
         }
     })
 }
@@ -91,24 +92,23 @@ pub fn RegenerateSecretPage() -> impl IntoView {
 /// Disable a client: it can no longer authenticate (`invalid_client`).
 #[component]
 pub fn DisableClientPage() -> impl IntoView {
-    let action = ServerAction::<SetClientDisabled>::new();
     with_client("Disable client", move |client: ClientDetail| {
         let id = client.id;
         view! {
             <h1>{format!("Disable {}?", client.name)}</h1>
             <p>"A disabled client cannot sign requests: the token endpoint answers invalid_client and no new authorization starts. You can enable it again later."</p>
             <Impact client=client.clone()/>
-            <ActionForm action attr:class="stacked">
+            <ConsoleForm action={endpoint::<SetClientDisabled>()} class="stacked">
                 <CsrfField/>
                 <input type="hidden" name="client_uuid" value=id.to_string()/>
                 <input type="hidden" name="disabled" value="true"/>
+                <FormFeedback/>
                 <TokenChoice keep_label="Keep: access tokens already issued keep working until they expire (refreshing fails)"/>
-                <ActionFeedback value=action.value() success="Client disabled."/>
                 <div class="toolbar">
-                    <button type="submit" class="button danger">"Disable client"</button>
+                    <SubmitButton label="Disable client" class="button danger"/>
                     <a class="button secondary" href=format!("/clients/{id}")>"Cancel"</a>
                 </div>
-            </ActionForm>
+            </ConsoleForm>
         }
     })
 }
@@ -116,20 +116,19 @@ pub fn DisableClientPage() -> impl IntoView {
 /// Delete a client with every token it holds.
 #[component]
 pub fn DeleteClientPage() -> impl IntoView {
-    let action = ServerAction::<DeleteClient>::new();
     with_client("Delete client", move |client: ClientDetail| {
         let id = client.id;
         view! {
             <h1>{format!("Delete {}?", client.name)}</h1>
             <p>"Deleting removes the client, its secrets and every token it holds: all of them stop working now. The audit log keeps its history. This cannot be undone."</p>
             <Impact client=client.clone()/>
-            <ActionForm action attr:class="inline-form">
+            <ConsoleForm action={endpoint::<DeleteClient>()} class="inline-form">
                 <CsrfField/>
                 <input type="hidden" name="client_uuid" value=id.to_string()/>
-                <button type="submit" class="button danger">{format!("Delete {}", client.name)}</button>
+                <SubmitButton label=format!("Delete {}", client.name) class="button danger"/>
                 <a class="button secondary" href=format!("/clients/{id}")>"Cancel"</a>
-            </ActionForm>
-            <ActionFeedback value=action.value() success="Deleted."/>
+                <FormFeedback/>
+            </ConsoleForm>
         }
     })
 }

@@ -4,10 +4,12 @@ use crate::api::clients::{
 };
 use crate::components::{
     audit_table::AuditTable,
+    console_form::{
+        ConfirmPassword, ConsoleForm, Field, FieldGroup, FieldMessage, FormFeedback, SubmitButton,
+        endpoint,
+    },
     copy_button::CopyButton,
-    field::{Field, field_error},
     layout::CsrfField,
-    notice::ActionFeedback,
     usage_chart::UsageChart,
 };
 use crate::error::ConsoleError;
@@ -22,12 +24,12 @@ pub fn client_id_param() -> Memo<Option<Uuid>> {
     Memo::new(move |_| params.read().get("id").and_then(|id| id.parse().ok()))
 }
 
-/// Loads the client of the URL, refetching whenever `refresh` changes.
-pub fn client_resource(refresh: Signal<usize>) -> Resource<Result<ClientDetail, ConsoleError>> {
+/// Loads the client of the URL.
+pub fn client_resource() -> Resource<Result<ClientDetail, ConsoleError>> {
     let id = client_id_param();
     Resource::new_blocking(
-        move || (id.get(), refresh.get()),
-        |(id, _)| async move {
+        move || id.get(),
+        |id| async move {
             match id {
                 Some(id) => get_client(id).await,
                 None => Err(ConsoleError::NotFound),
@@ -40,43 +42,19 @@ pub fn client_resource(refresh: Signal<usize>) -> Resource<Result<ClientDetail, 
 /// Terms of Use record, live grants, and the actions.
 #[component]
 pub fn ClientDetailPage() -> impl IntoView {
-    let reveal = ServerAction::<RevealClientSecret>::new();
-    let update = ServerAction::<UpdateClient>::new();
-    let retire = ServerAction::<RetireClientSecret>::new();
-    let terms = ServerAction::<AcceptClientTerms>::new();
-    let revoke = ServerAction::<RevokeClientGrant>::new();
-    let enable = ServerAction::<SetClientDisabled>::new();
-    let refresh = Signal::derive(move || {
-        reveal.version().get()
-            + update.version().get()
-            + retire.version().get()
-            + terms.version().get()
-            + revoke.version().get()
-            + enable.version().get()
-    });
-    let client = client_resource(refresh);
+    let client = client_resource();
     view! {
         <Title text="API client"/>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                client.await.map(|client| view! {
-                    <ClientView client reveal update retire terms revoke enable/>
-                })
+                client.await.map(|client| view! { <ClientView client/> })
             })}
         </Suspense>
     }
 }
 
 #[component]
-fn ClientView(
-    client: ClientDetail,
-    reveal: ServerAction<RevealClientSecret>,
-    update: ServerAction<UpdateClient>,
-    retire: ServerAction<RetireClientSecret>,
-    terms: ServerAction<AcceptClientTerms>,
-    revoke: ServerAction<RevokeClientGrant>,
-    enable: ServerAction<SetClientDisabled>,
-) -> impl IntoView {
+fn ClientView(client: ClientDetail) -> impl IntoView {
     let id = client.id;
     view! {
         <h1>{client.name.clone()}
@@ -94,21 +72,22 @@ fn ClientView(
                 view! { <a class="button secondary" href=format!("/clients/{id}/disable")>"Disable…"</a> }.into_any()
             } else {
                 view! {
-                    <ActionForm action=enable attr:class="inline-form">
+                    <ConsoleForm action={endpoint::<SetClientDisabled>()} class="inline-form" success="Client enabled.">
                         <CsrfField/>
                         <input type="hidden" name="client_uuid" value=id.to_string()/>
                         <input type="hidden" name="disabled" value="false"/>
-                        <button type="submit" class="button primary">"Enable"</button>
-                    </ActionForm>
+                        <SubmitButton label="Enable"/>
+                        <FormFeedback/>
+                    </ConsoleForm>
                 }.into_any()
             }}
             <a class="button danger" href=format!("/clients/{id}/delete")>"Delete…"</a>
         </div>
-        <Credentials client=client.clone() reveal retire/>
-        <Settings client=client.clone() update/>
-        <TermsSection client=client.clone() action=terms/>
+        <Credentials client=client.clone()/>
+        <Settings client=client.clone()/>
+        <TermsSection client=client.clone()/>
         <Usage client=client.clone()/>
-        <Grants client action=revoke/>
+        <Grants client/>
     }
 }
 
@@ -130,11 +109,7 @@ fn Usage(client: ClientDetail) -> impl IntoView {
 }
 
 #[component]
-fn Credentials(
-    client: ClientDetail,
-    reveal: ServerAction<RevealClientSecret>,
-    retire: ServerAction<RetireClientSecret>,
-) -> impl IntoView {
+fn Credentials(client: ClientDetail) -> impl IntoView {
     let revealed = client.revealed.clone();
     let fresh_show_once = !client.reveal_policy && revealed.is_some();
     let valid: Vec<SecretSlotView> = client
@@ -161,9 +136,8 @@ fn Credentials(
                 <dd>
                     {valid.into_iter().map(|slot| {
                         let shown = revealed.as_ref().filter(|(hint, _)| *hint == slot.hint).map(|(_, s)| s.clone());
-                        view! { <SecretValue client_uuid=id secret_slot=slot shown reveal two_slots reveal_policy=client.reveal_policy/> }
+                        view! { <SecretValue client_uuid=id secret_slot=slot shown two_slots reveal_policy=client.reveal_policy/> }
                     }).collect_view()}
-                    <ActionFeedback value=reveal.value() success=""/>
                 </dd>
             </dl>
             <h3>"Secret slots"</h3>
@@ -190,12 +164,14 @@ fn Credentials(
                                 <td>{slot.use_count}</td>
                                 <td class="actions">
                                     {(slot.state == "grace").then(|| view! {
-                                        <ActionForm action=retire attr:class="inline-form">
+                                        <ConsoleForm action={endpoint::<RetireClientSecret>()} class="inline-form"
+                                            success="Old secret retired.">
                                             <CsrfField/>
                                             <input type="hidden" name="client_uuid" value=id.to_string()/>
                                             <input type="hidden" name="slot_id" value=slot.id.to_string()/>
-                                            <button type="submit" class="button secondary small">"Retire now"</button>
-                                        </ActionForm>
+                                            <SubmitButton label="Retire now" class="button secondary small"/>
+                                            <FormFeedback/>
+                                        </ConsoleForm>
                                     })}
                                 </td>
                             </tr>
@@ -203,7 +179,6 @@ fn Credentials(
                     }).collect_view()}
                 </tbody>
             </table>
-            <ActionFeedback value=retire.value() success="Old secret retired."/>
         </section>
     }
 }
@@ -213,19 +188,12 @@ fn SecretValue(
     client_uuid: Uuid,
     secret_slot: SecretSlotView,
     shown: Option<String>,
-    reveal: ServerAction<RevealClientSecret>,
     two_slots: bool,
     reveal_policy: bool,
 ) -> impl IntoView {
     let slot = secret_slot;
     let hint = slot.hint.clone();
     let password_id = format!("reveal-password-{hint}");
-    let needs_password = move || {
-        matches!(
-            reveal.value().get(),
-            Some(Err(ConsoleError::ReauthenticationRequired)) | Some(Err(ConsoleError::Invalid(_)))
-        )
-    };
     let label = if slot.state == "current" {
         if two_slots { " (new)" } else { "" }
     } else {
@@ -243,18 +211,16 @@ fn SecretValue(
                     <code>{format!("lkcs_••••••••••••••••{hint}")}</code>
                     {if reveal_policy && slot.revealable {
                         view! {
-                            <ActionForm action=reveal attr:class="inline-form wrap">
+                            // The server asks for the password again when the sign-in is not
+                            // recent; the form then shows a password prompt.
+                            <ConsoleForm action={endpoint::<RevealClientSecret>()} class="inline-form wrap">
                                 <CsrfField/>
                                 <input type="hidden" name="client_uuid" value=client_uuid.to_string()/>
                                 <input type="hidden" name="slot_id" value=slot.id.to_string()/>
-                                <Show when=needs_password>
-                                    <label for=password_id.clone()>"Confirm your password"</label>
-                                    <input id=password_id.clone() type="password" name="password"
-                                        autocomplete="current-password"/>
-                                    <span class="field-error" role="alert">{move || field_error(reveal.value(), "password").get()}</span>
-                                </Show>
-                                <button type="submit" class="button secondary small">{move || if needs_password() { "Confirm and reveal" } else { "Reveal" }}</button>
-                            </ActionForm>
+                                <ConfirmPassword id=password_id/>
+                                <SubmitButton label="Reveal" confirm_label="Confirm and reveal" class="button secondary small"/>
+                                <FormFeedback/>
+                            </ConsoleForm>
                         }.into_any()
                     } else if !reveal_policy {
                         view! { <span class="hint">"Shown only once; regenerate to get a new one."</span> }.into_any()
@@ -269,8 +235,7 @@ fn SecretValue(
 }
 
 #[component]
-fn Settings(client: ClientDetail, update: ServerAction<UpdateClient>) -> impl IntoView {
-    let value = update.value();
+fn Settings(client: ClientDetail) -> impl IntoView {
     view! {
         <section class="panel">
             <h2>"Settings"</h2>
@@ -285,18 +250,17 @@ fn Settings(client: ClientDetail, update: ServerAction<UpdateClient>) -> impl In
             </dl>
             <details>
                 <summary>"Edit settings"</summary>
-                <ActionForm action=update attr:class="stacked" attr:novalidate=true>
+                <ConsoleForm action={endpoint::<UpdateClient>()} class="stacked" success="Settings saved.">
                     <CsrfField/>
                     <input type="hidden" name="client_uuid" value=client.id.to_string()/>
-                    <ActionFeedback value=value success="Settings saved."/>
-                    <Field label="Name" name="name" value=client.name.clone() maxlength=100 error=field_error(value, "name")/>
-                    <div class="field" class:has-error=move || field_error(value, "description").with(Option::is_some)>
+                    <FormFeedback/>
+                    <Field label="Name" name="name" value=client.name.clone() maxlength=100/>
+                    <FieldGroup name="description">
                         <label for="field-edit-description">"Description"</label>
                         <textarea id="field-edit-description" name="description" maxlength="1000">{client.description.clone()}</textarea>
-                        <p class="field-error" role="alert">{move || field_error(value, "description").get()}</p>
-                    </div>
+                    </FieldGroup>
                     <Field label="Redirect URI" name="redirect_uri" kind="url" value=client.redirect_uri.clone()
-                        maxlength=2000 error=field_error(value, "redirect_uri")/>
+                        maxlength=2000/>
                     <fieldset class="roles">
                         <legend>"Scopes"</legend>
                         {client.catalogue.iter().enumerate().map(|(i, scope)| {
@@ -308,21 +272,21 @@ fn Settings(client: ClientDetail, update: ServerAction<UpdateClient>) -> impl In
                                 </label>
                             }
                         }).collect_view()}
-                        <p class="field-error" role="alert">{move || field_error(value, "scopes").get()}</p>
+                        <FieldMessage name="scopes"/>
                     </fieldset>
                     <label class="checkbox-line">
                         <input type="checkbox" name="require_pkce" checked=client.require_pkce/>
                         " Require PKCE (S256)"
                     </label>
-                    <button type="submit" class="button primary">"Save settings"</button>
-                </ActionForm>
+                    <SubmitButton label="Save settings"/>
+                </ConsoleForm>
             </details>
         </section>
     }
 }
 
 #[component]
-fn TermsSection(client: ClientDetail, action: ServerAction<AcceptClientTerms>) -> impl IntoView {
+fn TermsSection(client: ClientDetail) -> impl IntoView {
     let outdated = client
         .terms
         .as_ref()
@@ -341,23 +305,25 @@ fn TermsSection(client: ClientDetail, action: ServerAction<AcceptClientTerms>) -
             })}
             {outdated.then(|| view! {
                 <p class="warning">{format!("The Terms of Use changed (now version {}). Accept them again for this client.", client.current_terms_version)}</p>
-                <ActionForm action attr:class="inline-form wrap">
+                <ConsoleForm action={endpoint::<AcceptClientTerms>()} class="inline-form wrap"
+                    success="Terms of Use accepted.">
                     <CsrfField/>
                     <input type="hidden" name="client_uuid" value=client.id.to_string()/>
                     <label class="checkbox-line">
                         <input type="checkbox" name="accept_terms"/>
                         " I have read and agree to the "<a href="/terms" target="_blank" rel="noopener">"Latchkey API Terms of Use"</a>
                     </label>
-                    <button type="submit" class="button primary">"Accept"</button>
-                </ActionForm>
-                <p class="field-error" role="alert">{move || field_error(action.value(), "accept_terms").get()}</p>
+                    <SubmitButton label="Accept"/>
+                    <FieldMessage name="accept_terms"/>
+                    <FormFeedback/>
+                </ConsoleForm>
             })}
         </section>
     }
 }
 
 #[component]
-fn Grants(client: ClientDetail, action: ServerAction<RevokeClientGrant>) -> impl IntoView {
+fn Grants(client: ClientDetail) -> impl IntoView {
     let id = client.id;
     let empty = client.grants.is_empty();
     view! {
@@ -379,19 +345,20 @@ fn Grants(client: ClientDetail, action: ServerAction<RevokeClientGrant>) -> impl
                                 <td>{grant.scope}</td>
                                 <td>{grant.created}</td>
                                 <td class="actions">
-                                    <ActionForm action attr:class="inline-form">
+                                    <ConsoleForm action={endpoint::<RevokeClientGrant>()} class="inline-form"
+                                        success="Grant revoked.">
                                         <CsrfField/>
                                         <input type="hidden" name="client_uuid" value=id.to_string()/>
                                         <input type="hidden" name="grant_id" value=grant.id.to_string()/>
-                                        <button type="submit" class="button secondary small">"Revoke"</button>
-                                    </ActionForm>
+                                        <SubmitButton label="Revoke" class="button secondary small"/>
+                                        <FormFeedback/>
+                                    </ConsoleForm>
                                 </td>
                             </tr>
                         }).collect_view()}
                     </tbody>
                 </table>
             })}
-            <ActionFeedback value=action.value() success="Grant revoked."/>
         </section>
     }
 }

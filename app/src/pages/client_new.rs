@@ -1,7 +1,8 @@
 use crate::api::clients::{RegisterClient, RegistrationOptions, get_registration_options};
 use crate::components::{
-    field::{Field, FormError, field_error, form_error},
-    hydration::use_hydrated,
+    console_form::{
+        ConsoleForm, Field, FieldGroup, FieldMessage, FormFeedback, SubmitButton, endpoint,
+    },
     layout::CsrfField,
 };
 use leptos::prelude::*;
@@ -39,10 +40,6 @@ pub fn NewClientPage() -> impl IntoView {
 
 #[component]
 fn RegistrationForm(options: RegistrationOptions, preset_owner: String) -> impl IntoView {
-    let action = ServerAction::<RegisterClient>::new();
-    let value = action.value();
-    let accepted = RwSignal::new(false);
-    let hydrated = use_hydrated();
     let no_owners = options.owners.is_empty();
     let redirect_hint = if options.allow_loopback {
         "The exact https address that receives the authorization code (http://127.0.0.1 or localhost allowed on this server)."
@@ -56,21 +53,22 @@ fn RegistrationForm(options: RegistrationOptions, preset_owner: String) -> impl 
                 <a href="/administrators/new">"add one"</a>" first."
             </p>
         })}
-        <ActionForm action attr:class="stacked" attr:novalidate=true>
+        // Done waits for the Terms of Use box once the form has hydrated; without JavaScript
+        // the server refuses a registration without it.
+        <ConsoleForm action={endpoint::<RegisterClient>()} class="stacked" requires_checked="accept_terms">
             <CsrfField/>
-            <FormError message=form_error(value)/>
+            <FormFeedback summarize_fields=true/>
             <p class="hint">{format!("Site: {}", options.site.name)}</p>
-            <Field label="Name" name="name" required=true maxlength=100 error=field_error(value, "name")/>
-            <div class="field" class:has-error=move || field_error(value, "description").with(Option::is_some)>
+            <Field label="Name" name="name" required=true maxlength=100/>
+            <FieldGroup name="description">
                 <label for="field-description">"Description"</label>
                 <textarea id="field-description" name="description" maxlength="1000" required
                     aria-describedby="description-error"></textarea>
                 <p class="hint">"Shown to API users on the authorization prompt."</p>
-                <p class="field-error" id="description-error" role="alert">{move || field_error(value, "description").get()}</p>
-            </div>
+            </FieldGroup>
             <Field label="Redirect URI" name="redirect_uri" kind="url" required=true maxlength=2000
-                hint=redirect_hint error=field_error(value, "redirect_uri")/>
-            <div class="field" class:has-error=move || field_error(value, "owner").with(Option::is_some)>
+                hint=redirect_hint/>
+            <FieldGroup name="owner">
                 <label for="field-owner">"API user (owner)"</label>
                 <select id="field-owner" name="owner" aria-describedby="owner-error">
                     <option value="">"Choose an API user…"</option>
@@ -79,8 +77,7 @@ fn RegistrationForm(options: RegistrationOptions, preset_owner: String) -> impl 
                         view! { <option value=owner.id.to_string() selected=selected>{owner.username}</option> }
                     }).collect_view()}
                 </select>
-                <p class="field-error" id="owner-error" role="alert">{move || field_error(value, "owner").get()}</p>
-            </div>
+            </FieldGroup>
             <fieldset class="roles">
                 <legend>"Scopes"</legend>
                 {options.scopes.into_iter().enumerate().map(|(i, scope)| {
@@ -92,27 +89,24 @@ fn RegistrationForm(options: RegistrationOptions, preset_owner: String) -> impl 
                         </label>
                     }
                 }).collect_view()}
-                <p class="field-error" role="alert">{move || field_error(value, "scopes").get()}</p>
+                <FieldMessage name="scopes"/>
             </fieldset>
             <label class="checkbox-line">
                 <input type="checkbox" name="require_pkce"/>
                 " Require PKCE (S256) on every authorization request"
             </label>
-            <div class="field checkbox" class:has-error=move || field_error(value, "accept_terms").with(Option::is_some)>
-                <input type="checkbox" id="accept-terms" name="accept_terms" aria-describedby="accept_terms-error"
-                    on:change=move |ev| accepted.set(event_target_checked(&ev))/>
+            <FieldGroup name="accept_terms" class="field checkbox">
+                <input type="checkbox" id="accept-terms" name="accept_terms" aria-describedby="accept_terms-error"/>
                 <label for="accept-terms">
                     "I have read and agree to the "
                     <a href="/terms" target="_blank" rel="noopener">"Latchkey API Terms of Use"</a>
                     {format!(" (version {})", options.terms_version)}
                 </label>
-            </div>
-            <p class="field-error" id="accept_terms-error" role="alert">{move || field_error(value, "accept_terms").get()}</p>
+            </FieldGroup>
             <div class="toolbar">
-                <button type="submit" class="button primary"
-                    disabled=move || (hydrated.get() && !accepted.get()) || action.pending().get()>"Done"</button>
+                <SubmitButton label="Done"/>
                 <a class="button secondary" href="/clients">"Cancel"</a>
             </div>
-        </ActionForm>
+        </ConsoleForm>
     }
 }

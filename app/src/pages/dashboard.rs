@@ -1,5 +1,9 @@
 use crate::api::dashboard::{AcknowledgeAlert, AlertView, get_dashboard};
-use crate::components::{layout::CsrfField, notice::ActionFeedback, usage_chart::UsageChart};
+use crate::components::{
+    console_form::{ConsoleForm, FormFeedback, SubmitButton, endpoint},
+    layout::CsrfField,
+    usage_chart::UsageChart,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -7,17 +11,14 @@ use leptos_meta::Title;
 /// tokens issued per day, open security alerts, recent activity.
 #[component]
 pub fn DashboardPage() -> impl IntoView {
-    let acknowledge = ServerAction::<AcknowledgeAlert>::new();
-    let dashboard =
-        Resource::new_blocking(move || acknowledge.version().get(), |_| get_dashboard());
+    let dashboard = Resource::new_blocking(|| (), |_| get_dashboard());
     view! {
         <Title text="Dashboard"/>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 dashboard.await.map(|dashboard| view! {
                     <h1>"Dashboard"<span class="subtitle">{dashboard.site_name.clone()}</span></h1>
-                    <ActionFeedback value=acknowledge.value() success=""/>
-                    <Alerts alerts=dashboard.alerts action=acknowledge/>
+                    <Alerts alerts=dashboard.alerts/>
                     <section class="cards" aria-label="Counts">
                         <a class="card" href="/clients"><span class="count" data-testid="count-clients">{dashboard.clients}</span><span class="label">"API clients"</span></a>
                         <div class="card"><span class="count" data-testid="count-api-users">{dashboard.api_users}</span><span class="label">"API users"</span></div>
@@ -45,7 +46,7 @@ pub fn DashboardPage() -> impl IntoView {
 
 /// Open security alerts, each with what is known and an Acknowledge button.
 #[component]
-fn Alerts(alerts: Vec<AlertView>, action: ServerAction<AcknowledgeAlert>) -> impl IntoView {
+fn Alerts(alerts: Vec<AlertView>) -> impl IntoView {
     (!alerts.is_empty()).then(|| view! {
         <section class="alerts" aria-labelledby="alerts-heading">
             <h2 id="alerts-heading">"Security alerts"</h2>
@@ -63,11 +64,12 @@ fn Alerts(alerts: Vec<AlertView>, action: ServerAction<AcknowledgeAlert>) -> imp
                             {alert.address.map(|address| view! { <dt>"Address"</dt><dd>{address}</dd> })}
                             <dt>"When"</dt><dd>{alert.at}</dd>
                         </dl>
-                        <ActionForm action attr:class="inline-form">
+                        <ConsoleForm action={endpoint::<AcknowledgeAlert>()} class="inline-form">
                             <CsrfField/>
                             <input type="hidden" name="alert_id" value=alert.id.to_string()/>
-                            <button type="submit" class="button secondary">"Acknowledge"</button>
-                        </ActionForm>
+                            <SubmitButton label="Acknowledge" class="button secondary"/>
+                            <FormFeedback/>
+                        </ConsoleForm>
                     </article>
                 }
             }).collect_view()}

@@ -1,8 +1,7 @@
 use crate::api::sites::{AddSiteScope, RemoveSiteScope, SiteSettings, get_site_settings};
 use crate::components::{
-    field::{Field, field_error},
+    console_form::{ConsoleForm, Field, FormFeedback, SubmitButton, endpoint},
     layout::CsrfField,
-    notice::ActionFeedback,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -19,11 +18,9 @@ pub fn SiteSettingsPage() -> impl IntoView {
             .get("id")
             .and_then(|id| id.parse::<Uuid>().ok())
     });
-    let add = ServerAction::<AddSiteScope>::new();
-    let remove = ServerAction::<RemoveSiteScope>::new();
     let settings = Resource::new_blocking(
-        move || (site_id.get(), add.version().get(), remove.version().get()),
-        |(id, ..)| async move {
+        move || site_id.get(),
+        |id| async move {
             match id {
                 Some(id) => get_site_settings(id).await,
                 None => Err(crate::error::ConsoleError::NotFound),
@@ -34,18 +31,14 @@ pub fn SiteSettingsPage() -> impl IntoView {
         <Title text="Site settings"/>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                settings.await.map(|settings| view! { <Catalogue settings add remove/> })
+                settings.await.map(|settings| view! { <Catalogue settings/> })
             })}
         </Suspense>
     }
 }
 
 #[component]
-fn Catalogue(
-    settings: SiteSettings,
-    add: ServerAction<AddSiteScope>,
-    remove: ServerAction<RemoveSiteScope>,
-) -> impl IntoView {
+fn Catalogue(settings: SiteSettings) -> impl IntoView {
     let id = settings.id.to_string();
     view! {
         <h1>{settings.name.clone()}<span class="subtitle">"Scope catalogue"</span></h1>
@@ -61,32 +54,30 @@ fn Catalogue(
                                 <td><code>{name.clone()}</code></td>
                                 <td>{description}</td>
                                 <td class="actions">
-                                    <ActionForm action=remove attr:class="inline-form">
+                                    <ConsoleForm action={endpoint::<RemoveSiteScope>()} class="inline-form" success="Scope removed.">
                                         <CsrfField/>
                                         <input type="hidden" name="site_id" value=id/>
                                         <input type="hidden" name="name" value=name.clone()/>
                                         <button type="submit" class="button secondary small" aria-label=format!("Remove scope {name}")>"Remove"</button>
-                                    </ActionForm>
+                                        <FormFeedback/>
+                                    </ConsoleForm>
                                 </td>
                             </tr>
                         }
                     }).collect_view()}
                 </tbody>
             </table>
-            <ActionFeedback value=remove.value() success="Scope removed."/>
         </section>
         <section class="panel">
             <h2>"Add a scope"</h2>
-            <ActionForm action=add attr:class="stacked">
+            <ConsoleForm action={endpoint::<AddSiteScope>()} class="stacked" success="Scope added.">
                 <CsrfField/>
                 <input type="hidden" name="site_id" value=id.clone()/>
-                <ActionFeedback value=add.value() success="Scope added."/>
-                <Field label="Scope name" name="name" hint="Lower-case letters, digits, _ . : - (e.g. reports:read)"
-                    error=field_error(add.value(), "name")/>
-                <Field label="Description" name="description" hint="What it lets an application do, shown on the authorization prompt."
-                    error=field_error(add.value(), "description")/>
-                <button type="submit" class="button primary">"Add scope"</button>
-            </ActionForm>
+                <FormFeedback/>
+                <Field label="Scope name" name="name" hint="Lower-case letters, digits, _ . : - (e.g. reports:read)"/>
+                <Field label="Description" name="description" hint="What it lets an application do, shown on the authorization prompt."/>
+                <SubmitButton label="Add scope"/>
+            </ConsoleForm>
         </section>
     }
 }

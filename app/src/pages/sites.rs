@@ -1,8 +1,7 @@
 use crate::api::sites::{CreateSite, RenameSite, SiteRow, list_sites};
 use crate::components::{
-    field::{Field, field_error},
+    console_form::{ConsoleForm, Field, FieldMessage, FormFeedback, SubmitButton, endpoint},
     layout::CsrfField,
-    notice::ActionFeedback,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -10,23 +9,19 @@ use leptos_meta::Title;
 /// The Sites tab: the sites this administrator administers; create and rename.
 #[component]
 pub fn SitesPage() -> impl IntoView {
-    let create = ServerAction::<CreateSite>::new();
-    let renamed = RwSignal::new(0u32);
-    let sites = Resource::new_blocking(
-        move || (create.version().get(), renamed.get()),
-        |_| list_sites(),
-    );
+    let sites = Resource::new_blocking(|| (), |_| list_sites());
     view! {
         <Title text="Sites"/>
         <h1>"Sites"</h1>
         <section class="panel">
             <h2>"Create a site"</h2>
-            <ActionForm action=create attr:class="inline-form wrap">
+            <ConsoleForm action={endpoint::<CreateSite>()} class="inline-form wrap"
+                success="Site created. You are its site administrator.">
                 <CsrfField/>
-                <Field label="Site name" name="name" error=field_error(create.value(), "name")/>
-                <button type="submit" class="button primary">"Create site"</button>
-            </ActionForm>
-            <ActionFeedback value=create.value() success="Site created. You are its site administrator."/>
+                <Field label="Site name" name="name"/>
+                <SubmitButton label="Create site"/>
+                <FormFeedback/>
+            </ConsoleForm>
         </section>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -39,7 +34,7 @@ pub fn SitesPage() -> impl IntoView {
                             <th scope="col">"Rename"</th>
                         </tr></thead>
                         <tbody>
-                            {sites.into_iter().map(|site| view! { <SiteRowView site renamed/> }).collect_view()}
+                            {sites.into_iter().map(|site| view! { <SiteRowView site/> }).collect_view()}
                         </tbody>
                     </table>
                 })
@@ -49,13 +44,7 @@ pub fn SitesPage() -> impl IntoView {
 }
 
 #[component]
-fn SiteRowView(site: SiteRow, renamed: RwSignal<u32>) -> impl IntoView {
-    let rename = ServerAction::<RenameSite>::new();
-    Effect::new(move |_| {
-        if matches!(rename.value().get(), Some(Ok(()))) {
-            renamed.update(|n| *n += 1);
-        }
-    });
+fn SiteRowView(site: SiteRow) -> impl IntoView {
     let input_id = format!("rename-{}", site.id);
     view! {
         <tr>
@@ -66,14 +55,15 @@ fn SiteRowView(site: SiteRow, renamed: RwSignal<u32>) -> impl IntoView {
             <td>{site.users}</td>
             <td>{site.created}</td>
             <td>
-                <ActionForm action=rename attr:class="inline-form">
+                <ConsoleForm action={endpoint::<RenameSite>()} class="inline-form wrap" success="Site renamed.">
                     <CsrfField/>
                     <input type="hidden" name="site_id" value=site.id.to_string()/>
                     <label class="visually-hidden" for=input_id.clone()>{format!("New name for {}", site.name)}</label>
                     <input id=input_id name="name" value=site.name.clone() maxlength=80/>
-                    <button type="submit" class="button secondary small">"Rename"</button>
-                </ActionForm>
-                <p class="field-error" role="alert">{move || field_error(rename.value(), "name").get()}</p>
+                    <SubmitButton label="Rename" class="button secondary small"/>
+                    <FieldMessage name="name"/>
+                    <FormFeedback/>
+                </ConsoleForm>
             </td>
         </tr>
     }
