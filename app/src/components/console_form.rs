@@ -29,6 +29,26 @@ pub struct FormState {
 }
 
 impl FormState {
+    /// A form that has not been submitted (in this page), showing `error` if a post without
+    /// JavaScript was refused.
+    fn new(error: Option<ConsoleError>) -> Self {
+        Self {
+            error: RwSignal::new(error),
+            pending: RwSignal::new(false),
+            ready: RwSignal::new(true),
+        }
+    }
+
+    /// Whether the server asked for the administrator's password (again, or correctly).
+    pub fn asks_password(self) -> bool {
+        self.error.with(|error| {
+            matches!(
+                error,
+                Some(ConsoleError::ReauthenticationRequired | ConsoleError::Invalid(_))
+            )
+        })
+    }
+
     /// The message for `field`, if the last refusal was about it.
     pub fn field_message(self, field: &str) -> Option<String> {
         self.error
@@ -38,11 +58,7 @@ impl FormState {
 
 /// The state of the enclosing [`ConsoleForm`] (a detached one outside any form).
 pub fn use_form_state() -> FormState {
-    use_context::<FormState>().unwrap_or_else(|| FormState {
-        error: RwSignal::new(None),
-        pending: RwSignal::new(false),
-        ready: RwSignal::new(true),
-    })
+    use_context::<FormState>().unwrap_or_else(|| FormState::new(None))
 }
 
 /// Where the session keeps the notice shown after a reload.
@@ -72,11 +88,7 @@ pub fn ConsoleForm(
     let success = success.unwrap_or_default();
     let submit_on_change = submit_on_change.unwrap_or(false);
     let requires_checked = requires_checked.unwrap_or_default();
-    let state = FormState {
-        error: RwSignal::new(error_from_url(&action)),
-        pending: RwSignal::new(false),
-        ready: RwSignal::new(true),
-    };
+    let state = FormState::new(error_from_url(&action));
     provide_context(state);
     let form_ref = NodeRef::<leptos::html::Form>::new();
     let required_box = StoredValue::new(requires_checked);
@@ -149,14 +161,7 @@ pub fn ConsoleForm(
 fn show_page_again() {
     let location = window().location();
     let search = location.search().unwrap_or_default();
-    let kept: Vec<(String, String)> =
-        url::form_urlencoded::parse(search.trim_start_matches('?').as_bytes())
-            .filter(|(key, _)| key != "__path" && key != "__err")
-            .map(|(key, value)| (key.into_owned(), value.into_owned()))
-            .collect();
-    let query: String = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(kept)
-        .finish();
+    let (_, query) = split_url_error(&search);
     let path = location.pathname().unwrap_or_default();
     let target = if query.is_empty() {
         path
@@ -170,12 +175,15 @@ fn show_page_again() {
     }
 }
 
+/// The input named `name` in `form`, if there is one.
+fn form_input(form: &web_sys::HtmlFormElement, name: &str) -> Option<web_sys::HtmlInputElement> {
+    use leptos::wasm_bindgen::JsCast;
+    form.get_with_name(name)?.dyn_into().ok()
+}
+
 /// Whether the checkbox `name` of `form` is ticked.
 fn is_ticked(form: &web_sys::HtmlFormElement, name: &str) -> bool {
-    use leptos::wasm_bindgen::JsCast;
-    form.get_with_name(name)
-        .and_then(|element| element.dyn_into::<web_sys::HtmlInputElement>().ok())
-        .is_some_and(|input| input.checked())
+    form_input(form, name).is_some_and(|input| input.checked())
 }
 
 /// What the server did with a background submission it accepted.
@@ -255,17 +263,26 @@ fn url_error_params() -> Option<(String, String)> {
 
 #[cfg(not(feature = "ssr"))]
 fn url_error_params() -> Option<(String, String)> {
-    let search = window().location().search().ok()?;
+    split_url_error(&window().location().search().ok()?).0
+}
+
+/// Splits a query string (`?a=1&__path=...&__err=...`) into the error a post without
+/// JavaScript left in it — the server function's path and the encoded error, as leptos_axum
+/// writes them — and the rest of the query, encoded again.
+fn split_url_error(search: &str) -> (Option<(String, String)>, String) {
     let mut path = None;
     let mut error = None;
+    let mut rest = url::form_urlencoded::Serializer::new(String::new());
     for (key, value) in url::form_urlencoded::parse(search.trim_start_matches('?').as_bytes()) {
         match key.as_ref() {
             "__path" => path = Some(value.into_owned()),
             "__err" => error = Some(value.into_owned()),
-            _ => {}
+            _ => {
+                rest.append_pair(&key, &value);
+            }
         }
     }
-    Some((path?, error?))
+    (path.zip(error), rest.finish())
 }
 
 /// `value`, or `default` when it is empty (island props cannot have defaults of their own).
@@ -416,8 +433,7 @@ fn strength_hint(ev: &leptos::ev::Event) -> Option<String> {
     }
     let username = input
         .form()
-        .and_then(|form| form.get_with_name("username"))
-        .and_then(|element| element.dyn_into::<web_sys::HtmlInputElement>().ok())
+        .and_then(|form| form_input(&form, "username"))
         .map(|input| input.value())
         .unwrap_or_default();
     Some(match crate::domain::NewPassword::parse(&typed, &username) {
@@ -501,17 +517,8 @@ pub fn SubmitButton(
     let state = use_form_state();
     let confirm_label = confirm_label.unwrap_or_default();
     let can_confirm = !confirm_label.is_empty();
-    let asks_password = move || {
-        can_confirm
-            && state.error.with(|error| {
-                matches!(
-                    error,
-                    Some(ConsoleError::ReauthenticationRequired | ConsoleError::Invalid(_))
-                )
-            })
-    };
     let text = move || {
-        if asks_password() {
+        if can_confirm && state.asks_password() {
             confirm_label.clone()
         } else {
             label.clone()
@@ -531,16 +538,8 @@ pub fn ConfirmPassword(
     id: String,
 ) -> impl IntoView {
     let state = use_form_state();
-    let asked = move || {
-        state.error.with(|error| {
-            matches!(
-                error,
-                Some(ConsoleError::ReauthenticationRequired | ConsoleError::Invalid(_))
-            )
-        })
-    };
     view! {
-        <Show when=asked>
+        <Show when=move || state.asks_password()>
             <label for=id.clone()>"Confirm your password"</label>
             <input id=id.clone() type="password" name="password" autocomplete="current-password"/>
             <span class="field-error" role="alert">{move || state.field_message("password")}</span>
@@ -564,5 +563,27 @@ pub fn FlashNotice() -> impl IntoView {
         <Show when=move || notice.with(Option::is_some)>
             <p class="notice" role="status">{move || notice.get()}</p>
         </Show>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_url_error;
+
+    #[test]
+    fn splits_the_error_a_post_without_javascript_left_from_the_rest_of_the_query() {
+        let (error, rest) = split_url_error("?q=a+b&__path=%2Fapi%2Fsign_in&page=2&__err=eyJ9");
+        assert_eq!(error, Some(("/api/sign_in".to_owned(), "eyJ9".to_owned())));
+        assert_eq!(rest, "q=a+b&page=2");
+    }
+
+    #[test]
+    fn a_query_without_a_whole_error_has_none() {
+        assert_eq!(split_url_error("?q=x"), (None, "q=x".to_owned()));
+        assert_eq!(split_url_error(""), (None, String::new()));
+        assert_eq!(
+            split_url_error("?__path=%2Fapi%2Fx&q=y"),
+            (None, "q=y".to_owned())
+        );
     }
 }
