@@ -4,6 +4,7 @@ import gzip
 import json
 import os
 import sys
+import time
 
 # Targets (issue 7 / PRODUCT.md section 6), by workload prefix: (minimum req/s, maximum p99 ms).
 TARGETS = {
@@ -44,6 +45,33 @@ def hydrate_wasm(pkg_dir):
     return os.path.getsize(bundle), gzipped_size(bundle)
 
 
+def cpu_model():
+    """The CPU's name as the kernel reports it (machines of one kind differ)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as file:
+            for line in file:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
+def cpu_probe_seconds():
+    """Seconds one core takes for a fixed pure-Python loop, best of three: a reading of the
+    machine's speed that no Latchkey change moves, so tables from different machines can be
+    compared in proportion (lower is faster)."""
+    best = None
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for i in range(3_000_000):
+            total += i * i
+        took = time.perf_counter() - started
+        best = took if best is None else min(best, took)
+    return best
+
+
 def main():
     path, pkg_dir, seconds = sys.argv[1], sys.argv[2], sys.argv[3]
     print()
@@ -69,6 +97,10 @@ def main():
         f"(target <= 300 KB): {wasm_ok}"
     )
     print(f"Whole run: {seconds} s")
+    print(
+        f"Machine: {cpu_model()}, {os.cpu_count()} cores; CPU probe (a fixed Python loop on one core, "
+        f"lower is faster): {cpu_probe_seconds():.2f} s"
+    )
 
 
 if __name__ == "__main__":
