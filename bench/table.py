@@ -4,7 +4,7 @@ import gzip
 import json
 import os
 import sys
-import time
+import timeit
 
 # Targets (issue 7 / PRODUCT.md section 6), by workload prefix: (minimum req/s, maximum p99 ms).
 TARGETS = {
@@ -61,15 +61,12 @@ def cpu_probe_seconds():
     """Seconds one core takes for a fixed pure-Python loop, best of three: a reading of the
     machine's speed that no Latchkey change moves, so tables from different machines can be
     compared in proportion (lower is faster)."""
-    best = None
-    for _ in range(3):
-        started = time.perf_counter()
+    def loop():
         total = 0
         for i in range(3_000_000):
             total += i * i
-        took = time.perf_counter() - started
-        best = took if best is None else min(best, took)
-    return best
+
+    return min(timeit.repeat(loop, number=1, repeat=3))
 
 
 def main():
