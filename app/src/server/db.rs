@@ -1,5 +1,7 @@
 //! Connecting to the database, and starting write transactions the same way on both backends.
 
+pub mod batch;
+
 use crate::server::{cache, entities::credential_epoch};
 use sea_orm::{
     ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,

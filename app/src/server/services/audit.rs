@@ -10,7 +10,7 @@ use crate::domain::Timestamp;
 use crate::server::{
     ServiceError,
     crypto::{hex, sha256},
-    db::execute_all,
+    db::{batch, execute_all},
     entities::{audit_chain_head as head, audit_event as event},
 };
 use sea_orm::{
@@ -431,8 +431,8 @@ pub async fn link_batch(
     }
     let mut writes: Vec<Statement> = rows
         .chunks(500)
-        .map(|chunk| {
-            event::Entity::insert_many(chunk.iter().cloned().map(to_active)).build(backend)
+        .flat_map(|chunk| {
+            batch::insert_rows(backend, chunk.iter().cloned().map(to_active).collect())
         })
         .collect();
     writes.push(

@@ -15,7 +15,7 @@
 use crate::domain::{ScopeSet, Timestamp};
 use crate::server::{
     AppState, Clock, ServiceError,
-    db::{begin_write, execute_all},
+    db::{batch, begin_write, execute_all},
     entities::{
         authorization_code, client, refresh_token, site_membership as membership, token_family,
         user,
@@ -35,7 +35,7 @@ use crate::server::{
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, JoinType,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, ExprTrait},
 };
 use std::collections::{HashMap, HashSet};
@@ -330,14 +330,13 @@ async fn settle(
     let backend = txn.get_database_backend();
     let mut writes = Vec::new();
     if !new_families.is_empty() {
-        writes.push(
-            token_family::Entity::insert_many(
-                new_families
-                    .into_iter()
-                    .map(sea_orm::IntoActiveModel::into_active_model),
-            )
-            .build(backend),
-        );
+        writes.extend(batch::insert_rows(
+            backend,
+            new_families
+                .into_iter()
+                .map(sea_orm::IntoActiveModel::into_active_model)
+                .collect(),
+        ));
     }
     let pairs: Vec<&MintedPair> = minted.iter().map(|(_, pair)| pair).collect();
     writes.extend(issue::insert_statements(backend, &pairs));
@@ -424,17 +423,18 @@ async fn check_all(
     outcomes: &mut [Option<Outcome>],
     now: Timestamp,
 ) -> Result<(Vec<Pending>, Vec<Reuse>), ServiceError> {
-    let code_hashes: Vec<&str> = requests
+    let backend = txn.get_database_backend();
+    let code_hashes: Vec<String> = requests
         .iter()
         .filter_map(|r| match r {
-            GrantRequest::Exchange(e) => Some(e.code_hash.as_str()),
+            GrantRequest::Exchange(e) => Some(e.code_hash.clone()),
             GrantRequest::Refresh(_) => None,
         })
         .collect();
-    let token_hashes: Vec<&str> = requests
+    let token_hashes: Vec<String> = requests
         .iter()
         .filter_map(|r| match r {
-            GrantRequest::Refresh(e) => Some(e.token_hash.as_str()),
+            GrantRequest::Refresh(e) => Some(e.token_hash.clone()),
             GrantRequest::Exchange(_) => None,
         })
         .collect();
@@ -442,7 +442,11 @@ async fn check_all(
         HashMap::new()
     } else {
         authorization_code::Entity::find()
-            .filter(authorization_code::Column::CodeHash.is_in(code_hashes))
+            .filter(batch::is_in(
+                backend,
+                authorization_code::Column::CodeHash,
+                code_hashes,
+            ))
             .all(txn)
             .await?
             .into_iter()
@@ -453,7 +457,11 @@ async fn check_all(
         HashMap::new()
     } else {
         refresh_token::Entity::find()
-            .filter(refresh_token::Column::TokenHash.is_in(token_hashes))
+            .filter(batch::is_in(
+                backend,
+                refresh_token::Column::TokenHash,
+                token_hashes,
+            ))
             .all(txn)
             .await?
             .into_iter()
@@ -467,7 +475,7 @@ async fn check_all(
         HashMap::new()
     } else {
         token_family::Entity::find()
-            .filter(token_family::Column::Id.is_in(family_ids))
+            .filter(batch::is_in(backend, token_family::Column::Id, family_ids))
             .order_by_asc(token_family::Column::Id)
             .lock_exclusive()
             .all(txn)
@@ -592,6 +600,7 @@ async fn consume(
             Source::Code(_) => None,
         })
         .collect();
+    let backend = txn.get_database_backend();
     let mut consumed: HashSet<String> = HashSet::new();
     if !code_hashes.is_empty() {
         consumed.extend(
@@ -600,7 +609,11 @@ async fn consume(
                     authorization_code::Column::ConsumedAt,
                     Expr::value(now.unix()),
                 )
-                .filter(authorization_code::Column::CodeHash.is_in(code_hashes))
+                .filter(batch::is_in(
+                    backend,
+                    authorization_code::Column::CodeHash,
+                    code_hashes,
+                ))
                 .filter(authorization_code::Column::ConsumedAt.is_null())
                 .exec_with_returning(txn)
                 .await?
@@ -612,7 +625,11 @@ async fn consume(
         consumed.extend(
             refresh_token::Entity::update_many()
                 .col_expr(refresh_token::Column::UsedAt, Expr::value(now.unix()))
-                .filter(refresh_token::Column::TokenHash.is_in(token_hashes))
+                .filter(batch::is_in(
+                    backend,
+                    refresh_token::Column::TokenHash,
+                    token_hashes,
+                ))
                 .filter(refresh_token::Column::UsedAt.is_null())
                 .filter(refresh_token::Column::RevokedAt.is_null())
                 .exec_with_returning(txn)
@@ -679,7 +696,11 @@ async fn users_who_may_authorize(
                 .to(membership::Column::UserId)
                 .into(),
         )
-        .filter(user::Column::Id.is_in(user_ids))
+        .filter(batch::is_in(
+            txn.get_database_backend(),
+            user::Column::Id,
+            user_ids,
+        ))
         .filter(user::Column::DisabledAt.is_null())
         .filter(Expr::col((membership::Entity, membership::Column::IsApiUser)).eq(true))
         .into_model::<ApiUser>()

@@ -5,10 +5,11 @@ use crate::domain::{ScopeSet, Timestamp};
 use crate::server::{
     ServiceError,
     crypto::tokens::{self, Secret, TokenKind},
+    db::batch,
     entities::{access_token, refresh_token, token_family},
     state::Settings,
 };
-use sea_orm::{ActiveValue::Set, DbBackend, EntityTrait, QueryTrait, Statement};
+use sea_orm::{ActiveValue::Set, DbBackend, Statement};
 
 /// What a successful token request returns (RFC 6749 §5.1).
 #[derive(Debug, Clone)]
@@ -77,14 +78,17 @@ pub fn mint(
     })
 }
 
-/// The statements that store the rows of `pairs` (two multi-row inserts, whatever the number
-/// of pairs), for the caller to run in its transaction (see `db::execute_all`).
+/// The statements that store the rows of `pairs` (two inserts, whatever the number of pairs:
+/// see `db::batch`), for the caller to run in its transaction (see `db::execute_all`).
 pub fn insert_statements(backend: DbBackend, pairs: &[&MintedPair]) -> Vec<Statement> {
     if pairs.is_empty() {
         return Vec::new();
     }
-    vec![
-        access_token::Entity::insert_many(pairs.iter().map(|p| p.access.clone())).build(backend),
-        refresh_token::Entity::insert_many(pairs.iter().map(|p| p.refresh.clone())).build(backend),
-    ]
+    let mut statements =
+        batch::insert_rows(backend, pairs.iter().map(|p| p.access.clone()).collect());
+    statements.extend(batch::insert_rows(
+        backend,
+        pairs.iter().map(|p| p.refresh.clone()).collect(),
+    ));
+    statements
 }
