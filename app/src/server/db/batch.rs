@@ -4,13 +4,13 @@
 //! waiting in one transaction. Written as `IN ($1, …, $n)` and one multi-row `VALUES`, every
 //! batch size is a different statement: PostgreSQL parses and plans it afresh, and sqlx
 //! prepares it with an extra round trip and evicts other statements from its per-connection
-//! cache. Profiled under W1 (BENCH.md), parsing and planning were a tenth of the machine's CPU.
+//! cache. Profiled under W1 (BENCH.md), parsing and planning took 5–7% of the machine's CPU.
 //! Here, on PostgreSQL, a list is one array parameter (`= ANY($1)`), and rows go in at most one
-//! insert per power of two (17 rows: 16, then 1), so a table's inserts use nine statement
-//! texts at most (for batches under 512 rows). That left planning at 1%. (Rows as one JSON parameter, one statement
-//! whatever the size, was measured too: PostgreSQL's JSON parsing then cost 3%.) SQLite keeps
-//! the plain forms: it prepares in-process, has no array parameters, and `db::execute_all`
-//! sends its inserts together in one round trip anyway.
+//! insert per power of two (17 rows: 16, then 1), so a table's inserts use nine statement texts
+//! at most (for batches under 512 rows). That left planning at 1%. (Rows as one JSON parameter,
+//! one statement whatever the size, were measured too: PostgreSQL's JSON parser then took 3%.)
+//! SQLite keeps the plain forms: it prepares in-process, has no array parameters, and
+//! `db::execute_all` sends its inserts together in one round trip anyway.
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DbBackend, EntityTrait, QueryTrait, Statement, Value,
