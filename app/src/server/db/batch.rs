@@ -31,24 +31,21 @@ where
     column.into_expr().eq(PgFunc::any(Expr::val(array)))
 }
 
-/// `INSERT`s of every row in `rows`, in order. SQLite: one multi-row statement. PostgreSQL:
-/// one per power of two in the number of rows, largest first (17 rows: 16, then 1), so a
-/// table's inserts share a few statement texts whatever the batch sizes.
+/// `INSERT`s of every row in `rows`, in order (none for no rows). SQLite: one multi-row
+/// statement. PostgreSQL: one per power of two in the number of rows, largest first (17 rows:
+/// 16, then 1), so a table's inserts share a few statement texts whatever the batch sizes.
 pub fn insert_rows<A>(backend: DbBackend, rows: Vec<A>) -> Vec<Statement>
 where
     A: ActiveModelTrait,
 {
-    if backend != DbBackend::Postgres {
-        if rows.is_empty() {
-            return Vec::new();
-        }
-        return vec![A::Entity::insert_many(rows).build(backend)];
-    }
     let mut statements = Vec::new();
     let mut left = rows.len();
     let mut rows = rows.into_iter();
     while left > 0 {
-        let size = 1 << left.ilog2();
+        let size = match backend {
+            DbBackend::Postgres => 1 << left.ilog2(),
+            _ => left,
+        };
         statements.push(A::Entity::insert_many(rows.by_ref().take(size)).build(backend));
         left -= size;
     }
@@ -101,6 +98,8 @@ mod tests {
         assert_eq!(texts(7), [&four[..], &two[..], &one[..]].concat());
         assert_eq!(texts(16).len(), 1);
         assert_eq!(texts(17)[1], one[0]);
+        assert!(texts(0).is_empty());
+        assert!(insert_rows::<event::ActiveModel>(DbBackend::Sqlite, Vec::new()).is_empty());
         assert_eq!(
             insert_rows(DbBackend::Sqlite, vec![event(1, None, None); 7]).len(),
             1

@@ -328,16 +328,13 @@ async fn settle(
     }
     // The inserts go out together with the audit events' below (one round trip on SQLite).
     let backend = txn.get_database_backend();
-    let mut writes = Vec::new();
-    if !new_families.is_empty() {
-        writes.extend(batch::insert_rows(
-            backend,
-            new_families
-                .into_iter()
-                .map(sea_orm::IntoActiveModel::into_active_model)
-                .collect(),
-        ));
-    }
+    let mut writes = batch::insert_rows(
+        backend,
+        new_families
+            .into_iter()
+            .map(sea_orm::IntoActiveModel::into_active_model)
+            .collect(),
+    );
     let pairs: Vec<&MintedPair> = minted.iter().map(|(_, pair)| pair).collect();
     writes.extend(issue::insert_statements(backend, &pairs));
 

@@ -78,12 +78,10 @@ pub fn mint(
     })
 }
 
-/// The statements that store the rows of `pairs` (two inserts, whatever the number of pairs:
-/// see `db::batch`), for the caller to run in its transaction (see `db::execute_all`).
+/// The statements that store the rows of `pairs` (one insert per table, or on PostgreSQL a
+/// few: see `db::batch::insert_rows`), for the caller to run in its transaction (see
+/// `db::execute_all`).
 pub fn insert_statements(backend: DbBackend, pairs: &[&MintedPair]) -> Vec<Statement> {
-    if pairs.is_empty() {
-        return Vec::new();
-    }
     let mut statements =
         batch::insert_rows(backend, pairs.iter().map(|p| p.access.clone()).collect());
     statements.extend(batch::insert_rows(
