@@ -56,6 +56,9 @@ pub enum ConsoleError {
         /// Seconds until another attempt is accepted.
         retry_after_secs: u64,
     },
+    /// The server is busy checking passwords; nothing was done. Try again in a moment.
+    #[error("The server is busy. Try again in a moment.")]
+    Busy,
     /// An unexpected failure; `reference` finds the details in the server log.
     #[error("Something went wrong on our side (reference {reference}).")]
     Internal {
@@ -82,7 +85,7 @@ impl ConsoleError {
             Self::Forbidden | Self::CsrfRejected => 403,
             Self::NotFound => 404,
             Self::Conflict(_) => 409,
-            Self::Throttled { .. } => 429,
+            Self::Throttled { .. } | Self::Busy => 429,
             Self::Internal { .. } => 500,
         }
     }

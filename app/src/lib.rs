@@ -7,6 +7,8 @@ pub mod api;
 pub mod components;
 pub mod domain;
 pub mod error;
+#[cfg(test)]
+mod hostile;
 mod http_status;
 pub mod pages;
 mod routes;

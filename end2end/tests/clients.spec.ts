@@ -1,5 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
-import { ADMIN, apiUser, fillRegistration, hydrated, signIn, unique } from './support';
+import { ADMIN, apiUser, fillRegistration, hydrated, signIn, submitConfirmingPassword, unique } from './support';
 
 async function registerClient(page: Page, owner: string): Promise<string> {
   const name = unique('App');
@@ -7,8 +7,7 @@ async function registerClient(page: Page, owner: string): Promise<string> {
   await hydrated(page);
   await fillRegistration(page, name, owner);
   await page.getByLabel(/I have read and agree/).check();
-  await page.getByRole('button', { name: 'Done' }).click();
-  await expect(page.getByRole('heading', { name })).toBeVisible();
+  await submitConfirmingPassword(page, page.getByRole('button', { name: 'Done' }), page.getByRole('heading', { name }));
   return name;
 }
 
@@ -30,9 +29,7 @@ test('Done stays disabled until the Terms of Use are accepted; registration open
   await page.getByLabel(/I have read and agree/).uncheck();
   await expect(done).toBeDisabled();
   await page.getByLabel(/I have read and agree/).check();
-  await done.click();
-
-  await expect(page.getByRole('heading', { name })).toBeVisible();
+  await submitConfirmingPassword(page, done, page.getByRole('heading', { name }));
   const key = await page.getByTestId('consumer-key').textContent();
   expect(key).toMatch(/^lkci_[A-Za-z0-9_-]{22}[A-Za-z0-9]{6}$/);
   const secret = await page.getByTestId('consumer-secret').textContent();
@@ -71,7 +68,7 @@ test('revealing the secret asks for the password when the sign-in is not recent'
   await expect(password).toBeVisible();
   await password.fill('wrong password!!');
   await page.getByRole('button', { name: 'Confirm and reveal' }).click();
-  await expect(page.getByText('Incorrect username or password.')).toBeVisible();
+  await expect(page.getByText('Incorrect password.')).toBeVisible();
   await password.fill(ADMIN.password);
   await page.getByRole('button', { name: 'Confirm and reveal' }).click();
   await expect(page.getByTestId('consumer-secret')).toHaveText(secret!);
@@ -86,15 +83,13 @@ test('regenerate with a grace period shows both slots; the old one can be retire
   await page.getByRole('link', { name: 'Regenerate secret…' }).click();
   await expect(page.getByTestId('impact')).toContainText('0 active access token(s)');
   await page.getByLabel('Old secret').selectOption('86400');
-  await page.getByRole('button', { name: 'Regenerate secret' }).click();
   const second = page.getByTestId('consumer-secret');
-  await expect(second).toBeVisible();
+  await submitConfirmingPassword(page, page.getByRole('button', { name: 'Regenerate secret' }), second);
   expect(await second.textContent()).not.toBe(first);
   const slots = page.getByRole('table', { name: 'Secret slots' });
   await expect(slots).toContainText('Current');
   await expect(slots).toContainText('Old (grace period)');
-  await page.getByRole('button', { name: 'Retire now' }).click();
-  await expect(slots).toContainText('Retired');
+  await submitConfirmingPassword(page, page.getByRole('button', { name: 'Retire now' }), slots.getByText('Retired'));
   await expect(slots).not.toContainText('Old (grace period)');
 });
 
@@ -132,8 +127,7 @@ test('Register New Application from Security Settings presets the owner', async 
   await page.getByLabel('Description').fill('For the padlock test');
   await page.getByLabel('Redirect URI').fill('https://owned.example.com/cb');
   await page.getByLabel(/I have read and agree/).check();
-  await page.getByRole('button', { name: 'Done' }).click();
-  await expect(page.getByRole('heading', { name })).toBeVisible();
+  await submitConfirmingPassword(page, page.getByRole('button', { name: 'Done' }), page.getByRole('heading', { name }));
   await page.goto(`/administrators?q=${owner}`);
   await page.getByRole('link', { name: `Security Settings for ${owner}` }).click();
   await expect(page.getByRole('table', { name: 'Applications' })).toContainText(name);

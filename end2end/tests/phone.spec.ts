@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { apiUser, fillRegistration, hydrated, signIn, unique } from './support';
+import { apiUser, fillRegistration, hydrated, signIn, submitConfirmingPassword, unique } from './support';
 
 // A phone's screen (the console must be readable on a laptop and a phone).
 test.use({ viewport: { width: 390, height: 844 } });
@@ -13,8 +13,7 @@ test('on a phone no console page is wider than the screen: wide tables scroll in
   const name = unique('Phone');
   await fillRegistration(page, name, owner);
   await page.getByLabel(/I have read and agree/).check();
-  await page.getByRole('button', { name: 'Done' }).click();
-  await expect(page.getByRole('heading', { name })).toBeVisible();
+  await submitConfirmingPassword(page, page.getByRole('button', { name: 'Done' }), page.getByRole('heading', { name }));
   const details = new URL(page.url()).pathname;
 
   for (const path of ['/', '/clients', details, '/administrators', '/sites', '/audit']) {

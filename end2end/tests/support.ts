@@ -1,4 +1,4 @@
-import { expect, Page } from '@playwright/test';
+import { expect, Locator, Page } from '@playwright/test';
 import { readFileSync } from 'fs';
 import { execFileSync } from 'child_process';
 
@@ -52,4 +52,24 @@ export async function fillRegistration(page: Page, name: string, owner: string, 
   await page.getByLabel('Description').fill(`${name} reads reports`);
   await page.getByLabel('Redirect URI').fill(redirect);
   await page.getByLabel('API user (owner)').selectOption({ label: owner });
+}
+
+/**
+ * Clicks `button` (in a console form) and waits for `done`. An action that yields a secret or
+ * changes a credential needs the administrator's password entered within the server's
+ * re-authentication window (5 s in this suite): the form shows the field from the start when
+ * the page knew the sign-in was old, or after the server asks ("Please confirm your password
+ * to continue."); either way it gets the password.
+ */
+export async function submitConfirmingPassword(page: Page, button: Locator, done: Locator, password = ADMIN.password) {
+  const form = button.locator('xpath=ancestor::form[1]');
+  const field = form.getByLabel('Confirm your password');
+  if (await field.isVisible()) await field.fill(password);
+  await button.click();
+  const asked = form.getByText('Please confirm your password to continue.');
+  await expect(done.or(asked)).toBeVisible();
+  if (await done.isVisible()) return;
+  await field.fill(password);
+  await button.click();
+  await expect(done).toBeVisible();
 }

@@ -16,6 +16,7 @@ mod m20261125_000006_tokens;
 mod m20261125_000007_alerts_and_checkpoints;
 mod m20261125_000008_client_list_indexes;
 mod m20261129_000009_credential_epoch;
+mod m20261201_000010_sessions_end_and_keyed_heads;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000007_alerts_and_checkpoints::Migration),
             Box::new(m20261125_000008_client_list_indexes::Migration),
             Box::new(m20261129_000009_credential_epoch::Migration),
+            Box::new(m20261201_000010_sessions_end_and_keyed_heads::Migration),
         ]
     }
 }

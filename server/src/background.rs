@@ -4,13 +4,15 @@
 
 use app::server::{
     AppState, cache, db,
-    services::{audit_log, oauth::purge, throttle},
+    services::{audit_log, event_limiter, oauth::purge, throttle},
     session_store::DbSessionStore,
 };
 use std::time::Duration;
 
 /// How often batched usage counts ("last used", secret use counts, tokens per day) are written.
 const USAGE_FLUSH_INTERVAL: Duration = Duration::from_secs(5);
+/// How often counts of anonymous events left out of the audit log are recorded.
+const SUMMARY_INTERVAL: Duration = Duration::from_secs(60);
 /// How often expired data is purged.
 const PURGE_INTERVAL: Duration = Duration::from_secs(300);
 
@@ -50,6 +52,30 @@ pub fn spawn(state: AppState, audit_retention_days: Option<i64>) {
             }
         });
     }
+    // Counts of anonymous events left out of the audit log (see `event_limiter`).
+    let summaries = state.clone();
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(SUMMARY_INTERVAL);
+        loop {
+            ticker.tick().await;
+            let result = async {
+                let txn = db::begin_write(&summaries.db).await?;
+                event_limiter::record_summaries(
+                    &txn,
+                    &summaries.keys,
+                    &summaries.anonymous_events,
+                    summaries.clock.now(),
+                )
+                .await?;
+                txn.commit_neutral().await?;
+                Ok::<_, app::server::ServiceError>(())
+            }
+            .await;
+            if let Err(error) = result {
+                tracing::warn!(%error, "recording suppressed event counts failed");
+            }
+        }
+    });
     let usage_state = state.clone();
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(USAGE_FLUSH_INTERVAL);

@@ -79,7 +79,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             admin_list(&cli.global, &site, json).await
         }
         Command::Client(command) => client(&cli.global, command).await,
-        Command::Audit(AuditCommand::Verify) => audit_verify(&cli.global).await,
+        Command::Audit(AuditCommand::Verify { against }) => {
+            audit_verify(&cli.global, against.as_deref()).await
+        }
+        Command::Audit(AuditCommand::Head) => audit_head(&cli.global).await,
+        Command::Audit(AuditCommand::Rekey) => audit_rekey(&cli.global).await,
         Command::Audit(AuditCommand::Prune { older_than }) => {
             audit_prune(&cli.global, &older_than).await
         }
@@ -162,6 +166,12 @@ fn public_url(args: &ServeArgs) -> Result<url::Url, CliError> {
 
 async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), CliError> {
     let public_url = public_url(&args)?;
+    if args.refresh_token_absolute_ttl < args.refresh_token_ttl {
+        return Err(CliError(format!(
+            "--refresh-token-absolute-ttl ({}) must be at least --refresh-token-ttl ({})",
+            args.refresh_token_absolute_ttl, args.refresh_token_ttl
+        )));
+    }
     let secure = public_url.scheme() == "https" || args.trusted_proxy;
     let issuer = public_url.as_str().trim_end_matches('/').to_owned();
     let settings = Settings {
@@ -169,6 +179,7 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), CliError> {
         secure_cookies: secure,
         access_token_ttl: args.access_token_ttl,
         refresh_token_ttl: args.refresh_token_ttl,
+        refresh_token_absolute_ttl: args.refresh_token_absolute_ttl,
         code_ttl: args.code_ttl,
         reauth_window: args.reauth_window,
         ..settings(global)?
@@ -258,8 +269,14 @@ async fn site(global: &GlobalArgs, command: SiteCommand) -> Result<(), CliError>
     match command {
         SiteCommand::Create { name } => {
             let name = SiteName::parse(&name)?;
-            let site =
-                sites::create(&state.db, &Acting::operator(), &name, state.clock.now()).await?;
+            let site = sites::create(
+                &state.db,
+                &state.keys,
+                &Acting::operator(),
+                &name,
+                state.clock.now(),
+            )
+            .await?;
             print_json(&json!({"id": site.id, "name": site.name}))
         }
         SiteCommand::List { json } => {
@@ -325,6 +342,7 @@ async fn admin_create(global: &GlobalArgs, args: AdminCreateArgs) -> Result<(), 
     };
     let user = users::create(
         &state.db,
+        &state.keys,
         &state.passwords,
         &Acting::operator(),
         new_user,
@@ -737,14 +755,38 @@ async fn audit_prune(global: &GlobalArgs, older_than: &str) -> Result<(), CliErr
     print_json(&json!({"pruned": pruned, "older_than": cutoff.format_rfc3339()}))
 }
 
-async fn audit_verify(global: &GlobalArgs) -> Result<(), CliError> {
+async fn audit_verify(
+    global: &GlobalArgs,
+    against: Option<&std::path::Path>,
+) -> Result<(), CliError> {
+    let anchors: Vec<audit::Anchor> = match against {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|error| CliError(format!("--against {}: {error}", path.display())))?;
+            let file: serde_json::Value = serde_json::from_str(&text).map_err(|error| {
+                CliError(format!("--against {}: not JSON: {error}", path.display()))
+            })?;
+            serde_json::from_value(file["anchors"].clone()).map_err(|error| {
+                CliError(format!(
+                    "--against {}: not written by `latchkey audit head`: {error}",
+                    path.display()
+                ))
+            })?
+        }
+        None => Vec::new(),
+    };
     let state = open(global, settings(global)?, None, 2).await?;
     let mut reports = Vec::new();
     let mut broken = None;
     for chain in audit::chains(&state.db).await? {
         let report = audit::verify_chain(&state.db, &state.keys, &chain).await?;
         if broken.is_none() {
-            broken = report.broken.clone();
+            broken = report.broken.as_ref().map(|link| {
+                format!(
+                    "audit chain {} is broken at event #{} (id {}): {}",
+                    link.chain, link.seq, link.event_id, link.reason
+                )
+            });
         }
         reports.push(json!({
             "chain": report.chain,
@@ -752,12 +794,73 @@ async fn audit_verify(global: &GlobalArgs) -> Result<(), CliError> {
             "ok": report.broken.is_none(),
         }));
     }
-    print_json(&json!({"chains": reports}))?;
+    let mut anchored = Vec::new();
+    for anchor in &anchors {
+        let problem = audit::check_anchor(&state.db, &state.keys, anchor).await?;
+        if broken.is_none()
+            && let Some(problem) = &problem
+        {
+            broken = Some(format!(
+                "audit chain {} does not reach its anchor (#{}): {problem}",
+                anchor.chain, anchor.seq
+            ));
+        }
+        anchored.push(json!({"chain": anchor.chain, "seq": anchor.seq, "ok": problem.is_none()}));
+    }
+    print_json(&json!({"chains": reports, "anchors": anchored}))?;
     match broken {
         None => Ok(()),
-        Some(link) => Err(CliError(format!(
-            "audit chain {} is broken at event #{} (id {}): {}",
-            link.chain, link.seq, link.event_id, link.reason
-        ))),
+        Some(message) => Err(CliError(message)),
+    }
+}
+
+/// `latchkey audit head`: the signed heads, for the operator to keep outside the database.
+async fn audit_head(global: &GlobalArgs) -> Result<(), CliError> {
+    let state = open(global, settings(global)?, None, 2).await?;
+    let anchors = audit::export_anchors(&state.db, &state.keys, state.clock.now()).await?;
+    print_json(&json!({
+        "latchkey_audit_anchors": 1,
+        "created_at": state.clock.now().format_rfc3339(),
+        "anchors": anchors,
+    }))
+}
+
+/// `latchkey audit rekey`: keys chains written before links were keyed.
+async fn audit_rekey(global: &GlobalArgs) -> Result<(), CliError> {
+    let state = open(global, settings(global)?, None, 2).await?;
+    let mut results = Vec::new();
+    for chain in audit::chains(&state.db).await? {
+        let txn = app::server::db::begin_write(&state.db).await?;
+        let relinked = audit::rekey(&txn, &state.keys, &chain, state.clock.now()).await?;
+        txn.commit_neutral().await?;
+        results.push(json!({"chain": chain, "relinked": relinked}));
+    }
+    print_json(&json!({"chains": results}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use proptest::prelude::*;
+
+    #[test]
+    fn durations_in_the_units_operators_type() {
+        assert_eq!(parse_duration("90d").unwrap(), 90 * 86_400);
+        assert_eq!(parse_duration(" 12h ").unwrap(), 12 * 3_600);
+        assert_eq!(parse_duration("3600").unwrap(), 3_600);
+        for bad in ["", "d", "-1d", "1w", "9999999999999999999d", "1é", "１d"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2_000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_text_is_a_duration_or_a_clear_error(raw in any::<String>()) {
+            if let Ok(seconds) = parse_duration(&raw) {
+                prop_assert!(seconds >= 0);
+            }
+        }
     }
 }

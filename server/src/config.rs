@@ -201,7 +201,14 @@ pub struct ServeArgs {
     #[arg(long, env = "LATCHKEY_REFRESH_TOKEN_TTL", default_value_t = 2_592_000, value_parser = clap::value_parser!(i64).range(300..=31_536_000))]
     pub refresh_token_ttl: i64,
 
-    /// How recent a password entry must be (seconds) to reveal a client secret.
+    /// The longest a grant lives however often it is refreshed, in seconds from the code's
+    /// exchange (default 90 days); then the user must authorize again. At least the refresh
+    /// token lifetime.
+    #[arg(long, env = "LATCHKEY_REFRESH_TOKEN_ABSOLUTE_TTL", default_value_t = 7_776_000, value_parser = clap::value_parser!(i64).range(300..=315_360_000))]
+    pub refresh_token_absolute_ttl: i64,
+
+    /// How recent a password entry must be (seconds) to reveal, regenerate or retire a client
+    /// secret, or to set a password.
     #[arg(long, env = "LATCHKEY_REAUTH_WINDOW", default_value_t = 300, value_parser = clap::value_parser!(i64).range(1..=3600))]
     pub reauth_window: i64,
 
@@ -341,8 +348,21 @@ pub struct ClientCreateArgs {
 /// `latchkey audit ...`
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Recompute every audit chain; exits non-zero at the first broken link.
-    Verify,
+    /// Recompute every audit chain with the audit key; exits non-zero at the first broken
+    /// link, at a head that is not where the chain ends, or (with `--against`) at a chain
+    /// that no longer reaches an anchor kept outside the database.
+    Verify {
+        /// A file written by `latchkey audit head` earlier: every chain must still reach the
+        /// position it anchored (detects deleted newest events and a rewound head).
+        #[arg(long)]
+        against: Option<std::path::PathBuf>,
+    },
+    /// Print every chain's current head, signed with the audit key, as JSON to keep outside
+    /// the database (e.g. `latchkey audit head > anchors/$(date +%F).json`, daily).
+    Head,
+    /// Once, after upgrading from a version whose audit links were not keyed: check the old
+    /// links, then key them with the audit key.
+    Rekey,
     /// Delete events older than a given age (e.g. `365d`), keeping each chain verifiable
     /// through a signed checkpoint; prints how many were deleted.
     Prune {

@@ -188,10 +188,28 @@ pub async fn tag_route(request: Request, next: Next) -> Response {
     response
 }
 
+/// The `method` label: one of the standard methods, or `other`. Clients may send any token
+/// as a method (`FOO`, `X` × 8,000), which would otherwise become a new label value each.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
+}
+
 /// Outer layer: times every request and counts it under its route template.
 pub async fn record(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method());
     let response = next.run(request).await;
     let route = response
         .extensions()
@@ -200,7 +218,7 @@ pub async fn record(State(metrics): State<Metrics>, request: Request, next: Next
     let grant = response.extensions().get::<GrantOutcome>().copied();
     metrics.observe(
         route,
-        &method,
+        method,
         response.status().as_u16(),
         started.elapsed().as_secs_f64(),
         grant,
@@ -223,6 +241,16 @@ pub async fn scrape(State((metrics, state)): State<(Metrics, AppState)>) -> Resp
 mod tests {
     use super::*;
     use app::server::db::PoolUsage;
+
+    #[test]
+    fn made_up_methods_share_one_label() {
+        use axum::http::Method;
+        assert_eq!(method_label(&Method::POST), "POST");
+        for made_up in ["FOO", "BREW", &"X".repeat(200)] {
+            let method = Method::from_bytes(made_up.as_bytes()).unwrap();
+            assert_eq!(method_label(&method), "other");
+        }
+    }
 
     #[test]
     fn renders_counters_cumulative_buckets_and_pool_gauges() {

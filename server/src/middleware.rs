@@ -48,13 +48,46 @@ pub async fn record_client_address(
     next.run(request).await
 }
 
-/// The address the trusted proxy appended last to `X-Forwarded-For`.
+/// The address the trusted proxy appended last to `X-Forwarded-For`. The header may come as
+/// several lines (RFC 9110 §5.3: one list, in order), and the client controls every entry but
+/// the proxy's own, which is the very last: read across all lines, never only the first.
 fn forwarded_for(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get("x-forwarded-for")?.to_str().ok()?;
-    let last = value.rsplit(',').next()?.trim();
+    let last_line = headers.get_all("x-forwarded-for").iter().next_back()?;
+    let last = last_line.to_str().ok()?.rsplit(',').next()?.trim();
     last.parse::<std::net::IpAddr>()
         .ok()
         .map(|ip| ip.to_string())
+}
+
+/// Drops an `x-request-id` the request brought unless it comes from a trusted proxy and looks
+/// like an id (1 to 64 of `A-Z a-z 0-9 - _ .`): the id is written to every log line of the
+/// request, so a client-chosen one could forge or poison log correlation. A fresh id is then
+/// generated (`SetRequestIdLayer`, the next layer in).
+pub async fn untrusted_request_id(
+    State(policy): State<Arc<HttpPolicy>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let keep = policy.trusted_proxy
+        && request.headers().get_all(REQUEST_ID_HEADER).iter().count() == 1
+        && request
+            .headers()
+            .get(REQUEST_ID_HEADER)
+            .is_some_and(|id| is_plausible_request_id(id.as_bytes()));
+    if !keep {
+        request.headers_mut().remove(REQUEST_ID_HEADER);
+    }
+    next.run(request).await
+}
+
+/// The request-id header.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+fn is_plausible_request_id(id: &[u8]) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// Refuses state-changing browser requests that come from another site.
@@ -97,6 +130,23 @@ fn is_same_origin(headers: &HeaderMap, policy: &HttpPolicy) -> bool {
         .is_some_and(|host| origin == format!("{scheme}://{host}"))
 }
 
+/// The Content-Security-Policy of a response without inline scripts: only this origin's
+/// scripts, styles, images and WASM (`'wasm-unsafe-eval'` lets the bundle compile its WASM,
+/// nothing else), no plugins, no framing (the authorization prompt included).
+pub const DEFAULT_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+     style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+     base-uri 'self'; frame-ancestors 'none'";
+
+/// The Content-Security-Policy of a console page: [`DEFAULT_CSP`], plus the one inline script
+/// that starts hydration, allowed by the page's nonce.
+pub fn page_csp(nonce: &str) -> String {
+    DEFAULT_CSP.replacen(
+        "script-src 'self'",
+        &format!("script-src 'self' 'nonce-{nonce}'"),
+        1,
+    )
+}
+
 /// Security headers on every response, and `no-store` on every response that set no cache
 /// policy of its own (the static files set `no-cache`: `startup::static_files`).
 pub async fn security_headers(
@@ -111,10 +161,6 @@ pub async fn security_headers(
     };
     set("x-content-type-options", "nosniff");
     set("x-frame-options", "DENY");
-    set(
-        "content-security-policy",
-        "frame-ancestors 'none'; base-uri 'self'; object-src 'none'",
-    );
     set("referrer-policy", "same-origin");
     if policy.secure {
         set(
@@ -124,6 +170,50 @@ pub async fn security_headers(
     }
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    // A console page sets its own policy, with the nonce of its inline hydration script
+    // (`startup::build_router`); everything else gets the same policy without one.
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(DEFAULT_CSP),
+        );
+    }
+    response
+}
+
+/// Signs the refusal leptos_axum puts in the URL when a form posted without JavaScript is
+/// refused (`Location: /page?__path=…&__err=…`): the console shows only signed refusals
+/// (`console_session::verified_url_error`), so a hand-made link cannot put words on our pages.
+pub async fn sign_url_errors(
+    State(keys): State<Arc<app::server::keys::Keys>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    let Some(location) = response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|value| value.to_str().ok())
+        .filter(|location| location.contains("__err="))
+    else {
+        return response;
+    };
+    let query = location.split_once('?').map_or("", |(_, query)| query);
+    let (mut path, mut error) = (None, None);
+    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        match key.as_ref() {
+            "__path" => path = Some(value.into_owned()),
+            "__err" => error = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    if let (Some(path), Some(error)) = (path, error) {
+        let signature = app::server::console_session::url_error_signature(&keys, &path, &error);
+        let signed = format!("{location}&__sig={signature}");
+        if let Ok(value) = HeaderValue::from_str(&signed) {
+            response.headers_mut().insert(header::LOCATION, value);
+        }
     }
     response
 }
@@ -214,5 +304,21 @@ mod tests {
             forwarded_for(&headers(&[("x-forwarded-for", "garbage")])),
             None
         );
+    }
+
+    #[test]
+    fn forwarded_for_reads_the_last_of_several_header_lines() {
+        // The client sent its own line first; the proxy appended the real address last.
+        let mut map = HeaderMap::new();
+        map.append("x-forwarded-for", HeaderValue::from_static("10.9.9.9"));
+        map.append(
+            "x-forwarded-for",
+            HeaderValue::from_static("203.0.113.5, 198.51.100.7"),
+        );
+        assert_eq!(forwarded_for(&map).as_deref(), Some("198.51.100.7"));
+        let mut spoofed = HeaderMap::new();
+        spoofed.append("x-forwarded-for", HeaderValue::from_static("1.2.3.4"));
+        spoofed.append("x-forwarded-for", HeaderValue::from_static("198.51.100.8"));
+        assert_eq!(forwarded_for(&spoofed).as_deref(), Some("198.51.100.8"));
     }
 }

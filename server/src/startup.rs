@@ -16,10 +16,11 @@ use axum::{
     response::IntoResponse,
     routing::get,
 };
-use leptos::prelude::{LeptosOptions, provide_context};
+use leptos::prelude::{LeptosOptions, provide_context, use_context};
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use std::sync::Arc;
 use tower_http::{
+    catch_panic::CatchPanicLayer,
     limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     services::{ServeDir, ServeFile},
@@ -62,6 +63,7 @@ pub fn build_router(
     mode: Mode,
 ) -> Router {
     let policy = Arc::new(policy);
+    let keys = state.keys.clone();
     let session_layer = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
         .with_name(if policy.secure {
             "__Host-latchkey_session"
@@ -97,6 +99,17 @@ pub fn build_router(
             move || {
                 provide_context(state.clone());
                 provide_context(RequestAdmin::default());
+                // A page's hydration script is inline: allow it by this render's nonce.
+                if let (Some(nonce), Some(response)) = (
+                    leptos::nonce::use_nonce(),
+                    use_context::<leptos_axum::ResponseOptions>(),
+                ) {
+                    response.insert_header(
+                        header::CONTENT_SECURITY_POLICY,
+                        HeaderValue::from_str(&middleware::page_csp(&nonce))
+                            .unwrap_or_else(|_| HeaderValue::from_static(middleware::DEFAULT_CSP)),
+                    );
+                }
             }
         };
         Router::new()
@@ -136,6 +149,10 @@ pub fn build_router(
         .layer(axum::middleware::from_fn(
             middleware::server_fn_error_status,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            keys,
+            middleware::sign_url_errors,
+        ))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
             policy.clone(),
@@ -146,7 +163,7 @@ pub fn build_router(
             middleware::security_headers,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            policy,
+            policy.clone(),
             middleware::record_client_address,
         ))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
@@ -168,14 +185,33 @@ pub fn build_router(
                 })
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid));
-    match metrics {
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(axum::middleware::from_fn_with_state(
+            policy,
+            middleware::untrusted_request_id,
+        ));
+    let app = match metrics {
         Some(metrics) => app.layer(axum::middleware::from_fn_with_state(
             metrics,
             crate::metrics::record,
         )),
         None => app,
-    }
+    };
+    // Defence in depth: a bug that panics in a handler answers 500 (and is logged with the
+    // request) instead of dropping the connection. The hostile-input suite asserts that no
+    // request ever gets here.
+    app.layer(CatchPanicLayer::custom(panic_response))
+}
+
+/// The answer to a request whose handler panicked: a 500 with no detail, and the panic logged.
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    tracing::error!(panic = message, "a request handler panicked");
+    (StatusCode::INTERNAL_SERVER_ERROR, "Internal error").into_response()
 }
 
 /// `GET /healthz`: 200 when the database answers, 503 otherwise.

@@ -79,6 +79,8 @@ pub struct RegistrationOptions {
     pub terms_version: String,
     /// Loopback http redirect URIs are allowed on this server.
     pub allow_loopback: bool,
+    /// The administrator's password must come with the registration (not entered recently).
+    pub needs_password: bool,
 }
 
 /// One secret slot on the details page.
@@ -143,6 +145,10 @@ pub struct ClientDetail {
     pub redirect_uri: String,
     /// Owner's username.
     pub owner: String,
+    /// Owner's id.
+    pub owner_id: Uuid,
+    /// Who may own it instead (the site's active API users), for the edit form.
+    pub owners: Vec<OwnerOption>,
     /// Scopes it may request.
     pub scopes: Vec<String>,
     /// PKCE required.
@@ -179,6 +185,8 @@ pub struct ClientDetail {
     pub tokens_per_day: Vec<crate::api::DailyBar>,
     /// The newest audit events where this client acted or was acted upon.
     pub history: Vec<crate::api::audit::AuditRow>,
+    /// Secret actions need the administrator's password (not entered recently).
+    pub needs_password: bool,
 }
 
 /// One checked scope box: forms send `scopes[0]=profile&scopes[3]=reports`.
@@ -252,31 +260,9 @@ pub async fn list_clients(
 /// A signed-in administrator: owners and scopes offered by the registration form.
 #[server(endpoint = "get_registration_options")]
 pub async fn get_registration_options() -> Result<RegistrationOptions, ConsoleError> {
-    use crate::server::{
-        ctx,
-        services::{scopes, users},
-    };
+    use crate::server::{ctx, services::scopes};
     let admin = ctx::require_admin().await?;
-    let acting = admin.acting();
-    let mut owners = Vec::new();
-    for page in 0.. {
-        let found =
-            users::list_for_site(&admin.state.db, &acting, admin.site.id, "", page, 500).await?;
-        let done = found.rows.len() < 500;
-        owners.extend(
-            found
-                .rows
-                .into_iter()
-                .filter(|row| row.roles.is_api_user && row.user.is_active())
-                .map(|row| OwnerOption {
-                    id: row.user.id,
-                    username: row.user.username,
-                }),
-        );
-        if done {
-            break;
-        }
-    }
+    let owners = owner_options(&admin, admin.site.id).await?;
     Ok(RegistrationOptions {
         site: SiteOption {
             id: admin.site.id,
@@ -293,11 +279,32 @@ pub async fn get_registration_options() -> Result<RegistrationOptions, ConsoleEr
             .collect(),
         terms_version: admin.state.settings.terms.version.clone(),
         allow_loopback: admin.state.settings.allow_loopback_redirects,
+        needs_password: !admin.recently_authenticated(),
     })
 }
 
-/// A signed-in administrator: registers an API client on the selected site (Terms of Use
-/// acceptance required) and opens its details with the new secret shown once.
+/// The API users who may own a client of `site_id`.
+#[cfg(feature = "ssr")]
+async fn owner_options(
+    admin: &crate::server::ctx::Admin,
+    site_id: Uuid,
+) -> Result<Vec<OwnerOption>, ConsoleError> {
+    use crate::server::services::users;
+    Ok(
+        users::api_users_of_site(&admin.state.db, &admin.acting(), site_id)
+            .await?
+            .into_iter()
+            .map(|user| OwnerOption {
+                id: user.id,
+                username: user.username,
+            })
+            .collect(),
+    )
+}
+
+/// A signed-in administrator with a recent password: registers an API client on the
+/// selected site (Terms of Use acceptance required) and opens its details with the new secret
+/// shown once.
 #[server(endpoint = "register_client")]
 pub async fn register_client(
     csrf: String,
@@ -308,11 +315,12 @@ pub async fn register_client(
     #[server(default)] scopes: ScopeInputs,
     #[server(default)] require_pkce: Option<String>,
     #[server(default)] accept_terms: Option<String>,
+    #[server(default)] current_password: Option<String>,
 ) -> Result<Uuid, ConsoleError> {
     use crate::domain::{ClientDescription, ClientName, RedirectUri};
     use crate::error::FieldErrors;
     use crate::server::{ctx, services::clients};
-    let admin = ctx::require_admin_for_change(&csrf).await?;
+    let mut admin = ctx::require_admin_for_change(&csrf).await?;
     let settings = &admin.state.settings;
     let mut errors = FieldErrors::new();
     let name = errors.check("name", ClientName::parse(&name));
@@ -341,6 +349,10 @@ pub async fn register_client(
     else {
         return Err(ConsoleError::Transport("incomplete form".into()));
     };
+    admin
+        .require_recent_password(current_password.as_deref())
+        .await?;
+    let settings = &admin.state.settings;
     let registration = clients::Registration {
         name,
         description,
@@ -401,6 +413,8 @@ pub async fn get_client(client_uuid: Uuid) -> Result<ClientDetail, ConsoleError>
         description: view.client.description.clone(),
         redirect_uri: view.client.redirect_uri.clone(),
         owner: view.owner.username.clone(),
+        owner_id: view.owner.id,
+        owners: owner_options(&admin, view.client.site_id).await?,
         scopes: view.scopes.clone(),
         require_pkce: view.client.require_pkce,
         active: view.client.is_active(),
@@ -466,6 +480,7 @@ pub async fn get_client(client_uuid: Uuid) -> Result<ClientDetail, ConsoleError>
             .into_iter()
             .map(crate::api::audit::AuditRow::from)
             .collect(),
+        needs_password: !admin.recently_authenticated(),
     })
 }
 
@@ -475,27 +490,19 @@ const CLIENT_HISTORY_EVENTS: u64 = 10;
 
 /// An administrator of the client's site, signed in (or password confirmed) within the last
 /// few minutes: reveals a secret on the details page. Without a recent sign-in the password
-/// must come along.
+/// must come along (`current_password`).
 #[server(endpoint = "reveal_client_secret")]
 pub async fn reveal_client_secret(
     csrf: String,
     client_uuid: Uuid,
     slot_id: Uuid,
-    #[server(default)] password: Option<String>,
+    #[server(default)] current_password: Option<String>,
 ) -> Result<(), ConsoleError> {
-    use crate::server::{
-        ctx,
-        services::{secrets, sign_in},
-    };
+    use crate::server::{ctx, services::secrets};
     let mut admin = ctx::require_admin_for_change(&csrf).await?;
-    if !admin.recently_authenticated() {
-        let Some(password) = password.filter(|p| !p.is_empty()) else {
-            return Err(ConsoleError::ReauthenticationRequired);
-        };
-        sign_in::confirm_password(&admin.state, &admin.user, &password, admin.address.clone())
-            .await?;
-        admin.mark_reauthenticated().await?;
-    }
+    admin
+        .require_recent_password(current_password.as_deref())
+        .await?;
     let secret = secrets::reveal(
         &admin.state.db,
         &admin.state.keys,
@@ -508,8 +515,8 @@ pub async fn reveal_client_secret(
     admin.flash_secret(client_uuid, &secret).await
 }
 
-/// An administrator of the client's site: edits name, description, redirect URI, scopes and
-/// the PKCE requirement.
+/// An administrator of the client's site: edits name, description, redirect URI, scopes, the
+/// PKCE requirement and the owner (another active API user of the site).
 #[server(endpoint = "update_client")]
 pub async fn update_client(
     csrf: String,
@@ -519,12 +526,21 @@ pub async fn update_client(
     redirect_uri: String,
     #[server(default)] scopes: ScopeInputs,
     #[server(default)] require_pkce: Option<String>,
+    #[server(default)] owner: String,
 ) -> Result<(), ConsoleError> {
     use crate::domain::{ClientDescription, ClientName, RedirectUri};
     use crate::error::FieldErrors;
     use crate::server::{ctx, services::clients};
     let admin = ctx::require_admin_for_change(&csrf).await?;
     let mut errors = FieldErrors::new();
+    let owner_user_id = match owner.trim() {
+        "" => None,
+        raw => errors.check(
+            "owner",
+            raw.parse::<Uuid>()
+                .map_err(|_| "Choose an API user of this site."),
+        ),
+    };
     let name = errors.check("name", ClientName::parse(&name));
     let description = errors.check("description", ClientDescription::parse(&description));
     let redirect_uri = errors.check(
@@ -544,9 +560,11 @@ pub async fn update_client(
         redirect_uri,
         scopes,
         require_pkce: require_pkce.is_some(),
+        owner_user_id,
     };
     clients::update(
         &admin.state.db,
+        &admin.state.keys,
         &admin.acting(),
         client_uuid,
         changes,
@@ -556,17 +574,22 @@ pub async fn update_client(
     Ok(())
 }
 
-/// An administrator of the client's site: regenerates the Consumer Secret. `grace` is how
-/// many seconds the old secret keeps working (0: none); `tokens` is `keep` or `revoke`.
+/// An administrator of the client's site, with a recent password: regenerates the Consumer
+/// Secret. `grace` is how many seconds the old secret keeps working (0: none; at most the
+/// console's longest choice); `tokens` is `keep` or `revoke`.
 #[server(endpoint = "rotate_client_secret")]
 pub async fn rotate_client_secret(
     csrf: String,
     client_uuid: Uuid,
     grace: i64,
     tokens: String,
+    #[server(default)] current_password: Option<String>,
 ) -> Result<(), ConsoleError> {
     use crate::server::{ctx, services::secrets};
-    let admin = ctx::require_admin_for_change(&csrf).await?;
+    let mut admin = ctx::require_admin_for_change(&csrf).await?;
+    admin
+        .require_recent_password(current_password.as_deref())
+        .await?;
     let existing = secrets::ExistingTokens::from_form(&tokens).ok_or_else(|| {
         ConsoleError::invalid("tokens", "Choose whether existing tokens keep working.")
     })?;
@@ -589,17 +612,23 @@ pub async fn rotate_client_secret(
     Ok(())
 }
 
-/// An administrator of the client's site: retires an old secret before its grace period ends.
+/// An administrator of the client's site, with a recent password: retires an old secret
+/// before its grace period ends.
 #[server(endpoint = "retire_client_secret")]
 pub async fn retire_client_secret(
     csrf: String,
     client_uuid: Uuid,
     slot_id: Uuid,
+    #[server(default)] current_password: Option<String>,
 ) -> Result<(), ConsoleError> {
     use crate::server::{ctx, services::secrets};
-    let admin = ctx::require_admin_for_change(&csrf).await?;
+    let mut admin = ctx::require_admin_for_change(&csrf).await?;
+    admin
+        .require_recent_password(current_password.as_deref())
+        .await?;
     secrets::retire(
         &admin.state.db,
+        &admin.state.keys,
         &admin.acting(),
         client_uuid,
         slot_id,
@@ -635,6 +664,7 @@ pub async fn set_client_disabled(
     };
     clients::set_disabled(
         &admin.state.db,
+        &admin.state.keys,
         &admin.acting(),
         client_uuid,
         disabled,
@@ -653,6 +683,7 @@ pub async fn delete_client(csrf: String, client_uuid: Uuid) -> Result<(), Consol
     let admin = ctx::require_admin_for_change(&csrf).await?;
     clients::delete(
         &admin.state.db,
+        &admin.state.keys,
         &admin.acting(),
         client_uuid,
         admin.state.clock.now(),
@@ -674,6 +705,7 @@ pub async fn accept_client_terms(
     let state = &admin.state;
     clients::accept_current_terms(
         &state.db,
+        &state.keys,
         &state.settings,
         &admin.acting(),
         client_uuid,
@@ -695,6 +727,7 @@ pub async fn revoke_client_grant(
     let admin = ctx::require_admin_for_change(&csrf).await?;
     clients::revoke_grant(
         &admin.state.db,
+        &admin.state.keys,
         &admin.acting(),
         client_uuid,
         grant_id,

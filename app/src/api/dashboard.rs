@@ -117,6 +117,13 @@ pub async fn acknowledge_alert(csrf: String, alert_id: i64) -> Result<(), Consol
     use crate::server::{ctx, services::alerts};
     let admin = ctx::require_admin_for_change(&csrf).await?;
     let now = admin.state.clock.now();
-    alerts::acknowledge(&admin.state.db, &admin.acting(), alert_id, now).await?;
+    alerts::acknowledge(
+        &admin.state.db,
+        &admin.state.keys,
+        &admin.acting(),
+        alert_id,
+        now,
+    )
+    .await?;
     Ok(())
 }

@@ -5,6 +5,8 @@
 pub mod audit;
 pub mod clients;
 pub mod dashboard;
+#[cfg(all(test, feature = "ssr"))]
+mod properties;
 pub mod session;
 pub mod sites;
 pub mod terms;

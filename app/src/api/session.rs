@@ -11,6 +11,8 @@ use uuid::Uuid;
 /// and the site the console is scoped to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConsoleSession {
+    /// The administrator's user id (their own account page).
+    pub user_id: Uuid,
     /// The administrator's username.
     pub username: String,
     /// Anti-forgery token; every mutating form sends it back as `csrf`.
@@ -33,6 +35,7 @@ pub async fn get_console_session() -> Result<Option<ConsoleSession>, ConsoleErro
         name: site.name.clone(),
     };
     Ok(Some(ConsoleSession {
+        user_id: admin.user.id,
         username: admin.user.username.clone(),
         csrf: admin.session_data.csrf_token.clone(),
         sites: admin.sites.iter().map(option).collect(),
@@ -119,6 +122,24 @@ pub async fn sign_out(csrf: String) -> Result<(), ConsoleError> {
     use crate::server::{ctx, services::sign_in};
     let admin = ctx::require_admin_for_change(&csrf).await?;
     sign_in::record_sign_out(&admin.state, &admin.acting(), admin.user.id).await?;
+    admin.end_session().await?;
+    leptos_axum::redirect("/sign-in");
+    Ok(())
+}
+
+/// A signed-in administrator: ends every one of their console sessions, on every device,
+/// this one included.
+#[server(endpoint = "sign_out_everywhere")]
+pub async fn sign_out_everywhere(csrf: String) -> Result<(), ConsoleError> {
+    use crate::server::{ctx, services::users};
+    let admin = ctx::require_admin_for_change(&csrf).await?;
+    users::end_own_sessions(
+        &admin.state.db,
+        &admin.state.keys,
+        &admin.acting(),
+        admin.state.clock.now(),
+    )
+    .await?;
     admin.end_session().await?;
     leptos_axum::redirect("/sign-in");
     Ok(())

@@ -47,6 +47,7 @@ pub async fn create_site(csrf: String, name: String) -> Result<Uuid, ConsoleErro
     let name = SiteName::parse(&name).map_err(|e| ConsoleError::invalid("name", e.to_string()))?;
     let site = sites::create(
         &admin.state.db,
+        &admin.state.keys,
         &admin.acting(),
         &name,
         admin.state.clock.now(),
@@ -64,6 +65,7 @@ pub async fn rename_site(csrf: String, site_id: Uuid, name: String) -> Result<()
     let name = SiteName::parse(&name).map_err(|e| ConsoleError::invalid("name", e.to_string()))?;
     sites::rename(
         &admin.state.db,
+        &admin.state.keys,
         &admin.acting(),
         site_id,
         &name,
@@ -118,6 +120,7 @@ pub async fn add_site_scope(
     let name = ScopeName::parse(&name).map_err(|e| ConsoleError::invalid("name", e.to_string()))?;
     scopes::add(
         &admin.state.db,
+        &admin.state.keys,
         &admin.acting(),
         site_id,
         &name,
@@ -139,6 +142,7 @@ pub async fn remove_site_scope(
     let admin = ctx::require_admin_for_change(&csrf).await?;
     scopes::remove(
         &admin.state.db,
+        &admin.state.keys,
         &admin.acting(),
         site_id,
         &name,

@@ -80,6 +80,8 @@ pub struct UserDetail {
     pub can_manage_account: bool,
     /// The viewer is this user.
     pub is_self: bool,
+    /// Setting a password needs the viewer's own password (not entered recently).
+    pub needs_password: bool,
 }
 
 /// A user's roles on one site.
@@ -177,6 +179,7 @@ pub async fn create_user(
     };
     let user = users::create(
         &admin.state.db,
+        &admin.state.keys,
         &admin.state.passwords,
         &admin.acting(),
         new_user,
@@ -231,6 +234,7 @@ pub async fn get_user(user_id: Uuid) -> Result<UserDetail, ConsoleError> {
             .collect(),
         can_manage_account: view.can_manage_account,
         is_self: view.is_self,
+        needs_password: !admin.recently_authenticated(),
     })
 }
 
@@ -248,6 +252,7 @@ pub async fn update_user_email(
         EmailAddress::parse(&email).map_err(|e| ConsoleError::invalid("email", e.to_string()))?;
     users::change_email(
         &admin.state.db,
+        &admin.state.keys,
         &admin.acting(),
         user_id,
         &email,
@@ -270,6 +275,7 @@ pub async fn update_user_roles(
     let roles = parse_roles(&roles).map_err(|e| ConsoleError::invalid("roles", e.to_string()))?;
     users::set_roles(
         &admin.state.db,
+        &admin.state.keys,
         &admin.acting(),
         user_id,
         &roles,
@@ -279,21 +285,42 @@ pub async fn update_user_roles(
     Ok(())
 }
 
-/// An administrator of every site of the user: sets a new password for them.
+/// An administrator of every site of the user, with a recent password: sets a new password
+/// for them, which ends their sessions. For their own account an administrator gives the
+/// current password (`current_password`) every time, and their other sessions end.
 #[server(endpoint = "reset_user_password")]
 pub async fn reset_user_password(
     csrf: String,
     user_id: Uuid,
-    username: String,
     password: String,
+    #[server(default)] current_password: Option<String>,
 ) -> Result<(), ConsoleError> {
-    use crate::domain::NewPassword;
-    use crate::server::{ctx, services::users};
-    let admin = ctx::require_admin_for_change(&csrf).await?;
-    let password = NewPassword::parse(&password, &username)
-        .map_err(|e| ConsoleError::invalid("password", e.to_string()))?;
+    use crate::server::{console_session::CURRENT_PASSWORD_FIELD, ctx, services::users};
+    let mut admin = ctx::require_admin_for_change(&csrf).await?;
+    if user_id == admin.user.id {
+        let current = current_password.unwrap_or_default();
+        if current.is_empty() {
+            return Err(ConsoleError::invalid(
+                CURRENT_PASSWORD_FIELD,
+                "Enter your current password.",
+            ));
+        }
+        let generation = users::change_own_password(
+            &admin.state,
+            &admin.user,
+            &current,
+            &password,
+            admin.address.clone(),
+        )
+        .await?;
+        return admin.adopt_generation(generation).await;
+    }
+    admin
+        .require_recent_password(current_password.as_deref())
+        .await?;
     users::reset_password(
         &admin.state.db,
+        &admin.state.keys,
         &admin.state.passwords,
         &admin.acting(),
         user_id,
@@ -315,6 +342,7 @@ pub async fn set_user_disabled(
     let admin = ctx::require_admin_for_change(&csrf).await?;
     users::set_disabled(
         &admin.state.db,
+        &admin.state.keys,
         &admin.acting(),
         user_id,
         disabled,
@@ -348,6 +376,7 @@ pub async fn delete_user(csrf: String, user_id: Uuid) -> Result<(), ConsoleError
     let admin = ctx::require_admin_for_change(&csrf).await?;
     users::delete(
         &admin.state.db,
+        &admin.state.keys,
         &admin.acting(),
         user_id,
         admin.state.clock.now(),

@@ -39,13 +39,12 @@ impl FormState {
         }
     }
 
-    /// Whether the server asked for the administrator's password (again, or correctly).
+    /// Whether the server asked for the administrator's own password (again, or correctly).
     pub fn asks_password(self) -> bool {
-        self.error.with(|error| {
-            matches!(
-                error,
-                Some(ConsoleError::ReauthenticationRequired | ConsoleError::Invalid(_))
-            )
+        self.error.with(|error| match error {
+            Some(ConsoleError::ReauthenticationRequired) => true,
+            Some(error) => error.field_message(CURRENT_PASSWORD).is_some(),
+            None => false,
         })
     }
 
@@ -61,11 +60,18 @@ pub fn use_form_state() -> FormState {
     use_context::<FormState>().unwrap_or_else(|| FormState::new(None))
 }
 
+/// The field that carries the administrator's own password when an action needs it again
+/// (the server's `console_session::CURRENT_PASSWORD_FIELD`).
+pub const CURRENT_PASSWORD: &str = "current_password";
+
 /// Where the session keeps the notice shown after a reload.
 const NOTICE_KEY: &str = "latchkey-notice";
 
-/// A form posting to the server function at `action` (see [`endpoint`]).
-#[island]
+/// A form posting to the server function at `action` (see [`endpoint`]). Rendered on the
+/// server, which reads the refusal a post without JavaScript left in the URL, and only if the
+/// server signed it (see `ctx::signed_url_error`): the browser never trusts error text from a
+/// URL, which anyone can write.
+#[component]
 pub fn ConsoleForm(
     /// The server function's URL.
     action: String,
@@ -84,11 +90,37 @@ pub fn ConsoleForm(
     /// The fields, rendered on the server.
     children: Children,
 ) -> impl IntoView {
+    let refused = error_from_url(&action);
+    view! {
+        <ConsoleFormIsland action class success submit_on_change requires_checked refused>
+            {children()}
+        </ConsoleFormIsland>
+    }
+}
+
+/// The interactive part of [`ConsoleForm`].
+#[island]
+fn ConsoleFormIsland(
+    /// The server function's URL.
+    action: String,
+    /// CSS class of the `<form>`.
+    class: Option<String>,
+    /// Said after a success that reloads the page.
+    success: Option<String>,
+    /// Submit as soon as any field changes.
+    submit_on_change: Option<bool>,
+    /// A checkbox that must be ticked before the form can be submitted.
+    requires_checked: Option<String>,
+    /// The refusal of a post without JavaScript, as verified on the server.
+    refused: Option<ConsoleError>,
+    /// The fields, rendered on the server.
+    children: Children,
+) -> impl IntoView {
     let class = class.unwrap_or_default();
     let success = success.unwrap_or_default();
     let submit_on_change = submit_on_change.unwrap_or(false);
     let requires_checked = requires_checked.unwrap_or_default();
-    let state = FormState::new(error_from_url(&action));
+    let state = FormState::new(refused);
     provide_context(state);
     let form_ref = NodeRef::<leptos::html::Form>::new();
     let required_box = StoredValue::new(requires_checked);
@@ -248,27 +280,25 @@ async fn post(_action: &str, _form: &web_sys::HtmlFormElement) -> Result<Posted,
 }
 
 /// The error a post without JavaScript left in the URL for the form posting to `action`:
-/// leptos_axum redirects such a post back with `__path` and `__err` in the query.
+/// leptos_axum redirects such a post back with `__path` and `__err` in the query, and the
+/// server adds `__sig`. Unsigned (hand-written) errors are ignored.
+#[cfg(feature = "ssr")]
 fn error_from_url(action: &str) -> Option<ConsoleError> {
-    let (path, encoded) = url_error_params()?;
+    let (path, encoded) = crate::server::ctx::signed_url_error()?;
     (path == action)
         .then(|| leptos::server_fn::error::ServerFnUrlError::<ConsoleError>::decode_err(&encoded))
 }
 
-#[cfg(feature = "ssr")]
-fn url_error_params() -> Option<(String, String)> {
-    use_context::<leptos::server::ServerActionError>()
-        .map(|error| (error.path().to_owned(), error.err().to_owned()))
-}
-
+/// Pages render on the server only; the browser gets the verified error as a prop.
 #[cfg(not(feature = "ssr"))]
-fn url_error_params() -> Option<(String, String)> {
-    split_url_error(&window().location().search().ok()?).0
+fn error_from_url(_action: &str) -> Option<ConsoleError> {
+    None
 }
 
-/// Splits a query string (`?a=1&__path=...&__err=...`) into the error a post without
-/// JavaScript left in it — the server function's path and the encoded error, as leptos_axum
-/// writes them — and the rest of the query, encoded again.
+/// Splits a query string (`?a=1&__path=...&__err=...&__sig=...`) into the error a post
+/// without JavaScript left in it — the server function's path and the encoded error, as
+/// leptos_axum writes them — and the rest of the query, encoded again (without the error's
+/// signature either).
 fn split_url_error(search: &str) -> (Option<(String, String)>, String) {
     let mut path = None;
     let mut error = None;
@@ -277,6 +307,7 @@ fn split_url_error(search: &str) -> (Option<(String, String)>, String) {
         match key.as_ref() {
             "__path" => path = Some(value.into_owned()),
             "__err" => error = Some(value.into_owned()),
+            "__sig" => {}
             _ => {
                 rest.append_pair(&key, &value);
             }
@@ -388,10 +419,15 @@ pub fn PasswordField(
     /// Check the password's strength while typing.
     #[prop(optional)]
     check_strength: Option<bool>,
+    /// The username the strength hint checks against, when the form has no `username` input
+    /// (the server checks against the account's own username either way).
+    #[prop(optional, into)]
+    username: Option<String>,
 ) -> impl IntoView {
     let message = message_for(&name);
     let hint = hint.unwrap_or_default();
     let check_strength = check_strength.unwrap_or(false);
+    let username = StoredValue::new(username.unwrap_or_default());
     let shown = RwSignal::new(false);
     let strength = RwSignal::new(None::<String>);
     let hydrated = super::hydration::use_hydrated();
@@ -406,7 +442,7 @@ pub fn PasswordField(
                     aria-describedby=ids.described_by
                     on:input=move |ev| {
                         if check_strength {
-                            strength.set(strength_hint(&ev));
+                            strength.set(strength_hint(&ev, &username.get_value()));
                         }
                     }/>
                 <Show when=move || hydrated.get()>
@@ -423,19 +459,24 @@ pub fn PasswordField(
     }
 }
 
-/// What the password rule says of the password being typed (`None` when it is empty).
-fn strength_hint(ev: &leptos::ev::Event) -> Option<String> {
+/// What the password rule says of the password being typed (`None` when it is empty), against
+/// `known_username` or else the form's `username` input.
+fn strength_hint(ev: &leptos::ev::Event, known_username: &str) -> Option<String> {
     use leptos::wasm_bindgen::JsCast;
     let input = ev.target()?.dyn_into::<web_sys::HtmlInputElement>().ok()?;
     let typed = input.value();
     if typed.is_empty() {
         return None;
     }
-    let username = input
-        .form()
-        .and_then(|form| form_input(&form, "username"))
-        .map(|input| input.value())
-        .unwrap_or_default();
+    let username = if known_username.is_empty() {
+        input
+            .form()
+            .and_then(|form| form_input(&form, "username"))
+            .map(|input| input.value())
+            .unwrap_or_default()
+    } else {
+        known_username.to_owned()
+    };
     Some(match crate::domain::NewPassword::parse(&typed, &username) {
         Ok(_) => "Strong enough.".to_owned(),
         Err(problem) => problem.to_string(),
@@ -530,19 +571,27 @@ pub fn SubmitButton(
     }
 }
 
-/// The password prompt of a Reveal form: appears once the server asks for the password again.
+/// The administrator's own password, for actions that yield a secret or change a credential:
+/// shown from the start when the page knows the sign-in is not recent (`always`), otherwise
+/// once the server asks for it.
 #[island]
 pub fn ConfirmPassword(
     /// Unique id of the input.
     #[prop(into)]
     id: String,
+    /// Show it without waiting for the server to ask.
+    #[prop(optional)]
+    always: Option<bool>,
 ) -> impl IntoView {
     let state = use_form_state();
+    let always = always.unwrap_or(false);
     view! {
-        <Show when=move || state.asks_password()>
-            <label for=id.clone()>"Confirm your password"</label>
-            <input id=id.clone() type="password" name="password" autocomplete="current-password"/>
-            <span class="field-error" role="alert">{move || state.field_message("password")}</span>
+        <Show when=move || always || state.asks_password()>
+            <span class="confirm-password">
+                <label for=id.clone()>"Confirm your password"</label>
+                <input id=id.clone() type="password" name=CURRENT_PASSWORD autocomplete="current-password"/>
+                <span class="field-error" role="alert">{move || state.field_message(CURRENT_PASSWORD)}</span>
+            </span>
         </Show>
     }
 }

@@ -119,7 +119,8 @@ fn Shell(session: ConsoleSession) -> impl IntoView {
                 }}
             </div>
             <div class="account">
-                <span class="username">{session.username.clone()}</span>
+                <a class="username" href=format!("/administrators/{}", session.user_id)
+                    title="Your account: password, sessions">{session.username.clone()}</a>
                 <ConsoleForm action={endpoint::<SignOut>()} class="inline-form">
                     // The session is at hand here: a plain field rather than `CsrfField`.
                     <input type="hidden" name="csrf" value=session.csrf.clone()/>

@@ -1,4 +1,4 @@
-use super::{Invalid, has_control_chars, parse_display_text};
+use super::{Invalid, has_control_chars, parse_display_text, refuse_invisible};
 use serde::{Deserialize, Serialize};
 
 /// An API client's name, as shown to administrators and on the authorization prompt.
@@ -55,7 +55,10 @@ impl ClientDescription {
                 "Description cannot contain control characters.",
             ));
         }
-        Ok(Self(trimmed.replace("\r\n", "\n")))
+        refuse_invisible(trimmed, "Description")?;
+        // Every line break is stored as `\n`: a lone `\r` (found by the property tests) would
+        // otherwise reach the prompt, the audit log and CSV exports as a bare carriage return.
+        Ok(Self(trimmed.replace("\r\n", "\n").replace('\r', "\n")))
     }
 
     /// The description.
@@ -79,8 +82,29 @@ mod tests {
         assert!(ClientName::parse("bad\u{7}bell").is_err());
         let description = ClientDescription::parse("Line one\r\nLine two\twith tab").unwrap();
         assert_eq!(description.as_str(), "Line one\nLine two\twith tab");
+        let lone = ClientDescription::parse("Mac\rline").unwrap();
+        assert_eq!(lone.as_str(), "Mac\nline");
         assert!(ClientDescription::parse(" \n ").is_err());
         assert!(ClientDescription::parse("nul\u{0}byte").is_err());
         assert!(ClientDescription::parse(&"d".repeat(1001)).is_err());
+    }
+
+    #[test]
+    fn names_and_descriptions_refuse_text_that_spoofs_another_application() {
+        // Each would let one application read as another on the consent prompt.
+        for hostile in [
+            "Reports\u{202E}kcaB",  // right-to-left override
+            "Pay\u{200B}Pal",       // zero-width space
+            "\u{2067}Bank\u{2069}", // right-to-left isolate
+            "Acme\u{FEFF}",         // byte order mark
+            "Acme\u{200D}Corp",     // zero-width joiner
+            "Acme\u{E0041}",        // tag character
+            "\u{3164}",             // a filler that renders as nothing
+        ] {
+            assert!(ClientName::parse(hostile).is_err(), "{hostile:?}");
+            assert!(ClientDescription::parse(hostile).is_err(), "{hostile:?}");
+        }
+        assert!(ClientName::parse("Café Über Straße 日本 🚀").is_ok());
+        assert!(ClientDescription::parse("Reads reports (العربية is fine)").is_ok());
     }
 }

@@ -28,6 +28,7 @@ impl EmailAddress {
         if local.is_empty() || local.len() > 64 || domain.contains('@') || !domain_ok {
             return Err(invalid());
         }
+        super::refuse_invisible(raw, "Email address")?;
         Ok(Self(raw.to_owned()))
     }
 

@@ -4,8 +4,11 @@
 mod client_text;
 mod email;
 mod password;
+#[cfg(test)]
+mod properties;
 mod redirect_uri;
 mod scope;
+pub mod secret_grace;
 mod site_name;
 mod site_roles;
 mod timestamp;
@@ -39,7 +42,47 @@ fn has_control_chars(raw: &str) -> bool {
     raw.chars().any(char::is_control)
 }
 
-/// Checks a trimmed, free-text name: present, at most `max` characters, no control characters.
+/// True for characters that render as nothing or reorder the text around them: bidi
+/// embeddings, overrides and isolates, zero-width spaces and joiners, fillers that look blank,
+/// tags. In a client's name or description they let one application pass for another on the
+/// consent prompt (e.g. `U+202E` turns "Reports\u{202E}kcaB" into what reads as "ReportsBack"),
+/// so display text refuses them.
+pub fn is_invisible_or_bidi(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'
+            | '\u{1160}'
+            | '\u{17B4}'
+            | '\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E0FFF}'
+    )
+}
+
+/// The refusal of text holding a character of [`is_invisible_or_bidi`].
+fn refuse_invisible(text: &str, what: &str) -> Result<(), Invalid> {
+    if text.chars().any(is_invisible_or_bidi) {
+        return Err(Invalid::new(format!(
+            "{what} cannot contain invisible or text-direction characters."
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a trimmed, free-text name: present, at most `max` characters, no control,
+/// invisible or text-direction characters.
 fn parse_display_text(raw: &str, what: &str, max: usize) -> Result<String, Invalid> {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
@@ -55,5 +98,6 @@ fn parse_display_text(raw: &str, what: &str, max: usize) -> Result<String, Inval
             "{what} cannot contain control characters."
         )));
     }
+    refuse_invisible(trimmed, what)?;
     Ok(trimmed.to_owned())
 }

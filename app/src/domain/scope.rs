@@ -104,6 +104,12 @@ impl ScopeSet {
         self.0.is_subset(&other.0)
     }
 
+    /// The scopes in both `self` and `other`: what a grant still allows once its client's
+    /// registered scopes changed.
+    pub fn intersection(&self, other: &ScopeSet) -> ScopeSet {
+        Self(self.0.intersection(&other.0).cloned().collect())
+    }
+
     /// The scopes of `self` missing from `other`.
     pub fn missing_from(&self, other: &ScopeSet) -> Vec<String> {
         self.0

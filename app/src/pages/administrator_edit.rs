@@ -1,9 +1,13 @@
-use crate::api::users::{
-    ResetUserPassword, SetUserDisabled, UpdateUserEmail, UpdateUserRoles, UserDetail, get_user,
+use crate::api::{
+    session::SignOutEverywhere,
+    users::{
+        ResetUserPassword, SetUserDisabled, UpdateUserEmail, UpdateUserRoles, UserDetail, get_user,
+    },
 };
 use crate::components::{
     console_form::{
-        ConsoleForm, Field, FieldMessage, FormFeedback, PasswordField, SubmitButton, endpoint,
+        ConfirmPassword, ConsoleForm, Field, FieldMessage, FormFeedback, PasswordField,
+        SubmitButton, endpoint,
     },
     layout::CsrfField,
 };
@@ -125,20 +129,49 @@ fn EmailSection(user: UserDetail) -> impl IntoView {
 
 #[component]
 fn PasswordSection(user: UserDetail) -> impl IntoView {
+    let hint = "At least 12 characters; not a common password; not containing the username.";
+    if user.is_self {
+        return view! {
+            <section class="panel">
+                <h2>"Change your password"</h2>
+                <ConsoleForm action={endpoint::<ResetUserPassword>()} success="Password changed. Your other sessions were signed out.">
+                    <CsrfField/>
+                    <input type="hidden" name="user_id" value=user.id.to_string()/>
+                    <FormFeedback/>
+                    <PasswordField label="Current password" name="current_password" autocomplete="current-password"/>
+                    <PasswordField label="New password" name="password" autocomplete="new-password" check_strength=true
+                        username=user.username.clone() hint=hint/>
+                    <SubmitButton label="Change password"/>
+                </ConsoleForm>
+            </section>
+            <section class="panel">
+                <h2>"Sessions"</h2>
+                <p class="hint">"Signs you out of the console on every device and browser, this one included."</p>
+                <ConsoleForm action={endpoint::<SignOutEverywhere>()} class="inline-form">
+                    <CsrfField/>
+                    <SubmitButton label="Sign out everywhere" class="button secondary"/>
+                    <FormFeedback/>
+                </ConsoleForm>
+            </section>
+        }
+        .into_any();
+    }
     view! {
         <section class="panel">
             <h2>"Reset password"</h2>
+            <p class="hint">"Setting a new password signs the user out of every session."</p>
             <ConsoleForm action={endpoint::<ResetUserPassword>()} success="Password changed.">
                 <CsrfField/>
                 <input type="hidden" name="user_id" value=user.id.to_string()/>
-                <input type="hidden" name="username" value=user.username/>
                 <FormFeedback/>
                 <PasswordField label="New password" name="password" autocomplete="new-password" check_strength=true
-                    hint="At least 12 characters; not a common password; not containing the username."/>
+                    username=user.username.clone() hint=hint/>
+                <ConfirmPassword id="reset-confirm-password" always=user.needs_password/>
                 <SubmitButton label="Set password"/>
             </ConsoleForm>
         </section>
     }
+    .into_any()
 }
 
 #[component]

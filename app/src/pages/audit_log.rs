@@ -1,6 +1,7 @@
 use crate::api::audit::{AuditLogPage, AuditQuery, list_audit};
 use crate::components::{
     audit_table::AuditTable,
+    layout::CsrfField,
     pagination::{PrevNext, query_string},
 };
 use leptos::prelude::*;
@@ -56,7 +57,7 @@ fn AuditView(page: AuditLogPage, filters: AuditQuery) -> impl IntoView {
             query_string(&pairs)
         }
     };
-    let export = format!("/audit/export.csv{}", query_string(&filters.pairs()));
+    let export_filters = filters.pairs();
     let (older, newer) = (
         page.older.map(|id| link(("before", id))),
         page.newer.map(|id| link(("after", id))),
@@ -83,8 +84,15 @@ fn AuditView(page: AuditLogPage, filters: AuditQuery) -> impl IntoView {
             <div class="filter-buttons">
                 <button type="submit" class="button primary">"Apply filters"</button>
                 <a class="button secondary" href="/audit">"Clear"</a>
-                <a class="button secondary" href=export download="audit.csv">"Export CSV"</a>
+                <button type="submit" class="button secondary" form="audit-export">"Export CSV"</button>
             </div>
+        </form>
+        // The export is audited, so it is a POST with the anti-forgery token, not a link.
+        <form id="audit-export" method="post" action="/audit/export.csv" class="visually-hidden">
+            <CsrfField/>
+            {export_filters.into_iter().map(|(name, value)| view! {
+                <input type="hidden" name=name value=value/>
+            }).collect_view()}
         </form>
         <AuditTable rows=page.rows label="Audit events"/>
         {empty.then(|| view! { <p class="empty">"No events match."</p> })}

@@ -5,9 +5,12 @@
 use super::client_detail::client_resource;
 use crate::api::clients::{ClientDetail, DeleteClient, RotateClientSecret, SetClientDisabled};
 use crate::components::{
-    console_form::{ConsoleForm, FieldGroup, FormFeedback, SubmitButton, endpoint},
+    console_form::{
+        ConfirmPassword, ConsoleForm, FieldGroup, FormFeedback, SubmitButton, endpoint,
+    },
     layout::CsrfField,
 };
+use crate::domain::secret_grace::{DEFAULT_GRACE_SECONDS, GRACE_CHOICES};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -72,14 +75,14 @@ pub fn RegenerateSecretPage() -> impl IntoView {
                 <FieldGroup name="grace">
                     <label for="grace">"Old secret"</label>
                     <select id="grace" name="grace">
-                        <option value="0">"Stops working now"</option>
-                        <option value="3600">"Keeps working for 1 hour"</option>
-                        <option value="86400" selected=true>"Keeps working for 24 hours"</option>
-                        <option value="604800">"Keeps working for 7 days"</option>
+                        {GRACE_CHOICES.iter().map(|(seconds, words)| view! {
+                            <option value=seconds.to_string() selected=*seconds == DEFAULT_GRACE_SECONDS>{*words}</option>
+                        }).collect_view()}
                     </select>
                     <p class="hint">"During the grace period both secrets work; each shows its own last use, and you can retire the old one early."</p>
                 </FieldGroup>
                 <TokenChoice keep_label="Keep: tokens already issued keep working until they expire"/>
+                <ConfirmPassword id="rotate-confirm-password" always=client.needs_password/>
                 <div class="toolbar">
                     <SubmitButton label="Regenerate secret"/>
                     <a class="button secondary" href=format!("/clients/{id}")>"Cancel"</a>

@@ -120,6 +120,7 @@ fn Credentials(client: ClientDetail) -> impl IntoView {
         .collect();
     let two_slots = valid.len() > 1;
     let id = client.id;
+    let needs_password = client.needs_password;
     view! {
         <section class="panel" aria-labelledby="credentials-heading">
             <h2 id="credentials-heading">"Credentials"</h2>
@@ -136,7 +137,7 @@ fn Credentials(client: ClientDetail) -> impl IntoView {
                 <dd>
                     {valid.into_iter().map(|slot| {
                         let shown = revealed.as_ref().filter(|(hint, _)| *hint == slot.hint).map(|(_, s)| s.clone());
-                        view! { <SecretValue client_uuid=id secret_slot=slot shown two_slots reveal_policy=client.reveal_policy/> }
+                        view! { <SecretValue client_uuid=id secret_slot=slot shown two_slots reveal_policy=client.reveal_policy needs_password/> }
                     }).collect_view()}
                 </dd>
             </dl>
@@ -164,11 +165,12 @@ fn Credentials(client: ClientDetail) -> impl IntoView {
                                 <td>{slot.use_count}</td>
                                 <td class="actions">
                                     {(slot.state == "grace").then(|| view! {
-                                        <ConsoleForm action={endpoint::<RetireClientSecret>()} class="inline-form"
+                                        <ConsoleForm action={endpoint::<RetireClientSecret>()} class="inline-form wrap"
                                             success="Old secret retired.">
                                             <CsrfField/>
                                             <input type="hidden" name="client_uuid" value=id.to_string()/>
                                             <input type="hidden" name="slot_id" value=slot.id.to_string()/>
+                                            <ConfirmPassword id=format!("retire-password-{}", slot.hint) always=needs_password/>
                                             <SubmitButton label="Retire now" class="button secondary small"/>
                                             <FormFeedback/>
                                         </ConsoleForm>
@@ -190,6 +192,7 @@ fn SecretValue(
     shown: Option<String>,
     two_slots: bool,
     reveal_policy: bool,
+    needs_password: bool,
 ) -> impl IntoView {
     let slot = secret_slot;
     let hint = slot.hint.clone();
@@ -211,13 +214,14 @@ fn SecretValue(
                     <code>{format!("lkcs_••••••••••••••••{hint}")}</code>
                     {if reveal_policy && slot.revealable {
                         view! {
-                            // The server asks for the password again when the sign-in is not
-                            // recent; the form then shows a password prompt.
+                            // Revealing needs a recent password: the prompt is there from the
+                            // start when the page knows the sign-in is old, and appears when the
+                            // server asks for it otherwise.
                             <ConsoleForm action={endpoint::<RevealClientSecret>()} class="inline-form wrap">
                                 <CsrfField/>
                                 <input type="hidden" name="client_uuid" value=client_uuid.to_string()/>
                                 <input type="hidden" name="slot_id" value=slot.id.to_string()/>
-                                <ConfirmPassword id=password_id/>
+                                <ConfirmPassword id=password_id always=needs_password/>
                                 <SubmitButton label="Reveal" confirm_label="Confirm and reveal" class="button secondary small"/>
                                 <FormFeedback/>
                             </ConsoleForm>
@@ -278,6 +282,17 @@ fn Settings(client: ClientDetail) -> impl IntoView {
                         <input type="checkbox" name="require_pkce" checked=client.require_pkce/>
                         " Require PKCE (S256)"
                     </label>
+                    <FieldGroup name="owner">
+                        <label for="field-edit-owner">"API user (owner)"</label>
+                        <select id="field-edit-owner" name="owner" aria-describedby="owner-error">
+                            {client.owners.iter().map(|owner| view! {
+                                <option value=owner.id.to_string() selected=owner.id == client.owner_id>{owner.username.clone()}</option>
+                            }).collect_view()}
+                            {(!client.owners.iter().any(|o| o.id == client.owner_id)).then(|| view! {
+                                <option value="" selected=true>{format!("{} (no longer an API user)", client.owner)}</option>
+                            })}
+                        </select>
+                    </FieldGroup>
                     <SubmitButton label="Save settings"/>
                 </ConsoleForm>
             </details>

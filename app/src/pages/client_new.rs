@@ -1,7 +1,8 @@
 use crate::api::clients::{RegisterClient, RegistrationOptions, get_registration_options};
 use crate::components::{
     console_form::{
-        ConsoleForm, Field, FieldGroup, FieldMessage, FormFeedback, SubmitButton, endpoint,
+        ConfirmPassword, ConsoleForm, Field, FieldGroup, FieldMessage, FormFeedback, SubmitButton,
+        endpoint,
     },
     layout::CsrfField,
 };
@@ -103,6 +104,7 @@ fn RegistrationForm(options: RegistrationOptions, preset_owner: String) -> impl 
                     {format!(" (version {})", options.terms_version)}
                 </label>
             </FieldGroup>
+            <ConfirmPassword id="register-confirm-password" always=options.needs_password/>
             <div class="toolbar">
                 <SubmitButton label="Done"/>
                 <a class="button secondary" href="/clients">"Cancel"</a>

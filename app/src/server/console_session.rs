@@ -13,6 +13,10 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 use uuid::Uuid;
 
+/// The form field that carries the administrator's own password when an action needs it
+/// again (see [`Admin::require_recent_password`]).
+pub const CURRENT_PASSWORD_FIELD: &str = "current_password";
+
 /// The session key under which the console keeps [`ConsoleSessionData`].
 pub const SESSION_KEY: &str = "console";
 
@@ -40,6 +44,11 @@ pub struct ConsoleSessionData {
     pub csrf_token: String,
     /// The site the console is scoped to.
     pub selected_site: Option<Uuid>,
+    /// The user's session generation when the session started (or last changed their own
+    /// password): a password reset or change elsewhere, or "sign out everywhere", moves the
+    /// user's generation on and ends this session.
+    #[serde(default)]
+    pub generation: i64,
 }
 
 /// A signed-in administrator, with the site the console is scoped to.
@@ -83,6 +92,48 @@ impl Admin {
     pub async fn mark_reauthenticated(&mut self) -> Result<(), ConsoleError> {
         self.session_data.authenticated_at = self.state.clock.now().unix();
         self.save().await
+    }
+
+    /// Keeps this session alive across a move of the user's session generation that this
+    /// session itself made (changing one's own password ends every *other* session).
+    pub async fn adopt_generation(&mut self, generation: i64) -> Result<(), ConsoleError> {
+        self.session_data.generation = generation;
+        self.session_data.authenticated_at = self.state.clock.now().unix();
+        self.user.session_generation = generation;
+        self.save().await
+    }
+
+    /// The re-authentication every action that yields a secret or changes a credential needs
+    /// (revealing, regenerating or retiring a client secret, registering a client, setting a
+    /// password): the password entered within the re-authentication window, or
+    /// `current_password` now, checked like sign-in (throttled, audited). Without either, the
+    /// console asks for it ([`ConsoleError::ReauthenticationRequired`]). One rule, so a stolen
+    /// console cookie alone never yields a secret.
+    pub async fn require_recent_password(
+        &mut self,
+        current_password: Option<&str>,
+    ) -> Result<(), ConsoleError> {
+        if self.recently_authenticated() {
+            return Ok(());
+        }
+        let Some(password) = current_password.filter(|p| !p.is_empty()) else {
+            return Err(ConsoleError::ReauthenticationRequired);
+        };
+        match crate::server::services::sign_in::confirm_password(
+            &self.state,
+            &self.user,
+            password,
+            self.address.clone(),
+        )
+        .await
+        {
+            Ok(()) => self.mark_reauthenticated().await,
+            Err(crate::server::ServiceError::BadCredentials) => Err(ConsoleError::invalid(
+                CURRENT_PASSWORD_FIELD,
+                "Incorrect password.",
+            )),
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// True if the password was entered within the re-authentication window.
@@ -135,7 +186,7 @@ pub async fn load(
             .one(&state.db)
             .await
             .map_err(internal)?
-            .filter(user::Model::is_active)
+            .filter(|user| user.is_active() && user.session_generation == data.generation)
     };
     let sites = match &user {
         Some(user) => administered_sites(&state.db, user.id)
@@ -231,4 +282,37 @@ impl Admin {
             .ok()
             .map(|secret| (flash.slot_hint, secret)))
     }
+}
+
+/// The signature the server adds (`__sig`) to the refusal a form posted without JavaScript
+/// finds in its URL (`__path`, `__err`, written by leptos_axum), so the page shows only
+/// refusals the server made: error text in a URL is otherwise anyone's to write (a link to
+/// `/sign-in?__err=...` could show "Your account is locked, call +1 555..." on the real page).
+pub fn url_error_signature(keys: &crate::server::keys::Keys, path: &str, error: &str) -> String {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    let mac = crate::server::crypto::hmac_sha256(
+        &keys.anti_forgery,
+        format!("url-error|{}|{path}|{error}", path.len()).as_bytes(),
+    );
+    URL_SAFE_NO_PAD.encode(mac)
+}
+
+/// The (`__path`, `__err`) pair of `query` if its `__sig` is the server's.
+pub fn verified_url_error(
+    keys: &crate::server::keys::Keys,
+    query: &str,
+) -> Option<(String, String)> {
+    let (mut path, mut error, mut signature) = (None, None, None);
+    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        match key.as_ref() {
+            "__path" => path = Some(value.into_owned()),
+            "__err" => error = Some(value.into_owned()),
+            "__sig" => signature = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    let (path, error, signature) = (path?, error?, signature?);
+    let expected = url_error_signature(keys, &path, &error);
+    crate::server::crypto::constant_time_eq(expected.as_bytes(), signature.as_bytes())
+        .then_some((path, error))
 }

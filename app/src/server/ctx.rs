@@ -85,11 +85,20 @@ pub async fn start_session(user: &user::Model) -> Result<(), ConsoleError> {
         seen_at: now,
         csrf_token: random::token_256().map_err(ConsoleError::from)?,
         selected_site: None,
+        generation: user.session_generation,
     };
     session
         .insert(console_session::SESSION_KEY, &data)
         .await
         .map_err(internal)
+}
+
+/// The refusal a form posted without JavaScript left in this page's URL, if the server signed
+/// it (see `console_session::url_error_signature`): (server function path, encoded error).
+pub fn signed_url_error() -> Option<(String, String)> {
+    let parts = leptos::prelude::use_context::<http::request::Parts>()?;
+    let state = leptos::prelude::use_context::<AppState>()?;
+    console_session::verified_url_error(&state.keys, parts.uri.query()?)
 }
 
 /// Sets the HTTP status of the page or server-function response being built.

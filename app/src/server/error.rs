@@ -20,6 +20,9 @@ pub enum ServiceError {
         /// Seconds until the next attempt is accepted.
         retry_after_secs: u64,
     },
+    /// Too much is waiting (password hashing): refused at once; try again shortly.
+    #[error("busy")]
+    Busy,
     /// The actor may not do this (or see this site).
     #[error("forbidden")]
     Forbidden,
@@ -59,6 +62,7 @@ impl From<ServiceError> for ConsoleError {
                 Self::invalid("password", "Incorrect username or password.")
             }
             ServiceError::Throttled { retry_after_secs } => Self::Throttled { retry_after_secs },
+            ServiceError::Busy => Self::Busy,
             ServiceError::Forbidden => Self::Forbidden,
             ServiceError::NotFound => Self::NotFound,
             ServiceError::Conflict(message) => Self::Conflict(message),

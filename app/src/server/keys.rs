@@ -13,8 +13,11 @@ pub struct Keys {
     pub secret_encryption: [u8; 32],
     /// Anti-forgery tokens (authorization prompt).
     pub anti_forgery: [u8; 32],
-    /// Signs audit-chain checkpoints.
+    /// Signs audit-chain checkpoints, chain heads and exported anchors.
     pub audit: [u8; 32],
+    /// Keys the links of the audit chains (HMAC), so a database writer without it cannot
+    /// recompute a chain after editing it.
+    pub audit_chain: [u8; 32],
 }
 
 impl std::fmt::Debug for Keys {
@@ -32,6 +35,7 @@ impl Keys {
             secret_encryption: derive("latchkey/v1/client-secret-encryption"),
             anti_forgery: derive("latchkey/v1/anti-forgery"),
             audit: derive("latchkey/v1/audit-checkpoint"),
+            audit_chain: derive("latchkey/v1/audit-chain-link"),
         }
     }
 }
@@ -48,6 +52,7 @@ mod tests {
             keys.secret_encryption,
             keys.anti_forgery,
             keys.audit,
+            keys.audit_chain,
         ];
         for (i, a) in all.iter().enumerate() {
             for b in &all[i + 1..] {

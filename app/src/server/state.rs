@@ -59,8 +59,12 @@ pub struct Settings {
     pub terms: TermsOfUse,
     /// Access token lifetime (seconds).
     pub access_token_ttl: i64,
-    /// Refresh token lifetime (seconds).
+    /// Refresh token lifetime (seconds): each refresh token expires this long after it was
+    /// issued, so a grant used at least this often stays alive (the idle limit).
     pub refresh_token_ttl: i64,
+    /// The longest a grant lives however often it is refreshed (seconds from the code's
+    /// exchange): after it, the user must authorize again.
+    pub refresh_token_absolute_ttl: i64,
     /// Authorization code lifetime (seconds, at most 600).
     pub code_ttl: i64,
 }
@@ -78,6 +82,7 @@ impl Default for Settings {
             terms: TermsOfUse::default(),
             access_token_ttl: 30 * 60,
             refresh_token_ttl: 30 * 24 * 60 * 60,
+            refresh_token_absolute_ttl: 90 * 24 * 60 * 60,
             code_ttl: 5 * 60,
         }
     }
@@ -126,6 +131,8 @@ pub struct AppState {
     pub usage: Arc<crate::server::services::oauth::usage::UsageRecorder>,
     /// Failed client authentications waiting to be logged.
     pub client_failures: Arc<crate::server::services::oauth::client_auth::FailureLog>,
+    /// The cap on audit events caused by people not yet identified.
+    pub anonymous_events: Arc<crate::server::services::event_limiter::EventLimiter>,
     /// Validated credentials of the token server's hot paths.
     pub caches: Arc<Caches>,
     /// Settles token requests in batches (group commit).
@@ -156,6 +163,7 @@ impl AppState {
             )?),
             usage: Arc::default(),
             client_failures: Arc::default(),
+            anonymous_events: Arc::default(),
             caches,
             grants: Arc::default(),
         })

@@ -26,18 +26,65 @@ fn challenge(status: StatusCode, value: String) -> Response {
     crate::oauth::response::no_store(response)
 }
 
-/// The bearer token of `Authorization: Bearer <token>`, if the header has that form.
-fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+/// What the request's `Authorization` header says about a bearer token (RFC 6750 §2.1).
+#[derive(Debug, PartialEq, Eq)]
+enum BearerCredential<'a> {
+    /// No `Authorization: Bearer` header: the client sent no credentials.
+    Absent,
+    /// The token (any bytes after `Bearer `; its format is checked by the service).
+    Token(&'a str),
+    /// A `Bearer` header whose value is not a token (`b64token` is visible ASCII): the
+    /// client did send credentials, malformed ones, so `invalid_token`.
+    Malformed,
+    /// More than one `Authorization` header: `invalid_request`.
+    Repeated,
+}
+
+/// Reads the bearer token of `Authorization: Bearer <token>`. The scheme name is
+/// case-insensitive; a non-ASCII value is a malformed token, never "no credentials".
+fn bearer_token(headers: &HeaderMap) -> BearerCredential<'_> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return BearerCredential::Absent;
+    };
+    if values.next().is_some() {
+        return BearerCredential::Repeated;
+    }
+    let bytes = value.as_bytes();
+    let Some(space) = bytes.iter().position(|&b| b == b' ') else {
+        return BearerCredential::Absent;
+    };
+    if !bytes[..space].eq_ignore_ascii_case(b"bearer") {
+        return BearerCredential::Absent;
+    }
+    match std::str::from_utf8(&bytes[space + 1..]) {
+        Ok(token) if token.trim().bytes().all(|b| b.is_ascii_graphic()) => {
+            BearerCredential::Token(token.trim())
+        }
+        _ => BearerCredential::Malformed,
+    }
 }
 
 /// Returns the profile of the API user the token speaks for.
 pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let Some(token) = bearer_token(&headers) else {
-        // No credentials: a plain challenge, no error code (RFC 6750 §3.1).
-        return challenge(StatusCode::UNAUTHORIZED, "Bearer realm=\"latchkey\"".into());
+    let token = match bearer_token(&headers) {
+        BearerCredential::Token(token) => token,
+        BearerCredential::Absent => {
+            // No credentials: a plain challenge, no error code (RFC 6750 §3.1).
+            return challenge(StatusCode::UNAUTHORIZED, "Bearer realm=\"latchkey\"".into());
+        }
+        BearerCredential::Malformed => {
+            return challenge(
+                StatusCode::UNAUTHORIZED,
+                "Bearer realm=\"latchkey\", error=\"invalid_token\", error_description=\"the access token is malformed\"".into(),
+            );
+        }
+        BearerCredential::Repeated => {
+            return challenge(
+                StatusCode::BAD_REQUEST,
+                "Bearer realm=\"latchkey\", error=\"invalid_request\", error_description=\"send one Authorization header\"".into(),
+            );
+        }
     };
     match bearer::authorize(&state, token, SCOPE, state.clock.now()).await {
         Ok(Ok(authorized)) => crate::oauth::response::json(json!({
@@ -65,5 +112,52 @@ pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> Response {
             )
                 .into_response()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn with(values: &[&[u8]]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append(
+                header::AUTHORIZATION,
+                HeaderValue::from_bytes(value).unwrap(),
+            );
+        }
+        headers
+    }
+
+    #[test]
+    fn bearer_header_forms() {
+        assert_eq!(bearer_token(&HeaderMap::new()), BearerCredential::Absent);
+        assert_eq!(
+            bearer_token(&with(&[b"Bearer lkat_x"])),
+            BearerCredential::Token("lkat_x")
+        );
+        assert_eq!(
+            bearer_token(&with(&[b"bEaReR lkat_x"])),
+            BearerCredential::Token("lkat_x")
+        );
+        assert_eq!(
+            bearer_token(&with(&[b"Basic abc"])),
+            BearerCredential::Absent
+        );
+        // Non-ASCII bytes in a bearer token are a malformed token (RFC 6750 §3.1).
+        assert_eq!(
+            bearer_token(&with(&[b"Bearer lkat_\xc3\xa9x"])),
+            BearerCredential::Malformed
+        );
+        assert_eq!(
+            bearer_token(&with(&[b"Bearer \xff\xfe"])),
+            BearerCredential::Malformed
+        );
+        assert_eq!(
+            bearer_token(&with(&[b"Bearer a", b"Bearer b"])),
+            BearerCredential::Repeated
+        );
     }
 }

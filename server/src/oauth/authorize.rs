@@ -14,7 +14,7 @@ use axum::{
     Extension,
     body::Bytes,
     extract::{RawQuery, State},
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{Html, IntoResponse, Response},
 };
 use leptos::prelude::{IntoView, Owner, RenderHtml, view};
@@ -58,9 +58,55 @@ fn failure(error: ServiceError) -> Response {
     )
 }
 
+/// The name of the prompt's browser-binding cookie (`__Host-` prefixed over https).
+fn binding_cookie_name(state: &AppState) -> &'static str {
+    if state.settings.secure_cookies {
+        "__Host-latchkey_prompt"
+    } else {
+        "latchkey_prompt"
+    }
+}
+
+/// The browser-binding cookie the request carries, if it has a plausible one.
+fn browser_binding(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    let name = binding_cookie_name(state);
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, value)| *key == name && authorize::is_browser_binding(value))
+        .map(|(_, value)| value.to_owned())
+}
+
+/// The browser's own binding if it brought one (its other tabs keep working), else a new one.
+fn binding_or_new(existing: Option<String>) -> Result<String, ServiceError> {
+    existing.map_or_else(authorize::new_browser_binding, Ok)
+}
+
+/// Sets the browser-binding cookie on `response` (HttpOnly, SameSite=Lax: the prompt is
+/// reached by a cross-site navigation and posts to itself).
+fn set_binding_cookie(state: &AppState, response: &mut Response, value: &str) {
+    let secure = if state.settings.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+        binding_cookie_name(state),
+        authorize::PROMPT_LIFETIME
+    );
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
 async fn prompt(
     state: &AppState,
     request: &AuthorizationRequest,
+    browser: &str,
     status: StatusCode,
     username: String,
     error: Option<String>,
@@ -84,7 +130,7 @@ async fn prompt(
     }
     hidden.push((
         "request_token".to_owned(),
-        authorize::prompt_token(&state.keys, request, state.clock.now()),
+        authorize::prompt_token(&state.keys, request, browser, state.clock.now()),
     ));
     let redirect_host = url::Url::parse(&request.redirect_uri)
         .ok()
@@ -117,12 +163,31 @@ fn redirect_error(
     ))
 }
 
-/// `GET /oauth/authorize`: validates the request and shows the prompt.
-pub async fn show(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+/// `GET /oauth/authorize`: validates the request and shows the prompt, binding its form to
+/// this browser with a cookie (kept if the browser already has one, for several tabs).
+pub async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
     let params = Params::parse(query.unwrap_or_default().as_bytes());
     match authorize::validate(&state.db, params).await {
         Ok(Validation::Valid(request)) => {
-            prompt(&state, &request, StatusCode::OK, String::new(), None).await
+            let browser = match binding_or_new(browser_binding(&state, &headers)) {
+                Ok(binding) => binding,
+                Err(error) => return failure(error),
+            };
+            let mut response = prompt(
+                &state,
+                &request,
+                &browser,
+                StatusCode::OK,
+                String::new(),
+                None,
+            )
+            .await;
+            set_binding_cookie(&state, &mut response, &browser);
+            response
         }
         Ok(Validation::ErrorPage(error)) => error_page(&error),
         Ok(Validation::RedirectError {
@@ -138,6 +203,7 @@ pub async fn show(State(state): State<AppState>, RawQuery(query): RawQuery) -> R
 pub async fn decide(
     State(state): State<AppState>,
     address: Option<Extension<ClientAddress>>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let address = address.map(|Extension(a)| a.0);
@@ -156,19 +222,32 @@ pub async fn decide(
         Err(error) => return failure(error),
     };
     let username = form.get("username").unwrap_or_default().to_owned();
-    let token_ok = form.get("request_token").is_some_and(|token| {
-        authorize::verify_prompt_token(&state.keys, &request, token, state.clock.now())
-    });
-    if !token_ok {
-        return prompt(
+    let browser = browser_binding(&state, &headers);
+    let token_ok = match (&browser, form.get("request_token")) {
+        (Some(browser), Some(token)) => {
+            authorize::verify_prompt_token(&state.keys, &request, browser, token, state.clock.now())
+        }
+        _ => false,
+    };
+    let Some(browser) = browser.clone().filter(|_| token_ok) else {
+        // The prompt again, usable from this browser: its own binding, or a new one if it
+        // came without (other tabs of this browser keep working).
+        let binding = match binding_or_new(browser) {
+            Ok(binding) => binding,
+            Err(error) => return failure(error),
+        };
+        let mut response = prompt(
             &state,
             &request,
+            &binding,
             StatusCode::BAD_REQUEST,
             username,
             Some("This page expired or was changed. Please sign in and decide again.".into()),
         )
         .await;
-    }
+        set_binding_cookie(&state, &mut response, &binding);
+        return response;
+    };
     match form.get("decision") {
         Some("deny") => match authorize::deny(&state, &request, address).await {
             Ok(location) => see_other(&location),
@@ -186,9 +265,24 @@ pub async fn decide(
                     prompt(
                         &state,
                         &request,
+                        &browser,
                         StatusCode::UNAUTHORIZED,
                         username,
                         Some(message),
+                    )
+                    .await
+                }
+                Ok(Err(PromptRefusal::Busy)) => {
+                    prompt(
+                        &state,
+                        &request,
+                        &browser,
+                        StatusCode::TOO_MANY_REQUESTS,
+                        username,
+                        Some(
+                            "Too many sign-ins are being checked right now. Try again in a moment."
+                                .into(),
+                        ),
                     )
                     .await
                 }
@@ -200,6 +294,7 @@ pub async fn decide(
                     prompt(
                         &state,
                         &request,
+                        &browser,
                         StatusCode::TOO_MANY_REQUESTS,
                         username,
                         Some(message),

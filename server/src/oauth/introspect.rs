@@ -23,18 +23,23 @@ pub async fn introspect(
     }
     .await;
     match result {
-        Ok(Some(active)) => response::json(json!({
-            "active": true,
-            "scope": active.scope,
-            "client_id": active.client_id,
-            "username": active.username,
-            "token_type": active.token_type,
-            "exp": active.exp,
-            "iat": active.iat,
-            "sub": active.sub,
-            "site": active.site,
-            "iss": state.settings.public_url,
-        })),
+        Ok(Some(active)) => {
+            let mut body = json!({
+                "active": true,
+                "scope": active.scope,
+                "client_id": active.client_id,
+                "username": active.username,
+                "exp": active.exp,
+                "iat": active.iat,
+                "sub": active.sub,
+                "site": active.site,
+                "iss": state.settings.public_url,
+            });
+            if let Some(token_type) = active.token_type {
+                body["token_type"] = json!(token_type);
+            }
+            response::json(body)
+        }
         Ok(None) => response::json(json!({"active": false})),
         Err(error) => response::error(&error),
     }

@@ -1,27 +1,22 @@
 //! `GET /.well-known/oauth-authorization-server` (RFC 8414).
 
-use app::server::{AppState, entities::site_scope};
+use app::{domain::ScopeName, server::AppState};
 use axum::{
     Json,
     extract::State,
     http::{HeaderValue, header},
     response::{IntoResponse, Response},
 };
-use sea_orm::{EntityTrait, QueryOrder, QuerySelect};
 use serde_json::json;
 
-/// The authorization server's metadata. Scopes are the union of every site's catalogue.
+/// The authorization server's metadata. `scopes_supported` names only the scope of Latchkey's
+/// own API (`profile`), which every site has: a site's own catalogue is that site's business,
+/// and an unauthenticated document must not list the scope names of every tenant (RFC 8414
+/// lets a server omit scopes it does not want to advertise). Each site's scopes are shown on
+/// its authorization prompt.
 pub async fn metadata(State(state): State<AppState>) -> Response {
     let issuer = state.settings.public_url.as_str();
-    let scopes: Vec<String> = site_scope::Entity::find()
-        .select_only()
-        .column(site_scope::Column::Name)
-        .distinct()
-        .order_by_asc(site_scope::Column::Name)
-        .into_tuple()
-        .all(&state.db)
-        .await
-        .unwrap_or_else(|_| vec!["profile".to_owned()]);
+    let scopes = [ScopeName::PROFILE];
     let auth_methods = ["client_secret_basic", "client_secret_post"];
     let mut response = Json(json!({
         "issuer": issuer,

@@ -9,6 +9,26 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
+/// `POST /audit/export.csv` from `client` with its session's anti-forgery token and `filters`.
+async fn export(
+    app: &TestApp,
+    client: &reqwest::Client,
+    filters: &[(&str, &str)],
+) -> reqwest::Response {
+    let csrf = crate::helpers::session_of(app, client).await["csrf"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let mut form = vec![("csrf", csrf.as_str())];
+    form.extend_from_slice(filters);
+    client
+        .post(format!("{}/audit/export.csv", app.base))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// A hostile value a spreadsheet would run as a formula.
 const FORMULA: &str = "=cmd|' /C calc'!A0";
 /// A value with quotes, a comma and a line break.
@@ -40,7 +60,7 @@ async fn fill(app: &TestApp, site: &str, count: usize) {
             (event, start.plus_seconds(i as i64 * 6 * 3_600))
         })
         .collect();
-    audit::record_batch(&app.state.db, Some(site), events)
+    audit::record_batch(&app.state.db, &app.state.keys, Some(site), events)
         .await
         .unwrap();
 }
@@ -216,7 +236,7 @@ async fn csv_export_streams_the_filtered_view_and_defuses_formulas() {
         // More than two export batches.
         fill(app, &site, 2_345).await;
 
-        let response = app.get("/audit/export.csv?client=lk_formula").await;
+        let response = export(app, &app.client, &[("client", "lk_formula")]).await;
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(
             response.headers()["content-type"],
@@ -256,7 +276,7 @@ async fn csv_export_streams_the_filtered_view_and_defuses_formulas() {
 
         // Everything: the same events as the pages show (each export is audited before it
         // streams, so it lists itself).
-        let everything = parse_csv(&app.get("/audit/export.csv").await.text().await.unwrap());
+        let everything = parse_csv(&export(app, &app.client, &[]).await.text().await.unwrap());
         let paged = walk(app, &[]).await;
         assert_eq!(everything.len() - 1, paged.len());
         assert_eq!(everything[1][3], "audit.exported");
@@ -268,15 +288,10 @@ async fn csv_export_streams_the_filtered_view_and_defuses_formulas() {
         );
 
         // Bad filters: 400 with the reason; signed out: to the sign-in page.
-        let bad = app.get("/audit/export.csv?from=yesterday").await;
+        let bad = export(app, &app.client, &[("from", "yesterday")]).await;
         assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
         assert!(bad.text().await.unwrap().contains("from: "));
-        let anonymous = app
-            .new_client()
-            .get(format!("{}/audit/export.csv", app.base))
-            .send()
-            .await
-            .unwrap();
+        let anonymous = export(app, &app.new_client(), &[]).await;
         assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
         assert_eq!(anonymous.headers()["location"], "/sign-in?next=%2Faudit");
     })
@@ -309,11 +324,8 @@ async fn each_site_sees_only_its_own_events() {
                 .all(|row| !row["summary"].as_str().unwrap().starts_with("event ")),
             "{seen}"
         );
-        let csv = other
-            .get(format!("{}/audit/export.csv?actor=bob", app.base))
-            .send()
+        let csv = export(app, &other, &[("actor", "bob")])
             .await
-            .unwrap()
             .text()
             .await
             .unwrap();

@@ -298,12 +298,12 @@ async fn reveal_needs_a_recent_password_and_is_audited() {
                     ("csrf", &csrf),
                     ("client_uuid", &id),
                     ("slot_id", &slot),
-                    ("password", "not it at all"),
+                    ("current_password", "not it at all"),
                 ],
                 StatusCode::BAD_REQUEST,
             )
             .await;
-        assert!(field_message(&wrong, "password").is_some());
+        assert!(field_message(&wrong, "current_password").is_some());
         assert_eq!(detail(app, &id).await["revealed"], Value::Null);
         app.call_json(
             "reveal_client_secret",
@@ -311,7 +311,7 @@ async fn reveal_needs_a_recent_password_and_is_audited() {
                 ("csrf", &csrf),
                 ("client_uuid", &id),
                 ("slot_id", &slot),
-                ("password", ADMIN_PASSWORD),
+                ("current_password", ADMIN_PASSWORD),
             ],
             StatusCode::OK,
         )

@@ -57,6 +57,9 @@ pub struct TestApp {
     pub base: String,
     /// Keeps cookies; never follows redirects (tests look at them).
     pub client: reqwest::Client,
+    /// The API user's browser at the authorization prompt: keeps cookies, follows no
+    /// redirects. One per server (a client must not outlive the runtime of its test).
+    pub browser: reqwest::Client,
     /// The server's state (same database, same manual clock).
     pub state: AppState,
     /// Which backend (`sqlite`/`postgres`), for messages.
@@ -101,12 +104,32 @@ async fn serve(
     clock: Clock,
     configure: impl FnOnce(&mut Settings),
 ) -> TestApp {
+    serve_with_policy(conn, backend, clock, configure, false).await
+}
+
+/// Starts Latchkey over `db` as `latchkey serve --trusted-proxy` would: behind a TLS proxy
+/// (Secure cookies, HSTS, forwarded client addresses).
+pub async fn spawn_behind_proxy(db: TestDb) -> TestApp {
+    let clock = Clock::manual(Timestamp(Clock::System.now().unix()));
+    let mut app = serve_with_policy(db.conn.clone(), db.name, clock, |_| {}, true).await;
+    app.db = Some(db);
+    app
+}
+
+async fn serve_with_policy(
+    conn: sea_orm::DatabaseConnection,
+    backend: &'static str,
+    clock: Clock,
+    configure: impl FnOnce(&mut Settings),
+    trusted_proxy: bool,
+) -> TestApp {
     init_logging();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let base = format!("http://{address}");
     let mut settings = Settings {
         public_url: base.clone(),
+        secure_cookies: trusted_proxy,
         ..Settings::default()
     };
     configure(&mut settings);
@@ -124,8 +147,8 @@ async fn serve(
         .site_addr(address)
         .build();
     let policy = HttpPolicy {
-        trusted_proxy: false,
-        secure: false,
+        trusted_proxy,
+        secure: trusted_proxy,
         public_origin: base.clone(),
         // On in tests, so every test runs through the metrics layers.
         metrics: true,
@@ -145,6 +168,7 @@ async fn serve(
         address,
         base,
         client: http_client(),
+        browser: http_client(),
         state,
         backend,
         db: None,

@@ -10,11 +10,23 @@ mod clients;
 mod console_session;
 mod credential_cache;
 mod dashboard;
+mod headers;
 mod health;
 mod helpers;
+// The hostile-input strategies of the app crate's property tests, shared here (one source).
+#[allow(dead_code)]
+#[path = "../../../app/src/hostile.rs"]
+mod hostile;
+mod hostile_http;
 mod metrics;
 mod oauth_authorize;
 mod oauth_flow;
 mod oauth_helpers;
 mod oauth_lifecycle;
 mod oauth_token;
+mod process;
+mod races;
+mod trust_credentials;
+mod trust_cross_site;
+mod trust_rights;
+mod trust_wire;

@@ -190,7 +190,8 @@ async fn the_prompt_checks_credentials_permission_and_its_own_token() {
                 ("decision".into(), "allow".into()),
             ])
             .collect();
-        let response = browser()
+        let response = app
+            .browser
             .post(format!("{}/oauth/authorize", app.base))
             .form(&tampered)
             .send()

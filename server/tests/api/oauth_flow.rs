@@ -38,7 +38,7 @@ async fn user_authorizes(
     url: &url::Url,
     fixture: &Fixture,
 ) -> Vec<(String, String)> {
-    let prompt = browser().get(url.as_str()).send().await.unwrap();
+    let prompt = app.browser.get(url.as_str()).send().await.unwrap();
     assert_eq!(prompt.status(), StatusCode::OK);
     let html = prompt.text().await.unwrap();
     assert!(

@@ -97,7 +97,8 @@ pub async fn disable_client(app: &TestApp, fixture: &Fixture) {
     .await;
 }
 
-/// A browser-like client that keeps no cookies and follows no redirects.
+/// A client that keeps no cookies and follows no redirects (a client back end, or a browser
+/// that never saw this server).
 pub fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -105,9 +106,19 @@ pub fn browser() -> reqwest::Client {
         .unwrap()
 }
 
+/// Another browser: keeps cookies (from now on), follows no redirects.
+pub fn fresh_browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap()
+}
+
 /// `GET /oauth/authorize` with `query`.
 pub async fn authorize(app: &TestApp, query: &[(&str, &str)]) -> Response {
-    browser()
+    // The API user's browser: the prompt binds its form to it with a cookie.
+    app.browser
         .get(format!("{}/oauth/authorize", app.base))
         .query(query)
         .send()
@@ -164,7 +175,7 @@ pub async fn submit_prompt(
     form.push(("username".into(), username.into()));
     form.push(("password".into(), password.into()));
     form.push(("decision".into(), decision.into()));
-    browser()
+    app.browser
         .post(format!("{}/oauth/authorize", app.base))
         .form(&form)
         .send()

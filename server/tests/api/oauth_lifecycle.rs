@@ -185,7 +185,10 @@ async fn introspection_describes_only_the_callers_live_tokens() {
         let access = tokens["access_token"].as_str().unwrap();
         let info = introspect(app, &f, access).await;
         assert_eq!(info["active"], true);
-        assert_eq!(info["token_type"], "access_token");
+        assert_eq!(
+            info["token_type"], "Bearer",
+            "RFC 7662 §2.2: the RFC 6749 §5.1 type"
+        );
         assert_eq!(info["scope"], "profile");
         assert_eq!(info["client_id"], f.client_id.as_str());
         assert_eq!(info["username"], "api-sam");
@@ -201,7 +204,8 @@ async fn introspection_describes_only_the_callers_live_tokens() {
                 refresh_info["active"].as_bool(),
                 refresh_info["token_type"].as_str()
             ),
-            (Some(true), Some("refresh_token"))
+            (Some(true), None),
+            "a refresh token has no RFC 6749 token type"
         );
 
         assert_eq!(

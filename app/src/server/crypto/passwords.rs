@@ -17,6 +17,7 @@ use argon2::{
     password_hash::phc::{Output, ParamsString, PasswordHash, Salt},
 };
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use tokio::sync::{Semaphore, oneshot};
 
@@ -27,12 +28,32 @@ const LANES: u32 = 1;
 /// Bytes of hash output (argon2's default).
 const OUTPUT_LEN: usize = 32;
 
-/// Hashes and verifies passwords; cheap to clone (shares its concurrency limit).
+/// Hashes waiting for a thread, per hashing thread, before new ones are refused at once.
+const WAITING_PER_THREAD: usize = 16;
+
+/// Hashes and verifies passwords; cheap to clone (shares its concurrency limit and queue).
+///
+/// The queue in front of the threads is bounded: a sign-in flood past it is answered at once
+/// with [`ServiceError::Busy`] ("try again") instead of queueing without limit, which would
+/// hold every request's memory and make every later sign-in wait behind the flood.
 #[derive(Clone)]
 pub struct PasswordHasher {
     permits: Arc<Semaphore>,
     workers: Arc<Workers>,
     dummy_hash: Arc<str>,
+    /// Hashes running or waiting.
+    queued: Arc<AtomicUsize>,
+    /// The most that may run or wait at once.
+    capacity: usize,
+}
+
+/// Counts one hash as queued for as long as it lives.
+struct QueueSlot(Arc<AtomicUsize>);
+
+impl Drop for QueueSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -190,6 +211,12 @@ fn verify_blocking(password: &str, stored: &str) -> bool {
 impl PasswordHasher {
     /// A hasher that runs at most `max_concurrent` hashes at once, on as many threads.
     pub fn new(max_concurrent: usize) -> Result<Self, ServiceError> {
+        Self::with_queue(max_concurrent, WAITING_PER_THREAD * max_concurrent.max(1))
+    }
+
+    /// A hasher with `max_concurrent` threads and room for `max_waiting` hashes waiting for
+    /// one; more are refused with [`ServiceError::Busy`].
+    pub fn with_queue(max_concurrent: usize, max_waiting: usize) -> Result<Self, ServiceError> {
         let max_concurrent = max_concurrent.max(1);
         let workers = Workers::start(max_concurrent)?;
         // On a hashing thread, whose working memory is reused afterwards.
@@ -199,7 +226,15 @@ impl PasswordHasher {
             permits: Arc::new(Semaphore::new(max_concurrent)),
             workers: Arc::new(workers),
             dummy_hash: dummy_hash.into(),
+            queued: Arc::new(AtomicUsize::new(0)),
+            capacity: max_concurrent + max_waiting,
         })
+    }
+
+    /// False while the queue is full: a caller about to count a sign-in attempt refuses
+    /// ([`ServiceError::Busy`]) before counting it, rather than count one it cannot check.
+    pub fn has_room(&self) -> bool {
+        self.queued.load(Ordering::SeqCst) < self.capacity
     }
 
     /// The PHC string (`$argon2id$v=19$m=19456,t=2,p=1$...`) for a new password.
@@ -224,6 +259,12 @@ impl PasswordHasher {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, ServiceError> {
+        let slot = QueueSlot(Arc::clone(&self.queued));
+        if self.queued.fetch_add(1, Ordering::SeqCst) >= self.capacity {
+            drop(slot);
+            return Err(ServiceError::Busy);
+        }
+        let _slot = slot;
         let _permit = self
             .permits
             .acquire()
@@ -315,6 +356,41 @@ mod tests {
             .await
             .unwrap();
         assert_ne!(first, second);
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_answers_busy_at_once_and_drains() {
+        let hasher = PasswordHasher::with_queue(1, 2).unwrap();
+        let stored = hasher
+            .hash(&password("a long enough phrase"))
+            .await
+            .unwrap();
+        let tries: Vec<_> = (0..20)
+            .map(|_| {
+                let hasher = hasher.clone();
+                let stored = stored.clone();
+                tokio::spawn(async move { hasher.verify("wrong guess", Some(&stored)).await })
+            })
+            .collect();
+        let mut busy = 0;
+        for task in tries {
+            match task.await.unwrap() {
+                Err(ServiceError::Busy) => busy += 1,
+                other => assert!(matches!(other, Ok(false))),
+            }
+        }
+        assert!(
+            busy >= 17,
+            "at most 1 running + 2 waiting of 20: {busy} refused"
+        );
+        // Nothing stays counted: the next hash goes through.
+        assert!(
+            hasher
+                .verify("a long enough phrase", Some(&stored))
+                .await
+                .unwrap()
+        );
+        assert_eq!(hasher.queued.load(Ordering::SeqCst), 0);
     }
 
     #[tokio::test]

@@ -61,14 +61,15 @@ impl TokenKind {
     }
 }
 
-fn checksum(prefix_and_body: &str) -> String {
-    let mut value = crc32fast::hash(prefix_and_body.as_bytes());
+/// The base62 CRC-32 of `prefix_and_body`.
+fn checksum_bytes(prefix_and_body: &[u8]) -> [u8; CHECKSUM_LEN] {
+    let mut value = crc32fast::hash(prefix_and_body);
     let mut out = [b'0'; CHECKSUM_LEN];
     for slot in out.iter_mut().rev() {
         *slot = BASE62[(value % 62) as usize];
         value /= 62;
     }
-    out.iter().map(|&b| char::from(b)).collect()
+    out
 }
 
 /// A new random credential of `kind`.
@@ -77,23 +78,25 @@ pub fn generate(kind: TokenKind) -> Result<String, ServiceError> {
     let mut token = String::with_capacity(kind.token_len());
     token.push_str(kind.prefix());
     token.push_str(&URL_SAFE_NO_PAD.encode(&bytes[..kind.random_bytes()]));
-    let sum = checksum(&token);
-    token.push_str(&sum);
+    token.extend(checksum_bytes(token.as_bytes()).map(char::from));
     Ok(token)
 }
 
 /// True if `text` has the exact shape of a `kind` credential: prefix, length, alphabet and
 /// checksum. Checked before any database lookup.
 pub fn is_well_formed(kind: TokenKind, text: &str) -> bool {
-    if text.len() != kind.token_len() || !text.starts_with(kind.prefix()) {
+    // Work on bytes: the input is attacker-chosen, and a multibyte character may straddle
+    // any boundary a `str` slice would be cut at. Every byte of a real token is ASCII.
+    let bytes = text.as_bytes();
+    if bytes.len() != kind.token_len() || !bytes.starts_with(kind.prefix().as_bytes()) {
         return false;
     }
-    let (head, sum) = text.split_at(text.len() - CHECKSUM_LEN);
+    let (head, sum) = bytes.split_at(bytes.len() - CHECKSUM_LEN);
     let body = &head[kind.prefix().len()..];
-    body.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        && sum.bytes().all(|b| b.is_ascii_alphanumeric())
-        && checksum(head) == sum
+    body.iter()
+        .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && sum.iter().all(u8::is_ascii_alphanumeric)
+        && checksum_bytes(head) == *sum
 }
 
 /// The SHA-256 digest (hex) under which a code or token is stored and looked up.
@@ -209,6 +212,63 @@ mod tests {
         assert!(!is_well_formed(TokenKind::AccessToken, &non_ascii));
         // The stored digest presented as a token is garbage, not a credential.
         assert!(!is_well_formed(TokenKind::AccessToken, &digest(&token)));
+    }
+
+    #[test]
+    fn a_multibyte_character_at_the_checksum_boundary_is_refused_not_a_panic() {
+        // The review's crash: the right length in bytes, with 'é' (2 bytes) straddling the
+        // point where the checksum starts.
+        for kind in KINDS {
+            let cut = kind.token_len() - CHECKSUM_LEN;
+            let mut text = kind.prefix().to_owned();
+            text.push_str(&"A".repeat(cut - kind.prefix().len() - 1));
+            text.push('é');
+            text.push_str(&"z".repeat(CHECKSUM_LEN - 1));
+            assert_eq!(text.len(), kind.token_len());
+            assert!(!is_well_formed(kind, &text), "{kind:?}");
+        }
+    }
+
+    mod properties {
+        use super::*;
+        use crate::hostile::{config, hostile_text, mutate, same_length_as};
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(config())]
+
+            #[test]
+            fn any_text_is_judged_without_panicking(raw in hostile_text(), kind in prop::sample::select(&KINDS[..])) {
+                if is_well_formed(kind, &raw) {
+                    prop_assert!(raw.is_ascii() && raw.starts_with(kind.prefix()));
+                }
+            }
+
+            #[test]
+            fn right_length_with_wide_characters_anywhere_is_refused(
+                (kind, text) in prop::sample::select(&KINDS[..]).prop_flat_map(|kind| {
+                    (Just(kind), same_length_as(kind.prefix(), kind.token_len(), CHECKSUM_LEN))
+                })
+            ) {
+                prop_assert_eq!(text.len(), kind.token_len());
+                prop_assert!(text.is_ascii() || !is_well_formed(kind, &text));
+            }
+
+            #[test]
+            fn one_changed_character_is_refused(
+                kind in prop::sample::select(&KINDS[..]),
+                position in any::<usize>(),
+                replacement in any::<char>(),
+            ) {
+                let token = generate(kind).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let changed = mutate(&token, position, replacement);
+                if changed != token {
+                    // A CRC-32 catches every single-character change of the body and checksum
+                    // within its alphabet; outside it, the alphabet check does.
+                    prop_assert!(!is_well_formed(kind, &changed), "{changed}");
+                }
+            }
+        }
     }
 
     #[test]

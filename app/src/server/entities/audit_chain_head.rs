@@ -10,6 +10,9 @@ pub struct Model {
     pub chain: String,
     pub seq: i64,
     pub hash: String,
+    /// HMAC (audit key) of chain, seq and hash; `None` only for heads written before chains
+    /// were keyed.
+    pub signature: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -20,6 +20,9 @@ pub struct Model {
     pub last_sign_in_at: Option<i64>,
     /// Set while the user is disabled: they can sign in nowhere and authorize nothing.
     pub disabled_at: Option<i64>,
+    /// Moves on at every password reset or change and at "sign out everywhere": a session
+    /// started in an earlier generation has ended.
+    pub session_generation: i64,
 }
 
 impl Model {

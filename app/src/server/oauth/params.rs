@@ -122,10 +122,14 @@ impl ClientCredentials {
 pub fn decode_basic(header_value: &str) -> Result<(String, String), OAuthError> {
     use base64::{Engine, engine::general_purpose::STANDARD};
     let malformed = || OAuthError::invalid_client("malformed HTTP Basic credentials");
-    let encoded = header_value
-        .strip_prefix("Basic ")
-        .or_else(|| header_value.strip_prefix("basic "))
+    // The scheme name is case-insensitive (RFC 7235 §2.1): `Basic`, `basic`, `BASIC`...
+    let (scheme, encoded) = header_value
+        .trim_start()
+        .split_once(' ')
         .ok_or_else(malformed)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(malformed());
+    }
     let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
     let text = String::from_utf8(decoded).map_err(|_| malformed())?;
     let (id, secret) = text.split_once(':').ok_or_else(malformed)?;
@@ -200,6 +204,67 @@ mod tests {
                 "invalid_client",
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn the_basic_scheme_name_is_case_insensitive() {
+        let header = encode_basic("id", "secret");
+        let encoded = header.trim_start_matches("Basic ");
+        for scheme in ["Basic", "basic", "BASIC", "bAsIc"] {
+            assert_eq!(
+                decode_basic(&format!("{scheme} {encoded}")).unwrap(),
+                ("id".to_owned(), "secret".to_owned()),
+                "{scheme}"
+            );
+        }
+        assert!(decode_basic(&format!("Basicx {encoded}")).is_err());
+    }
+
+    mod properties {
+        use super::*;
+        use crate::hostile::{config, hostile_bytes, hostile_text};
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(config())]
+
+            #[test]
+            fn any_body_is_parsed_or_refused_with_invalid_request(body in hostile_bytes()) {
+                match Params::parse(&body) {
+                    Ok(params) => {
+                        for value in params.0.values() {
+                            prop_assert!(!value.is_empty() && value.len() <= MAX_VALUE_LEN);
+                            prop_assert!(!value.contains(char::REPLACEMENT_CHARACTER));
+                        }
+                    }
+                    Err(error) => prop_assert_eq!(error.code.as_str(), "invalid_request"),
+                }
+            }
+
+            #[test]
+            fn repeated_names_are_always_refused(name in "[a-z_]{1,12}", a in hostile_text(), b in hostile_text()) {
+                let body = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair(&name, &a)
+                    .append_pair(&name, &b)
+                    .finish();
+                prop_assert!(Params::parse(body.as_bytes()).is_err());
+            }
+
+            #[test]
+            fn basic_credentials_round_trip_whatever_they_hold(id in hostile_text(), secret in hostile_text()) {
+                prop_assert_eq!(decode_basic(&encode_basic(&id, &secret)).ok(), Some((id, secret)));
+            }
+
+            #[test]
+            fn any_authorization_value_is_decoded_or_refused_as_invalid_client(raw in hostile_text(), bytes in hostile_bytes()) {
+                use base64::{Engine, engine::general_purpose::STANDARD};
+                for value in [raw.clone(), format!("Basic {raw}"), format!("Basic {}", STANDARD.encode(&bytes))] {
+                    if let Err(error) = decode_basic(&value) {
+                        prop_assert_eq!(error.code.as_str(), "invalid_client");
+                    }
+                }
+            }
         }
     }
 

@@ -96,4 +96,28 @@ mod tests {
             );
         }
     }
+
+    mod properties {
+        use super::*;
+        use crate::hostile::{config, hostile_text};
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(config())]
+
+            #[test]
+            fn any_challenge_and_verifier_are_judged_without_panicking(
+                challenge in hostile_text(),
+                method in hostile_text(),
+                verifier in hostile_text(),
+            ) {
+                match parse_challenge(Some(&challenge), Some(&method)) {
+                    Ok(Some(kept)) => prop_assert!(kept.len() == 43 && kept.is_ascii()),
+                    Ok(None) => prop_assert!(false, "a challenge was sent"),
+                    Err(error) => prop_assert_eq!(error.code.as_str(), "invalid_request"),
+                }
+                let _ = verify(&verifier, &challenge);
+            }
+        }
+    }
 }

@@ -7,6 +7,7 @@ use crate::server::{
     ServiceError,
     db::begin_write,
     entities::alert,
+    keys::Keys,
     services::{
         access::Acting,
         audit::{self, Action, NewEvent, Target},
@@ -114,6 +115,7 @@ pub async fn open(
 /// Acknowledges an alert of a site the actor administers.
 pub async fn acknowledge(
     db: &DatabaseConnection,
+    keys: &Keys,
     acting: &Acting,
     alert_id: i64,
     now: Timestamp,
@@ -146,7 +148,7 @@ pub async fn acknowledge(
     if let (Some(id), Some(name)) = (&found.client_id, &found.client_name) {
         event = event.target(Target::new("client", id, name));
     }
-    audit::record(&txn, event, now).await?;
+    audit::record(&txn, keys, event, now).await?;
     txn.commit().await?;
     Ok(())
 }

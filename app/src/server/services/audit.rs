@@ -1,17 +1,26 @@
 //! The audit log: every administrator action and token event, append-only and tamper-evident.
 //!
 //! Events form one hash chain per site (`site:<uuid>`; events with no site use `global`):
-//! `hash = SHA-256(prev_hash "\n" canonical-json(event))`. Appending advances the chain head
-//! row first, which serialises writers of one chain (a row lock on PostgreSQL, the write lock
-//! on SQLite) and makes a fork impossible (`(chain, seq)` is also unique). This module offers
-//! no update or delete: the only way to change the log is to append to it.
+//! `hash = HMAC-SHA-256(audit chain key, prev_hash "\n" canonical-json(event))`. The key is
+//! derived from the operator's master key and never stored in the database, so someone who
+//! can write the database but lacks the key cannot recompute a chain after editing it. The
+//! head row (newest position and hash) carries a signature with the audit key, so rewinding it
+//! alone is caught; rewinding it to a head copied earlier is caught by an anchor kept outside
+//! the database ([`Anchor`], `latchkey audit head` and `audit verify --against`).
+//!
+//! Appending advances the chain head row first, which serialises writers of one chain (a row
+//! lock on PostgreSQL, the write lock on SQLite) and makes a fork impossible (`(chain, seq)` is
+//! also unique). This module offers no update or delete: the only way to change the log is to
+//! append to it ([`rekey`], the one-time upgrade of chains written before links were keyed,
+//! rewrites links only after checking them).
 
 use crate::domain::Timestamp;
 use crate::server::{
     ServiceError,
-    crypto::{hex, sha256},
+    crypto::{constant_time_eq, hex, hmac_sha256, sha256},
     db::{batch, execute_all},
-    entities::{audit_chain_head as head, audit_event as event},
+    entities::{audit_chain_head as head, audit_checkpoint as checkpoint, audit_event as event},
+    keys::Keys,
 };
 use sea_orm::{
     ActiveValue::Set,
@@ -46,8 +55,12 @@ pub enum Action {
     UserEmailChanged,
     /// A user's roles on a site changed (granted, changed or removed).
     UserRolesChanged,
-    /// An administrator set a new password for a user.
+    /// An administrator set a new password for a user (their sessions ended).
     UserPasswordReset,
+    /// An administrator changed their own password (their other sessions ended).
+    OwnPasswordChanged,
+    /// An administrator signed out of every session.
+    SignedOutEverywhere,
     /// A user was disabled.
     UserDisabled,
     /// A disabled user was enabled again.
@@ -102,6 +115,8 @@ pub enum Action {
     AlertAcknowledged,
     /// Old audit events were pruned (a signed checkpoint keeps the chain verifiable).
     AuditPruned,
+    /// A chain written before links were keyed was checked and keyed (`latchkey audit rekey`).
+    AuditRekeyed,
     /// An administrator exported the Audit Log as CSV.
     AuditExported,
 }
@@ -119,6 +134,8 @@ impl Action {
         Self::UserEmailChanged,
         Self::UserRolesChanged,
         Self::UserPasswordReset,
+        Self::OwnPasswordChanged,
+        Self::SignedOutEverywhere,
         Self::UserDisabled,
         Self::UserEnabled,
         Self::UserDeleted,
@@ -146,6 +163,7 @@ impl Action {
         Self::ClientAuthFailed,
         Self::AlertAcknowledged,
         Self::AuditPruned,
+        Self::AuditRekeyed,
         Self::AuditExported,
     ];
 }
@@ -164,6 +182,8 @@ impl Action {
             Self::UserEmailChanged => "user.email_changed",
             Self::UserRolesChanged => "user.roles_changed",
             Self::UserPasswordReset => "user.password_reset",
+            Self::OwnPasswordChanged => "admin.password_changed",
+            Self::SignedOutEverywhere => "admin.signed_out_everywhere",
             Self::UserDisabled => "user.disabled",
             Self::UserEnabled => "user.enabled",
             Self::UserDeleted => "user.deleted",
@@ -191,6 +211,7 @@ impl Action {
             Self::ClientAuthFailed => "oauth.client_auth_failed",
             Self::AlertAcknowledged => "alert.acknowledged",
             Self::AuditPruned => "audit.pruned",
+            Self::AuditRekeyed => "audit.rekeyed",
             Self::AuditExported => "audit.exported",
         }
     }
@@ -341,8 +362,19 @@ pub fn chain_key(site_id: Option<Uuid>) -> String {
     site_id.map_or_else(|| "global".to_owned(), |id| format!("site:{id}"))
 }
 
-/// The link hash: what `audit verify` recomputes.
-fn link_hash(prev_hash: &str, row: &event::Model) -> String {
+/// The link hash: what `audit verify` recomputes, keyed with the audit chain key.
+fn link_hash(keys: &Keys, prev_hash: &str, row: &event::Model) -> String {
+    hex(&hmac_sha256(&keys.audit_chain, &link_input(prev_hash, row)))
+}
+
+/// The unkeyed link of chains written before links were keyed (SHA-256 of the same input):
+/// only [`rekey`] and the verifier's hint use it.
+fn legacy_link_hash(prev_hash: &str, row: &event::Model) -> String {
+    hex(&sha256(&link_input(prev_hash, row)))
+}
+
+/// What a link hashes: the previous link and the event's canonical JSON.
+fn link_input(prev_hash: &str, row: &event::Model) -> Vec<u8> {
     let canonical = json!([
         row.chain,
         row.seq,
@@ -363,37 +395,96 @@ fn link_hash(prev_hash: &str, row: &event::Model) -> String {
     input.push_str(prev_hash);
     input.push('\n');
     input.push_str(&canonical.to_string());
-    hex(&sha256(input.as_bytes()))
+    input.into_bytes()
+}
+
+/// What a signature of a chain position stands for: a retention checkpoint, a chain head, or
+/// an anchor exported for safekeeping. Part of the signed text, so one cannot pass for another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signed {
+    /// The last event of a pruned stretch (`audit_checkpoints`).
+    Checkpoint,
+    /// The newest event of a chain (`audit_chain_heads`).
+    Head,
+    /// A head exported with `latchkey audit head`.
+    Anchor,
+}
+
+/// The signature (audit key) of position `seq` of `chain` having link `hash`.
+pub fn sign_position(keys: &Keys, what: Signed, chain: &str, seq: i64, hash: &str) -> String {
+    let message = match what {
+        // Checkpoints keep the text they were signed with before heads and anchors existed.
+        Signed::Checkpoint => format!("{chain}|{seq}|{hash}"),
+        Signed::Head => format!("head|{chain}|{seq}|{hash}"),
+        Signed::Anchor => format!("anchor|{chain}|{seq}|{hash}"),
+    };
+    hex(&hmac_sha256(&keys.audit, message.as_bytes()))
+}
+
+/// True if `signature` is the audit key's signature of that position.
+pub fn verify_position(
+    keys: &Keys,
+    what: Signed,
+    chain: &str,
+    seq: i64,
+    hash: &str,
+    signature: &str,
+) -> bool {
+    constant_time_eq(
+        sign_position(keys, what, chain, seq, hash).as_bytes(),
+        signature.as_bytes(),
+    )
 }
 
 /// Appends `new` to its chain. Call inside the transaction that makes the change it
 /// describes, so both commit or neither does. Returns the event id.
 pub async fn record(
     conn: &impl ConnectionTrait,
+    keys: &Keys,
     new: NewEvent,
     now: Timestamp,
 ) -> Result<i64, ServiceError> {
     let chain = chain_key(new.site_id);
     let (seq, prev_hash) = advance_head(conn, &chain).await?;
-    let row = linked_row(&chain, seq, new.site_id, new, now, prev_hash);
+    let row = linked_row(keys, &chain, seq, new.site_id, new, now, prev_hash);
     let hash = row.hash.clone();
     let inserted = event::Entity::insert(to_active(row)).exec(conn).await?;
+    conn.execute_raw(move_head(
+        conn.get_database_backend(),
+        keys,
+        &chain,
+        seq,
+        hash,
+    ))
+    .await?;
+    Ok(inserted.last_insert_id)
+}
+
+/// The statement that records `hash` at `seq` as the head of `chain`, signed.
+fn move_head(
+    backend: sea_orm::DbBackend,
+    keys: &Keys,
+    chain: &str,
+    seq: i64,
+    hash: String,
+) -> Statement {
+    let signature = sign_position(keys, Signed::Head, chain, seq, &hash);
     head::Entity::update_many()
         .col_expr(head::Column::Hash, Expr::value(hash))
+        .col_expr(head::Column::Signature, Expr::value(signature))
         .filter(head::Column::Chain.eq(chain))
-        .exec(conn)
-        .await?;
-    Ok(inserted.last_insert_id)
+        .build(backend)
 }
 
 /// Appends many events of one chain at once: one head update and bulk inserts. For seeding
 /// and for batched token events; the result is the same chain `record` would have built.
 pub async fn record_batch(
     conn: &impl ConnectionTrait,
+    keys: &Keys,
     site_id: Option<Uuid>,
     events: Vec<(NewEvent, Timestamp)>,
 ) -> Result<(), ServiceError> {
-    let writes = link_batch(conn, site_id, events).await?;
+    let writes = link_batch(conn, keys, site_id, events).await?;
     execute_all(conn, writes).await?;
     Ok(())
 }
@@ -404,6 +495,7 @@ pub async fn record_batch(
 /// (see [`execute_all`]).
 pub async fn link_batch(
     conn: &impl ConnectionTrait,
+    keys: &Keys,
     site_id: Option<Uuid>,
     events: Vec<(NewEvent, Timestamp)>,
 ) -> Result<Vec<Statement>, ServiceError> {
@@ -419,6 +511,7 @@ pub async fn link_batch(
     let mut rows = Vec::with_capacity(events.len());
     for (offset, (new, at)) in events.into_iter().enumerate() {
         let row = linked_row(
+            keys,
             &chain,
             first_seq + offset as i64,
             site_id,
@@ -435,17 +528,19 @@ pub async fn link_batch(
             batch::insert_rows(backend, chunk.iter().cloned().map(to_active).collect())
         })
         .collect();
-    writes.push(
-        head::Entity::update_many()
-            .col_expr(head::Column::Hash, Expr::value(prev_hash))
-            .filter(head::Column::Chain.eq(chain))
-            .build(backend),
-    );
+    writes.push(move_head(
+        backend,
+        keys,
+        &chain,
+        first_seq + count - 1,
+        prev_hash,
+    ));
     Ok(writes)
 }
 
 /// The stored row of `new` as link `seq` of `chain`, hashed onto `prev_hash`.
 fn linked_row(
+    keys: &Keys,
     chain: &str,
     seq: i64,
     site_id: Option<Uuid>,
@@ -472,7 +567,7 @@ fn linked_row(
         prev_hash,
         hash: String::new(),
     };
-    row.hash = link_hash(&row.prev_hash, &row);
+    row.hash = link_hash(keys, &row.prev_hash, &row);
     row
 }
 
@@ -528,6 +623,7 @@ async fn advance_head_by(
             chain: Set(chain.to_owned()),
             seq: Set(0),
             hash: Set(GENESIS_HASH.to_owned()),
+            signature: Set(None),
         })
         .on_conflict(
             OnConflict::column(head::Column::Chain)
@@ -580,43 +676,63 @@ pub async fn chains(conn: &impl ConnectionTrait) -> Result<Vec<String>, ServiceE
 }
 
 /// Recomputes `chain` from its first event (or from its latest signed checkpoint, if old
-/// events were pruned) and reports the first link that does not match (an edited, deleted or
-/// inserted event, or a forged checkpoint), reading in bounded pages.
+/// events were pruned) with the audit chain key and reports the first link that does not
+/// match (an edited, deleted or inserted event, a forged checkpoint), then checks that the
+/// chain ends exactly at its signed head, reading in bounded pages.
 pub async fn verify_chain(
     conn: &impl ConnectionTrait,
-    keys: &crate::server::keys::Keys,
+    keys: &Keys,
     chain: &str,
+) -> Result<ChainReport, ServiceError> {
+    verify_links(conn, keys, chain, LinkFormat::Keyed).await
+}
+
+/// How the links of a chain are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LinkFormat {
+    /// HMAC with the audit chain key (every chain written by this version).
+    Keyed,
+    /// A chain being upgraded (see [`rekey`]): unkeyed SHA-256 links written before links
+    /// were keyed, then only keyed ones (events appended since the upgrade).
+    Upgrading,
+}
+
+async fn verify_links(
+    conn: &impl ConnectionTrait,
+    keys: &Keys,
+    chain: &str,
+    format: LinkFormat,
 ) -> Result<ChainReport, ServiceError> {
     const PAGE: u64 = 1_000;
     let mut prev_hash = GENESIS_HASH.to_owned();
     let mut expected_seq = 1_i64;
     let mut checked = 0_u64;
-    let checkpoint = crate::server::entities::audit_checkpoint::Entity::find()
-        .filter(crate::server::entities::audit_checkpoint::Column::Chain.eq(chain))
-        .order_by_desc(crate::server::entities::audit_checkpoint::Column::Seq)
-        .one(conn)
-        .await?;
-    if let Some(checkpoint) = checkpoint {
-        let expected = crate::server::services::audit_log::checkpoint_signature(
+    let mut keyed_seen = format == LinkFormat::Keyed;
+    let broken = |seq: i64, event_id: i64, events: u64, reason: String| ChainReport {
+        chain: chain.to_owned(),
+        events,
+        broken: Some(BrokenLink {
+            chain: chain.to_owned(),
+            seq,
+            event_id,
+            reason,
+        }),
+    };
+    if let Some(checkpoint) = latest_checkpoint(conn, chain).await? {
+        if !verify_position(
             keys,
+            Signed::Checkpoint,
             chain,
             checkpoint.seq,
             &checkpoint.hash,
-        );
-        if !crate::server::crypto::constant_time_eq(
-            expected.as_bytes(),
-            checkpoint.signature.as_bytes(),
+            &checkpoint.signature,
         ) {
-            return Ok(ChainReport {
-                chain: chain.to_owned(),
-                events: 0,
-                broken: Some(BrokenLink {
-                    chain: chain.to_owned(),
-                    seq: checkpoint.seq,
-                    event_id: 0,
-                    reason: "the retention checkpoint's signature is not valid".into(),
-                }),
-            });
+            return Ok(broken(
+                checkpoint.seq,
+                0,
+                0,
+                "the retention checkpoint's signature is not valid".into(),
+            ));
         }
         prev_hash = checkpoint.hash;
         expected_seq = checkpoint.seq + 1;
@@ -631,27 +747,40 @@ pub async fn verify_chain(
             .await?;
         let len = page.len();
         for row in page {
-            let fail = |reason: String| ChainReport {
-                chain: chain.to_owned(),
-                events: checked,
-                broken: Some(BrokenLink {
-                    chain: chain.to_owned(),
-                    seq: row.seq,
-                    event_id: row.id,
-                    reason,
-                }),
-            };
             if row.seq != expected_seq {
-                return Ok(fail(format!(
-                    "expected event #{expected_seq}, found #{}",
-                    row.seq
-                )));
+                return Ok(broken(
+                    row.seq,
+                    row.id,
+                    checked,
+                    format!("expected event #{expected_seq}, found #{}", row.seq),
+                ));
             }
             if row.prev_hash != prev_hash {
-                return Ok(fail("does not link to the previous event".into()));
+                return Ok(broken(
+                    row.seq,
+                    row.id,
+                    checked,
+                    "does not link to the previous event".into(),
+                ));
             }
-            if link_hash(&prev_hash, &row) != row.hash {
-                return Ok(fail("content does not match its hash".into()));
+            let linked = if link_hash(keys, &prev_hash, &row) == row.hash {
+                keyed_seen = true;
+                true
+            } else {
+                !keyed_seen && legacy_link_hash(&prev_hash, &row) == row.hash
+            };
+            if !linked {
+                let reason = if format == LinkFormat::Keyed
+                    && legacy_link_hash(&prev_hash, &row) == row.hash
+                {
+                    "written before audit chains were keyed: run `latchkey audit rekey` once \
+                     (it checks the old links, then keys them)"
+                        .to_owned()
+                } else {
+                    "content does not match its hash (edited, or linked without the audit key)"
+                        .to_owned()
+                };
+                return Ok(broken(row.seq, row.id, checked, reason));
             }
             prev_hash = row.hash;
             expected_seq += 1;
@@ -661,25 +790,223 @@ pub async fn verify_chain(
             break;
         }
     }
+    let last_seq = expected_seq - 1;
     let head = head::Entity::find_by_id(chain.to_owned()).one(conn).await?;
-    let broken = match head {
-        Some(head) if head.seq != expected_seq - 1 || head.hash != prev_hash => Some(BrokenLink {
-            chain: chain.to_owned(),
-            seq: expected_seq,
-            event_id: 0,
-            reason: format!(
-                "the chain head records {} events but {} were found",
-                head.seq,
-                expected_seq - 1
-            ),
-        }),
-        _ => None,
+    let problem = match head {
+        None => Some("the chain has no head".to_owned()),
+        Some(head) if head.seq != last_seq || head.hash != prev_hash => Some(format!(
+            "the chain head records {} events but {last_seq} were found (events deleted, or \
+             the head rewound)",
+            head.seq
+        )),
+        Some(head) => match &head.signature {
+            Some(signature)
+                if verify_position(keys, Signed::Head, chain, head.seq, &head.hash, signature) =>
+            {
+                None
+            }
+            // A head last moved before heads were signed, on a chain being upgraded.
+            None if format == LinkFormat::Upgrading => None,
+            _ => Some("the chain head's signature is not valid".to_owned()),
+        },
     };
-    Ok(ChainReport {
-        chain: chain.to_owned(),
-        events: checked,
-        broken,
+    Ok(match problem {
+        Some(reason) => broken(expected_seq, 0, checked, reason),
+        None => ChainReport {
+            chain: chain.to_owned(),
+            events: checked,
+            broken: None,
+        },
     })
+}
+
+async fn latest_checkpoint(
+    conn: &impl ConnectionTrait,
+    chain: &str,
+) -> Result<Option<checkpoint::Model>, ServiceError> {
+    Ok(checkpoint::Entity::find()
+        .filter(checkpoint::Column::Chain.eq(chain))
+        .order_by_desc(checkpoint::Column::Seq)
+        .one(conn)
+        .await?)
+}
+
+/// Keys a chain written before links were keyed: checks every old (unkeyed) link and the head
+/// first, refusing a chain that does not verify, then recomputes each link with the audit
+/// chain key and signs the head, in one transaction, and records that it did. The operator
+/// runs it once after upgrading (`latchkey audit rekey`); a keyed chain is left alone.
+/// Returns how many events were re-linked.
+pub async fn rekey(
+    conn: &impl ConnectionTrait,
+    keys: &Keys,
+    chain: &str,
+    now: Timestamp,
+) -> Result<u64, ServiceError> {
+    if verify_links(conn, keys, chain, LinkFormat::Keyed)
+        .await?
+        .broken
+        .is_none()
+    {
+        return Ok(0);
+    }
+    // Lock the head first, as every writer of this chain does.
+    advance_head_by(conn, chain, 0).await?;
+    let upgrading = verify_links(conn, keys, chain, LinkFormat::Upgrading).await?;
+    if let Some(broken) = upgrading.broken {
+        return Err(ServiceError::Conflict(format!(
+            "chain {chain} does not verify even allowing unkeyed links before the upgrade, at \
+             #{}: {}; it was not rekeyed",
+            broken.seq, broken.reason
+        )));
+    }
+    let mut prev_hash = match latest_checkpoint(conn, chain).await? {
+        Some(checkpoint) => checkpoint.hash,
+        None => GENESIS_HASH.to_owned(),
+    };
+    let mut last_seq = 0;
+    let mut relinked = 0_u64;
+    let rows = event::Entity::find()
+        .filter(event::Column::Chain.eq(chain))
+        .order_by_asc(event::Column::Seq)
+        .all(conn)
+        .await?;
+    for mut row in rows {
+        row.prev_hash = prev_hash;
+        row.hash = link_hash(keys, &row.prev_hash, &row);
+        event::Entity::update_many()
+            .col_expr(event::Column::PrevHash, Expr::value(row.prev_hash.clone()))
+            .col_expr(event::Column::Hash, Expr::value(row.hash.clone()))
+            .filter(event::Column::Id.eq(row.id))
+            .exec(conn)
+            .await?;
+        prev_hash = row.hash;
+        last_seq = row.seq;
+        relinked += 1;
+    }
+    conn.execute_raw(move_head(
+        conn.get_database_backend(),
+        keys,
+        chain,
+        last_seq,
+        prev_hash,
+    ))
+    .await?;
+    let site_id = chain
+        .strip_prefix("site:")
+        .and_then(|id| id.parse::<Uuid>().ok());
+    record(
+        conn,
+        keys,
+        NewEvent::new(
+            site_id,
+            Action::AuditRekeyed,
+            Actor::operator(None),
+            format!("{relinked} audit event(s) re-linked with the audit key after their unkeyed links verified"),
+        )
+        .details(json!({"relinked": relinked})),
+        now,
+    )
+    .await?;
+    Ok(relinked)
+}
+
+/// A chain head exported for safekeeping outside the database (`latchkey audit head`): a later
+/// `audit verify --against` proves the chain still reaches it, so deleting the newest events
+/// and rewinding the head to an older copy is caught.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Anchor {
+    /// The chain.
+    pub chain: String,
+    /// Its newest position when exported.
+    pub seq: i64,
+    /// The link at that position.
+    pub hash: String,
+    /// When exported (seconds since the epoch).
+    pub at: i64,
+    /// The audit key's signature of chain, seq and hash.
+    pub signature: String,
+}
+
+/// The current head of every chain, signed, for the operator to keep elsewhere. Each chain is
+/// verified first: an anchor of a broken chain would vouch for the break.
+pub async fn export_anchors(
+    conn: &impl ConnectionTrait,
+    keys: &Keys,
+    now: Timestamp,
+) -> Result<Vec<Anchor>, ServiceError> {
+    let mut anchors = Vec::new();
+    for chain in chains(conn).await? {
+        let report = verify_chain(conn, keys, &chain).await?;
+        if let Some(broken) = report.broken {
+            return Err(ServiceError::Conflict(format!(
+                "chain {chain} is broken at #{}: {}",
+                broken.seq, broken.reason
+            )));
+        }
+        let Some(head) = head::Entity::find_by_id(chain.clone()).one(conn).await? else {
+            continue;
+        };
+        anchors.push(Anchor {
+            signature: sign_position(keys, Signed::Anchor, &chain, head.seq, &head.hash),
+            chain,
+            seq: head.seq,
+            hash: head.hash,
+            at: now.unix(),
+        });
+    }
+    Ok(anchors)
+}
+
+/// Checks that every chain still reaches the position `anchor` recorded: the event at that
+/// position still has the anchored link (or was pruned behind a signed checkpoint at or past
+/// it). `None` when it does; otherwise what is wrong. Run after [`verify_chain`], which checks
+/// everything from there on.
+pub async fn check_anchor(
+    conn: &impl ConnectionTrait,
+    keys: &Keys,
+    anchor: &Anchor,
+) -> Result<Option<String>, ServiceError> {
+    if !verify_position(
+        keys,
+        Signed::Anchor,
+        &anchor.chain,
+        anchor.seq,
+        &anchor.hash,
+        &anchor.signature,
+    ) {
+        return Ok(Some(
+            "the anchor's signature is not valid (not made with this server's key)".into(),
+        ));
+    }
+    let head = head::Entity::find_by_id(anchor.chain.clone())
+        .one(conn)
+        .await?;
+    let Some(head) = head else {
+        return Ok(Some("the chain is gone".into()));
+    };
+    if head.seq < anchor.seq {
+        return Ok(Some(format!(
+            "the chain ends at #{} but reached #{} when anchored: events were deleted and the \
+             head rewound",
+            head.seq, anchor.seq
+        )));
+    }
+    let at_anchor = event::Entity::find()
+        .filter(event::Column::Chain.eq(anchor.chain.as_str()))
+        .filter(event::Column::Seq.eq(anchor.seq))
+        .one(conn)
+        .await?;
+    match at_anchor {
+        Some(row) if row.hash == anchor.hash => Ok(None),
+        Some(_) => Ok(Some(format!(
+            "event #{} no longer has the anchored link: the chain was rewritten",
+            anchor.seq
+        ))),
+        None => match latest_checkpoint(conn, &anchor.chain).await? {
+            Some(checkpoint) if checkpoint.seq >= anchor.seq => Ok(None),
+            _ => Ok(Some(format!("event #{} is missing", anchor.seq))),
+        },
+    }
 }
 
 #[cfg(test)]
@@ -709,14 +1036,19 @@ mod tests {
             let site = Uuid::now_v7();
             for n in 0..5 {
                 let txn = begin_write(&db.conn).await.unwrap();
-                record(&txn, event(site, n), Timestamp(1_000 + i64::from(n)))
-                    .await
-                    .unwrap();
+                record(
+                    &txn,
+                    &test_keys(),
+                    event(site, n),
+                    Timestamp(1_000 + i64::from(n)),
+                )
+                .await
+                .unwrap();
                 txn.commit().await.unwrap();
             }
             let other = Uuid::now_v7();
             let txn = db.conn.begin().await.unwrap();
-            record(&txn, event(other, 9), Timestamp(2_000))
+            record(&txn, &test_keys(), event(other, 9), Timestamp(2_000))
                 .await
                 .unwrap();
             txn.commit().await.unwrap();
@@ -779,7 +1111,9 @@ mod tests {
             let batch = (0..100)
                 .map(|n| (event(site, n), Timestamp(1_000 + i64::from(n))))
                 .collect();
-            record_batch(&txn, Some(site), batch).await.unwrap();
+            record_batch(&txn, &test_keys(), Some(site), batch)
+                .await
+                .unwrap();
             txn.commit().await.unwrap();
             let chain = chain_key(Some(site));
             let keys = test_keys();
@@ -812,12 +1146,16 @@ mod tests {
         for db in TestDatabases::all().await {
             let site = Uuid::now_v7();
             let txn = begin_write(&db.conn).await.unwrap();
-            record(&txn, event(site, 0), Timestamp(10)).await.unwrap();
+            record(&txn, &test_keys(), event(site, 0), Timestamp(10))
+                .await
+                .unwrap();
             let batch = (1..=700)
                 .map(|n| (event(site, n), Timestamp(10 + i64::from(n))))
                 .collect();
-            record_batch(&txn, Some(site), batch).await.unwrap();
-            record(&txn, event(site, 701), Timestamp(800))
+            record_batch(&txn, &test_keys(), Some(site), batch)
+                .await
+                .unwrap();
+            record(&txn, &test_keys(), event(site, 701), Timestamp(800))
                 .await
                 .unwrap();
             txn.commit().await.unwrap();
@@ -838,7 +1176,7 @@ mod tests {
                 let conn = db.conn.clone();
                 tasks.push(tokio::spawn(async move {
                     let txn = begin_write(&conn).await.unwrap();
-                    record(&txn, event(site, n), Timestamp(5_000))
+                    record(&txn, &test_keys(), event(site, n), Timestamp(5_000))
                         .await
                         .unwrap();
                     txn.commit().await.unwrap();
@@ -855,12 +1193,242 @@ mod tests {
         }
     }
 
+    /// `n` events of one site's chain, appended one per transaction.
+    async fn chain_of(conn: &sea_orm::DatabaseConnection, site: Uuid, n: u32) -> String {
+        for i in 0..n {
+            let txn = begin_write(conn).await.unwrap();
+            record(
+                &txn,
+                &test_keys(),
+                event(site, i),
+                Timestamp(1_000 + i64::from(i)),
+            )
+            .await
+            .unwrap();
+            txn.commit().await.unwrap();
+        }
+        chain_key(Some(site))
+    }
+
+    #[tokio::test]
+    async fn a_database_writer_without_the_key_cannot_rewrite_or_truncate_a_chain() {
+        for db in TestDatabases::all().await {
+            let keys = test_keys();
+            let site = Uuid::now_v7();
+            let chain = chain_of(&db.conn, site, 6).await;
+            assert_eq!(
+                verify_chain(&db.conn, &keys, &chain).await.unwrap().broken,
+                None
+            );
+            let anchors = export_anchors(&db.conn, &keys, Timestamp(2_000))
+                .await
+                .unwrap();
+            let anchor = anchors.iter().find(|a| a.chain == chain).unwrap().clone();
+            let saved_head = head::Entity::find_by_id(chain.clone())
+                .one(&db.conn)
+                .await
+                .unwrap()
+                .unwrap();
+
+            // 1. Edit an event and recompute every link after it, without the key (the old
+            //    unkeyed formula): caught at the edited event.
+            let rows = event::Entity::find()
+                .filter(event::Column::Chain.eq(&chain))
+                .order_by_asc(event::Column::Seq)
+                .all(&db.conn)
+                .await
+                .unwrap();
+            let mut prev = GENESIS_HASH.to_owned();
+            for mut row in rows.clone() {
+                if row.seq == 3 {
+                    row.summary = "nothing happened".into();
+                }
+                row.prev_hash = prev.clone();
+                row.hash = legacy_link_hash(&prev, &row);
+                prev = row.hash.clone();
+                let mut update = row.into_active_model();
+                update.reset(event::Column::Summary);
+                update.reset(event::Column::PrevHash);
+                update.reset(event::Column::Hash);
+                update.update(&db.conn).await.unwrap();
+            }
+            let report = verify_chain(&db.conn, &keys, &chain).await.unwrap();
+            assert_eq!(report.broken.map(|b| b.seq), Some(1), "{}", db.name);
+            // Put the real chain back.
+            for row in rows {
+                let mut update = row.into_active_model();
+                update.reset(event::Column::Summary);
+                update.reset(event::Column::PrevHash);
+                update.reset(event::Column::Hash);
+                update.update(&db.conn).await.unwrap();
+            }
+            assert_eq!(
+                verify_chain(&db.conn, &keys, &chain).await.unwrap().broken,
+                None
+            );
+
+            // 2. Delete the newest events and rewind the head to the last one left, as the
+            //    review did: the head's signature no longer matches.
+            chain_of(&db.conn, site, 2).await;
+            let kept = event::Entity::find()
+                .filter(event::Column::Chain.eq(&chain))
+                .filter(event::Column::Seq.eq(6))
+                .one(&db.conn)
+                .await
+                .unwrap()
+                .unwrap();
+            event::Entity::delete_many()
+                .filter(event::Column::Chain.eq(&chain))
+                .filter(event::Column::Seq.gt(6))
+                .exec(&db.conn)
+                .await
+                .unwrap();
+            head::Entity::update_many()
+                .col_expr(head::Column::Seq, Expr::value(6))
+                .col_expr(head::Column::Hash, Expr::value(kept.hash.clone()))
+                .filter(head::Column::Chain.eq(&chain))
+                .exec(&db.conn)
+                .await
+                .unwrap();
+            let report = verify_chain(&db.conn, &keys, &chain).await.unwrap();
+            assert!(
+                report
+                    .broken
+                    .as_ref()
+                    .is_some_and(|b| b.reason.contains("signature")),
+                "{report:?} on {}",
+                db.name
+            );
+
+            // 3. Rewind it to a head copied earlier, signature and all: the database alone
+            //    cannot tell, an anchor kept elsewhere can.
+            let mut replay = saved_head.clone().into_active_model();
+            replay.reset(head::Column::Seq);
+            replay.reset(head::Column::Hash);
+            replay.reset(head::Column::Signature);
+            replay.update(&db.conn).await.unwrap();
+            assert_eq!(
+                verify_chain(&db.conn, &keys, &chain).await.unwrap().broken,
+                None
+            );
+            assert_eq!(check_anchor(&db.conn, &keys, &anchor).await.unwrap(), None);
+            let later = export_anchors(&db.conn, &keys, Timestamp(3_000)).await;
+            assert!(later.is_ok());
+            // (An anchor taken after the two lost events would catch it: simulate one.)
+            let lost = Anchor {
+                seq: 8,
+                hash: "f".repeat(64),
+                signature: sign_position(&keys, Signed::Anchor, &chain, 8, &"f".repeat(64)),
+                ..anchor.clone()
+            };
+            let problem = check_anchor(&db.conn, &keys, &lost).await.unwrap();
+            assert!(
+                problem.is_some_and(|p| p.contains("rewound")),
+                "{}",
+                db.name
+            );
+            // A forged anchor (no key) is refused as such.
+            let forged = Anchor {
+                signature: "0".repeat(64),
+                ..anchor
+            };
+            let problem = check_anchor(&db.conn, &keys, &forged).await.unwrap();
+            assert!(problem.is_some_and(|p| p.contains("signature")));
+            db.cleanup().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn chains_written_before_links_were_keyed_are_rekeyed_once_after_a_check() {
+        for db in TestDatabases::all().await {
+            let keys = test_keys();
+            let site = Uuid::now_v7();
+            let chain = chain_of(&db.conn, site, 4).await;
+            // Rewrite the links as an earlier version did: unkeyed, head unsigned.
+            let rows = event::Entity::find()
+                .filter(event::Column::Chain.eq(&chain))
+                .order_by_asc(event::Column::Seq)
+                .all(&db.conn)
+                .await
+                .unwrap();
+            let mut prev = GENESIS_HASH.to_owned();
+            for mut row in rows {
+                row.prev_hash = prev.clone();
+                row.hash = legacy_link_hash(&prev, &row);
+                prev = row.hash.clone();
+                let mut update = row.into_active_model();
+                update.reset(event::Column::PrevHash);
+                update.reset(event::Column::Hash);
+                update.update(&db.conn).await.unwrap();
+            }
+            head::Entity::update_many()
+                .col_expr(head::Column::Hash, Expr::value(prev))
+                .col_expr(head::Column::Signature, Expr::value(Option::<String>::None))
+                .filter(head::Column::Chain.eq(&chain))
+                .exec(&db.conn)
+                .await
+                .unwrap();
+            // Events appended after the upgrade are keyed on top of the old ones.
+            chain_of(&db.conn, site, 1).await;
+            let report = verify_chain(&db.conn, &keys, &chain).await.unwrap();
+            assert!(
+                report
+                    .broken
+                    .is_some_and(|b| b.reason.contains("audit rekey")),
+                "{}",
+                db.name
+            );
+            let txn = begin_write(&db.conn).await.unwrap();
+            assert_eq!(
+                rekey(&txn, &keys, &chain, Timestamp(9_000)).await.unwrap(),
+                5
+            );
+            txn.commit().await.unwrap();
+            let report = verify_chain(&db.conn, &keys, &chain).await.unwrap();
+            assert_eq!((report.events, report.broken), (6, None), "{}", db.name);
+            // Once keyed, there is nothing left to do.
+            let txn = begin_write(&db.conn).await.unwrap();
+            assert_eq!(
+                rekey(&txn, &keys, &chain, Timestamp(9_001)).await.unwrap(),
+                0
+            );
+            txn.commit().await.unwrap();
+            db.cleanup().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_tampered_unkeyed_chain_is_not_rekeyed() {
+        for db in TestDatabases::all().await {
+            let keys = test_keys();
+            let site = Uuid::now_v7();
+            let chain = chain_of(&db.conn, site, 3).await;
+            let second = event::Entity::find()
+                .filter(event::Column::Chain.eq(&chain))
+                .filter(event::Column::Seq.eq(2))
+                .one(&db.conn)
+                .await
+                .unwrap()
+                .unwrap();
+            let mut edited = second.into_active_model();
+            edited.summary = sea_orm::ActiveValue::Set("rewritten".into());
+            edited.update(&db.conn).await.unwrap();
+            let txn = begin_write(&db.conn).await.unwrap();
+            assert!(matches!(
+                rekey(&txn, &keys, &chain, Timestamp(9_000)).await,
+                Err(ServiceError::Conflict(_))
+            ));
+            txn.rollback().await.unwrap();
+            db.cleanup().await;
+        }
+    }
+
     #[test]
     fn every_action_is_listed_once_with_a_unique_name() {
         let names: std::collections::BTreeSet<&str> =
             Action::ALL.iter().map(|a| a.as_str()).collect();
         assert_eq!(names.len(), Action::ALL.len());
-        assert_eq!(names.len(), 38, "a new action must be added to Action::ALL");
+        assert_eq!(names.len(), 41, "a new action must be added to Action::ALL");
     }
 
     #[test]

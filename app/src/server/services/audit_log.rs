@@ -5,7 +5,6 @@
 use crate::domain::Timestamp;
 use crate::server::{
     ServiceError,
-    crypto::{hex, hmac_sha256},
     db::begin_write,
     entities::{audit_checkpoint as checkpoint, audit_event as event},
     keys::Keys,
@@ -179,6 +178,7 @@ pub async fn export_batch(
 /// Records that an administrator exported the events of `site_id` matching `filter`.
 pub async fn record_export(
     db: &DatabaseConnection,
+    keys: &Keys,
     acting: &Acting,
     site_id: Uuid,
     filter: &AuditFilter,
@@ -189,6 +189,7 @@ pub async fn record_export(
     let described = describe(filter);
     audit::record(
         &txn,
+        keys,
         NewEvent::new(
             Some(site_id),
             Action::AuditExported,
@@ -273,14 +274,6 @@ pub fn csv_line(row: &event::Model) -> String {
     line
 }
 
-/// The signature of a checkpoint: binds chain, position and hash to the server's audit key.
-pub fn checkpoint_signature(keys: &Keys, chain: &str, seq: i64, hash: &str) -> String {
-    hex(&hmac_sha256(
-        &keys.audit,
-        format!("{chain}|{seq}|{hash}").as_bytes(),
-    ))
-}
-
 /// Deletes events of `chain` that occurred before `older_than`, after recording a signed
 /// checkpoint of the last one deleted, and logs the pruning in the chain itself.
 pub async fn prune(
@@ -316,7 +309,13 @@ pub async fn prune(
         seq: Set(last.seq),
         hash: Set(last.hash.clone()),
         created_at: Set(now.unix()),
-        signature: Set(checkpoint_signature(keys, chain, last.seq, &last.hash)),
+        signature: Set(audit::sign_position(
+            keys,
+            audit::Signed::Checkpoint,
+            chain,
+            last.seq,
+            &last.hash,
+        )),
     })
     .exec_without_returning(&txn)
     .await?;
@@ -328,6 +327,7 @@ pub async fn prune(
         .rows_affected;
     audit::record(
         &txn,
+        keys,
         NewEvent::new(
             last.site_id,
             Action::AuditPruned,

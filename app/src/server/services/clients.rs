@@ -115,6 +115,7 @@ async fn write_scopes(
 
 async fn record_terms(
     conn: &impl ConnectionTrait,
+    keys: &Keys,
     acting: &Acting,
     client: &client::Model,
     version: &str,
@@ -134,6 +135,7 @@ async fn record_terms(
     .await?;
     audit::record(
         conn,
+        keys,
         NewEvent::new(
             Some(client.site_id),
             Action::TermsAccepted,
@@ -205,6 +207,7 @@ pub async fn register(
     .await?;
     audit::record(
         &txn,
+        keys,
         NewEvent::new(
             Some(site_id),
             Action::ClientRegistered,
@@ -226,7 +229,7 @@ pub async fn register(
         now,
     )
     .await?;
-    record_terms(&txn, acting, &created, &settings.terms.version, now).await?;
+    record_terms(&txn, keys, acting, &created, &settings.terms.version, now).await?;
     txn.commit().await?;
     Ok((created, secret))
 }
@@ -464,11 +467,14 @@ pub struct ClientChanges {
     pub scopes: ScopeSet,
     /// Require PKCE.
     pub require_pkce: bool,
+    /// A new owner (an active API user of the client's site); `None` keeps the current one.
+    pub owner_user_id: Option<Uuid>,
 }
 
 /// Edits a client; the audit event lists what changed.
 pub async fn update(
     db: &DatabaseConnection,
+    keys: &Keys,
     acting: &Acting,
     client_uuid: Uuid,
     changes: ClientChanges,
@@ -505,6 +511,18 @@ pub async fn update(
         json!(current.require_pkce),
         json!(changes.require_pkce),
     );
+    let new_owner = match changes.owner_user_id {
+        Some(owner_id) if owner_id != current.owner_user_id => {
+            let old_owner = user::Entity::find_by_id(current.owner_user_id)
+                .one(&txn)
+                .await?
+                .map(|u| u.username);
+            let owner = require_api_user(&txn, current.site_id, owner_id).await?;
+            note("owner", json!(old_owner), json!(owner.username));
+            Some(owner.id)
+        }
+        _ => None,
+    };
     if changed.is_empty() {
         return Ok(current);
     }
@@ -514,12 +532,16 @@ pub async fn update(
     update.description = Set(changes.description.as_str().to_owned());
     update.redirect_uri = Set(changes.redirect_uri.as_str().to_owned());
     update.require_pkce = Set(changes.require_pkce);
+    if let Some(owner) = new_owner {
+        update.owner_user_id = Set(owner);
+    }
     update.updated_at = Set(now.unix());
     let updated = update.update(&txn).await?;
     write_scopes(&txn, updated.id, &scopes).await?;
     let fields: Vec<String> = changed.keys().cloned().collect();
     audit::record(
         &txn,
+        keys,
         NewEvent::new(
             Some(updated.site_id),
             Action::ClientUpdated,
@@ -543,6 +565,7 @@ pub async fn update(
 /// revoke every grant.
 pub async fn set_disabled(
     db: &DatabaseConnection,
+    keys: &Keys,
     acting: &Acting,
     client_uuid: Uuid,
     disabled: bool,
@@ -565,6 +588,7 @@ pub async fn set_disabled(
     let updated = update.update(&txn).await?;
     audit::record(
         &txn,
+        keys,
         NewEvent::new(
             Some(updated.site_id),
             if disabled {
@@ -596,6 +620,7 @@ pub async fn set_disabled(
 /// Deletes a client with its secrets and every token it holds.
 pub async fn delete(
     db: &DatabaseConnection,
+    keys: &Keys,
     acting: &Acting,
     client_uuid: Uuid,
     now: Timestamp,
@@ -606,6 +631,7 @@ pub async fn delete(
     client::Entity::delete_by_id(current.id).exec(&txn).await?;
     audit::record(
         &txn,
+        keys,
         NewEvent::new(
             Some(current.site_id),
             Action::ClientDeleted,
@@ -632,6 +658,7 @@ pub async fn delete(
 /// version.
 pub async fn accept_current_terms(
     db: &DatabaseConnection,
+    keys: &Keys,
     settings: &Settings,
     acting: &Acting,
     client_uuid: Uuid,
@@ -649,7 +676,7 @@ pub async fn accept_current_terms(
     if current.terms_version == settings.terms.version {
         return Ok(());
     }
-    record_terms(&txn, acting, &current, &settings.terms.version, now).await?;
+    record_terms(&txn, keys, acting, &current, &settings.terms.version, now).await?;
     let mut update = current.into_active_model();
     update.terms_version = Set(settings.terms.version.clone());
     update.update(&txn).await?;
@@ -660,6 +687,7 @@ pub async fn accept_current_terms(
 /// Revokes one grant of a client (every token issued under it).
 pub async fn revoke_grant(
     db: &DatabaseConnection,
+    keys: &Keys,
     acting: &Acting,
     client_uuid: Uuid,
     family_id: Uuid,
@@ -681,6 +709,7 @@ pub async fn revoke_grant(
             .unwrap_or_default();
         audit::record(
             &txn,
+            keys,
             NewEvent::new(
                 Some(current.site_id),
                 Action::TokensRevoked,

@@ -8,6 +8,7 @@ pub mod audit_log;
 pub mod bench_fixtures;
 pub mod clients;
 pub mod dashboard;
+pub mod event_limiter;
 pub mod grants;
 pub mod oauth;
 pub mod scopes;

@@ -6,6 +6,7 @@ use crate::server::{
     ServiceError,
     db::begin_write,
     entities::{client, client_scope, site_scope},
+    keys::Keys,
     services::{
         access::Acting,
         audit::{self, Action, NewEvent, Target},
@@ -70,6 +71,7 @@ pub async fn catalogue_set(
 /// Adds a scope to the catalogue of a site the actor administers.
 pub async fn add(
     db: &DatabaseConnection,
+    keys: &Keys,
     acting: &Acting,
     site_id: Uuid,
     name: &ScopeName,
@@ -107,6 +109,7 @@ pub async fn add(
     .await?;
     audit::record(
         &txn,
+        keys,
         NewEvent::new(
             Some(site_id),
             Action::ScopeAdded,
@@ -125,6 +128,7 @@ pub async fn add(
 /// Removes a scope no client uses from a site's catalogue.
 pub async fn remove(
     db: &DatabaseConnection,
+    keys: &Keys,
     acting: &Acting,
     site_id: Uuid,
     name: &str,
@@ -152,6 +156,7 @@ pub async fn remove(
         .await?;
     audit::record(
         &txn,
+        keys,
         NewEvent::new(
             Some(site_id),
             Action::ScopeRemoved,

@@ -35,8 +35,7 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-/// Longest grace period an old secret may keep working after a rotation (30 days).
-pub const MAX_GRACE_SECONDS: i64 = 30 * 24 * 60 * 60;
+pub use crate::domain::secret_grace::MAX_GRACE_SECONDS;
 
 /// The keyed hash stored for a secret.
 pub fn verifier(keys: &Keys, secret: &str) -> String {
@@ -184,6 +183,7 @@ pub async fn reveal(
     );
     audit::record(
         &txn,
+        keys,
         NewEvent::new(
             Some(client.site_id),
             Action::SecretRevealed,
@@ -249,7 +249,10 @@ pub async fn rotate(
     if !(0..=MAX_GRACE_SECONDS).contains(&grace_seconds) {
         return Err(ServiceError::invalid(
             "grace",
-            "The grace period can be at most 30 days.",
+            format!(
+                "The grace period can be at most {}.",
+                duration_words(MAX_GRACE_SECONDS)
+            ),
         ));
     }
     let txn = begin_write(db).await?;
@@ -279,8 +282,7 @@ pub async fn rotate(
             grants::revoke_all_for_client(&txn, client.id, "secret rotated", now).await?
         }
     };
-    audit::record(
-        &txn,
+    audit::record(&txn, keys,
         NewEvent::new(
             Some(client.site_id),
             Action::SecretRotated,
@@ -320,6 +322,7 @@ pub fn duration_words(seconds: i64) -> String {
 /// (regenerate instead).
 pub async fn retire(
     db: &DatabaseConnection,
+    keys: &Keys,
     acting: &Acting,
     client_uuid: Uuid,
     slot_id: Uuid,
@@ -345,8 +348,7 @@ pub async fn retire(
         .filter(client_secret::Column::Id.eq(slot_id))
         .exec(&txn)
         .await?;
-    audit::record(
-        &txn,
+    audit::record(&txn, keys,
         NewEvent::new(
             Some(client.site_id),
             Action::SecretRetired,

@@ -92,7 +92,7 @@ pub async fn seed(state: &AppState, plan: &SeedPlan) -> Result<SeedReport, Servi
     let now = state.clock.now();
     let site = match sites::find_by_name(&state.db, plan.site.as_str()).await? {
         Some(site) => site,
-        None => sites::create(&state.db, &operator, &plan.site, now).await?,
+        None => sites::create(&state.db, &state.keys, &operator, &plan.site, now).await?,
     };
     let api_users = seed_users(state, site.id, plan, now).await?;
     let clients = seed_clients(state, site.id, &api_users, plan.clients, now).await?;
@@ -149,6 +149,7 @@ async fn seed_users(
                         password_changed_at: Set(now.unix()),
                         last_sign_in_at: Set(None),
                         disabled_at: Set(None),
+                        session_generation: Set(0),
                     })
                     .exec_without_returning(&txn)
                     .await?;
@@ -184,7 +185,7 @@ async fn seed_users(
             .await?;
             users.push((id, username));
         }
-        audit::record_batch(&txn, Some(site_id), events).await?;
+        audit::record_batch(&txn, &state.keys, Some(site_id), events).await?;
         txn.commit().await?;
     }
     Ok(users)
@@ -304,7 +305,7 @@ async fn seed_clients(
         terms_acceptance::Entity::insert_many(terms)
             .exec_without_returning(&txn)
             .await?;
-        audit::record_batch(&txn, Some(site_id), events).await?;
+        audit::record_batch(&txn, &state.keys, Some(site_id), events).await?;
         txn.commit().await?;
     }
     Ok(created)
@@ -352,7 +353,7 @@ async fn seed_audit(
                 (event, at)
             })
             .collect();
-        audit::record_batch(&txn, Some(site_id), events).await?;
+        audit::record_batch(&txn, &state.keys, Some(site_id), events).await?;
         txn.commit().await?;
     }
     Ok(())

@@ -123,7 +123,7 @@ async fn create_first_admin(
         address,
         ..Acting::operator()
     };
-    let site = sites::insert(&txn, &acting, &request.site_name, now).await?;
+    let site = sites::insert(&txn, &state.keys, &acting, &request.site_name, now).await?;
     let new_user = NewUser {
         username: request.username.clone(),
         email: request.email.clone(),
@@ -134,9 +134,10 @@ async fn create_first_admin(
             is_api_user: false,
         }],
     };
-    let admin = users::insert(&txn, &acting, &new_user, password_hash, now).await?;
+    let admin = users::insert(&txn, &state.keys, &acting, &new_user, password_hash, now).await?;
     audit::record(
         &txn,
+        &state.keys,
         NewEvent::new(
             Some(site.id),
             Action::SetupCompleted,

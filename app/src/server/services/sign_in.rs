@@ -12,7 +12,8 @@ use crate::server::{
     services::{
         access::administered_sites,
         audit::{self, Action, Actor, NewEvent, Target},
-        throttle::{self, ACCOUNT, ADDRESS},
+        event_limiter::record_limited,
+        throttle,
         users::find_by_username,
     },
 };
@@ -43,7 +44,9 @@ impl Refusal {
 }
 
 /// Checks an administrator's credentials. On success records the sign-in and returns the
-/// user; the caller then starts a fresh session.
+/// user; the caller then starts a fresh session. The attempt is counted by the throttle before
+/// the password is checked (see `throttle`), so parallel guesses get no further than
+/// sequential ones; failures are audited within the cap of `event_limiter`.
 pub async fn sign_in_admin(
     state: &AppState,
     username: &str,
@@ -52,23 +55,31 @@ pub async fn sign_in_admin(
 ) -> Result<user::Model, ServiceError> {
     let now = state.clock.now();
     let username_key = username.trim().to_ascii_lowercase();
-    let mut keys = vec![throttle::account_key(&username_key)];
-    if let Some(address) = &address {
-        keys.push(throttle::address_key(address));
+    if !state.passwords.has_room() {
+        return Err(ServiceError::Busy);
     }
-    if let Err(throttled) = throttle::check(&state.db, &keys, now).await {
-        let user = find_by_username(&state.db, &username_key).await?;
-        let txn = begin_write(&state.db).await?;
-        audit_failure(&txn, user.as_ref(), username, &address, "throttled", now).await?;
-        txn.commit_neutral().await?;
-        return Err(throttled);
-    }
-
-    let user = if username_key.len() <= 64 {
-        find_by_username(&state.db, &username_key).await?
-    } else {
-        None
+    let keys = throttle::keys_for(&username_key, address.as_deref());
+    let attempt = match throttle::begin(&state.db, &keys, now).await {
+        Ok(attempt) => attempt,
+        Err(throttled) => {
+            let user = find_known(state, &username_key).await?;
+            let txn = begin_write(&state.db).await?;
+            audit_failure(
+                state,
+                &txn,
+                user.as_ref(),
+                username,
+                &address,
+                "throttled",
+                now,
+            )
+            .await?;
+            txn.commit_neutral().await?;
+            return Err(throttled);
+        }
     };
+
+    let user = find_known(state, &username_key).await?;
     let password_ok = password.len() <= MAX_PASSWORD_BYTES
         && state
             .passwords
@@ -87,34 +98,49 @@ pub async fn sign_in_admin(
 
     let txn = begin_write(&state.db).await?;
     let result = match (user, refusal) {
-        (Some(user), None) => {
-            throttle::reset(&txn, &keys[0]).await?;
-            let mut update = user.into_active_model();
-            update.last_sign_in_at = Set(Some(now.unix()));
-            let user = update.update(&txn).await?;
-            for site in administered_sites(&txn, user.id).await? {
-                audit::record(
-                    &txn,
-                    NewEvent::new(
-                        Some(site.id),
-                        Action::SignedIn,
-                        Actor::admin(user.id, &user.username, address.clone()),
-                        format!("{} signed in", user.username),
+        (Some(user), None) => match attempt.succeeded(&txn, now).await {
+            Ok(()) => {
+                let mut update = user.into_active_model();
+                update.last_sign_in_at = Set(Some(now.unix()));
+                let user = update.update(&txn).await?;
+                for site in administered_sites(&txn, user.id).await? {
+                    audit::record(
+                        &txn,
+                        &state.keys,
+                        NewEvent::new(
+                            Some(site.id),
+                            Action::SignedIn,
+                            Actor::admin(user.id, &user.username, address.clone()),
+                            format!("{} signed in", user.username),
+                        )
+                        .target(Target::new(
+                            "user",
+                            user.id,
+                            &user.username,
+                        )),
+                        now,
                     )
-                    .target(Target::new("user", user.id, &user.username)),
+                    .await?;
+                }
+                Ok(user)
+            }
+            Err(throttled) => {
+                audit_failure(
+                    state,
+                    &txn,
+                    Some(&user),
+                    username,
+                    &address,
+                    "throttled",
                     now,
                 )
                 .await?;
+                Err(throttled)
             }
-            Ok(user)
-        }
+        },
         (user, refusal) => {
-            throttle::record_failure(&txn, &keys[0], ACCOUNT, now).await?;
-            if let Some(address_key) = keys.get(1) {
-                throttle::record_failure(&txn, address_key, ADDRESS, now).await?;
-            }
             let reason = refusal.unwrap_or(Refusal::UnknownUser).as_str();
-            audit_failure(&txn, user.as_ref(), username, &address, reason, now).await?;
+            audit_failure(state, &txn, user.as_ref(), username, &address, reason, now).await?;
             Err(ServiceError::BadCredentials)
         }
     };
@@ -122,9 +148,21 @@ pub async fn sign_in_admin(
     result
 }
 
+/// The user a sign-in names, if the name could be one (longer input is never looked up).
+async fn find_known(
+    state: &AppState,
+    username_key: &str,
+) -> Result<Option<user::Model>, ServiceError> {
+    if username_key.len() > crate::domain::Username::MAX {
+        return Ok(None);
+    }
+    find_by_username(&state.db, username_key).await
+}
+
 /// Records a failed sign-in: in each site of a known user (so their administrators see it),
-/// otherwise in the global chain.
+/// otherwise in the global chain; within the cap on anonymous events.
 async fn audit_failure(
+    state: &AppState,
     conn: &impl ConnectionTrait,
     user: Option<&user::Model>,
     claimed_username: &str,
@@ -147,13 +185,13 @@ async fn audit_failure(
         None => Vec::new(),
     };
     if sites.is_empty() {
-        audit::record(conn, event(None), now).await?;
+        record_limited(conn, &state.keys, &state.anonymous_events, event(None), now).await?;
     }
     for site_id in sites {
         let target = user.map(|u| Target::new("user", u.id, &u.username));
         let mut site_event = event(Some(site_id));
         site_event.target = target;
-        audit::record(conn, site_event, now).await?;
+        record_limited(conn, &state.keys, &state.anonymous_events, site_event, now).await?;
     }
     Ok(())
 }
@@ -170,6 +208,7 @@ pub async fn record_sign_out(
     for site in administered_sites(&txn, user_id).await? {
         audit::record(
             &txn,
+            &state.keys,
             NewEvent::new(
                 Some(site.id),
                 Action::SignedOut,
@@ -184,8 +223,8 @@ pub async fn record_sign_out(
     Ok(())
 }
 
-/// Re-checks a signed-in administrator's password before a sensitive action (revealing a
-/// secret). Throttled and audited like sign-in.
+/// Re-checks a signed-in administrator's password before an action that yields a secret or
+/// changes a credential. Throttled (counted before the check, like sign-in) and audited.
 pub async fn confirm_password(
     state: &AppState,
     user: &user::Model,
@@ -193,8 +232,11 @@ pub async fn confirm_password(
     address: Option<String>,
 ) -> Result<(), ServiceError> {
     let now = state.clock.now();
-    let account = throttle::account_key(&user.username_key);
-    throttle::check(&state.db, std::slice::from_ref(&account), now).await?;
+    if !state.passwords.has_room() {
+        return Err(ServiceError::Busy);
+    }
+    let keys = throttle::keys_for(&user.username_key, None);
+    let attempt = throttle::begin(&state.db, &keys, now).await?;
     let ok = password.len() <= MAX_PASSWORD_BYTES
         && state
             .passwords
@@ -202,13 +244,13 @@ pub async fn confirm_password(
             .await?;
     let txn = begin_write(&state.db).await?;
     let actor = Actor::admin(user.id, &user.username, address);
-    if ok {
-        throttle::reset(&txn, &account).await?;
+    let outcome = if ok {
+        attempt.succeeded(&txn, now).await
     } else {
-        throttle::record_failure(&txn, &account, ACCOUNT, now).await?;
-    }
+        Err(ServiceError::BadCredentials)
+    };
     for site in administered_sites(&txn, user.id).await? {
-        let (action, summary) = if ok {
+        let (action, summary) = if outcome.is_ok() {
             (
                 Action::Reauthenticated,
                 format!("{} confirmed their password", user.username),
@@ -224,15 +266,12 @@ pub async fn confirm_password(
         };
         audit::record(
             &txn,
+            &state.keys,
             NewEvent::new(Some(site.id), action, actor.clone(), summary),
             now,
         )
         .await?;
     }
     txn.commit_neutral().await?;
-    if ok {
-        Ok(())
-    } else {
-        Err(ServiceError::BadCredentials)
-    }
+    outcome
 }

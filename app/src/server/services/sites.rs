@@ -6,6 +6,7 @@ use crate::server::{
     ServiceError,
     db::begin_write,
     entities::{site, site_membership as membership},
+    keys::Keys,
     services::{
         access::Acting,
         audit::{self, Action, NewEvent, Target},
@@ -48,6 +49,7 @@ fn name_race(error: ServiceError) -> ServiceError {
 /// Inserts a site and its audit event using `conn` (the caller's transaction).
 pub async fn insert(
     conn: &impl ConnectionTrait,
+    keys: &Keys,
     acting: &Acting,
     name: &SiteName,
     now: Timestamp,
@@ -66,6 +68,7 @@ pub async fn insert(
     crate::server::services::scopes::insert_defaults(conn, created.id, now).await?;
     audit::record(
         conn,
+        keys,
         NewEvent::new(
             Some(created.id),
             Action::SiteCreated,
@@ -82,12 +85,13 @@ pub async fn insert(
 /// Creates a site. An administrator who creates one becomes its site administrator.
 pub async fn create(
     db: &DatabaseConnection,
+    keys: &Keys,
     acting: &Acting,
     name: &SiteName,
     now: Timestamp,
 ) -> Result<site::Model, ServiceError> {
     let txn = begin_write(db).await?;
-    let created = insert(&txn, acting, name, now).await?;
+    let created = insert(&txn, keys, acting, name, now).await?;
     if let Some(user_id) = acting.admin_id() {
         membership::ActiveModel {
             site_id: Set(created.id),
@@ -106,6 +110,7 @@ pub async fn create(
 /// Renames a site the actor administers.
 pub async fn rename(
     db: &DatabaseConnection,
+    keys: &Keys,
     acting: &Acting,
     site_id: Uuid,
     name: &SiteName,
@@ -128,6 +133,7 @@ pub async fn rename(
         .map_err(|error| name_race(error.into()))?;
     audit::record(
         &txn,
+        keys,
         NewEvent::new(
             Some(site_id),
             Action::SiteRenamed,

@@ -3,7 +3,11 @@
 //! Rules, enforced here and nowhere else:
 //! - an administrator sees and changes memberships only on sites they administer;
 //! - account-wide changes (email, password, disable, delete) need an administrator of *every*
-//!   site the user belongs to, so no site's administrator can reach into another site;
+//!   site the user has anything on (see [`reach`]): a role, an API client they own, or a grant
+//!   they gave. So no site's administrator can reach into another site, even one that removed
+//!   the user's role but still has their clients;
+//! - a user cannot be removed from a site where they still own API clients (assign the
+//!   clients to another API user first), so ownership never leaves a site's reach;
 //! - no site is ever left without an active site administrator, and nobody removes their own
 //!   last administrator right, disables or deletes themselves.
 
@@ -14,6 +18,7 @@ use crate::server::{
     crypto::passwords::PasswordHasher,
     db::begin_write,
     entities::{site, site_membership as membership, user},
+    keys::Keys,
     services::{
         access::Acting,
         audit::{self, Action, NewEvent, Target},
@@ -61,6 +66,7 @@ pub async fn find_by_username(
 /// during argon2.
 pub async fn create(
     db: &DatabaseConnection,
+    keys: &Keys,
     hasher: &PasswordHasher,
     acting: &Acting,
     new: NewUser,
@@ -80,7 +86,7 @@ pub async fn create(
     }
     let password_hash = hasher.hash(&new.password).await?;
     let txn = begin_write(db).await?;
-    let created = insert(&txn, acting, &new, password_hash, now).await?;
+    let created = insert(&txn, keys, acting, &new, password_hash, now).await?;
     txn.commit().await?;
     Ok(created)
 }
@@ -88,6 +94,7 @@ pub async fn create(
 /// Inserts the user, memberships and audit events using `conn` (the caller's transaction).
 pub async fn insert(
     conn: &impl ConnectionTrait,
+    keys: &Keys,
     acting: &Acting,
     new: &NewUser,
     password_hash: String,
@@ -108,6 +115,7 @@ pub async fn insert(
         password_changed_at: Set(now.unix()),
         last_sign_in_at: Set(None),
         disabled_at: Set(None),
+        session_generation: Set(0),
     }
     .insert(conn)
     .await
@@ -131,6 +139,7 @@ pub async fn insert(
         .await?;
         audit::record(
             conn,
+            keys,
             NewEvent::new(
                 Some(site.id),
                 Action::UserCreated,
@@ -180,6 +189,33 @@ pub async fn site_ids(
         .into_iter()
         .map(|m| m.site_id)
         .collect())
+}
+
+/// Every site where `user_id` has anything an account-wide change would touch: a role, an API
+/// client they own, or a grant they gave (live or not: deleting the user deletes its history).
+/// An account-wide change needs an administrator of all of them, and is audited on each.
+pub async fn reach(conn: &impl ConnectionTrait, user_id: Uuid) -> Result<Vec<Uuid>, ServiceError> {
+    use crate::server::entities::{client, token_family};
+    let mut sites: BTreeSet<Uuid> = site_ids(conn, user_id).await?.into_iter().collect();
+    let owned: Vec<Uuid> = client::Entity::find()
+        .select_only()
+        .column(client::Column::SiteId)
+        .filter(client::Column::OwnerUserId.eq(user_id))
+        .distinct()
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let granted: Vec<Uuid> = token_family::Entity::find()
+        .select_only()
+        .column(token_family::Column::SiteId)
+        .filter(token_family::Column::UserId.eq(user_id))
+        .distinct()
+        .into_tuple()
+        .all(conn)
+        .await?;
+    sites.extend(owned);
+    sites.extend(granted);
+    Ok(sites.into_iter().collect())
 }
 
 /// One row of the Administrators page.
@@ -243,6 +279,24 @@ pub async fn list_for_site(
     Ok(SiteUserPage { rows, total })
 }
 
+/// The active API users of `site_id` (who may own its clients), by username, in one query.
+/// The actor must administer the site.
+pub async fn api_users_of_site(
+    conn: &impl ConnectionTrait,
+    acting: &Acting,
+    site_id: Uuid,
+) -> Result<Vec<user::Model>, ServiceError> {
+    acting.require_site_admin(conn, site_id).await?;
+    Ok(user::Entity::find()
+        .join(JoinType::InnerJoin, user::Relation::Membership.def())
+        .filter(membership::Column::SiteId.eq(site_id))
+        .filter(membership::Column::IsApiUser.eq(true))
+        .filter(user::Column::DisabledAt.is_null())
+        .order_by_asc(user::Column::UsernameKey)
+        .all(conn)
+        .await?)
+}
+
 /// Escapes `%`, `_` and `\` so user input is matched literally by `LIKE ... ESCAPE '\'`.
 pub fn escape_like(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
@@ -298,6 +352,7 @@ pub async fn view(
     {
         return Err(ServiceError::NotFound);
     }
+    let reach = reach(conn, user_id).await?;
     let roles = viewer_sites
         .into_iter()
         .map(|site| {
@@ -311,17 +366,15 @@ pub async fn view(
         })
         .collect();
     Ok(UserView {
-        can_manage_account: memberships
-            .iter()
-            .all(|m| administered.contains(&m.site_id)),
+        can_manage_account: reach.iter().all(|site| administered.contains(site)),
         is_self: acting.admin_id() == Some(user_id),
         user,
         roles,
     })
 }
 
-/// Loads the user for an account-wide change: the actor must administer every site the user
-/// belongs to.
+/// Loads the user for an account-wide change: the actor must administer every site of the
+/// user's [`reach`]. Returns the user and those sites (where the change is audited).
 async fn require_account_manager(
     conn: &impl ConnectionTrait,
     acting: &Acting,
@@ -330,12 +383,12 @@ async fn require_account_manager(
     let view = view(conn, acting, user_id).await?;
     if !view.can_manage_account {
         return Err(ServiceError::Conflict(
-            "This user also belongs to sites you do not administer; ask an administrator of \
-             every one of their sites."
+            "This user also belongs to, owns API clients on, or authorized clients of sites you \
+             do not administer; ask an administrator of every one of their sites."
                 .into(),
         ));
     }
-    let sites = site_ids(conn, user_id).await?;
+    let sites = reach(conn, user_id).await?;
     Ok((view.user, sites))
 }
 
@@ -395,6 +448,7 @@ async fn ensure_sites_keep_an_admin(
 /// Changes the user's email address (account-wide).
 pub async fn change_email(
     db: &DatabaseConnection,
+    keys: &Keys,
     acting: &Acting,
     user_id: Uuid,
     email: &EmailAddress,
@@ -413,6 +467,7 @@ pub async fn change_email(
     for site_id in sites {
         audit::record(
             &txn,
+            keys,
             NewEvent::new(
                 Some(site_id),
                 Action::UserEmailChanged,
@@ -433,6 +488,7 @@ pub async fn change_email(
 /// that site. Sites not mentioned are left alone.
 pub async fn set_roles(
     db: &DatabaseConnection,
+    keys: &Keys,
     acting: &Acting,
     user_id: Uuid,
     changes: &[SiteRoles],
@@ -464,6 +520,7 @@ pub async fn set_roles(
             .await?;
         match (existing, change.is_empty()) {
             (Some(row), true) => {
+                refuse_if_owner(&txn, &site, user_id).await?;
                 row.into_active_model().delete(&txn).await?;
             }
             (Some(row), false) => {
@@ -488,6 +545,7 @@ pub async fn set_roles(
         changed_sites.push(site.id);
         audit::record(
             &txn,
+            keys,
             NewEvent::new(
                 Some(site.id),
                 Action::UserRolesChanged,
@@ -529,35 +587,192 @@ pub async fn set_roles(
     Ok(())
 }
 
-/// Sets a new password chosen by an administrator (account-wide). Hashing happens before the
-/// transaction.
+/// Refuses to take `user_id` off `site` while they own API clients there: the clients would be
+/// left with an owner no administrator of the site can see (and another site's administrator
+/// could then delete them with the user).
+async fn refuse_if_owner(
+    conn: &impl ConnectionTrait,
+    site: &site::Model,
+    user_id: Uuid,
+) -> Result<(), ServiceError> {
+    use crate::server::entities::client;
+    let owned = client::Entity::find()
+        .filter(client::Column::SiteId.eq(site.id))
+        .filter(client::Column::OwnerUserId.eq(user_id))
+        .count(conn)
+        .await?;
+    if owned > 0 {
+        return Err(ServiceError::Conflict(format!(
+            "This user owns {owned} API client(s) on \"{}\": assign them to another API user \
+             (Edit settings on each client) before removing the user from the site.",
+            site.name
+        )));
+    }
+    Ok(())
+}
+
+/// Sets a new password chosen by an administrator for another user (account-wide), and ends
+/// every session of that user. The password is checked against the policy with the user's
+/// real username, and hashed before the transaction. Administrators change their own password
+/// with [`change_own_password`], which needs the current one.
 pub async fn reset_password(
     db: &DatabaseConnection,
+    keys: &Keys,
     hasher: &PasswordHasher,
     acting: &Acting,
     user_id: Uuid,
-    password: &NewPassword,
+    raw_password: &str,
     now: Timestamp,
 ) -> Result<(), ServiceError> {
-    require_account_manager(db, acting, user_id).await?;
-    let hash = hasher.hash(password).await?;
+    if acting.admin_id() == Some(user_id) {
+        return Err(ServiceError::Conflict(
+            "Change your own password with your current password.".into(),
+        ));
+    }
+    let (target, _) = require_account_manager(db, acting, user_id).await?;
+    let password = NewPassword::parse(raw_password, &target.username)
+        .map_err(|problem| ServiceError::invalid("password", problem.to_string()))?;
+    let hash = hasher.hash(&password).await?;
     let txn = begin_write(db).await?;
     let (current, sites) = require_account_manager(&txn, acting, user_id).await?;
-    let mut update = current.clone().into_active_model();
-    update.password_hash = Set(hash);
-    update.password_changed_at = Set(now.unix());
-    update.updated_at = Set(now.unix());
-    update.update(&txn).await?;
+    let generation = store_password(&txn, current.clone(), hash, now).await?;
     for site_id in sites {
         audit::record(
             &txn,
+            keys,
             NewEvent::new(
                 Some(site_id),
                 Action::UserPasswordReset,
                 acting.actor(),
-                format!("Password of \"{}\" reset", current.username),
+                format!(
+                    "Password of \"{}\" reset; their sessions were ended",
+                    current.username
+                ),
             )
-            .target(user_target(&current)),
+            .target(user_target(&current))
+            .details(json!({"sessions_ended": true, "session_generation": generation})),
+            now,
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Stores a new password hash and moves the user's session generation on, which ends every
+/// session started before; returns the new generation.
+async fn store_password(
+    conn: &impl ConnectionTrait,
+    user: user::Model,
+    hash: String,
+    now: Timestamp,
+) -> Result<i64, ServiceError> {
+    let generation = user.session_generation + 1;
+    let mut update = user.into_active_model();
+    update.password_hash = Set(hash);
+    update.password_changed_at = Set(now.unix());
+    update.updated_at = Set(now.unix());
+    update.session_generation = Set(generation);
+    update.update(conn).await?;
+    Ok(generation)
+}
+
+/// A signed-in administrator changes their own password: the current one is checked first
+/// (throttled and audited like sign-in, see `sign_in::confirm_password`), then every other
+/// session of theirs ends. Returns the new session generation, which the caller's own session
+/// adopts.
+pub async fn change_own_password(
+    state: &crate::server::AppState,
+    user: &user::Model,
+    current_password: &str,
+    raw_new_password: &str,
+    address: Option<String>,
+) -> Result<i64, ServiceError> {
+    let new_password = NewPassword::parse(raw_new_password, &user.username)
+        .map_err(|problem| ServiceError::invalid("password", problem.to_string()))?;
+    crate::server::services::sign_in::confirm_password(
+        state,
+        user,
+        current_password,
+        address.clone(),
+    )
+    .await
+    .map_err(|error| match error {
+        ServiceError::BadCredentials => {
+            ServiceError::invalid("current_password", "Incorrect password.")
+        }
+        other => other,
+    })?;
+    let now = state.clock.now();
+    let hash = state.passwords.hash(&new_password).await?;
+    let txn = begin_write(&state.db).await?;
+    let current = user::Entity::find_by_id(user.id)
+        .one(&txn)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let sites = site_ids(&txn, user.id).await?;
+    let generation = store_password(&txn, current.clone(), hash, now).await?;
+    let actor = crate::server::services::audit::Actor::admin(user.id, &user.username, address);
+    for site_id in sites {
+        audit::record(
+            &txn,
+            &state.keys,
+            NewEvent::new(
+                Some(site_id),
+                Action::OwnPasswordChanged,
+                actor.clone(),
+                format!(
+                    "{} changed their password; their other sessions were ended",
+                    current.username
+                ),
+            )
+            .target(user_target(&current))
+            .details(json!({"session_generation": generation})),
+            now,
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(generation)
+}
+
+/// Ends every console session of the acting administrator, this one included ("sign out
+/// everywhere").
+pub async fn end_own_sessions(
+    db: &DatabaseConnection,
+    keys: &Keys,
+    acting: &Acting,
+    now: Timestamp,
+) -> Result<(), ServiceError> {
+    let Some(user_id) = acting.admin_id() else {
+        return Err(ServiceError::Forbidden);
+    };
+    let txn = begin_write(db).await?;
+    let current = user::Entity::find_by_id(user_id)
+        .one(&txn)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let generation = current.session_generation + 1;
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::SessionGeneration,
+            Expr::col(user::Column::SessionGeneration).add(1),
+        )
+        .filter(user::Column::Id.eq(user_id))
+        .exec(&txn)
+        .await?;
+    for site_id in site_ids(&txn, user_id).await? {
+        audit::record(
+            &txn,
+            keys,
+            NewEvent::new(
+                Some(site_id),
+                Action::SignedOutEverywhere,
+                acting.actor(),
+                format!("{} signed out of every session", current.username),
+            )
+            .target(user_target(&current))
+            .details(json!({"session_generation": generation})),
             now,
         )
         .await?;
@@ -569,6 +784,7 @@ pub async fn reset_password(
 /// Disables (they can sign in nowhere and authorize nothing) or re-enables a user.
 pub async fn set_disabled(
     db: &DatabaseConnection,
+    keys: &Keys,
     acting: &Acting,
     user_id: Uuid,
     disabled: bool,
@@ -595,6 +811,7 @@ pub async fn set_disabled(
     for site_id in &sites {
         audit::record(
             &txn,
+            keys,
             NewEvent::new(
                 Some(*site_id),
                 if disabled {
@@ -621,7 +838,7 @@ pub async fn set_disabled(
 /// What deleting a user takes with them, shown before the administrator confirms.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeletionImpact {
-    /// Names of the sites they belong to.
+    /// Names of the sites affected: where they hold a role, own clients or gave grants.
     pub sites: Vec<String>,
     /// API clients they own: deleted with them, with every token those clients hold.
     pub clients: Vec<String>,
@@ -639,11 +856,13 @@ pub async fn deletion_impact(
 ) -> Result<DeletionImpact, ServiceError> {
     let (_, site_ids) = require_account_manager(conn, acting, user_id).await?;
     let mut impact = DeletionImpact::default();
+    let memberships = self::site_ids(conn, user_id).await?;
     for site_id in site_ids {
         let Some(site) = site::Entity::find_by_id(site_id).one(conn).await? else {
             continue;
         };
-        if active_admins(conn, site_id, Some(user_id)).await? == 0 {
+        if memberships.contains(&site_id) && active_admins(conn, site_id, Some(user_id)).await? == 0
+        {
             impact.last_admin_of.push(site.name.clone());
         }
         impact.sites.push(site.name);
@@ -668,6 +887,7 @@ pub async fn deletion_impact(
 /// administrator.
 pub async fn delete(
     db: &DatabaseConnection,
+    keys: &Keys,
     acting: &Acting,
     user_id: Uuid,
     now: Timestamp,
@@ -688,8 +908,7 @@ pub async fn delete(
     user::Entity::delete_by_id(user_id).exec(&txn).await?;
     ensure_sites_keep_an_admin(&txn, &sites).await?;
     for site_id in &sites {
-        audit::record(
-            &txn,
+        audit::record(&txn, keys,
             NewEvent::new(
                 Some(*site_id),
                 Action::UserDeleted,
@@ -716,6 +935,10 @@ mod tests {
     use super::*;
     use crate::domain::SiteName;
     use crate::server::{services::sites, testing::TestDatabases};
+
+    fn test_keys() -> Keys {
+        Keys::derive(&[3; 32])
+    }
 
     struct World {
         acme: site::Model,
@@ -752,15 +975,28 @@ mod tests {
     async fn world(db: &DatabaseConnection) -> World {
         let now = Timestamp(1_000);
         let op = Acting::operator();
-        let acme = sites::create(db, &op, &SiteName::parse("Acme").unwrap(), now)
-            .await
-            .unwrap();
-        let globex = sites::create(db, &op, &SiteName::parse("Globex").unwrap(), now)
-            .await
-            .unwrap();
+        let acme = sites::create(
+            db,
+            &test_keys(),
+            &op,
+            &SiteName::parse("Acme").unwrap(),
+            now,
+        )
+        .await
+        .unwrap();
+        let globex = sites::create(
+            db,
+            &test_keys(),
+            &op,
+            &SiteName::parse("Globex").unwrap(),
+            now,
+        )
+        .await
+        .unwrap();
         let hasher = PasswordHasher::new(2).unwrap();
         let root = create(
             db,
+            &test_keys(),
             &hasher,
             &op,
             new_user("root", vec![admin_of(&acme), admin_of(&globex)]),
@@ -787,6 +1023,7 @@ mod tests {
             let now = Timestamp(2_000);
             let acme_admin = create(
                 &db.conn,
+                &test_keys(),
                 &w.hasher,
                 &Acting::operator(),
                 new_user("acme-admin", vec![admin_of(&w.acme)]),
@@ -796,6 +1033,7 @@ mod tests {
             .unwrap();
             let globex_user = create(
                 &db.conn,
+                &test_keys(),
                 &w.hasher,
                 &Acting::operator(),
                 new_user("globex-user", vec![api_user_of(&w.globex)]),
@@ -816,7 +1054,7 @@ mod tests {
             ));
             let sneaky = new_user("sneaky", vec![admin_of(&w.acme), api_user_of(&w.globex)]);
             assert!(matches!(
-                create(&db.conn, &w.hasher, &acme, sneaky, now).await,
+                create(&db.conn, &test_keys(), &w.hasher, &acme, sneaky, now).await,
                 Err(ServiceError::NotFound)
             ));
             assert!(
@@ -833,13 +1071,14 @@ mod tests {
                 is_api_user: false,
             }];
             assert!(
-                set_roles(&db.conn, &acme, acme_admin.id, &grant, now)
+                set_roles(&db.conn, &test_keys(), &acme, acme_admin.id, &grant, now)
                     .await
                     .is_err()
             );
             // Cannot change the account of someone who also belongs to Globex.
             set_roles(
                 &db.conn,
+                &test_keys(),
                 &Acting::operator(),
                 globex_user.id,
                 &[api_user_of(&w.acme)],
@@ -856,21 +1095,28 @@ mod tests {
             );
             let email = EmailAddress::parse("new@example.com").unwrap();
             assert!(matches!(
-                change_email(&db.conn, &acme, globex_user.id, &email, now).await,
+                change_email(&db.conn, &test_keys(), &acme, globex_user.id, &email, now).await,
                 Err(ServiceError::Conflict(_))
             ));
             assert!(matches!(
-                set_disabled(&db.conn, &acme, globex_user.id, true, now).await,
+                set_disabled(&db.conn, &test_keys(), &acme, globex_user.id, true, now).await,
                 Err(ServiceError::Conflict(_))
             ));
             assert!(matches!(
-                delete(&db.conn, &acme, globex_user.id, now).await,
+                delete(&db.conn, &test_keys(), &acme, globex_user.id, now).await,
                 Err(ServiceError::Conflict(_))
             ));
             // The root administrator of both sites can.
-            change_email(&db.conn, &as_admin(&w.root), globex_user.id, &email, now)
-                .await
-                .unwrap();
+            change_email(
+                &db.conn,
+                &test_keys(),
+                &as_admin(&w.root),
+                globex_user.id,
+                &email,
+                now,
+            )
+            .await
+            .unwrap();
             db.cleanup().await;
         }
     }
@@ -887,7 +1133,7 @@ mod tests {
                 is_site_admin: false,
                 is_api_user: true,
             }];
-            let error = set_roles(&db.conn, &root, w.root.id, &demote, now)
+            let error = set_roles(&db.conn, &test_keys(), &root, w.root.id, &demote, now)
                 .await
                 .unwrap_err();
             assert!(
@@ -897,6 +1143,7 @@ mod tests {
             // ...and a second administrator cannot disable or delete root either.
             let second = create(
                 &db.conn,
+                &test_keys(),
                 &w.hasher,
                 &root,
                 new_user("second", vec![admin_of(&w.acme), admin_of(&w.globex)]),
@@ -906,17 +1153,17 @@ mod tests {
             .unwrap();
             let second_acting = as_admin(&second);
             // Now root can step down on Acme; second remains.
-            set_roles(&db.conn, &root, w.root.id, &demote, now)
+            set_roles(&db.conn, &test_keys(), &root, w.root.id, &demote, now)
                 .await
                 .unwrap();
             // Second cannot disable themselves, nor delete themselves.
             assert!(
-                set_disabled(&db.conn, &second_acting, second.id, true, now)
+                set_disabled(&db.conn, &test_keys(), &second_acting, second.id, true, now)
                     .await
                     .is_err()
             );
             assert!(
-                delete(&db.conn, &second_acting, second.id, now)
+                delete(&db.conn, &test_keys(), &second_acting, second.id, now)
                     .await
                     .is_err()
             );
@@ -926,7 +1173,7 @@ mod tests {
                 is_site_admin: false,
                 is_api_user: false,
             }];
-            let error = set_roles(&db.conn, &root, w.root.id, &step_down, now)
+            let error = set_roles(&db.conn, &test_keys(), &root, w.root.id, &step_down, now)
                 .await
                 .unwrap_err();
             assert!(
@@ -934,7 +1181,7 @@ mod tests {
                 "{error:?}"
             );
             // Disabling second would leave Acme without an active administrator.
-            let error = set_disabled(&db.conn, &root, second.id, true, now).await;
+            let error = set_disabled(&db.conn, &test_keys(), &root, second.id, true, now).await;
             assert!(error.is_err(), "root does not administer Acme any more");
             let impact = deletion_impact(&db.conn, &second_acting, w.root.id)
                 .await
@@ -967,6 +1214,7 @@ mod tests {
             for i in 0..7 {
                 create(
                     &db.conn,
+                    &test_keys(),
                     &w.hasher,
                     &op,
                     new_user(&format!("api-{i}"), vec![api_user_of(&w.acme)]),

@@ -1,20 +1,27 @@
 //! What an access token stands for: read in one indexed query (the token by its digest, joined
-//! to its grant, user, client and site) and kept in the process's credential cache, so the
-//! protected API (RFC 6750) and introspection (RFC 7662) judge a token the same way and, on a
-//! busy server, without a database round trip. See `server::cache` for when cached answers
-//! stop counting; expiry is checked on every use.
+//! to its grant, user, client, site and the user's roles there) plus the client's registered
+//! scopes, and kept in the process's credential cache, so the protected API (RFC 6750) and
+//! introspection (RFC 7662) judge a token the same way and, on a busy server, without a
+//! database round trip. See `server::cache` for when cached answers stop counting; expiry is
+//! checked on every use.
+//!
+//! A token carries only the rights its client and user hold *now*: a disabled client, a user
+//! who lost the API User role on the site (or was disabled), and scopes removed from the
+//! client all count at the next use, not when the token expires. Every change of those rights
+//! commits with `WriteTxn::commit`, which drops the cached answers.
 
-use crate::domain::Timestamp;
+use crate::domain::{ScopeSet, Timestamp};
 use crate::server::{
     AppState, ServiceError,
-    entities::{access_token, client, site, token_family, user},
+    entities::{access_token, client, site, site_membership as membership, token_family, user},
+    services::clients,
 };
 use sea_orm::{EntityTrait, FromQueryResult, JoinType, QuerySelect, sea_query::Expr};
 use std::sync::Arc;
 use uuid::Uuid;
 
-/// An access token that was live (not revoked, its grant not revoked, its user active) when
-/// it was read.
+/// An access token that was live when it was read: not revoked, its grant not revoked, its
+/// client active, its user active and still an API user of the site.
 #[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
 pub struct AccessTokenFacts {
     /// The client the token was issued to (row id).
@@ -29,7 +36,8 @@ pub struct AccessTokenFacts {
     pub email: String,
     /// The name of the client's site.
     pub site_name: String,
-    /// Space-delimited scope.
+    /// Space-delimited scope: what the token was issued with, narrowed to the scopes its client
+    /// is registered for now.
     pub scope: String,
     /// Issued at (seconds since the epoch).
     pub created_at: i64,
@@ -50,6 +58,9 @@ pub enum Lookup {
     Expired,
     /// Its user was disabled.
     UserDisabled,
+    /// Its client was disabled, its user is no longer an API user of the site, or none of its
+    /// scopes is still registered to the client.
+    RightsWithdrawn,
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -57,6 +68,9 @@ struct Row {
     revoked_at: Option<i64>,
     family_revoked_at: Option<i64>,
     user_disabled_at: Option<i64>,
+    client_disabled_at: Option<i64>,
+    /// `None` when the user holds no role on the site any more.
+    is_api_user: Option<bool>,
     #[sea_orm(nested)]
     facts: AccessTokenFacts,
 }
@@ -81,7 +95,18 @@ pub async fn look_up(
             if row.user_disabled_at.is_some() {
                 return Ok(Lookup::UserDisabled);
             }
-            let facts = Arc::new(row.facts);
+            if row.client_disabled_at.is_some() || row.is_api_user != Some(true) {
+                return Ok(Lookup::RightsWithdrawn);
+            }
+            let mut facts = row.facts;
+            let registered = clients::client_scopes(&state.db, facts.client_uuid).await?;
+            let granted = ScopeSet::parse(&facts.scope).unwrap_or_default();
+            let current = granted.intersection(&registered);
+            if current.is_empty() {
+                return Ok(Lookup::RightsWithdrawn);
+            }
+            facts.scope = current.to_string();
+            let facts = Arc::new(facts);
             cache.insert(token_hash.to_owned(), generation, Arc::clone(&facts));
             facts
         }
@@ -119,6 +144,14 @@ async fn read(state: &AppState, token_hash: &str) -> Result<Option<Row>, Service
             "client_id",
         )
         .column_as(Expr::col((site::Entity, site::Column::Name)), "site_name")
+        .column_as(
+            Expr::col((client::Entity, client::Column::DisabledAt)),
+            "client_disabled_at",
+        )
+        .column_as(
+            Expr::col((membership::Entity, membership::Column::IsApiUser)),
+            "is_api_user",
+        )
         .join(
             JoinType::InnerJoin,
             access_token::Entity::belongs_to(token_family::Entity)
@@ -145,6 +178,13 @@ async fn read(state: &AppState, token_hash: &str) -> Result<Option<Row>, Service
             access_token::Entity::belongs_to(site::Entity)
                 .from(access_token::Column::SiteId)
                 .to(site::Column::Id)
+                .into(),
+        )
+        .join(
+            JoinType::LeftJoin,
+            access_token::Entity::belongs_to(membership::Entity)
+                .from((access_token::Column::SiteId, access_token::Column::UserId))
+                .to((membership::Column::SiteId, membership::Column::UserId))
                 .into(),
         )
         .into_model::<Row>()

@@ -20,7 +20,8 @@ use crate::server::{
     services::{
         audit::{self, Action, Actor, NewEvent, Target},
         clients,
-        throttle::{self, ACCOUNT, ADDRESS},
+        event_limiter::record_limited,
+        throttle,
         users::find_by_username,
     },
 };
@@ -191,7 +192,7 @@ pub async fn scope_descriptions(
         .collect())
 }
 
-fn prompt_material(request: &AuthorizationRequest, issued_at: i64) -> String {
+fn prompt_material(request: &AuthorizationRequest, browser: &str, issued_at: i64) -> String {
     // Length-prefixed fields: no way to shift text from one field into another.
     let fields = [
         request.client.client_id.as_str(),
@@ -200,6 +201,7 @@ fn prompt_material(request: &AuthorizationRequest, issued_at: i64) -> String {
         request.state.as_deref().unwrap_or(""),
         request.code_challenge.as_deref().unwrap_or(""),
         &issued_at.to_string(),
+        browser,
     ];
     fields
         .iter()
@@ -209,20 +211,42 @@ fn prompt_material(request: &AuthorizationRequest, issued_at: i64) -> String {
 }
 
 /// The anti-forgery token of a rendered prompt: binds the form to exactly the parameters it
-/// shows, and expires after [`PROMPT_LIFETIME`].
-pub fn prompt_token(keys: &Keys, request: &AuthorizationRequest, now: Timestamp) -> String {
+/// shows and to the browser it was shown in (`browser`: the value of the prompt's own cookie,
+/// see [`new_browser_binding`]), and expires after [`PROMPT_LIFETIME`]. A token harvested in
+/// one browser is worthless when posted from another, cookies or not, so the same-origin check
+/// is not the only defence against a forged authorization.
+pub fn prompt_token(
+    keys: &Keys,
+    request: &AuthorizationRequest,
+    browser: &str,
+    now: Timestamp,
+) -> String {
     let mac = hmac_sha256(
         &keys.anti_forgery,
-        prompt_material(request, now.unix()).as_bytes(),
+        prompt_material(request, browser, now.unix()).as_bytes(),
     );
     format!("{}.{}", now.unix(), URL_SAFE_NO_PAD.encode(mac))
 }
 
-/// True if `token` was issued by [`prompt_token`] for this request, less than
+/// A fresh value for the prompt's browser-binding cookie (256 random bits).
+pub fn new_browser_binding() -> Result<String, ServiceError> {
+    crate::server::crypto::random::token_256()
+}
+
+/// True if `value` could be a browser-binding cookie this server set (43 base64url characters).
+pub fn is_browser_binding(value: &str) -> bool {
+    value.len() == 43
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// True if `token` was issued by [`prompt_token`] for this request and this browser, less than
 /// [`PROMPT_LIFETIME`] ago.
 pub fn verify_prompt_token(
     keys: &Keys,
     request: &AuthorizationRequest,
+    browser: &str,
     token: &str,
     now: Timestamp,
 ) -> bool {
@@ -233,9 +257,12 @@ pub fn verify_prompt_token(
         return false;
     };
     let age = now.unix() - issued_at;
+    if !is_browser_binding(browser) {
+        return false;
+    }
     let expected = hmac_sha256(
         &keys.anti_forgery,
-        prompt_material(request, issued_at).as_bytes(),
+        prompt_material(request, browser, issued_at).as_bytes(),
     );
     (0..=PROMPT_LIFETIME).contains(&age)
         && constant_time_eq(URL_SAFE_NO_PAD.encode(expected).as_bytes(), mac.as_bytes())
@@ -280,6 +307,8 @@ pub enum PromptRefusal {
         /// Seconds to wait.
         retry_after_secs: u64,
     },
+    /// Too many sign-ins are being checked right now: try again in a moment.
+    Busy,
 }
 
 /// The API user at the prompt clicked Authorize: checks their credentials (throttled like
@@ -294,25 +323,35 @@ pub async fn approve(
 ) -> Result<Result<String, PromptRefusal>, ServiceError> {
     let now = state.clock.now();
     let username_key = username.trim().to_ascii_lowercase();
-    let mut keys = vec![throttle::account_key(&username_key)];
-    if let Some(address) = &address {
-        keys.push(throttle::address_key(address));
+    if !state.passwords.has_room() {
+        return Ok(Err(PromptRefusal::Busy));
     }
-    if let Err(ServiceError::Throttled { retry_after_secs }) =
-        throttle::check(&state.db, &keys, now).await
-    {
-        return Ok(Err(PromptRefusal::Throttled { retry_after_secs }));
-    }
-    let user = if username_key.len() <= 64 {
+    let keys = throttle::keys_for(&username_key, address.as_deref());
+    let attempt = match throttle::begin(&state.db, &keys, now).await {
+        Ok(attempt) => attempt,
+        Err(ServiceError::Throttled { retry_after_secs }) => {
+            return Ok(Err(PromptRefusal::Throttled { retry_after_secs }));
+        }
+        Err(error) => return Err(error),
+    };
+    let user = if username_key.len() <= crate::domain::Username::MAX {
         find_by_username(&state.db, &username_key).await?
     } else {
         None
     };
-    let password_ok = password.len() <= 1024
-        && state
+    let password_ok = if password.len() <= 1024 {
+        match state
             .passwords
             .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
-            .await?;
+            .await
+        {
+            Ok(matches) => matches,
+            Err(ServiceError::Busy) => return Ok(Err(PromptRefusal::Busy)),
+            Err(error) => return Err(error),
+        }
+    } else {
+        false
+    };
     let may_authorize = match &user {
         Some(user) if password_ok && user.is_active() => {
             membership::Entity::find_by_id((request.site.id, user.id))
@@ -325,17 +364,15 @@ pub async fn approve(
     let txn = begin_write(&state.db).await?;
     let client_target = Target::new("client", &request.client.client_id, &request.client.name);
     let Some(user) = user.filter(|_| may_authorize) else {
-        throttle::record_failure(&txn, &keys[0], ACCOUNT, now).await?;
-        if let Some(address_key) = keys.get(1) {
-            throttle::record_failure(&txn, address_key, ADDRESS, now).await?;
-        }
         let claimed: String = username
             .chars()
             .filter(|c| !c.is_control())
             .take(64)
             .collect();
-        audit::record(
+        record_limited(
             &txn,
+            &state.keys,
+            &state.anonymous_events,
             NewEvent::new(
                 Some(request.site.id),
                 Action::AuthorizationFailed,
@@ -352,7 +389,15 @@ pub async fn approve(
         txn.commit_neutral().await?;
         return Ok(Err(PromptRefusal::BadCredentials));
     };
-    throttle::reset(&txn, &keys[0]).await?;
+    if let Err(error) = attempt.succeeded(&txn, now).await {
+        txn.commit_neutral().await?;
+        return match error {
+            ServiceError::Throttled { retry_after_secs } => {
+                Ok(Err(PromptRefusal::Throttled { retry_after_secs }))
+            }
+            other => Err(other),
+        };
+    }
     let code = issue_code(&txn, state, request, &user, address, now).await?;
     txn.commit_neutral().await?;
     let mut pairs = vec![("code", code.expose())];
@@ -390,6 +435,7 @@ pub async fn issue_code(
     .await?;
     audit::record(
         conn,
+        &state.keys,
         NewEvent::new(
             Some(request.site.id),
             Action::CodeIssued,
@@ -421,8 +467,10 @@ pub async fn deny(
 ) -> Result<String, ServiceError> {
     let now = state.clock.now();
     let txn = begin_write(&state.db).await?;
-    audit::record(
+    record_limited(
         &txn,
+        &state.keys,
+        &state.anonymous_events,
         NewEvent::new(
             Some(request.site.id),
             Action::AuthorizationDenied,

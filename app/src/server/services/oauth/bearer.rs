@@ -52,7 +52,7 @@ pub async fn authorize(
         Lookup::Unknown => return Ok(Err(InvalidToken("the access token is unknown"))),
         Lookup::Revoked => return Ok(Err(InvalidToken("the access token was revoked"))),
         Lookup::Expired => return Ok(Err(InvalidToken("the access token expired"))),
-        Lookup::UserDisabled => {
+        Lookup::UserDisabled | Lookup::RightsWithdrawn => {
             return Ok(Err(InvalidToken("the access token is no longer valid")));
         }
     };

@@ -41,7 +41,16 @@ struct Verdict {
     burst: bool,
 }
 
-/// Failed client authentications not yet written to the audit log.
+/// Keys (clients, or addresses naming unknown clients) tracked at most; when full, keys quiet
+/// for a whole interval are forgotten first, and failures of new keys past the limit share one.
+const FAILURE_LOG_CAPACITY: usize = 10_000;
+
+/// The key shared by failures beyond [`FAILURE_LOG_CAPACITY`].
+const FAILURE_LOG_OVERFLOW: &str = "unknown:(many)";
+
+/// Failed client authentications not yet written to the audit log, per client (or per
+/// address for unknown clients): bounded, so a flood of made-up Consumer Keys from many
+/// addresses cannot grow it without limit.
 #[derive(Debug, Default)]
 pub struct FailureLog(Mutex<HashMap<String, Tally>>);
 
@@ -52,6 +61,16 @@ impl FailureLog {
             return Verdict::default();
         };
         let now = now.unix();
+        if !map.contains_key(key) && map.len() >= FAILURE_LOG_CAPACITY {
+            map.retain(|_, tally| {
+                now - tally.window_start < FAILURE_LOG_INTERVAL || tally.unlogged > 0
+            });
+        }
+        let key = if map.contains_key(key) || map.len() < FAILURE_LOG_CAPACITY {
+            key
+        } else {
+            FAILURE_LOG_OVERFLOW
+        };
         let tally = map.entry(key.to_owned()).or_insert(Tally {
             last_logged: now - FAILURE_LOG_INTERVAL,
             unlogged: 0,
@@ -241,7 +260,7 @@ async fn fail(
         .details(json!({"reason": reason, "attempts": count}));
     event.target = target;
     let txn = begin_write(&state.db).await?;
-    audit::record(&txn, event, now).await?;
+    audit::record(&txn, &state.keys, event, now).await?;
     txn.commit_neutral().await?;
     Ok(())
 }
@@ -271,5 +290,18 @@ mod tests {
             Some(1),
             "per client"
         );
+    }
+
+    #[test]
+    fn made_up_clients_from_many_addresses_never_grow_the_log_past_its_capacity() {
+        let log = FailureLog::default();
+        for n in 0..(FAILURE_LOG_CAPACITY * 2) {
+            log.count(
+                &format!("unknown:10.{}.{}.{}", n >> 16, (n >> 8) & 255, n & 255),
+                Timestamp(5_000),
+            );
+        }
+        let len = log.0.lock().unwrap().len();
+        assert!(len <= FAILURE_LOG_CAPACITY + 1, "{len}");
     }
 }

@@ -11,6 +11,7 @@ use crate::server::{
     AppState, ServiceError,
     crypto::tokens::{self, TokenKind},
     entities::{authorization_code, client, token_family, user},
+    keys::Keys,
     oauth::{OAuthError, pkce},
     services::{
         alerts::{self, AlertKind, AlertSubject},
@@ -81,6 +82,11 @@ pub(super) fn user_lost_error() -> OAuthError {
     OAuthError::invalid_grant("the user who authorized this code can no longer do so")
 }
 
+/// None of the scopes the user authorized is still registered to the client.
+pub(super) fn scopes_withdrawn_error() -> OAuthError {
+    OAuthError::invalid_grant("none of the authorized scopes is still registered to this client")
+}
+
 /// The checks of an unused code of this client, in RFC order: not expired, the same
 /// `redirect_uri` as the authorization request, and the PKCE verifier when (and only when)
 /// a challenge was sent (RFC 7636 §4.6).
@@ -141,6 +147,7 @@ pub(super) fn issued_event(
 /// raises an alert; returns how many grants were revoked.
 pub(super) async fn revoke_after_reuse(
     txn: &sea_orm::DatabaseTransaction,
+    keys: &Keys,
     client: &client::Model,
     code: &authorization_code::Model,
     address: Option<String>,
@@ -161,6 +168,7 @@ pub(super) async fn revoke_after_reuse(
     }
     audit::record(
         txn,
+        keys,
         NewEvent::new(
             Some(code.site_id),
             Action::CodeReuseDetected,

@@ -17,9 +17,10 @@ use crate::server::{
     AppState, Clock, ServiceError,
     db::{batch, begin_write, execute_all},
     entities::{
-        authorization_code, client, refresh_token, site_membership as membership, token_family,
-        user,
+        authorization_code, client, client_scope, refresh_token, site_membership as membership,
+        token_family, user,
     },
+    keys::Keys,
     oauth::OAuthError,
     services::{
         audit::{self, NewEvent},
@@ -35,7 +36,7 @@ use crate::server::{
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, JoinType,
-    QueryFilter, QueryOrder, QuerySelect,
+    QueryFilter, QueryOrder, QuerySelect, RelationTrait,
     sea_query::{Expr, ExprTrait},
 };
 use std::collections::{HashMap, HashSet};
@@ -93,6 +94,7 @@ type Job = (GrantRequest, oneshot::Sender<Outcome>);
 struct Context {
     db: DatabaseConnection,
     settings: Arc<Settings>,
+    keys: Arc<Keys>,
     clock: Clock,
     usage: Arc<UsageRecorder>,
 }
@@ -138,6 +140,7 @@ impl GrantWriter {
             let context = Context {
                 db: state.db.clone(),
                 settings: Arc::clone(&state.settings),
+                keys: Arc::clone(&state.keys),
                 clock: state.clock.clone(),
                 usage: Arc::clone(&state.usage),
             };
@@ -271,7 +274,8 @@ async fn settle(
     let txn = begin_write(&context.db).await?;
     steps.mark("begin");
     let mut outcomes: Vec<Option<Outcome>> = requests.iter().map(|_| None).collect();
-    let (pending, mut reuses) = check_all(&txn, requests, &mut outcomes, now).await?;
+    let (pending, mut reuses) =
+        check_all(&txn, requests, &mut outcomes, &context.settings, now).await?;
     steps.mark("read");
     let pending = consume(&txn, pending, &mut reuses, now).await?;
     steps.mark("consume");
@@ -351,8 +355,15 @@ async fn settle(
                 code,
                 address,
             } => {
-                let revoked =
-                    code_grant::revoke_after_reuse(&txn, &client, &code, address, now).await?;
+                let revoked = code_grant::revoke_after_reuse(
+                    &txn,
+                    &context.keys,
+                    &client,
+                    &code,
+                    address,
+                    now,
+                )
+                .await?;
                 (index, code_grant::reused_error(revoked))
             }
             Reuse::Refresh {
@@ -361,7 +372,15 @@ async fn settle(
                 family,
                 address,
             } => {
-                refresh_grant::revoke_after_reuse(&txn, &client, &family, address, now).await?;
+                refresh_grant::revoke_after_reuse(
+                    &txn,
+                    &context.keys,
+                    &client,
+                    &family,
+                    address,
+                    now,
+                )
+                .await?;
                 (index, refresh_grant::reused_error())
             }
         };
@@ -385,7 +404,7 @@ async fn settle(
         outcomes[p.index] = Some(Ok(pair.issued));
     }
     for (site_id, events) in events {
-        writes.extend(audit::link_batch(&txn, Some(site_id), events).await?);
+        writes.extend(audit::link_batch(&txn, &context.keys, Some(site_id), events).await?);
     }
     steps.mark("link");
     execute_all(&txn, writes).await?;
@@ -418,6 +437,7 @@ async fn check_all(
     txn: &sea_orm::DatabaseTransaction,
     requests: &[GrantRequest],
     outcomes: &mut [Option<Outcome>],
+    settings: &Settings,
     now: Timestamp,
 ) -> Result<(Vec<Pending>, Vec<Reuse>), ServiceError> {
     let backend = txn.get_database_backend();
@@ -482,6 +502,17 @@ async fn check_all(
             .collect()
     };
 
+    // What each client may be issued now: it was authenticated before the batch, and may have
+    // been disabled or lost scopes since.
+    let registered = active_client_scopes(
+        txn,
+        requests.iter().map(|r| match r {
+            GrantRequest::Exchange(e) => e.client.id,
+            GrantRequest::Refresh(r) => r.client.id,
+        }),
+    )
+    .await?;
+
     let mut pending = Vec::new();
     let mut reuses = Vec::new();
     let mut consumed_here: HashSet<&str> = HashSet::new();
@@ -509,8 +540,17 @@ async fn check_all(
                     outcomes[index] = Some(Err(error));
                     continue;
                 }
+                let Some(allowed) = registered.get(&request.client.id) else {
+                    outcomes[index] = Some(Err(client_disabled_error()));
+                    continue;
+                };
                 let scope = ScopeSet::parse(&code.scope)
-                    .map_err(|e| ServiceError::Unexpected(e.to_string()))?;
+                    .map_err(|e| ServiceError::Unexpected(e.to_string()))?
+                    .intersection(allowed);
+                if scope.is_empty() {
+                    outcomes[index] = Some(Err(code_grant::scopes_withdrawn_error()));
+                    continue;
+                }
                 consumed_here.insert(code.code_hash.as_str());
                 pending.push(Pending {
                     index,
@@ -544,10 +584,16 @@ async fn check_all(
                     });
                     continue;
                 }
+                let Some(allowed) = registered.get(&request.client.id) else {
+                    outcomes[index] = Some(Err(client_disabled_error()));
+                    continue;
+                };
                 let scope = match refresh_grant::check_unused_token(
                     row,
                     family,
                     request.scope.as_deref(),
+                    allowed,
+                    settings,
                     now,
                 )? {
                     Ok(scope) => scope,
@@ -573,6 +619,44 @@ async fn check_all(
         }
     }
     Ok((pending, reuses))
+}
+
+/// The client was disabled after it authenticated (between the request and its batch).
+fn client_disabled_error() -> OAuthError {
+    OAuthError::invalid_client("client is disabled")
+}
+
+/// The scopes each of `client_ids` is registered for, for the clients that are active (a
+/// disabled client is missing from the map), in one query.
+async fn active_client_scopes(
+    txn: &sea_orm::DatabaseTransaction,
+    client_ids: impl Iterator<Item = Uuid>,
+) -> Result<HashMap<Uuid, ScopeSet>, ServiceError> {
+    let ids: HashSet<Uuid> = client_ids.collect();
+    let rows: Vec<(Uuid, String)> = client_scope::Entity::find()
+        .select_only()
+        .column(client_scope::Column::ClientUuid)
+        .column(client_scope::Column::Scope)
+        .join(JoinType::InnerJoin, client_scope::Relation::Client.def())
+        .filter(batch::is_in(
+            txn.get_database_backend(),
+            client_scope::Column::ClientUuid,
+            ids,
+        ))
+        .filter(client::Column::DisabledAt.is_null())
+        .into_tuple()
+        .all(txn)
+        .await?;
+    let mut scopes: HashMap<Uuid, Vec<crate::domain::ScopeName>> = HashMap::new();
+    for (client_uuid, scope) in rows {
+        if let Ok(name) = crate::domain::ScopeName::parse(&scope) {
+            scopes.entry(client_uuid).or_default().push(name);
+        }
+    }
+    Ok(scopes
+        .into_iter()
+        .map(|(id, names)| (id, ScopeSet::from_names(names)))
+        .collect())
 }
 
 /// Marks the codes and refresh tokens of `pending` consumed. One that another process
@@ -790,6 +874,7 @@ mod tests {
             let context = Context {
                 db: state.db.clone(),
                 settings: Arc::clone(&state.settings),
+                keys: Arc::clone(&state.keys),
                 clock: state.clock.clone(),
                 usage: Arc::clone(&state.usage),
             };

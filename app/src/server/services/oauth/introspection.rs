@@ -1,12 +1,18 @@
 //! Token introspection (RFC 7662) for the client that holds the token. Another client's token,
 //! or an unknown, expired, revoked or rotated one, is simply `{"active": false}`.
 
-use crate::domain::Timestamp;
+use crate::domain::{ScopeSet, Timestamp};
 use crate::server::{
     AppState, ServiceError,
     crypto::tokens::{self, TokenKind},
-    entities::{client, refresh_token, site, token_family, user},
-    services::oauth::access_tokens::{self, Lookup},
+    entities::{client, refresh_token, site, site_membership as membership, token_family, user},
+    services::{
+        clients,
+        oauth::{
+            access_tokens::{self, Lookup},
+            refresh_grant,
+        },
+    },
 };
 use sea_orm::EntityTrait;
 use uuid::Uuid;
@@ -20,8 +26,9 @@ pub struct ActiveToken {
     pub client_id: String,
     /// The API user's username.
     pub username: String,
-    /// `access_token` or `refresh_token`.
-    pub token_type: &'static str,
+    /// The token type of RFC 6749 §5.1 (RFC 7662 §2.2): `Bearer` for an access token; none
+    /// for a refresh token, which has no such type.
+    pub token_type: Option<&'static str>,
     /// Expiry (seconds since the epoch).
     pub exp: i64,
     /// Issued at.
@@ -54,7 +61,7 @@ pub async fn introspect(
             scope: facts.scope.clone(),
             client_id: client.client_id.clone(),
             username: facts.username.clone(),
-            token_type: "access_token",
+            token_type: Some("Bearer"),
             exp: facts.expires_at,
             iat: facts.created_at,
             sub: facts.user_id,
@@ -78,23 +85,38 @@ pub async fn introspect(
     else {
         return Ok(None);
     };
+    // As the token endpoint would judge it now: grant live and within its absolute lifetime,
+    // user active and still an API user of the site, some granted scope still registered.
     let family_live = token_family::Entity::find_by_id(found.family_id)
         .one(conn)
         .await?
-        .is_some_and(|f| f.revoked_at.is_none());
+        .is_some_and(|f| {
+            f.revoked_at.is_none()
+                && refresh_grant::within_absolute_lifetime(&f, &state.settings, now)
+        });
     let user = user::Entity::find_by_id(found.user_id)
         .one(conn)
         .await?
         .filter(user::Model::is_active);
+    let is_api_user = membership::Entity::find_by_id((found.site_id, found.user_id))
+        .one(conn)
+        .await?
+        .is_some_and(|m| m.is_api_user);
     let site = site::Entity::find_by_id(found.site_id).one(conn).await?;
-    let (true, Some(user), Some(site)) = (family_live, user, site) else {
+    let (true, true, Some(user), Some(site)) = (family_live, is_api_user, user, site) else {
         return Ok(None);
     };
+    let scope = ScopeSet::parse(&found.scope)
+        .unwrap_or_default()
+        .intersection(&clients::client_scopes(conn, client.id).await?);
+    if scope.is_empty() {
+        return Ok(None);
+    }
     Ok(Some(ActiveToken {
-        scope: found.scope,
+        scope: scope.to_string(),
         client_id: client.client_id.clone(),
         username: user.username,
-        token_type: "refresh_token",
+        token_type: None,
         exp: found.expires_at,
         iat: found.created_at,
         sub: user.id,

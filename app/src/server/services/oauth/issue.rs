@@ -65,7 +65,11 @@ pub fn mint(
             site_id: Set(family.site_id),
             scope: Set(scope.to_string()),
             created_at: Set(now.unix()),
-            expires_at: Set(now.unix() + settings.refresh_token_ttl),
+            // Idle limit, capped by the grant's absolute lifetime.
+            expires_at: Set(Ord::min(
+                now.unix() + settings.refresh_token_ttl,
+                family.created_at + settings.refresh_token_absolute_ttl,
+            )),
             revoked_at: Set(None),
             used_at: Set(None),
         },

@@ -1,14 +1,17 @@
 //! The `refresh_token` grant (RFC 6749 §6) with rotation and reuse detection (RFC 9700
 //! §4.14.2): every refresh returns a new refresh token and retires the old one; presenting a
 //! retired refresh token again revokes the whole grant (every access and refresh token of its
-//! family), since either the client or an attacker holds a stolen copy. The rules live here;
-//! the grant writer (`grant_writer`) applies them to batches of requests in one transaction.
+//! family), since either the client or an attacker holds a stolen copy. A grant lives at most
+//! `refresh_token_absolute_ttl` however often it is refreshed, and each refresh carries only
+//! the scopes its client is still registered for. The rules live here; the grant writer
+//! (`grant_writer`) applies them to batches of requests in one transaction.
 
 use crate::domain::{ScopeSet, Timestamp};
 use crate::server::{
     AppState, ServiceError,
     crypto::tokens::{self, TokenKind},
     entities::{client, refresh_token, token_family, user},
+    keys::Keys,
     oauth::OAuthError,
     services::{
         alerts::{self, AlertKind, AlertSubject},
@@ -19,6 +22,7 @@ use crate::server::{
             issue::IssuedTokens,
         },
     },
+    state::Settings,
 };
 use sea_orm::{DatabaseTransaction, EntityTrait};
 use serde_json::json;
@@ -68,23 +72,48 @@ pub(super) fn user_lost_error() -> OAuthError {
     OAuthError::invalid_grant("the user who authorized this grant can no longer do so")
 }
 
-/// The checks of an unused refresh token of this client: live, its grant live, and the scope
-/// asked for (if any) within what was granted. Returns the scope of the new tokens.
+/// True while `family` is younger than the absolute lifetime of a grant.
+pub fn within_absolute_lifetime(
+    family: &token_family::Model,
+    settings: &Settings,
+    now: Timestamp,
+) -> bool {
+    now.unix()
+        < family
+            .created_at
+            .saturating_add(settings.refresh_token_absolute_ttl)
+}
+
+/// The checks of an unused refresh token of this client: live, its grant live and within its
+/// absolute lifetime, and the scope asked for (if any) within what was granted and is still
+/// registered to the client (`registered`). Returns the scope of the new tokens: the one asked
+/// for, or else the token's own narrowed to what is registered now.
 pub(super) fn check_unused_token(
     row: &refresh_token::Model,
     family: &token_family::Model,
     scope: Option<&str>,
+    registered: &ScopeSet,
+    settings: &Settings,
     now: Timestamp,
 ) -> Result<Result<ScopeSet, OAuthError>, ServiceError> {
-    if row.revoked_at.is_some() || family.revoked_at.is_some() || row.expires_at <= now.unix() {
+    if row.revoked_at.is_some()
+        || family.revoked_at.is_some()
+        || row.expires_at <= now.unix()
+        || !within_absolute_lifetime(family, settings, now)
+    {
         return Ok(Err(invalid()));
     }
-    let granted =
-        ScopeSet::parse(&family.scope).map_err(|e| ServiceError::Unexpected(e.to_string()))?;
+    let granted = ScopeSet::parse(&family.scope)
+        .map_err(|e| ServiceError::Unexpected(e.to_string()))?
+        .intersection(registered);
     let Some(raw) = scope else {
-        return ScopeSet::parse(&row.scope)
-            .map(Ok)
-            .map_err(|e| ServiceError::Unexpected(e.to_string()));
+        let current = ScopeSet::parse(&row.scope)
+            .map_err(|e| ServiceError::Unexpected(e.to_string()))?
+            .intersection(registered);
+        if current.is_empty() {
+            return Ok(Err(scopes_withdrawn_error()));
+        }
+        return Ok(Ok(current));
     };
     let requested = match ScopeSet::parse(raw) {
         Ok(requested) => requested,
@@ -92,11 +121,16 @@ pub(super) fn check_unused_token(
     };
     if !requested.is_subset(&granted) || requested.is_empty() {
         return Ok(Err(OAuthError::invalid_scope(format!(
-            "scope beyond what was granted: {}",
+            "scope beyond what was granted (or is still registered to this client): {}",
             requested.missing_from(&granted).join(" ")
         ))));
     }
     Ok(Ok(requested))
+}
+
+/// None of the scopes of the grant is registered to the client any more.
+pub(super) fn scopes_withdrawn_error() -> OAuthError {
+    OAuthError::invalid_grant("none of the granted scopes is still registered to this client")
 }
 
 /// The audit event of a refresh.
@@ -124,6 +158,7 @@ pub(super) fn refreshed_event(
 /// raises an alert.
 pub(super) async fn revoke_after_reuse(
     txn: &DatabaseTransaction,
+    keys: &Keys,
     client: &client::Model,
     family: &token_family::Model,
     address: Option<String>,
@@ -138,8 +173,7 @@ pub(super) async fn revoke_after_reuse(
         .await?
         .map(|u| u.username)
         .unwrap_or_default();
-    audit::record(
-        txn,
+    audit::record(txn, keys,
         NewEvent::new(
             Some(family.site_id),
             Action::RefreshReuseDetected,

@@ -61,6 +61,7 @@ pub async fn revoke(
     };
     audit::record(
         &txn,
+        &state.keys,
         NewEvent::new(
             Some(site_id),
             Action::TokenRevoked,
