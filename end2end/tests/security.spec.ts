@@ -99,7 +99,7 @@ test('changing ones own password needs the current one and ends the other sessio
   expect(await isSignedOut(again)).toBe(true);
 });
 
-test('a client can be given to another API user, and then its owner can leave the site', async ({ page }) => {
+test('a client owner cannot leave the site until the client is given to another API user, then can go', async ({ page }) => {
   const owner = apiUser('leaving');
   const next = apiUser('next');
   await signIn(page);
@@ -109,9 +109,34 @@ test('a client can be given to another API user, and then its owner can leave th
   await fillRegistration(page, name, owner);
   await page.getByLabel(/I have read and agree/).check();
   await submitConfirmingPassword(page, page.getByRole('button', { name: 'Done' }), page.getByRole('heading', { name }));
+  const client = page.url();
+
+  // Taking the owner off the site is refused while they own the client.
+  const removeOwner = async () => {
+    await page.goto(`/administrators?q=${owner}`);
+    await page.getByRole('link', { name: owner, exact: true }).click();
+    await hydrated(page);
+    await page.getByRole('checkbox', { name: `API User on ${ADMIN.site}` }).uncheck();
+    await page.getByRole('button', { name: 'Save roles' }).click();
+  };
+  await removeOwner();
+  await expect(page.getByRole('alert').filter({ hasText: 'owns 1 API client' })).toBeVisible();
+
+  // Give the client to another API user; then the owner can go.
+  await page.goto(client);
+  await hydrated(page);
   await page.getByText('Edit settings').click();
   await page.getByLabel('API user (owner)').selectOption({ label: next });
   await page.getByRole('button', { name: 'Save settings' }).click();
   await expect(page.locator('p.notice')).toHaveText('Settings saved.');
-  await expect(page.locator('dl.details')).toContainText(next);
+  await expect(page.locator('dl.details', { hasText: 'API user (owner)' })).toContainText(next);
+  // Now the old owner can go altogether, and the client stays.
+  await page.goto(`/administrators?q=${owner}`);
+  await page.getByRole('link', { name: owner, exact: true }).click();
+  await page.getByRole('link', { name: 'Delete user…' }).click();
+  await expect(page.getByText(name)).toHaveCount(0);
+  await page.getByRole('button', { name: `Delete ${owner}` }).click();
+  await expect(page).toHaveURL(/\/administrators$/);
+  await page.goto(client);
+  await expect(page.getByRole('heading', { name })).toBeVisible();
 });
