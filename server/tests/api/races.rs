@@ -127,7 +127,18 @@ async fn a_refresh_token_used_in_parallel_with_a_rotation_that_revokes_everythin
 #[tokio::test]
 async fn exchanges_refreshes_and_a_deletion_interleaved_leave_nothing_half_done() {
     on_each_backend(async |app| {
-        let fixture = fixture(app, "race-delete", false).await;
+        // Three rounds: on PostgreSQL, locks taken in another order than the token
+        // endpoint's deadlocked here about one run in three before grants were locked first.
+        for round in 0..3 {
+            delete_while_exchanging(app, round).await;
+        }
+    })
+    .await;
+}
+
+async fn delete_while_exchanging(app: &TestApp, round: u32) {
+    {
+        let fixture = fixture(app, &format!("race-delete-{round}"), false).await;
         // Several grants at once: codes exchanged and a refresh, all in flight.
         let mut codes = Vec::new();
         for _ in 0..4 {
@@ -187,8 +198,7 @@ async fn exchanges_refreshes_and_a_deletion_interleaved_leave_nothing_half_done(
         assert_eq!(token_family::Entity::find().count(db).await.unwrap(), 0);
         assert_eq!(access_token::Entity::find().count(db).await.unwrap(), 0);
         assert_eq!(refresh_token::Entity::find().count(db).await.unwrap(), 0);
-    })
-    .await;
+    }
 }
 
 #[tokio::test]

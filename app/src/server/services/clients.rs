@@ -627,6 +627,9 @@ pub async fn delete(
 ) -> Result<(), ServiceError> {
     let txn = begin_write(db).await?;
     let current = load(&txn, acting, client_uuid).await?;
+    // Grants first, in the order the token endpoint takes them; then the client (whose
+    // deletion takes the grants and tokens with it).
+    grants::lock_client_families(&txn, current.id).await?;
     let usage = grants::client_usage(&txn, current.id, now).await?;
     client::Entity::delete_by_id(current.id).exec(&txn).await?;
     audit::record(

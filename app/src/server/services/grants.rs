@@ -8,11 +8,49 @@ use crate::server::{
     entities::{access_token, refresh_token, token_family, user},
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
-    sea_query::Expr,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, sea_query::Expr,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
+
+/// Locks the rows of `family_ids` (PostgreSQL; SQLite's single writer already serialises) in
+/// id order: the one order every writer of grants takes them in (the token endpoint's batches,
+/// revocation, rotation, disabling and deleting), so two of them never wait for each other in
+/// a circle. Take these before any row that refers to a client (a client, its tokens).
+pub async fn lock_families(
+    conn: &impl ConnectionTrait,
+    family_ids: &[Uuid],
+) -> Result<(), ServiceError> {
+    for batch in family_ids.chunks(500) {
+        token_family::Entity::find()
+            .select_only()
+            .column(token_family::Column::Id)
+            .filter(token_family::Column::Id.is_in(batch.to_vec()))
+            .order_by_asc(token_family::Column::Id)
+            .lock_exclusive()
+            .into_tuple::<Uuid>()
+            .all(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Locks every grant of `client_uuid` (see [`lock_families`]): the first step of deleting a
+/// client, or anything else that removes its grants wholesale.
+pub async fn lock_client_families(
+    conn: &impl ConnectionTrait,
+    client_uuid: Uuid,
+) -> Result<(), ServiceError> {
+    let ids: Vec<Uuid> = token_family::Entity::find()
+        .select_only()
+        .column(token_family::Column::Id)
+        .filter(token_family::Column::ClientUuid.eq(client_uuid))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    lock_families(conn, &ids).await
+}
 
 /// Revokes the families matching `filter` and every token in them; returns how many families
 /// were revoked (already-revoked ones are left as they were).
@@ -25,6 +63,9 @@ async fn revoke_families(
     if family_ids.is_empty() {
         return Ok(0);
     }
+    let mut family_ids = family_ids;
+    family_ids.sort();
+    lock_families(conn, &family_ids).await?;
     let mut revoked = 0;
     // Bounded batches keep statements small whatever the number of families.
     for batch in family_ids.chunks(500) {

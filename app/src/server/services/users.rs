@@ -900,6 +900,31 @@ pub async fn delete(
     let txn = begin_write(db).await?;
     let (current, sites) = require_account_manager(&txn, acting, user_id).await?;
     let impact = deletion_impact(&txn, acting, user_id).await?;
+    // The grants the deletion takes with it (the user's own, and those of the clients they
+    // own) first, in the order the token endpoint takes them.
+    {
+        use crate::server::entities::{client, token_family};
+        let owned: Vec<Uuid> = client::Entity::find()
+            .select_only()
+            .column(client::Column::Id)
+            .filter(client::Column::OwnerUserId.eq(user_id))
+            .into_tuple()
+            .all(&txn)
+            .await?;
+        let mut families: Vec<Uuid> = token_family::Entity::find()
+            .select_only()
+            .column(token_family::Column::Id)
+            .filter(
+                Condition::any()
+                    .add(token_family::Column::UserId.eq(user_id))
+                    .add(token_family::Column::ClientUuid.is_in(owned)),
+            )
+            .into_tuple()
+            .all(&txn)
+            .await?;
+        families.sort();
+        crate::server::services::grants::lock_families(&txn, &families).await?;
+    }
     lock_sites(&txn, &sites).await?;
     membership::Entity::delete_many()
         .filter(membership::Column::UserId.eq(user_id))
