@@ -17,8 +17,8 @@ use axum::{
     routing::get,
 };
 use leptos::prelude::{LeptosOptions, provide_context, use_context};
-use leptos_axum::{LeptosRoutes, generate_route_list};
-use std::sync::Arc;
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
+use std::sync::{Arc, OnceLock};
 use tower_http::{
     catch_panic::CatchPanicLayer,
     limit::RequestBodyLimitLayer,
@@ -45,6 +45,16 @@ fn static_files<S>(files: S) -> SetResponseHeader<S, HeaderValue> {
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The console's routes, generated once per process. Leptos generates them by rendering the
+/// app with resource loading suppressed through a process-wide flag, and a page resource that
+/// any server of the process first polls meanwhile waits forever (leptos issue #4773): after
+/// the first router is built, no generation may run again. Every router of a process serves
+/// the same `App`, so one list serves them all.
+fn console_routes() -> &'static Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App))
+}
 
 /// Which parts a process serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,7 +103,7 @@ pub fn build_router(
             .nest_service("/pkg", bundle)
             .route_service("/robots.txt", robots)
     } else {
-        let routes = generate_route_list(App);
+        let routes = console_routes().clone();
         let provide_state = {
             let state = state.clone();
             move || {

@@ -91,11 +91,30 @@ pub async fn spawn_app_with(db: TestDb, configure: impl FnOnce(&mut Settings)) -
 /// Server errors are printed (with the test's output) so a failure shows its cause; set
 /// `LATCHKEY_TEST_LOG` (e.g. `debug`) for more.
 fn init_logging() {
-    let filter = std::env::var("LATCHKEY_TEST_LOG").unwrap_or_else(|_| "error".into());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_test_writer()
-        .try_init();
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let filter = std::env::var("LATCHKEY_TEST_LOG").unwrap_or_else(|_| "error".into());
+        let builder = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_thread_names(true);
+        // `LATCHKEY_TEST_LOG_FILE` keeps every test's log in one file, panics included: the
+        // harness shows a test's captured output only when that test fails.
+        let _ = match std::env::var_os("LATCHKEY_TEST_LOG_FILE") {
+            Some(path) => {
+                let default_hook = std::panic::take_hook();
+                std::panic::set_hook(Box::new(move |info| {
+                    tracing::error!("panic: {info}");
+                    default_hook(info);
+                }));
+                let file = std::fs::File::create(path).unwrap();
+                builder
+                    .with_ansi(false)
+                    .with_writer(std::sync::Mutex::new(file))
+                    .try_init()
+            }
+            None => builder.with_test_writer().try_init(),
+        };
+    });
 }
 
 async fn serve(
@@ -141,19 +160,7 @@ async fn serve_with_policy(
         Some(SETUP_TOKEN.to_owned()),
     )
     .unwrap();
-    let leptos_options = leptos::config::LeptosOptions::builder()
-        .output_name("latchkey")
-        .site_root(SITE_ROOT.to_string_lossy().into_owned())
-        .site_addr(address)
-        .build();
-    let policy = HttpPolicy {
-        trusted_proxy,
-        secure: trusted_proxy,
-        public_origin: base.clone(),
-        // On in tests, so every test runs through the metrics layers.
-        metrics: true,
-    };
-    let router = build_router(state.clone(), leptos_options, policy, Mode::Full);
+    let router = test_router(&state, address, trusted_proxy);
     // As in `latchkey serve`: notice credential changes made by other processes.
     tokio::spawn(app::server::cache::watch_epoch(state.db.clone()));
     tokio::spawn(async move {
@@ -173,6 +180,23 @@ async fn serve_with_policy(
         backend,
         db: None,
     }
+}
+
+/// The application a test server at `address` serves, over `state`.
+pub fn test_router(state: &AppState, address: SocketAddr, trusted_proxy: bool) -> axum::Router {
+    let leptos_options = leptos::config::LeptosOptions::builder()
+        .output_name("latchkey")
+        .site_root(SITE_ROOT.to_string_lossy().into_owned())
+        .site_addr(address)
+        .build();
+    let policy = HttpPolicy {
+        trusted_proxy,
+        secure: trusted_proxy,
+        public_origin: format!("http://{address}"),
+        // On in tests, so every test runs through the metrics layers.
+        metrics: true,
+    };
+    build_router(state.clone(), leptos_options, policy, Mode::Full)
 }
 
 /// Runs `test` against a fresh server on SQLite, then on PostgreSQL.

@@ -266,9 +266,14 @@ async fn send_checked(
         .timeout(std::time::Duration::from_secs(30))
         .send()
         .await
-        .unwrap_or_else(|error| panic!("{what}: no answer ({error}) on {}", app.backend));
+        .unwrap_or_else(|error| panic!("{what}: no answer ({error:?}) on {}", app.backend));
     let status = response.status();
-    let _ = response.bytes().await;
+    if let Err(error) = response.bytes().await {
+        panic!(
+            "{what}: the answer was cut off ({error:?}) on {}",
+            app.backend
+        );
+    }
     assert!(
         !status.is_server_error(),
         "{what}: {status} on {}",

@@ -26,6 +26,7 @@ mod oauth_lifecycle;
 mod oauth_token;
 mod process;
 mod races;
+mod startup;
 mod trust_credentials;
 mod trust_cross_site;
 mod trust_rights;

@@ -258,9 +258,14 @@ pub async fn rotate(
     let txn = begin_write(db).await?;
     let client = load_client(&txn, acting, client_uuid).await?;
     let valid = valid_slots(&txn, client_uuid, now).await?;
-    for (i, slot) in valid.iter().enumerate() {
-        let mut update = slot.clone().into_active_model();
-        if i == 0 && grace_seconds > 0 {
+    let newest = valid.first().map(|slot| slot.id);
+    // Updated in id order, as the usage flush updates secret rows.
+    let mut in_id_order = valid;
+    in_id_order.sort_by_key(|slot| slot.id);
+    for slot in in_id_order {
+        let keeps_grace = Some(slot.id) == newest && grace_seconds > 0;
+        let mut update = slot.into_active_model();
+        if keeps_grace {
             update.expires_at = Set(Some(now.unix() + grace_seconds));
         } else {
             update.retired_at = Set(Some(now.unix()));

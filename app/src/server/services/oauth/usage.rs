@@ -14,15 +14,16 @@ use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
     sea_query::{Expr, ExprTrait, OnConflict},
 };
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use uuid::Uuid;
 
+/// Ordered maps: the flush updates rows in id order (see [`UsageRecorder::flush`]).
 #[derive(Debug, Default)]
 struct Pending {
-    client_last_used: HashMap<Uuid, i64>,
-    secret_uses: HashMap<Uuid, (i64, i64)>,
-    tokens_per_day: HashMap<(Uuid, i64), (Uuid, i64)>,
+    client_last_used: BTreeMap<Uuid, i64>,
+    secret_uses: BTreeMap<Uuid, (i64, i64)>,
+    tokens_per_day: BTreeMap<(Uuid, i64), (Uuid, i64)>,
 }
 
 /// Counts uses in memory until the next [`UsageRecorder::flush`].
@@ -58,7 +59,9 @@ impl UsageRecorder {
         });
     }
 
-    /// Writes and clears what was counted. Clients deleted meanwhile are skipped.
+    /// Writes and clears what was counted. Clients deleted meanwhile are skipped. Rows are
+    /// updated in id order (clients, then secrets), the order rotation and other replicas'
+    /// flushes take them in, so concurrent writers on PostgreSQL never wait in a circle.
     pub async fn flush(&self, db: &DatabaseConnection) -> Result<(), ServiceError> {
         let pending = match self.0.lock() {
             Ok(mut pending) => std::mem::take(&mut *pending),
