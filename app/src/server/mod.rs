@@ -17,6 +17,7 @@ pub mod keys;
 pub mod oauth;
 pub mod services;
 pub mod session_store;
+pub mod settings;
 pub mod state;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -5,88 +5,17 @@ use crate::server::{
     cache::{self, GenerationCache},
     crypto::passwords::PasswordHasher,
     keys::Keys,
-    services::oauth::{access_tokens::AccessTokenFacts, client_auth::RegisteredClient},
+    services::oauth::{
+        access_tokens::AccessTokenFacts,
+        client_auth::RegisteredClient,
+        token::{GrantWriter, WorkerContext},
+        usage::UsageRecorder,
+    },
 };
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 
-/// How client secrets are kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum SecretPolicy {
-    /// Encrypted at rest; administrators may reveal them (re-authenticated, audited).
-    Reveal,
-    /// Only a keyed hash is kept: the secret is shown once, at creation or rotation.
-    ShowOnce,
-}
-
-/// The Terms of Use every client registration accepts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TermsOfUse {
-    /// Version label; a change asks administrators to accept again.
-    pub version: String,
-    /// The text shown on the Terms of Use page (plain text, paragraphs separated by blank
-    /// lines).
-    pub text: String,
-}
-
-impl Default for TermsOfUse {
-    fn default() -> Self {
-        Self {
-            version: "2026-11-01".into(),
-            text: include_str!("default_terms.txt").into(),
-        }
-    }
-}
-
-/// Operator settings the domain needs (the CLI/config layer builds this from flags and env).
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// The public base URL, also the OAuth issuer (no trailing slash).
-    pub public_url: String,
-    /// Mark cookies `Secure` (served over https, directly or behind a trusted proxy).
-    pub secure_cookies: bool,
-    /// Console sessions end after this much inactivity (seconds).
-    pub session_idle_timeout: i64,
-    /// Console sessions end this long after sign-in, active or not (seconds).
-    pub session_absolute_timeout: i64,
-    /// Revealing a secret needs a password entered within this many seconds.
-    pub reauth_window: i64,
-    /// Accept `http://` redirect URIs to loopback hosts (development, native apps).
-    pub allow_loopback_redirects: bool,
-    /// Reveal (encrypted) or show-once (hashed only) client secrets.
-    pub secret_policy: SecretPolicy,
-    /// The current Terms of Use.
-    pub terms: TermsOfUse,
-    /// Access token lifetime (seconds).
-    pub access_token_ttl: i64,
-    /// Refresh token lifetime (seconds): each refresh token expires this long after it was
-    /// issued, so a grant used at least this often stays alive (the idle limit).
-    pub refresh_token_ttl: i64,
-    /// The longest a grant lives however often it is refreshed (seconds from the code's
-    /// exchange): after it, the user must authorize again.
-    pub refresh_token_absolute_ttl: i64,
-    /// Authorization code lifetime (seconds, at most 600).
-    pub code_ttl: i64,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            public_url: "http://127.0.0.1:3000".into(),
-            secure_cookies: false,
-            session_idle_timeout: 30 * 60,
-            session_absolute_timeout: 12 * 60 * 60,
-            reauth_window: 5 * 60,
-            allow_loopback_redirects: false,
-            secret_policy: SecretPolicy::Reveal,
-            terms: TermsOfUse::default(),
-            access_token_ttl: 30 * 60,
-            refresh_token_ttl: 30 * 24 * 60 * 60,
-            refresh_token_absolute_ttl: 90 * 24 * 60 * 60,
-            code_ttl: 5 * 60,
-        }
-    }
-}
+pub use crate::server::settings::{SecretPolicy, Settings, TermsOfUse};
 
 /// The credential caches of the token server's hot paths (see `server::cache` for the rules
 /// that keep them correct).
@@ -128,7 +57,7 @@ pub struct AppState {
     /// The first-run setup token, while no administrator exists.
     pub setup_token: Arc<crate::server::services::setup::SetupToken>,
     /// Client and secret usage counted in memory, flushed periodically.
-    pub usage: Arc<crate::server::services::oauth::usage::UsageRecorder>,
+    pub usage: Arc<UsageRecorder>,
     /// Failed client authentications waiting to be logged.
     pub client_failures: Arc<crate::server::services::oauth::client_auth::FailureLog>,
     /// The cap on audit events caused by people not yet identified.
@@ -136,7 +65,7 @@ pub struct AppState {
     /// Validated credentials of the token server's hot paths.
     pub caches: Arc<Caches>,
     /// Settles token requests in batches (group commit).
-    pub grants: Arc<crate::server::services::oauth::grant_writer::GrantWriter>,
+    pub grants: Arc<GrantWriter>,
 }
 
 impl AppState {
@@ -152,20 +81,30 @@ impl AppState {
         // to the token server, and holds 19 MiB per hashing thread.
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         let caches = Arc::new(Caches::new(&db));
+        let settings = Arc::new(settings);
+        let keys = Arc::new(Keys::derive(master_key));
+        let usage = Arc::new(UsageRecorder::default());
+        let grants = Arc::new(GrantWriter::new(WorkerContext {
+            db: db.clone(),
+            settings: Arc::clone(&settings),
+            keys: Arc::clone(&keys),
+            clock: clock.clone(),
+            usage: Arc::clone(&usage),
+        }));
         Ok(Self {
             db,
-            settings: Arc::new(settings),
-            keys: Arc::new(Keys::derive(master_key)),
+            settings,
+            keys,
             clock,
             passwords: PasswordHasher::new((cores / 2).max(1))?,
             setup_token: Arc::new(crate::server::services::setup::SetupToken::new(
                 setup_token,
             )?),
-            usage: Arc::default(),
+            usage,
             client_failures: Arc::default(),
             anonymous_events: Arc::default(),
             caches,
-            grants: Arc::default(),
+            grants,
         })
     }
 }

@@ -6,7 +6,7 @@ use app::server::{
     AppState,
     ctx::ClientAddress,
     oauth::{ErrorCode, OAuthError, Params},
-    services::oauth::{code_grant, issue::IssuedTokens, refresh_grant},
+    services::oauth::{issue::IssuedTokens, token},
 };
 use axum::{Extension, body::Bytes, extract::State, http::HeaderMap, response::Response};
 
@@ -61,7 +61,7 @@ async fn handle(
     match params.require("grant_type")? {
         "authorization_code" => {
             let code = params.require("code")?;
-            code_grant::exchange(
+            token::exchange(
                 state,
                 &client,
                 code,
@@ -73,8 +73,7 @@ async fn handle(
         }
         "refresh_token" => {
             let refresh_token = params.require("refresh_token")?;
-            refresh_grant::refresh(state, &client, refresh_token, params.get("scope"), address)
-                .await
+            token::refresh(state, &client, refresh_token, params.get("scope"), address).await
         }
         other => Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,

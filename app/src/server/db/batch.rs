@@ -1,6 +1,6 @@
 //! Statements over a batch of rows that PostgreSQL can prepare and plan once.
 //!
-//! The token endpoint's group commit (`grant_writer`) settles however many requests are
+//! The token endpoint's group commit (`services::oauth::token::worker`) settles however many requests are
 //! waiting in one transaction. Written as `IN ($1, …, $n)` and one multi-row `VALUES`, every
 //! batch size is a different statement: PostgreSQL parses and plans it afresh, and sqlx
 //! prepares it with an extra round trip and evicts other statements from its per-connection

@@ -12,8 +12,8 @@ use crate::server::{
     services::{
         oauth::{
             authorize::{AuthorizationRequest, issue_code},
-            code_grant,
             issue::IssuedTokens,
+            token,
         },
         seed::SeededClient,
     },
@@ -90,7 +90,7 @@ pub async fn mint(
     };
     for minted in for_exchange {
         let model = &requests[minted.client].client;
-        let tokens = code_grant::exchange(
+        let tokens = token::exchange(
             state,
             model,
             minted.value.expose(),

@@ -10,7 +10,7 @@ use crate::server::{
         clients,
         oauth::{
             access_tokens::{self, Lookup},
-            refresh_grant,
+            token::refresh_rules,
         },
     },
 };
@@ -92,7 +92,7 @@ pub async fn introspect(
         .await?
         .is_some_and(|f| {
             f.revoked_at.is_none()
-                && refresh_grant::within_absolute_lifetime(&f, &state.settings, now)
+                && refresh_rules::within_absolute_lifetime(&f, &state.settings, now)
         });
     let user = user::Entity::find_by_id(found.user_id)
         .one(conn)

@@ -7,7 +7,7 @@ use crate::server::{
     crypto::tokens::{self, Secret, TokenKind},
     db::batch,
     entities::{access_token, refresh_token, token_family},
-    state::Settings,
+    settings::Settings,
 };
 use sea_orm::{ActiveValue::Set, DbBackend, Statement};
 

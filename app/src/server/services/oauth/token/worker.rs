@@ -1,11 +1,12 @@
-//! Group commit for the token endpoint's two grants (RFC 6749 §4.1.3 and §6).
+//! The token endpoint's batch worker (group commit for RFC 6749 §4.1.3 and §6).
 //!
 //! Each code exchange or refresh writes: a code or refresh token consumed, a grant and a token
 //! pair inserted, an audit event appended. One request per transaction, the single writer
 //! spends its time on round trips (on SQLite each is two thread hand-offs) and the token
 //! endpoint tops out at a few hundred requests per second. Here one worker per process takes
-//! every request waiting, checks each exactly as the grant modules say, in arrival order, and
-//! settles them all in one transaction of a few multi-row statements.
+//! every request waiting, judges each by its grant's rules (`code_rules`, `refresh_rules`) in
+//! arrival order, and settles them all in one transaction of a few multi-row statements
+//! (`reads`, `writes`). The rules never call back into the worker.
 //!
 //! Single use holds as before: within a batch the first request for a code or refresh token
 //! wins and later ones are reuse (the grant is revoked, tokens issued earlier in the same batch
@@ -14,89 +15,51 @@
 
 use crate::domain::{ScopeSet, Timestamp};
 use crate::server::{
-    AppState, Clock, ServiceError,
+    Clock, ServiceError,
     db::{batch, begin_write, execute_all},
-    entities::{
-        authorization_code, client, client_scope, refresh_token, site_membership as membership,
-        token_family, user,
-    },
+    entities::{authorization_code, client, token_family},
     keys::Keys,
     oauth::OAuthError,
     services::{
         audit::{self, NewEvent},
         grants,
         oauth::{
-            code_grant, issue,
-            issue::{IssuedTokens, MintedPair},
-            refresh_grant,
+            issue::{self, MintedPair},
             usage::UsageRecorder,
         },
     },
-    state::Settings,
+    settings::Settings,
 };
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, JoinType,
-    QueryFilter, QueryOrder, QuerySelect, RelationTrait,
-    sea_query::{Expr, ExprTrait},
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
+
+use super::request::{GrantRequest, Outcome, Verdict};
+use super::{code_rules, reads, refresh_rules, writes};
 
 /// Requests settled in one transaction at most.
 const MAX_BATCH: usize = 256;
 /// Requests waiting for the workers at most (then callers wait to enqueue).
 const QUEUE: usize = 4_096;
 
-/// `grant_type=authorization_code`, after the checks that need no database.
-#[derive(Debug, Clone)]
-pub struct ExchangeRequest {
-    /// The authenticated client.
-    pub client: client::Model,
-    /// Digest of the presented code.
-    pub code_hash: String,
-    /// The `redirect_uri` parameter.
-    pub redirect_uri: String,
-    /// The `code_verifier` parameter, if sent.
-    pub code_verifier: Option<String>,
-    /// The client's address, for the audit log.
-    pub address: Option<String>,
-}
-
-/// `grant_type=refresh_token`, after the checks that need no database.
-#[derive(Debug, Clone)]
-pub struct RefreshRequest {
-    /// The authenticated client.
-    pub client: client::Model,
-    /// Digest of the presented refresh token.
-    pub token_hash: String,
-    /// The `scope` parameter, if sent (a narrower scope).
-    pub scope: Option<String>,
-    /// The client's address, for the audit log.
-    pub address: Option<String>,
-}
-
-/// A token request for the worker.
-#[derive(Debug, Clone)]
-pub enum GrantRequest {
-    /// Exchange an authorization code.
-    Exchange(ExchangeRequest),
-    /// Use a refresh token.
-    Refresh(RefreshRequest),
-}
-
-type Outcome = Result<IssuedTokens, OAuthError>;
 type Job = (GrantRequest, oneshot::Sender<Outcome>);
 
-/// What the worker needs of the application state (not the state itself, which holds the
-/// writer: the worker ends when the last state is dropped).
-struct Context {
-    db: DatabaseConnection,
-    settings: Arc<Settings>,
-    keys: Arc<Keys>,
-    clock: Clock,
-    usage: Arc<UsageRecorder>,
+/// What the worker needs of the application (not the application state itself, which holds
+/// the writer: the worker ends when the last state is dropped).
+#[derive(Debug)]
+pub struct WorkerContext {
+    /// The database.
+    pub db: DatabaseConnection,
+    /// Lifetimes of what is issued.
+    pub settings: Arc<Settings>,
+    /// The audit chain's keys.
+    pub keys: Arc<Keys>,
+    /// Source of "now" for each batch.
+    pub clock: Clock,
+    /// Where issued tokens are counted.
+    pub usage: Arc<UsageRecorder>,
 }
 
 /// The queue in front of this process's grant worker; the worker starts with the first
@@ -104,23 +67,22 @@ struct Context {
 #[derive(Debug)]
 pub struct GrantWriter {
     queue: mpsc::Sender<Job>,
-    idle: Mutex<Option<mpsc::Receiver<Job>>>,
-}
-
-impl Default for GrantWriter {
-    fn default() -> Self {
-        let (queue, receiver) = mpsc::channel(QUEUE);
-        Self {
-            queue,
-            idle: Mutex::new(Some(receiver)),
-        }
-    }
+    idle: Mutex<Option<(WorkerContext, mpsc::Receiver<Job>)>>,
 }
 
 impl GrantWriter {
+    /// A writer whose worker (started on first use) works with `context`.
+    pub fn new(context: WorkerContext) -> Self {
+        let (queue, receiver) = mpsc::channel(QUEUE);
+        Self {
+            queue,
+            idle: Mutex::new(Some((context, receiver))),
+        }
+    }
+
     /// Settles `request` with whatever else is waiting, and returns its outcome.
-    pub async fn submit(&self, state: &AppState, request: GrantRequest) -> Outcome {
-        self.start(state);
+    pub async fn submit(&self, request: GrantRequest) -> Outcome {
+        self.start();
         let (reply, outcome) = oneshot::channel();
         let stopped = || OAuthError::from(ServiceError::Unexpected("grant worker stopped".into()));
         self.queue
@@ -130,20 +92,13 @@ impl GrantWriter {
         outcome.await.map_err(|_| stopped())?
     }
 
-    fn start(&self, state: &AppState) {
-        let receiver = self
+    fn start(&self) {
+        let idle = self
             .idle
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .take();
-        if let Some(receiver) = receiver {
-            let context = Context {
-                db: state.db.clone(),
-                settings: Arc::clone(&state.settings),
-                keys: Arc::clone(&state.keys),
-                clock: state.clock.clone(),
-                usage: Arc::clone(&state.usage),
-            };
+        if let Some((context, receiver)) = idle {
             // One worker: measured against two and four on PostgreSQL, larger batches win
             // (SQLite has a single writer anyway).
             tokio::spawn(run(context, receiver));
@@ -151,7 +106,7 @@ impl GrantWriter {
     }
 }
 
-async fn run(context: Context, mut queue: mpsc::Receiver<Job>) {
+async fn run(context: WorkerContext, mut queue: mpsc::Receiver<Job>) {
     while let Some(first) = queue.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -259,6 +214,26 @@ enum Reuse {
     },
 }
 
+impl Reuse {
+    /// The reuse of what `source` presented, by request `index`.
+    fn of(index: usize, client: client::Model, source: Source, address: Option<String>) -> Self {
+        match source {
+            Source::Code(code) => Self::Code {
+                index,
+                client,
+                code,
+                address,
+            },
+            Source::Refresh { family, .. } => Self::Refresh {
+                index,
+                client,
+                family,
+                address,
+            },
+        }
+    }
+}
+
 struct Settled {
     outcomes: Vec<Outcome>,
     /// (client, site) of every grant that got tokens, for the usage counts.
@@ -266,7 +241,7 @@ struct Settled {
 }
 
 async fn settle(
-    context: &Context,
+    context: &WorkerContext,
     requests: &[GrantRequest],
     now: Timestamp,
 ) -> Result<Settled, ServiceError> {
@@ -282,7 +257,8 @@ async fn settle(
     let mut revoked_any = !reuses.is_empty();
 
     // The user must still be an active API user of the grant's site.
-    let users = users_who_may_authorize(&txn, &pending).await?;
+    let users =
+        reads::users_who_may_authorize(&txn, pending.iter().map(|p| p.user_id).collect()).await?;
     steps.mark("users");
     let mut issuing = Vec::with_capacity(pending.len());
     for p in pending {
@@ -290,12 +266,12 @@ async fn settle(
             Some(user) => issuing.push((p, user.clone())),
             None => {
                 let error = match &p.source {
-                    Source::Code(_) => code_grant::user_lost_error(),
+                    Source::Code(_) => code_rules::user_lost_error(),
                     Source::Refresh { family, .. } => {
                         grants::revoke_family(&txn, family.id, "user can no longer authorize", now)
                             .await?;
                         revoked_any = true;
-                        refresh_grant::user_lost_error()
+                        refresh_rules::user_lost_error()
                     }
                 };
                 outcomes[p.index] = Some(Err(error));
@@ -355,7 +331,7 @@ async fn settle(
                 code,
                 address,
             } => {
-                let revoked = code_grant::revoke_after_reuse(
+                let revoked = writes::revoke_after_code_reuse(
                     &txn,
                     &context.keys,
                     &client,
@@ -364,7 +340,7 @@ async fn settle(
                     now,
                 )
                 .await?;
-                (index, code_grant::reused_error(revoked))
+                (index, code_rules::reused_error(revoked))
             }
             Reuse::Refresh {
                 index,
@@ -372,7 +348,7 @@ async fn settle(
                 family,
                 address,
             } => {
-                refresh_grant::revoke_after_reuse(
+                writes::revoke_after_refresh_reuse(
                     &txn,
                     &context.keys,
                     &client,
@@ -381,7 +357,7 @@ async fn settle(
                     now,
                 )
                 .await?;
-                (index, refresh_grant::reused_error())
+                (index, refresh_rules::reused_error())
             }
         };
         outcomes[index] = Some(Err(error));
@@ -393,10 +369,10 @@ async fn settle(
     for ((p, user), (family_id, pair)) in issuing.into_iter().zip(minted) {
         let event = match &p.source {
             Source::Code(_) => {
-                code_grant::issued_event(&p.client, &user, family_id, &p.scope, p.address)
+                code_rules::issued_event(&p.client, &user, family_id, &p.scope, p.address)
             }
             Source::Refresh { family, .. } => {
-                refresh_grant::refreshed_event(&p.client, &user, family, &p.scope, p.address)
+                refresh_rules::refreshed_event(&p.client, &user, family, &p.scope, p.address)
             }
         };
         events.entry(p.site_id).or_default().push((event, now));
@@ -431,7 +407,7 @@ async fn settle(
     })
 }
 
-/// Checks every request in arrival order against the rows it presents; fills `outcomes` for
+/// Judges every request in arrival order against the rows it presents; fills `outcomes` for
 /// the refused ones and returns the rest, and the reuses found.
 async fn check_all(
     txn: &sea_orm::DatabaseTransaction,
@@ -440,180 +416,61 @@ async fn check_all(
     settings: &Settings,
     now: Timestamp,
 ) -> Result<(Vec<Pending>, Vec<Reuse>), ServiceError> {
-    let backend = txn.get_database_backend();
-    let code_hashes: Vec<String> = requests
-        .iter()
-        .filter_map(|r| match r {
-            GrantRequest::Exchange(e) => Some(e.code_hash.clone()),
-            GrantRequest::Refresh(_) => None,
-        })
-        .collect();
-    let token_hashes: Vec<String> = requests
-        .iter()
-        .filter_map(|r| match r {
-            GrantRequest::Refresh(e) => Some(e.token_hash.clone()),
-            GrantRequest::Exchange(_) => None,
-        })
-        .collect();
-    let codes: HashMap<String, authorization_code::Model> = if code_hashes.is_empty() {
-        HashMap::new()
-    } else {
-        authorization_code::Entity::find()
-            .filter(batch::is_in(
-                backend,
-                authorization_code::Column::CodeHash,
-                code_hashes,
-            ))
-            .all(txn)
-            .await?
-            .into_iter()
-            .map(|row| (row.code_hash.clone(), row))
-            .collect()
-    };
-    let refresh_rows: HashMap<String, refresh_token::Model> = if token_hashes.is_empty() {
-        HashMap::new()
-    } else {
-        refresh_token::Entity::find()
-            .filter(batch::is_in(
-                backend,
-                refresh_token::Column::TokenHash,
-                token_hashes,
-            ))
-            .all(txn)
-            .await?
-            .into_iter()
-            .map(|row| (row.token_hash.clone(), row))
-            .collect()
-    };
-    // Grants whose tokens may change lock their row first, in id order (refresh, reuse and
-    // administrator revocation all do), so concurrent writers cannot deadlock.
-    let family_ids: Vec<Uuid> = refresh_rows.values().map(|row| row.family_id).collect();
-    let families: HashMap<Uuid, token_family::Model> = if family_ids.is_empty() {
-        HashMap::new()
-    } else {
-        token_family::Entity::find()
-            .filter(batch::is_in(backend, token_family::Column::Id, family_ids))
-            .order_by_asc(token_family::Column::Id)
-            .lock_exclusive()
-            .all(txn)
-            .await?
-            .into_iter()
-            .map(|family| (family.id, family))
-            .collect()
-    };
-
-    // What each client may be issued now: it was authenticated before the batch, and may have
-    // been disabled or lost scopes since.
-    let registered = active_client_scopes(
-        txn,
-        requests.iter().map(|r| match r {
-            GrantRequest::Exchange(e) => e.client.id,
-            GrantRequest::Refresh(r) => r.client.id,
-        }),
-    )
-    .await?;
+    let presented = reads::presented(txn, requests).await?;
+    let registered =
+        reads::active_client_scopes(txn, requests.iter().map(|r| r.client().id)).await?;
 
     let mut pending = Vec::new();
     let mut reuses = Vec::new();
     let mut consumed_here: HashSet<&str> = HashSet::new();
     for (index, request) in requests.iter().enumerate() {
-        match request {
+        let allowed = registered.get(&request.client().id);
+        // The verdict, the digest that would be consumed, and what it was presented for.
+        let (verdict, digest, source) = match request {
             GrantRequest::Exchange(request) => {
-                let Some(code) = codes.get(&request.code_hash) else {
-                    outcomes[index] = Some(Err(code_grant::invalid()));
-                    continue;
-                };
-                if code.client_uuid != request.client.id {
-                    outcomes[index] = Some(Err(code_grant::other_client_error()));
-                    continue;
-                }
-                if code.consumed_at.is_some() || consumed_here.contains(code.code_hash.as_str()) {
-                    reuses.push(Reuse::Code {
-                        index,
-                        client: request.client.clone(),
-                        code: code.clone(),
-                        address: request.address.clone(),
-                    });
-                    continue;
-                }
-                if let Err(error) = code_grant::check_unused_code(code, request, now) {
-                    outcomes[index] = Some(Err(error));
-                    continue;
-                }
-                let Some(allowed) = registered.get(&request.client.id) else {
-                    outcomes[index] = Some(Err(client_disabled_error()));
-                    continue;
-                };
-                let scope = ScopeSet::parse(&code.scope)
-                    .map_err(|e| ServiceError::Unexpected(e.to_string()))?
-                    .intersection(allowed);
-                if scope.is_empty() {
-                    outcomes[index] = Some(Err(code_grant::scopes_withdrawn_error()));
-                    continue;
-                }
-                consumed_here.insert(code.code_hash.as_str());
-                pending.push(Pending {
-                    index,
-                    client: request.client.clone(),
-                    user_id: code.user_id,
-                    site_id: code.site_id,
-                    scope,
-                    address: request.address.clone(),
-                    source: Source::Code(code.clone()),
-                });
+                let code = presented.codes.get(&request.code_hash);
+                let spent_here = consumed_here.contains(request.code_hash.as_str());
+                (
+                    code_rules::judge(request, code, spent_here, allowed, now)?,
+                    request.code_hash.as_str(),
+                    code.map(|code| Source::Code(code.clone())),
+                )
             }
             GrantRequest::Refresh(request) => {
-                let Some(row) = refresh_rows.get(&request.token_hash) else {
-                    outcomes[index] = Some(Err(refresh_grant::invalid()));
-                    continue;
-                };
-                if row.client_uuid != request.client.id {
-                    outcomes[index] = Some(Err(refresh_grant::other_client_error()));
-                    continue;
-                }
-                let Some(family) = families.get(&row.family_id) else {
-                    outcomes[index] = Some(Err(refresh_grant::invalid()));
-                    continue;
-                };
-                if row.used_at.is_some() || consumed_here.contains(row.token_hash.as_str()) {
-                    reuses.push(Reuse::Refresh {
-                        index,
-                        client: request.client.clone(),
+                let row = presented.refresh_tokens.get(&request.token_hash);
+                let family = row.and_then(|row| presented.families.get(&row.family_id));
+                let spent_here = consumed_here.contains(request.token_hash.as_str());
+                (
+                    refresh_rules::judge(request, row, family, spent_here, allowed, settings, now)?,
+                    request.token_hash.as_str(),
+                    family.map(|family| Source::Refresh {
+                        token_hash: request.token_hash.clone(),
                         family: family.clone(),
-                        address: request.address.clone(),
-                    });
-                    continue;
-                }
-                let Some(allowed) = registered.get(&request.client.id) else {
-                    outcomes[index] = Some(Err(client_disabled_error()));
-                    continue;
-                };
-                let scope = match refresh_grant::check_unused_token(
-                    row,
-                    family,
-                    request.scope.as_deref(),
-                    allowed,
-                    settings,
-                    now,
-                )? {
-                    Ok(scope) => scope,
-                    Err(error) => {
-                        outcomes[index] = Some(Err(error));
-                        continue;
-                    }
-                };
-                consumed_here.insert(row.token_hash.as_str());
+                    }),
+                )
+            }
+        };
+        let (client, address) = (request.client().clone(), request.address().clone());
+        match verdict {
+            Verdict::Refuse(error) => outcomes[index] = Some(Err(error)),
+            Verdict::Reused => {
+                let source = source.ok_or_else(unjudged)?;
+                reuses.push(Reuse::of(index, client, source, address));
+            }
+            Verdict::Issue {
+                user_id,
+                site_id,
+                scope,
+            } => {
+                consumed_here.insert(digest);
                 pending.push(Pending {
                     index,
-                    client: request.client.clone(),
-                    user_id: family.user_id,
-                    site_id: family.site_id,
+                    client,
+                    user_id,
+                    site_id,
                     scope,
-                    address: request.address.clone(),
-                    source: Source::Refresh {
-                        token_hash: row.token_hash.clone(),
-                        family: family.clone(),
-                    },
+                    address,
+                    source: source.ok_or_else(unjudged)?,
                 });
             }
         }
@@ -621,42 +478,10 @@ async fn check_all(
     Ok((pending, reuses))
 }
 
-/// The client was disabled after it authenticated (between the request and its batch).
-fn client_disabled_error() -> OAuthError {
-    OAuthError::invalid_client("client is disabled")
-}
-
-/// The scopes each of `client_ids` is registered for, for the clients that are active (a
-/// disabled client is missing from the map), in one query.
-async fn active_client_scopes(
-    txn: &sea_orm::DatabaseTransaction,
-    client_ids: impl Iterator<Item = Uuid>,
-) -> Result<HashMap<Uuid, ScopeSet>, ServiceError> {
-    let ids: HashSet<Uuid> = client_ids.collect();
-    let rows: Vec<(Uuid, String)> = client_scope::Entity::find()
-        .select_only()
-        .column(client_scope::Column::ClientUuid)
-        .column(client_scope::Column::Scope)
-        .join(JoinType::InnerJoin, client_scope::Relation::Client.def())
-        .filter(batch::is_in(
-            txn.get_database_backend(),
-            client_scope::Column::ClientUuid,
-            ids,
-        ))
-        .filter(client::Column::DisabledAt.is_null())
-        .into_tuple()
-        .all(txn)
-        .await?;
-    let mut scopes: HashMap<Uuid, Vec<crate::domain::ScopeName>> = HashMap::new();
-    for (client_uuid, scope) in rows {
-        if let Ok(name) = crate::domain::ScopeName::parse(&scope) {
-            scopes.entry(client_uuid).or_default().push(name);
-        }
-    }
-    Ok(scopes
-        .into_iter()
-        .map(|(id, names)| (id, ScopeSet::from_names(names)))
-        .collect())
+/// A rule answered `Issue` or `Reused` without the row it judges (a bug, never a client's
+/// doing).
+fn unjudged() -> ServiceError {
+    ServiceError::Unexpected("a grant rule judged a row that was not there".into())
 }
 
 /// Marks the codes and refresh tokens of `pending` consumed. One that another process
@@ -681,44 +506,7 @@ async fn consume(
             Source::Code(_) => None,
         })
         .collect();
-    let backend = txn.get_database_backend();
-    let mut consumed: HashSet<String> = HashSet::new();
-    if !code_hashes.is_empty() {
-        consumed.extend(
-            authorization_code::Entity::update_many()
-                .col_expr(
-                    authorization_code::Column::ConsumedAt,
-                    Expr::value(now.unix()),
-                )
-                .filter(batch::is_in(
-                    backend,
-                    authorization_code::Column::CodeHash,
-                    code_hashes,
-                ))
-                .filter(authorization_code::Column::ConsumedAt.is_null())
-                .exec_with_returning(txn)
-                .await?
-                .into_iter()
-                .map(|row| row.code_hash),
-        );
-    }
-    if !token_hashes.is_empty() {
-        consumed.extend(
-            refresh_token::Entity::update_many()
-                .col_expr(refresh_token::Column::UsedAt, Expr::value(now.unix()))
-                .filter(batch::is_in(
-                    backend,
-                    refresh_token::Column::TokenHash,
-                    token_hashes,
-                ))
-                .filter(refresh_token::Column::UsedAt.is_null())
-                .filter(refresh_token::Column::RevokedAt.is_null())
-                .exec_with_returning(txn)
-                .await?
-                .into_iter()
-                .map(|row| row.token_hash),
-        );
-    }
+    let consumed = writes::consume(txn, code_hashes, token_hashes, now).await?;
     let mut kept = Vec::with_capacity(pending.len());
     for p in pending {
         let hash = match &p.source {
@@ -729,73 +517,17 @@ async fn consume(
             kept.push(p);
             continue;
         }
-        reuses.push(match p.source {
-            Source::Code(code) => Reuse::Code {
-                index: p.index,
-                client: p.client,
-                code,
-                address: p.address,
-            },
-            Source::Refresh { family, .. } => Reuse::Refresh {
-                index: p.index,
-                client: p.client,
-                family,
-                address: p.address,
-            },
-        });
+        reuses.push(Reuse::of(p.index, p.client, p.source, p.address));
     }
     Ok(kept)
 }
 
-/// An active user with the API User permission on a site.
-#[derive(Debug, FromQueryResult)]
-struct ApiUser {
-    api_site_id: Uuid,
-    #[sea_orm(nested)]
-    user: user::Model,
-}
-
-/// The users of `pending` who are active API users of the site in question, by (site, user),
-/// in one query.
-async fn users_who_may_authorize(
-    txn: &sea_orm::DatabaseTransaction,
-    pending: &[Pending],
-) -> Result<HashMap<(Uuid, Uuid), user::Model>, ServiceError> {
-    if pending.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let user_ids: HashSet<Uuid> = pending.iter().map(|p| p.user_id).collect();
-    Ok(user::Entity::find()
-        .column_as(
-            Expr::col((membership::Entity, membership::Column::SiteId)),
-            "api_site_id",
-        )
-        .join(
-            JoinType::InnerJoin,
-            user::Entity::belongs_to(membership::Entity)
-                .from(user::Column::Id)
-                .to(membership::Column::UserId)
-                .into(),
-        )
-        .filter(batch::is_in(
-            txn.get_database_backend(),
-            user::Column::Id,
-            user_ids,
-        ))
-        .filter(user::Column::DisabledAt.is_null())
-        .filter(Expr::col((membership::Entity, membership::Column::IsApiUser)).eq(true))
-        .into_model::<ApiUser>()
-        .all(txn)
-        .await?
-        .into_iter()
-        .map(|row| ((row.api_site_id, row.user.id), row.user))
-        .collect())
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::request::{ExchangeRequest, RefreshRequest};
     use super::*;
     use crate::domain::{NewPassword, SiteName};
+    use crate::server::AppState;
     use crate::server::{
         crypto::tokens::{self, TokenKind},
         services::{
@@ -804,6 +536,7 @@ mod tests {
         },
         testing::TestDatabases,
     };
+    use sea_orm::EntityTrait;
 
     fn description(outcome: &Outcome) -> &str {
         outcome
@@ -871,7 +604,7 @@ mod tests {
                 refresh(pair.refresh_token.expose()),
                 exchange(&unknown, &seeded.redirect_uri),
             ];
-            let context = Context {
+            let context = WorkerContext {
                 db: state.db.clone(),
                 settings: Arc::clone(&state.settings),
                 keys: Arc::clone(&state.keys),

@@ -1,0 +1,63 @@
+//! The token endpoint's two grants as it calls them: the checks that need no database
+//! (malformed codes and tokens, missing parameters), then the request goes to this process's
+//! worker, which settles it in a batch with whatever else is waiting.
+
+use crate::server::{
+    AppState,
+    crypto::tokens::{self, TokenKind},
+    entities::client,
+    oauth::OAuthError,
+    services::oauth::issue::IssuedTokens,
+};
+
+use super::request::{ExchangeRequest, GrantRequest, RefreshRequest};
+use super::{code_rules, refresh_rules};
+
+/// `grant_type=authorization_code` (RFC 6749 §4.1.3): exchanges `code` for tokens for the
+/// authenticated `client`.
+pub async fn exchange(
+    state: &AppState,
+    client: &client::Model,
+    code: &str,
+    redirect_uri: Option<&str>,
+    code_verifier: Option<&str>,
+    address: Option<String>,
+) -> Result<IssuedTokens, OAuthError> {
+    if !tokens::is_well_formed(TokenKind::AuthorizationCode, code) {
+        return Err(code_rules::invalid());
+    }
+    let Some(redirect_uri) = redirect_uri else {
+        return Err(OAuthError::invalid_request(
+            "missing parameter \"redirect_uri\"",
+        ));
+    };
+    let request = ExchangeRequest {
+        client: client.clone(),
+        code_hash: tokens::digest(code),
+        redirect_uri: redirect_uri.to_owned(),
+        code_verifier: code_verifier.map(str::to_owned),
+        address,
+    };
+    state.grants.submit(GrantRequest::Exchange(request)).await
+}
+
+/// `grant_type=refresh_token` (RFC 6749 §6): exchanges `presented` for a new token pair,
+/// optionally with a narrower `scope`.
+pub async fn refresh(
+    state: &AppState,
+    client: &client::Model,
+    presented: &str,
+    scope: Option<&str>,
+    address: Option<String>,
+) -> Result<IssuedTokens, OAuthError> {
+    if !tokens::is_well_formed(TokenKind::RefreshToken, presented) {
+        return Err(refresh_rules::invalid());
+    }
+    let request = RefreshRequest {
+        client: client.clone(),
+        token_hash: tokens::digest(presented),
+        scope: scope.map(str::to_owned),
+        address,
+    };
+    state.grants.submit(GrantRequest::Refresh(request)).await
+}

@@ -1,0 +1,179 @@
+//! What a batch of token requests reads, each in one query: the codes and refresh tokens
+//! presented, their grants (locked), the clients' registered scopes, and the users who may
+//! still authorize.
+
+use crate::domain::{ScopeName, ScopeSet};
+use crate::server::{
+    ServiceError,
+    db::batch,
+    entities::{
+        authorization_code, client, client_scope, refresh_token, site_membership as membership,
+        token_family, user,
+    },
+};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, FromQueryResult, JoinType,
+    QueryFilter, QueryOrder, QuerySelect, RelationTrait,
+    sea_query::{Expr, ExprTrait},
+};
+use std::collections::{HashMap, HashSet};
+use uuid::Uuid;
+
+use super::request::GrantRequest;
+
+/// The rows a batch's requests presented, by digest, and the grants of its refresh tokens.
+#[derive(Debug, Default)]
+pub struct Presented {
+    /// Authorization codes, by code digest.
+    pub codes: HashMap<String, authorization_code::Model>,
+    /// Refresh tokens, by token digest.
+    pub refresh_tokens: HashMap<String, refresh_token::Model>,
+    /// The grants of those refresh tokens, by id.
+    pub families: HashMap<Uuid, token_family::Model>,
+}
+
+/// Reads what `requests` presented. Grants whose tokens may change are locked first, in id
+/// order (refresh, reuse and administrator revocation all do), so concurrent writers cannot
+/// deadlock.
+pub async fn presented(
+    txn: &DatabaseTransaction,
+    requests: &[GrantRequest],
+) -> Result<Presented, ServiceError> {
+    let backend = txn.get_database_backend();
+    let code_hashes: Vec<String> = requests
+        .iter()
+        .filter_map(|r| match r {
+            GrantRequest::Exchange(e) => Some(e.code_hash.clone()),
+            GrantRequest::Refresh(_) => None,
+        })
+        .collect();
+    let token_hashes: Vec<String> = requests
+        .iter()
+        .filter_map(|r| match r {
+            GrantRequest::Refresh(e) => Some(e.token_hash.clone()),
+            GrantRequest::Exchange(_) => None,
+        })
+        .collect();
+    let mut presented = Presented::default();
+    if !code_hashes.is_empty() {
+        presented.codes = authorization_code::Entity::find()
+            .filter(batch::is_in(
+                backend,
+                authorization_code::Column::CodeHash,
+                code_hashes,
+            ))
+            .all(txn)
+            .await?
+            .into_iter()
+            .map(|row| (row.code_hash.clone(), row))
+            .collect();
+    }
+    if !token_hashes.is_empty() {
+        presented.refresh_tokens = refresh_token::Entity::find()
+            .filter(batch::is_in(
+                backend,
+                refresh_token::Column::TokenHash,
+                token_hashes,
+            ))
+            .all(txn)
+            .await?
+            .into_iter()
+            .map(|row| (row.token_hash.clone(), row))
+            .collect();
+    }
+    let family_ids: Vec<Uuid> = presented
+        .refresh_tokens
+        .values()
+        .map(|row| row.family_id)
+        .collect();
+    if !family_ids.is_empty() {
+        presented.families = token_family::Entity::find()
+            .filter(batch::is_in(backend, token_family::Column::Id, family_ids))
+            .order_by_asc(token_family::Column::Id)
+            .lock_exclusive()
+            .all(txn)
+            .await?
+            .into_iter()
+            .map(|family| (family.id, family))
+            .collect();
+    }
+    Ok(presented)
+}
+
+/// The scopes each of `client_ids` is registered for, for the clients that are active (a
+/// disabled client is missing from the map): what each may be issued now, since it may have
+/// been disabled or lost scopes after it authenticated.
+pub async fn active_client_scopes(
+    txn: &DatabaseTransaction,
+    client_ids: impl Iterator<Item = Uuid>,
+) -> Result<HashMap<Uuid, ScopeSet>, ServiceError> {
+    let ids: HashSet<Uuid> = client_ids.collect();
+    let rows: Vec<(Uuid, String)> = client_scope::Entity::find()
+        .select_only()
+        .column(client_scope::Column::ClientUuid)
+        .column(client_scope::Column::Scope)
+        .join(JoinType::InnerJoin, client_scope::Relation::Client.def())
+        .filter(batch::is_in(
+            txn.get_database_backend(),
+            client_scope::Column::ClientUuid,
+            ids,
+        ))
+        .filter(client::Column::DisabledAt.is_null())
+        .into_tuple()
+        .all(txn)
+        .await?;
+    let mut scopes: HashMap<Uuid, Vec<ScopeName>> = HashMap::new();
+    for (client_uuid, scope) in rows {
+        if let Ok(name) = ScopeName::parse(&scope) {
+            scopes.entry(client_uuid).or_default().push(name);
+        }
+    }
+    Ok(scopes
+        .into_iter()
+        .map(|(id, names)| (id, ScopeSet::from_names(names)))
+        .collect())
+}
+
+/// An active user with the API User permission on a site.
+#[derive(Debug, FromQueryResult)]
+struct ApiUser {
+    api_site_id: Uuid,
+    #[sea_orm(nested)]
+    user: user::Model,
+}
+
+/// Which of `user_ids` are active API users, by (site, user): the sites where each may still
+/// authorize.
+pub async fn users_who_may_authorize(
+    txn: &DatabaseTransaction,
+    user_ids: HashSet<Uuid>,
+) -> Result<HashMap<(Uuid, Uuid), user::Model>, ServiceError> {
+    if user_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(user::Entity::find()
+        .column_as(
+            Expr::col((membership::Entity, membership::Column::SiteId)),
+            "api_site_id",
+        )
+        .join(
+            JoinType::InnerJoin,
+            user::Entity::belongs_to(membership::Entity)
+                .from(user::Column::Id)
+                .to(membership::Column::UserId)
+                .into(),
+        )
+        .filter(batch::is_in(
+            txn.get_database_backend(),
+            user::Column::Id,
+            user_ids,
+        ))
+        .filter(user::Column::DisabledAt.is_null())
+        .filter(Expr::col((membership::Entity, membership::Column::IsApiUser)).eq(true))
+        .into_model::<ApiUser>()
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|row| ((row.api_site_id, row.user.id), row.user))
+        .collect())
+}

@@ -1,0 +1,161 @@
+//! The rules of the `refresh_token` grant (RFC 6749 §6) with rotation and reuse detection
+//! (RFC 9700 §4.14.2): every refresh returns a new refresh token and retires the old one;
+//! presenting a retired refresh token again revokes the whole grant (`writes`), since either
+//! the client or an attacker holds a stolen copy. A grant lives at most
+//! `refresh_token_absolute_ttl` however often it is refreshed, and each refresh carries only
+//! the scopes its client is still registered for. Every rule of the grant lives in [`judge`].
+
+use crate::domain::{ScopeSet, Timestamp};
+use crate::server::{
+    ServiceError,
+    entities::{client, refresh_token, token_family, user},
+    oauth::OAuthError,
+    services::audit::{Action, Actor, NewEvent, Target},
+    settings::Settings,
+};
+use serde_json::json;
+
+use super::code_rules::client_disabled_error;
+use super::request::{RefreshRequest, Verdict};
+
+/// The verdict on `request`, given the refresh token its digest found (if any) and that
+/// token's grant, whether an earlier request of the same batch used the token (`spent_here`), and
+/// the scopes the client is registered for now (`None`: disabled since it authenticated).
+pub fn judge(
+    request: &RefreshRequest,
+    row: Option<&refresh_token::Model>,
+    family: Option<&token_family::Model>,
+    spent_here: bool,
+    registered: Option<&ScopeSet>,
+    settings: &Settings,
+    now: Timestamp,
+) -> Result<Verdict, ServiceError> {
+    let Some(row) = row else {
+        return Ok(Verdict::Refuse(invalid()));
+    };
+    if row.client_uuid != request.client.id {
+        return Ok(Verdict::Refuse(OAuthError::invalid_grant(
+            "the refresh token was issued to another client",
+        )));
+    }
+    let Some(family) = family else {
+        return Ok(Verdict::Refuse(invalid()));
+    };
+    if row.used_at.is_some() || spent_here {
+        return Ok(Verdict::Reused);
+    }
+    let Some(registered) = registered else {
+        return Ok(Verdict::Refuse(client_disabled_error()));
+    };
+    Ok(
+        match new_scope(
+            row,
+            family,
+            request.scope.as_deref(),
+            registered,
+            settings,
+            now,
+        )? {
+            Ok(scope) => Verdict::Issue {
+                user_id: family.user_id,
+                site_id: family.site_id,
+                scope,
+            },
+            Err(error) => Verdict::Refuse(error),
+        },
+    )
+}
+
+/// The answer for an unknown, expired or revoked refresh token (which one is not said).
+pub fn invalid() -> OAuthError {
+    OAuthError::invalid_grant("the refresh token is invalid, expired or revoked")
+}
+
+/// The refresh token was used before: the grant has been revoked.
+pub fn reused_error() -> OAuthError {
+    OAuthError::invalid_grant("the refresh token was already used; the grant has been revoked")
+}
+
+/// The grant's user is disabled or no longer an API user of the site (the grant is revoked).
+pub fn user_lost_error() -> OAuthError {
+    OAuthError::invalid_grant("the user who authorized this grant can no longer do so")
+}
+
+/// True while `family` is younger than the absolute lifetime of a grant.
+pub fn within_absolute_lifetime(
+    family: &token_family::Model,
+    settings: &Settings,
+    now: Timestamp,
+) -> bool {
+    now.unix()
+        < family
+            .created_at
+            .saturating_add(settings.refresh_token_absolute_ttl)
+}
+
+/// The checks of an unused refresh token of this client: live, its grant live and within its
+/// absolute lifetime, and the scope asked for (if any) within what was granted and is still
+/// registered to the client (`registered`). Returns the scope of the new tokens: the one asked
+/// for, or else the token's own narrowed to what is registered now.
+fn new_scope(
+    row: &refresh_token::Model,
+    family: &token_family::Model,
+    scope: Option<&str>,
+    registered: &ScopeSet,
+    settings: &Settings,
+    now: Timestamp,
+) -> Result<Result<ScopeSet, OAuthError>, ServiceError> {
+    if row.revoked_at.is_some()
+        || family.revoked_at.is_some()
+        || row.expires_at <= now.unix()
+        || !within_absolute_lifetime(family, settings, now)
+    {
+        return Ok(Err(invalid()));
+    }
+    let granted = ScopeSet::parse(&family.scope)
+        .map_err(|e| ServiceError::Unexpected(e.to_string()))?
+        .intersection(registered);
+    let Some(raw) = scope else {
+        let current = ScopeSet::parse(&row.scope)
+            .map_err(|e| ServiceError::Unexpected(e.to_string()))?
+            .intersection(registered);
+        if current.is_empty() {
+            return Ok(Err(OAuthError::invalid_grant(
+                "none of the granted scopes is still registered to this client",
+            )));
+        }
+        return Ok(Ok(current));
+    };
+    let requested = match ScopeSet::parse(raw) {
+        Ok(requested) => requested,
+        Err(error) => return Ok(Err(OAuthError::invalid_scope(error.to_string()))),
+    };
+    if !requested.is_subset(&granted) || requested.is_empty() {
+        return Ok(Err(OAuthError::invalid_scope(format!(
+            "scope beyond what was granted (or is still registered to this client): {}",
+            requested.missing_from(&granted).join(" ")
+        ))));
+    }
+    Ok(Ok(requested))
+}
+
+/// The audit event of a refresh.
+pub fn refreshed_event(
+    client: &client::Model,
+    user: &user::Model,
+    family: &token_family::Model,
+    scope: &ScopeSet,
+    address: Option<String>,
+) -> NewEvent {
+    NewEvent::new(
+        Some(family.site_id),
+        Action::TokenRefreshed,
+        Actor::client(&client.client_id, &client.name, address),
+        format!(
+            "Tokens refreshed by \"{}\" for {} ({scope})",
+            client.name, user.username
+        ),
+    )
+    .target(Target::new("user", user.id, &user.username))
+    .details(json!({"grant": family.id, "scope": scope.to_string()}))
+}

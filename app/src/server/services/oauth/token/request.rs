@@ -1,0 +1,84 @@
+//! What goes into the token worker and what a grant rule answers: the request types after the
+//! checks that need no database, and the verdict on one request. A leaf: the rules, the worker
+//! and the intake all depend on it, it on none of them.
+
+use crate::domain::ScopeSet;
+use crate::server::{entities::client, oauth::OAuthError, services::oauth::issue::IssuedTokens};
+use uuid::Uuid;
+
+/// `grant_type=authorization_code`, after the checks that need no database.
+#[derive(Debug, Clone)]
+pub struct ExchangeRequest {
+    /// The authenticated client.
+    pub client: client::Model,
+    /// Digest of the presented code.
+    pub code_hash: String,
+    /// The `redirect_uri` parameter.
+    pub redirect_uri: String,
+    /// The `code_verifier` parameter, if sent.
+    pub code_verifier: Option<String>,
+    /// The client's address, for the audit log.
+    pub address: Option<String>,
+}
+
+/// `grant_type=refresh_token`, after the checks that need no database.
+#[derive(Debug, Clone)]
+pub struct RefreshRequest {
+    /// The authenticated client.
+    pub client: client::Model,
+    /// Digest of the presented refresh token.
+    pub token_hash: String,
+    /// The `scope` parameter, if sent (a narrower scope).
+    pub scope: Option<String>,
+    /// The client's address, for the audit log.
+    pub address: Option<String>,
+}
+
+/// A token request for the worker.
+#[derive(Debug, Clone)]
+pub enum GrantRequest {
+    /// Exchange an authorization code.
+    Exchange(ExchangeRequest),
+    /// Use a refresh token.
+    Refresh(RefreshRequest),
+}
+
+impl GrantRequest {
+    /// The authenticated client that sent the request.
+    pub fn client(&self) -> &client::Model {
+        match self {
+            Self::Exchange(request) => &request.client,
+            Self::Refresh(request) => &request.client,
+        }
+    }
+
+    /// The client's address, for the audit log.
+    pub fn address(&self) -> &Option<String> {
+        match self {
+            Self::Exchange(request) => &request.address,
+            Self::Refresh(request) => &request.address,
+        }
+    }
+}
+
+/// What the worker answers for one request.
+pub type Outcome = Result<IssuedTokens, OAuthError>;
+
+/// A grant rule's answer for one request, against the rows it presented.
+#[derive(Debug)]
+pub enum Verdict {
+    /// Tokens may be issued for `user_id` on `site_id` with `scope`, once the code or refresh
+    /// token is consumed.
+    Issue {
+        /// The user the grant acts for.
+        user_id: Uuid,
+        /// The site of the grant.
+        site_id: Uuid,
+        /// The scope of the new tokens.
+        scope: ScopeSet,
+    },
+    /// The code or refresh token was presented before: revoke what it was used for.
+    Reused,
+    /// Refused with this protocol error; nothing changes.
+    Refuse(OAuthError),
+}

@@ -1,0 +1,80 @@
+//! The operator's settings the domain reads: lifetimes, the secret policy, the Terms of Use.
+//! A leaf module, so the services that read settings need not depend on `AppState`.
+
+/// How client secrets are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum SecretPolicy {
+    /// Encrypted at rest; administrators may reveal them (re-authenticated, audited).
+    Reveal,
+    /// Only a keyed hash is kept: the secret is shown once, at creation or rotation.
+    ShowOnce,
+}
+
+/// The Terms of Use every client registration accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TermsOfUse {
+    /// Version label; a change asks administrators to accept again.
+    pub version: String,
+    /// The text shown on the Terms of Use page (plain text, paragraphs separated by blank
+    /// lines).
+    pub text: String,
+}
+
+impl Default for TermsOfUse {
+    fn default() -> Self {
+        Self {
+            version: "2026-11-01".into(),
+            text: include_str!("default_terms.txt").into(),
+        }
+    }
+}
+
+/// Operator settings the domain needs (the CLI/config layer builds this from flags and env).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The public base URL, also the OAuth issuer (no trailing slash).
+    pub public_url: String,
+    /// Mark cookies `Secure` (served over https, directly or behind a trusted proxy).
+    pub secure_cookies: bool,
+    /// Console sessions end after this much inactivity (seconds).
+    pub session_idle_timeout: i64,
+    /// Console sessions end this long after sign-in, active or not (seconds).
+    pub session_absolute_timeout: i64,
+    /// Revealing a secret needs a password entered within this many seconds.
+    pub reauth_window: i64,
+    /// Accept `http://` redirect URIs to loopback hosts (development, native apps).
+    pub allow_loopback_redirects: bool,
+    /// Reveal (encrypted) or show-once (hashed only) client secrets.
+    pub secret_policy: SecretPolicy,
+    /// The current Terms of Use.
+    pub terms: TermsOfUse,
+    /// Access token lifetime (seconds).
+    pub access_token_ttl: i64,
+    /// Refresh token lifetime (seconds): each refresh token expires this long after it was
+    /// issued, so a grant used at least this often stays alive (the idle limit).
+    pub refresh_token_ttl: i64,
+    /// The longest a grant lives however often it is refreshed (seconds from the code's
+    /// exchange): after it, the user must authorize again.
+    pub refresh_token_absolute_ttl: i64,
+    /// Authorization code lifetime (seconds, at most 600).
+    pub code_ttl: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            public_url: "http://127.0.0.1:3000".into(),
+            secure_cookies: false,
+            session_idle_timeout: 30 * 60,
+            session_absolute_timeout: 12 * 60 * 60,
+            reauth_window: 5 * 60,
+            allow_loopback_redirects: false,
+            secret_policy: SecretPolicy::Reveal,
+            terms: TermsOfUse::default(),
+            access_token_ttl: 30 * 60,
+            refresh_token_ttl: 30 * 24 * 60 * 60,
+            refresh_token_absolute_ttl: 90 * 24 * 60 * 60,
+            code_ttl: 5 * 60,
+        }
+    }
+}
