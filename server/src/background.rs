@@ -4,7 +4,7 @@
 
 use app::server::{
     AppState, cache, db,
-    services::{audit_log, event_limiter, oauth::purge, throttle},
+    services::{audit, event_limiter, oauth::purge, throttle},
     session_store::DbSessionStore,
 };
 use std::time::Duration;
@@ -44,7 +44,7 @@ pub fn spawn(state: AppState, audit_retention_days: Option<i64>) {
                 ticker.tick().await;
                 let now = state.clock.now();
                 let cutoff = now.plus_seconds(-days * 86_400);
-                match audit_log::prune_all(&state.db, &state.keys, cutoff, now).await {
+                match audit::retention::prune_all(&state.db, &state.keys, cutoff, now).await {
                     Ok(0) => {}
                     Ok(pruned) => tracing::info!(pruned, days, "audit retention pruned old events"),
                     Err(error) => tracing::warn!(%error, "audit retention failed"),

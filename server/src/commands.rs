@@ -19,7 +19,7 @@ use app::{
         AppState, Clock, ServiceError, Settings,
         services::{
             access::Acting,
-            audit, audit_log, clients, secrets, setup, sites,
+            audit, clients, secrets, setup, sites,
             users::{self, NewUser, SiteRoles},
         },
         state::{SecretPolicy, TermsOfUse},
@@ -751,7 +751,7 @@ async fn audit_prune(global: &GlobalArgs, older_than: &str) -> Result<(), CliErr
     let state = open(global, settings(global)?, None, 2).await?;
     let now = state.clock.now();
     let cutoff = now.plus_seconds(-age);
-    let pruned = audit_log::prune_all(&state.db, &state.keys, cutoff, now).await?;
+    let pruned = audit::retention::prune_all(&state.db, &state.keys, cutoff, now).await?;
     print_json(&json!({"pruned": pruned, "older_than": cutoff.format_rfc3339()}))
 }
 

@@ -45,7 +45,7 @@ impl AuditQuery {
     #[cfg(feature = "ssr")]
     pub fn to_filter(
         &self,
-    ) -> Result<crate::server::services::audit_log::AuditFilter, ConsoleError> {
+    ) -> Result<crate::server::services::audit::query::AuditFilter, ConsoleError> {
         use crate::domain::Timestamp;
         use crate::error::FieldErrors;
         use crate::server::services::audit::Action;
@@ -70,7 +70,7 @@ impl AuditQuery {
             errors.push("until", "The last day is before the first day.");
         }
         errors.finish()?;
-        Ok(crate::server::services::audit_log::AuditFilter {
+        Ok(crate::server::services::audit::query::AuditFilter {
             actor: text(&self.actor),
             client: text(&self.client),
             action,
@@ -149,9 +149,9 @@ pub async fn list_audit(
 ) -> Result<AuditLogPage, ConsoleError> {
     use crate::server::{
         ctx,
-        services::{
-            audit::Action,
-            audit_log::{self, Cursor},
+        services::audit::{
+            Action,
+            query::{self, Cursor},
         },
     };
     let admin = ctx::require_admin().await?;
@@ -174,7 +174,7 @@ pub async fn list_audit(
         (_, Ok(id)) => Cursor::After(id),
         _ => Cursor::Newest,
     };
-    let page = audit_log::search(
+    let page = query::search(
         &admin.state.db,
         &admin.acting(),
         admin.site.id,

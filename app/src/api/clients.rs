@@ -383,7 +383,7 @@ pub async fn get_client(client_uuid: Uuid) -> Result<ClientDetail, ConsoleError>
     use crate::domain::Timestamp;
     use crate::server::{
         ctx,
-        services::{audit_log, clients, grants, scopes, usage_charts},
+        services::{audit, clients, grants, scopes, usage_charts},
         state::SecretPolicy,
     };
     let admin = ctx::require_admin().await?;
@@ -394,15 +394,15 @@ pub async fn get_client(client_uuid: Uuid) -> Result<ClientDetail, ConsoleError>
     let revealed = admin.take_flashed_secret(client_uuid).await?;
     let newest = view.secrets.first().map(|s| s.id);
     let tokens_per_day = usage_charts::client_daily(&admin.state.db, client_uuid, 30, now).await?;
-    let history = audit_log::search(
+    let history = audit::query::search(
         &admin.state.db,
         &admin.acting(),
         view.client.site_id,
-        &audit_log::AuditFilter {
+        &audit::query::AuditFilter {
             client: Some(view.client.client_id.clone()),
             ..Default::default()
         },
-        audit_log::Cursor::Newest,
+        audit::query::Cursor::Newest,
         CLIENT_HISTORY_EVENTS,
     )
     .await?;

@@ -12,7 +12,10 @@ use app::{
         crypto::constant_time_eq,
         services::{
             access::Acting,
-            audit_log::{self, AuditFilter},
+            audit::{
+                export,
+                query::{self, AuditFilter},
+            },
         },
     },
 };
@@ -80,7 +83,7 @@ pub async fn export_csv(
         Err(error) => return console_error(&error),
     };
     let now = admin.state.clock.now();
-    if let Err(error) = audit_log::record_export(
+    if let Err(error) = export::record_export(
         &admin.state.db,
         &admin.state.keys,
         &admin.acting(),
@@ -137,7 +140,7 @@ fn csv_stream(
                     ..position
                 };
                 return Some((
-                    Ok(Bytes::from_static(audit_log::CSV_HEADER.as_bytes())),
+                    Ok(Bytes::from_static(export::CSV_HEADER.as_bytes())),
                     Some(next),
                 ));
             }
@@ -167,11 +170,11 @@ async fn next_chunk(
     filter: &AuditFilter,
     before: Option<i64>,
 ) -> Result<Option<(Bytes, i64)>, app::server::ServiceError> {
-    let rows = audit_log::export_batch(&state.db, acting, site_id, filter, before, BATCH).await?;
+    let rows = query::export_batch(&state.db, acting, site_id, filter, before, BATCH).await?;
     let Some(oldest) = rows.last().map(|row| row.id) else {
         return Ok(None);
     };
-    let chunk: String = rows.iter().map(audit_log::csv_line).collect();
+    let chunk: String = rows.iter().map(export::csv_line).collect();
     Ok(Some((Bytes::from(chunk), oldest)))
 }
 

@@ -3,7 +3,7 @@
 use crate::helpers::{TestApp, add_user, create_site, on_each_backend, signed_in_browser, site_id};
 use app::{
     domain::Timestamp,
-    server::services::audit::{self, Action, Actor, NewEvent, Target},
+    server::services::audit::{self, Action, Actor, NewEvent, Target, TargetKind},
 };
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -55,7 +55,7 @@ async fn fill(app: &TestApp, site: &str, count: usize) {
             let mut event =
                 NewEvent::new(Some(site), action, actor, format!("event {i}: {AWKWARD}"));
             if i % 5 == 0 {
-                event = event.target(Target::new("client", "lk_formula", FORMULA));
+                event = event.target(Target::new(TargetKind::Client, "lk_formula", FORMULA));
             }
             (event, start.plus_seconds(i as i64 * 6 * 3_600))
         })

@@ -10,7 +10,7 @@ use crate::server::{
     keys::Keys,
     services::{
         access::Acting,
-        audit::{self, Action, NewEvent, Target},
+        audit::{self, Action, NewEvent, Target, TargetKind},
     },
 };
 use sea_orm::{
@@ -146,7 +146,7 @@ pub async fn acknowledge(
         format!("Alert acknowledged: {}", found.summary),
     );
     if let (Some(id), Some(name)) = (&found.client_id, &found.client_name) {
-        event = event.target(Target::new("client", id, name));
+        event = event.target(Target::new(TargetKind::Client, id, name));
     }
     audit::record(&txn, keys, event, now).await?;
     txn.commit().await?;

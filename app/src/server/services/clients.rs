@@ -47,10 +47,6 @@ pub struct Registration {
     pub terms_accepted: bool,
 }
 
-fn client_target(client: &client::Model) -> Target {
-    Target::new("client", &client.client_id, &client.name)
-}
-
 /// Checks that `owner` is an active API user of `site_id`.
 async fn require_api_user(
     conn: &impl ConnectionTrait,
@@ -145,7 +141,7 @@ async fn record_terms(
                 actor.label, client.name
             ),
         )
-        .target(client_target(client))
+        .target(Target::client(client))
         .details(json!({"terms_version": version})),
         now,
     )
@@ -217,7 +213,7 @@ pub async fn register(
                 created.name, owner.username
             ),
         )
-        .target(client_target(&created))
+        .target(Target::client(&created))
         .details(json!({
             "client_id": created.client_id,
             "owner": owner.username,
@@ -552,7 +548,7 @@ pub async fn update(
                 fields.join(", ")
             ),
         )
-        .target(client_target(&updated))
+        .target(Target::client(&updated))
         .details(serde_json::Value::Object(changed)),
         now,
     )
@@ -608,7 +604,7 @@ pub async fn set_disabled(
                 }
             ),
         )
-        .target(client_target(&updated))
+        .target(Target::client(&updated))
         .details(json!({"grants_revoked": revoked})),
         now,
     )
@@ -644,7 +640,7 @@ pub async fn delete(
                 current.name, usage.active_families, usage.active_access_tokens
             ),
         )
-        .target(client_target(&current))
+        .target(Target::client(&current))
         .details(json!({
             "client_id": current.client_id,
             "grants_revoked": usage.active_families,
@@ -719,7 +715,7 @@ pub async fn revoke_grant(
                 acting.actor(),
                 format!("Grant of {username} to \"{}\" revoked", current.name),
             )
-            .target(client_target(&current))
+            .target(Target::client(&current))
             .details(json!({"grant": family.id, "api_user": username})),
             now,
         )

@@ -4,7 +4,6 @@
 pub mod access;
 pub mod alerts;
 pub mod audit;
-pub mod audit_log;
 pub mod bench_fixtures;
 pub mod clients;
 pub mod dashboard;

@@ -116,7 +116,7 @@ pub async fn add(
             acting.actor(),
             format!("Scope \"{name}\" added to \"{}\"", site.name),
         )
-        .target(Target::new("scope", name, name.as_str()))
+        .target(Target::scope(name.as_str()))
         .details(serde_json::json!({"description": description})),
         now,
     )
@@ -163,7 +163,7 @@ pub async fn remove(
             acting.actor(),
             format!("Scope \"{name}\" removed from \"{}\"", site.name),
         )
-        .target(Target::new("scope", name, name)),
+        .target(Target::scope(name)),
         now,
     )
     .await?;

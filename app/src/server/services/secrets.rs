@@ -140,10 +140,6 @@ async fn load_client(
     Ok(client)
 }
 
-fn client_target(client: &client::Model) -> Target {
-    Target::new("client", &client.client_id, &client.name)
-}
-
 /// Decrypts a secret for an administrator (the caller has checked the recent sign-in) and
 /// records that it was revealed.
 pub async fn reveal(
@@ -193,7 +189,7 @@ pub async fn reveal(
                 client.name, slot.hint
             ),
         )
-        .target(client_target(&client))
+        .target(Target::client(&client))
         .details(json!({"secret_hint": slot.hint})),
         now,
     )
@@ -300,7 +296,7 @@ pub async fn rotate(
                 if revoked > 0 { format!("; {revoked} grant(s) revoked") } else { String::new() }
             ),
         )
-        .target(client_target(&client))
+        .target(Target::client(&client))
         .details(json!({
             "new_secret_hint": slot.hint,
             "grace_seconds": grace_seconds,
@@ -368,7 +364,7 @@ pub async fn retire(
                     .unwrap_or_default()
             ),
         )
-        .target(client_target(&client))
+        .target(Target::client(&client))
         .details(json!({"secret_hint": slot.hint, "use_count": slot.use_count, "last_used_at": slot.last_used_at})),
         now,
     )

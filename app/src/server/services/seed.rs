@@ -15,7 +15,7 @@ use crate::server::{
     },
     services::{
         access::Acting,
-        audit::{self, Action, Actor, NewEvent, Target},
+        audit::{self, Action, Actor, ActorKind, NewEvent, Target, TargetKind},
         bench_fixtures, secrets, sites,
     },
 };
@@ -160,7 +160,11 @@ async fn seed_users(
                             Actor::operator(None),
                             format!("User \"{username}\" created (API user)"),
                         )
-                        .target(Target::new("user", id, &username)),
+                        .target(Target::new(
+                            TargetKind::User,
+                            id,
+                            &username,
+                        )),
                         now,
                     ));
                     id
@@ -268,7 +272,7 @@ async fn seed_clients(
                 accepted_at: Set(created_at),
                 accepted_from: Set(None),
             });
-            let target = Target::new("client", &client_id, &name);
+            let target = Target::new(TargetKind::Client, &client_id, &name);
             events.push((
                 NewEvent::new(Some(site_id), Action::ClientRegistered, Actor::operator(None), format!("API client \"{name}\" registered for {owner_name}"))
                     .target(target.clone())
@@ -334,7 +338,7 @@ async fn seed_audit(
                 let action = ACTIONS[n % ACTIONS.len()];
                 let at = Timestamp(now.unix() - span + (n as i64) * span / total);
                 let actor = Actor {
-                    kind: "admin",
+                    kind: ActorKind::Admin,
                     id: None,
                     label: format!("seed-admin-{}", n % 5),
                     address: Some(format!("198.51.100.{}", n % 250)),
@@ -346,7 +350,7 @@ async fn seed_audit(
                     format!("Seeded event #{} ({})", n + 1, action.as_str()),
                 )
                 .target(Target::new(
-                    "client",
+                    TargetKind::Client,
                     format!("seeded-{}", n % 1_000),
                     format!("Seeded client {:05}", n % 1_000 + 1),
                 ));

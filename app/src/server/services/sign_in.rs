@@ -113,11 +113,7 @@ pub async fn sign_in_admin(
                             Actor::admin(user.id, &user.username, address.clone()),
                             format!("{} signed in", user.username),
                         )
-                        .target(Target::new(
-                            "user",
-                            user.id,
-                            &user.username,
-                        )),
+                        .target(Target::user(&user)),
                         now,
                     )
                     .await?;
@@ -188,7 +184,7 @@ async fn audit_failure(
         record_limited(conn, &state.keys, &state.anonymous_events, event(None), now).await?;
     }
     for site_id in sites {
-        let target = user.map(|u| Target::new("user", u.id, &u.username));
+        let target = user.map(Target::user);
         let mut site_event = event(Some(site_id));
         site_event.target = target;
         record_limited(conn, &state.keys, &state.anonymous_events, site_event, now).await?;

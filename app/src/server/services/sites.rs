@@ -75,7 +75,7 @@ pub async fn insert(
             acting.actor(),
             format!("Site \"{}\" created", created.name),
         )
-        .target(Target::new("site", created.id, &created.name)),
+        .target(Target::site(&created)),
         now,
     )
     .await?;
@@ -140,7 +140,7 @@ pub async fn rename(
             acting.actor(),
             format!("Site \"{old_name}\" renamed to \"{}\"", renamed.name),
         )
-        .target(Target::new("site", site_id, &renamed.name))
+        .target(Target::site(&renamed))
         .details(json!({"from": old_name, "to": renamed.name})),
         now,
     )

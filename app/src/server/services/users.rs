@@ -150,7 +150,7 @@ pub async fn insert(
                     role_words(roles.is_site_admin, roles.is_api_user)
                 ),
             )
-            .target(user_target(&created))
+            .target(Target::user(&created))
             .details(json!({
                 "email": created.email,
                 "site_administrator": roles.is_site_admin,
@@ -171,10 +171,6 @@ pub fn role_words(is_site_admin: bool, is_api_user: bool) -> String {
         (false, true) => "API user".into(),
         (false, false) => "no roles".into(),
     }
-}
-
-fn user_target(user: &user::Model) -> Target {
-    Target::new("user", user.id, &user.username)
 }
 
 /// The ids of every site where `user_id` holds any role.
@@ -474,7 +470,7 @@ pub async fn change_email(
                 acting.actor(),
                 format!("Email of \"{}\" changed", updated.username),
             )
-            .target(user_target(&updated))
+            .target(Target::user(&updated))
             .details(json!({"from": old, "to": updated.email})),
             now,
         )
@@ -558,7 +554,7 @@ pub async fn set_roles(
                     role_words(change.is_site_admin, change.is_api_user)
                 ),
             )
-            .target(user_target(&view.user))
+            .target(Target::user(&view.user))
             .details(json!({
                 "site_administrator": {"from": before.is_site_admin, "to": change.is_site_admin},
                 "api_user": {"from": before.is_api_user, "to": change.is_api_user},
@@ -649,7 +645,7 @@ pub async fn reset_password(
                     current.username
                 ),
             )
-            .target(user_target(&current))
+            .target(Target::user(&current))
             .details(json!({"sessions_ended": true, "session_generation": generation})),
             now,
         )
@@ -726,7 +722,7 @@ pub async fn change_own_password(
                     current.username
                 ),
             )
-            .target(user_target(&current))
+            .target(Target::user(&current))
             .details(json!({"session_generation": generation})),
             now,
         )
@@ -771,7 +767,7 @@ pub async fn end_own_sessions(
                 acting.actor(),
                 format!("{} signed out of every session", current.username),
             )
-            .target(user_target(&current))
+            .target(Target::user(&current))
             .details(json!({"session_generation": generation})),
             now,
         )
@@ -826,7 +822,7 @@ pub async fn set_disabled(
                     if disabled { "disabled" } else { "enabled" }
                 ),
             )
-            .target(user_target(&updated)),
+            .target(Target::user(&updated)),
             now,
         )
         .await?;
@@ -945,7 +941,7 @@ pub async fn delete(
                     impact.grants
                 ),
             )
-            .target(user_target(&current))
+            .target(Target::user(&current))
             .details(json!({"email": current.email, "clients_deleted": impact.clients, "grants_revoked": impact.grants})),
             now,
         )

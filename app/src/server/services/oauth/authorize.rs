@@ -362,7 +362,7 @@ pub async fn approve(
         _ => false,
     };
     let txn = begin_write(&state.db).await?;
-    let client_target = Target::new("client", &request.client.client_id, &request.client.name);
+    let client_target = Target::client(&request.client);
     let Some(user) = user.filter(|_| may_authorize) else {
         let claimed: String = username
             .chars()
@@ -445,11 +445,7 @@ pub async fn issue_code(
                 user.username, request.client.name, request.scope
             ),
         )
-        .target(Target::new(
-            "client",
-            &request.client.client_id,
-            &request.client.name,
-        ))
+        .target(Target::client(&request.client))
         .details(
             json!({"scope": request.scope.to_string(), "pkce": request.code_challenge.is_some()}),
         ),
@@ -480,11 +476,7 @@ pub async fn deny(
                 request.client.name
             ),
         )
-        .target(Target::new(
-            "client",
-            &request.client.client_id,
-            &request.client.name,
-        )),
+        .target(Target::client(&request.client)),
         now,
     )
     .await?;

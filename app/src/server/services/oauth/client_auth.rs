@@ -243,7 +243,7 @@ async fn fail(
         Some(client) => (
             Some(client.site_id),
             Actor::client(&client.client_id, &client.name, address),
-            Some(Target::new("client", &client.client_id, &client.name)),
+            Some(Target::client(client)),
             format!(
                 "Client authentication failed for \"{}\" ({reason}; {count} attempt(s))",
                 client.name

@@ -68,7 +68,7 @@ pub async fn revoke(
             Actor::client(&client.client_id, &client.name, address),
             format!("\"{}\" revoked an {kind}", client.name),
         )
-        .target(Target::new("client", &client.client_id, &client.name))
+        .target(Target::client(client))
         .details(json!({"grant": family_id, "kind": kind})),
         now,
     )

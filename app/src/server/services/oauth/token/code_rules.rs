@@ -133,7 +133,7 @@ pub fn issued_event(
             client.name, user.username
         ),
     )
-    .target(Target::new("user", user.id, &user.username))
+    .target(Target::user(user))
     .details(
         json!({"grant": family_id, "scope": scope.to_string(), "grant_type": "authorization_code"}),
     )

@@ -156,6 +156,6 @@ pub fn refreshed_event(
             client.name, user.username
         ),
     )
-    .target(Target::new("user", user.id, &user.username))
+    .target(Target::user(user))
     .details(json!({"grant": family.id, "scope": scope.to_string()}))
 }

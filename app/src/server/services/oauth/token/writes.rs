@@ -105,7 +105,7 @@ pub async fn revoke_after_code_reuse(
                 client.name
             ),
         )
-        .target(Target::new("client", &client.client_id, &client.name))
+        .target(Target::client(client))
         .details(json!({"grants_revoked": revoked})),
         now,
     )
@@ -161,7 +161,7 @@ pub async fn revoke_after_refresh_reuse(
                 client.name
             ),
         )
-        .target(Target::new("client", &client.client_id, &client.name))
+        .target(Target::client(client))
         .details(json!({"grant": family.id, "api_user": username, "address": address})),
         now,
     )

@@ -1,23 +1,12 @@
-//! Reading the audit log: filtered, keyset-paginated queries (fast at millions of events:
-//! every filter has an index that starts with the site and ends with the id), CSV export, and
-//! retention that prunes old events behind a signed checkpoint so `audit verify` still works.
+//! Reading the audit log: filtered, keyset-paginated queries, fast at millions of events
+//! (every filter has an index that starts with the site and ends with the id).
 
 use crate::domain::Timestamp;
-use crate::server::{
-    ServiceError,
-    db::begin_write,
-    entities::{audit_checkpoint as checkpoint, audit_event as event},
-    keys::Keys,
-    services::{
-        access::Acting,
-        audit::{self, Action, Actor, NewEvent},
-    },
-};
+use crate::server::{ServiceError, entities::audit_event as event, services::access::Acting};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Select,
 };
-use serde_json::json;
 use uuid::Uuid;
 
 /// Filters of the Audit Log page (all optional).
@@ -175,214 +164,11 @@ pub async fn export_batch(
         .await?)
 }
 
-/// Records that an administrator exported the events of `site_id` matching `filter`.
-pub async fn record_export(
-    db: &DatabaseConnection,
-    keys: &Keys,
-    acting: &Acting,
-    site_id: Uuid,
-    filter: &AuditFilter,
-    now: Timestamp,
-) -> Result<(), ServiceError> {
-    acting.require_site_admin(db, site_id).await?;
-    let txn = begin_write(db).await?;
-    let described = describe(filter);
-    audit::record(
-        &txn,
-        keys,
-        NewEvent::new(
-            Some(site_id),
-            Action::AuditExported,
-            acting.actor(),
-            format!("Audit Log exported as CSV ({described})"),
-        )
-        .details(json!({
-            "actor": filter.actor, "client": filter.client, "action": filter.action,
-            "from": filter.from.map(Timestamp::unix), "until": filter.until.map(Timestamp::unix),
-        })),
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(())
-}
-
-/// The filters in words, for the export's audit event.
-fn describe(filter: &AuditFilter) -> String {
-    let mut parts = Vec::new();
-    for (name, value) in [
-        ("actor", &filter.actor),
-        ("client", &filter.client),
-        ("action", &filter.action),
-    ] {
-        if let Some(value) = value {
-            parts.push(format!("{name} {value}"));
-        }
-    }
-    if let Some(from) = filter.from {
-        parts.push(format!("from {}", from.format_date()));
-    }
-    if let Some(until) = filter.until {
-        parts.push(format!("before {}", until.format_date()));
-    }
-    if parts.is_empty() {
-        "all events".to_owned()
-    } else {
-        parts.join(", ")
-    }
-}
-
-/// The CSV header of the export.
-pub const CSV_HEADER: &str = "id,time_utc,site_id,action,actor_kind,actor,actor_id,target_kind,target,target_id,client_address,summary,details,hash\r\n";
-
-/// One CSV field (RFC 4180 quoting). Fields a spreadsheet would run as a formula (starting
-/// with `=`, `+`, `-`, `@`, tab or carriage return) get a leading `'` (OWASP CSV injection).
-pub fn csv_field(value: &str) -> String {
-    let defused = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{value}")
-    } else {
-        value.to_owned()
-    };
-    format!("\"{}\"", defused.replace('"', "\"\""))
-}
-
-/// One CSV line (with CRLF) for an event.
-pub fn csv_line(row: &event::Model) -> String {
-    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-    let fields = [
-        row.id.to_string(),
-        Timestamp(row.occurred_at).format_rfc3339(),
-        row.site_id.map(|id| id.to_string()).unwrap_or_default(),
-        row.action.clone(),
-        row.actor_kind.clone(),
-        row.actor_label.clone(),
-        opt(&row.actor_id),
-        opt(&row.target_kind),
-        opt(&row.target_label),
-        opt(&row.target_id),
-        opt(&row.client_address),
-        row.summary.clone(),
-        row.details.clone(),
-        row.hash.clone(),
-    ];
-    let mut line = fields
-        .iter()
-        .map(|f| csv_field(f))
-        .collect::<Vec<_>>()
-        .join(",");
-    line.push_str("\r\n");
-    line
-}
-
-/// Deletes events of `chain` that occurred before `older_than`, after recording a signed
-/// checkpoint of the last one deleted, and logs the pruning in the chain itself.
-pub async fn prune(
-    db: &DatabaseConnection,
-    keys: &Keys,
-    chain: &str,
-    older_than: Timestamp,
-    now: Timestamp,
-) -> Result<u64, ServiceError> {
-    let txn = begin_write(db).await?;
-    // Always keep the newest event, so the chain head stays anchored to a real event.
-    let newest = event::Entity::find()
-        .filter(event::Column::Chain.eq(chain))
-        .order_by_desc(event::Column::Seq)
-        .one(&txn)
-        .await?;
-    let Some(newest) = newest else {
-        return Ok(0);
-    };
-    let last = event::Entity::find()
-        .filter(event::Column::Chain.eq(chain))
-        .filter(event::Column::OccurredAt.lt(older_than.unix()))
-        .filter(event::Column::Seq.lt(newest.seq))
-        .order_by_desc(event::Column::Seq)
-        .one(&txn)
-        .await?;
-    let Some(last) = last else {
-        return Ok(0);
-    };
-    checkpoint::Entity::insert(checkpoint::ActiveModel {
-        id: sea_orm::ActiveValue::NotSet,
-        chain: Set(chain.to_owned()),
-        seq: Set(last.seq),
-        hash: Set(last.hash.clone()),
-        created_at: Set(now.unix()),
-        signature: Set(audit::sign_position(
-            keys,
-            audit::Signed::Checkpoint,
-            chain,
-            last.seq,
-            &last.hash,
-        )),
-    })
-    .exec_without_returning(&txn)
-    .await?;
-    let pruned = event::Entity::delete_many()
-        .filter(event::Column::Chain.eq(chain))
-        .filter(event::Column::Seq.lte(last.seq))
-        .exec(&txn)
-        .await?
-        .rows_affected;
-    audit::record(
-        &txn,
-        keys,
-        NewEvent::new(
-            last.site_id,
-            Action::AuditPruned,
-            Actor::operator(None),
-            format!(
-                "{pruned} audit event(s) before {} pruned; checkpoint at #{}",
-                Timestamp(older_than.unix()).format_utc(),
-                last.seq
-            ),
-        )
-        .details(
-            json!({"pruned": pruned, "checkpoint_seq": last.seq, "checkpoint_hash": last.hash}),
-        ),
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(pruned)
-}
-
-/// Prunes every chain (the retention setting).
-pub async fn prune_all(
-    db: &DatabaseConnection,
-    keys: &Keys,
-    older_than: Timestamp,
-    now: Timestamp,
-) -> Result<u64, ServiceError> {
-    let mut total = 0;
-    for chain in audit::chains(db).await? {
-        total += prune(db, keys, &chain, older_than, now).await?;
-    }
-    Ok(total)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_fields_are_quoted_and_formulas_defused() {
-        assert_eq!(csv_field("plain"), "\"plain\"");
-        assert_eq!(csv_field("=cmd|' /C calc'!A0"), "\"'=cmd|' /C calc'!A0\"");
-        for formula in ["+1", "-1+1", "@SUM(A1)", "\tx", "\rx"] {
-            assert!(csv_field(formula).starts_with("\"'"), "{formula:?}");
-        }
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("two\nlines, comma"), "\"two\nlines, comma\"");
-    }
-}
-
 #[cfg(test)]
 mod planner_tests {
     use super::*;
     use crate::server::testing::TestDb;
-    use sea_orm::{DbBackend, QueryTrait, Statement};
+    use sea_orm::{DatabaseConnection, DbBackend, QueryTrait, Statement};
 
     /// Appends `count` events with ids after the existing ones: every sixth a secret rotation
     /// when `mixed`, else all token issues (a burst that matches no Audit Log filter).

@@ -1,0 +1,110 @@
+//! What happened: the audit log's vocabulary. Each action and its stored name are written
+//! once, in the table below; the enum, [`Action::ALL`] and [`Action::as_str`] come from it.
+
+/// Declares the actions: `Variant => "stored.name"`, each with its doc comment.
+macro_rules! actions {
+    ($($(#[doc = $doc:literal])* $variant:ident => $name:literal,)+) => {
+        /// What happened. The string form is stored and filtered on; never rename one.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Action {
+            $($(#[doc = $doc])* $variant,)+
+        }
+
+        impl Action {
+            /// Every action, for filters and documentation.
+            pub const ALL: &'static [Action] = &[$(Self::$variant,)+];
+
+            /// The stored name, `noun.verb_past`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $name,)+
+                }
+            }
+        }
+    };
+}
+
+actions! {
+    /// The first site and administrator were created on first run.
+    SetupCompleted => "setup.completed",
+    /// An administrator signed in to the console.
+    SignedIn => "admin.signed_in",
+    /// A console sign-in failed (wrong password, disabled, not an administrator, throttled).
+    SignInFailed => "admin.sign_in_failed",
+    /// An administrator signed out.
+    SignedOut => "admin.signed_out",
+    /// A site was created.
+    SiteCreated => "site.created",
+    /// A site was renamed.
+    SiteRenamed => "site.renamed",
+    /// A user was created.
+    UserCreated => "user.created",
+    /// A user's email address changed.
+    UserEmailChanged => "user.email_changed",
+    /// A user's roles on a site changed (granted, changed or removed).
+    UserRolesChanged => "user.roles_changed",
+    /// An administrator set a new password for a user (their sessions ended).
+    UserPasswordReset => "user.password_reset",
+    /// An administrator changed their own password (their other sessions ended).
+    OwnPasswordChanged => "admin.password_changed",
+    /// An administrator signed out of every session.
+    SignedOutEverywhere => "admin.signed_out_everywhere",
+    /// A user was disabled.
+    UserDisabled => "user.disabled",
+    /// A disabled user was enabled again.
+    UserEnabled => "user.enabled",
+    /// A user was deleted.
+    UserDeleted => "user.deleted",
+    /// An administrator confirmed their password (for an action needing a recent sign-in).
+    Reauthenticated => "admin.reauthenticated",
+    /// A scope was added to a site's catalogue.
+    ScopeAdded => "scope.added",
+    /// A scope was removed from a site's catalogue.
+    ScopeRemoved => "scope.removed",
+    /// An API client was registered.
+    ClientRegistered => "client.registered",
+    /// The Terms of Use were accepted for a client.
+    TermsAccepted => "client.terms_accepted",
+    /// A client's name, description, redirect URI, scopes or PKCE setting changed.
+    ClientUpdated => "client.updated",
+    /// A client was disabled.
+    ClientDisabled => "client.disabled",
+    /// A client was enabled again.
+    ClientEnabled => "client.enabled",
+    /// A client was deleted.
+    ClientDeleted => "client.deleted",
+    /// A client secret was revealed to an administrator.
+    SecretRevealed => "client.secret_revealed",
+    /// A client's secret was regenerated.
+    SecretRotated => "client.secret_rotated",
+    /// An old client secret was retired.
+    SecretRetired => "client.secret_retired",
+    /// Tokens were revoked by an administrator (one grant, or all of a client's).
+    TokensRevoked => "token.revoked_by_admin",
+    /// An API user authorized a client: an authorization code was issued.
+    CodeIssued => "oauth.code_issued",
+    /// An API user (or someone at the prompt) denied an authorization request.
+    AuthorizationDenied => "oauth.authorization_denied",
+    /// Wrong credentials, or an account that may not authorize, at the authorization prompt.
+    AuthorizationFailed => "oauth.authorization_failed",
+    /// Tokens were issued for an authorization code.
+    TokenIssued => "oauth.token_issued",
+    /// A refresh token was exchanged for new tokens.
+    TokenRefreshed => "oauth.token_refreshed",
+    /// A client revoked one of its tokens (RFC 7009).
+    TokenRevoked => "oauth.token_revoked",
+    /// An authorization code was presented again: its tokens were revoked.
+    CodeReuseDetected => "oauth.code_reuse_detected",
+    /// A used refresh token was presented again (possible theft): the grant was revoked.
+    RefreshReuseDetected => "oauth.refresh_reuse_detected",
+    /// Client authentication failed (counted, logged at most once a minute per client).
+    ClientAuthFailed => "oauth.client_auth_failed",
+    /// An administrator acknowledged a security alert.
+    AlertAcknowledged => "alert.acknowledged",
+    /// Old audit events were pruned (a signed checkpoint keeps the chain verifiable).
+    AuditPruned => "audit.pruned",
+    /// A chain written before links were keyed was checked and keyed (`latchkey audit rekey`).
+    AuditRekeyed => "audit.rekeyed",
+    /// An administrator exported the Audit Log as CSV.
+    AuditExported => "audit.exported",
+}

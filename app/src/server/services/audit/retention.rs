@@ -1,0 +1,107 @@
+//! Retention: pruning old events behind a signed checkpoint, so `audit verify` still works.
+
+use crate::domain::Timestamp;
+use crate::server::{
+    ServiceError,
+    db::begin_write,
+    entities::{audit_checkpoint as checkpoint, audit_event as event},
+    keys::Keys,
+};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+};
+use serde_json::json;
+
+use super::action::Action;
+use super::chain::record;
+use super::event::{Actor, NewEvent};
+use super::signing::{Signed, sign_position};
+use super::verify::chains;
+
+/// Deletes events of `chain` that occurred before `older_than`, after recording a signed
+/// checkpoint of the last one deleted, and logs the pruning in the chain itself.
+pub async fn prune(
+    db: &DatabaseConnection,
+    keys: &Keys,
+    chain: &str,
+    older_than: Timestamp,
+    now: Timestamp,
+) -> Result<u64, ServiceError> {
+    let txn = begin_write(db).await?;
+    // Always keep the newest event, so the chain head stays anchored to a real event.
+    let newest = event::Entity::find()
+        .filter(event::Column::Chain.eq(chain))
+        .order_by_desc(event::Column::Seq)
+        .one(&txn)
+        .await?;
+    let Some(newest) = newest else {
+        return Ok(0);
+    };
+    let last = event::Entity::find()
+        .filter(event::Column::Chain.eq(chain))
+        .filter(event::Column::OccurredAt.lt(older_than.unix()))
+        .filter(event::Column::Seq.lt(newest.seq))
+        .order_by_desc(event::Column::Seq)
+        .one(&txn)
+        .await?;
+    let Some(last) = last else {
+        return Ok(0);
+    };
+    checkpoint::Entity::insert(checkpoint::ActiveModel {
+        id: sea_orm::ActiveValue::NotSet,
+        chain: Set(chain.to_owned()),
+        seq: Set(last.seq),
+        hash: Set(last.hash.clone()),
+        created_at: Set(now.unix()),
+        signature: Set(sign_position(
+            keys,
+            Signed::Checkpoint,
+            chain,
+            last.seq,
+            &last.hash,
+        )),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    let pruned = event::Entity::delete_many()
+        .filter(event::Column::Chain.eq(chain))
+        .filter(event::Column::Seq.lte(last.seq))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    record(
+        &txn,
+        keys,
+        NewEvent::new(
+            last.site_id,
+            Action::AuditPruned,
+            Actor::operator(None),
+            format!(
+                "{pruned} audit event(s) before {} pruned; checkpoint at #{}",
+                Timestamp(older_than.unix()).format_utc(),
+                last.seq
+            ),
+        )
+        .details(
+            json!({"pruned": pruned, "checkpoint_seq": last.seq, "checkpoint_hash": last.hash}),
+        ),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(pruned)
+}
+
+/// Prunes every chain (the retention setting).
+pub async fn prune_all(
+    db: &DatabaseConnection,
+    keys: &Keys,
+    older_than: Timestamp,
+    now: Timestamp,
+) -> Result<u64, ServiceError> {
+    let mut total = 0;
+    for chain in chains(db).await? {
+        total += prune(db, keys, &chain, older_than, now).await?;
+    }
+    Ok(total)
+}
