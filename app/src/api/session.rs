@@ -131,9 +131,9 @@ pub async fn sign_out(csrf: String) -> Result<(), ConsoleError> {
 /// this one included.
 #[server(endpoint = "sign_out_everywhere")]
 pub async fn sign_out_everywhere(csrf: String) -> Result<(), ConsoleError> {
-    use crate::server::{ctx, services::users};
+    use crate::server::{ctx, services::account};
     let admin = ctx::require_admin_for_change(&csrf).await?;
-    users::end_own_sessions(
+    account::end_own_sessions(
         &admin.state.db,
         &admin.state.keys,
         &admin.acting(),

@@ -295,7 +295,11 @@ pub async fn reset_user_password(
     password: String,
     #[server(default)] current_password: Option<String>,
 ) -> Result<(), ConsoleError> {
-    use crate::server::{console_session::CURRENT_PASSWORD_FIELD, ctx, services::users};
+    use crate::server::{
+        console_session::CURRENT_PASSWORD_FIELD,
+        ctx,
+        services::{account, users},
+    };
     let mut admin = ctx::require_admin_for_change(&csrf).await?;
     if user_id == admin.user.id {
         let current = current_password.unwrap_or_default();
@@ -305,7 +309,7 @@ pub async fn reset_user_password(
                 "Enter your current password.",
             ));
         }
-        let generation = users::change_own_password(
+        let generation = account::change_own_password(
             &admin.state,
             &admin.user,
             &current,

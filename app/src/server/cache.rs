@@ -20,13 +20,14 @@
 //!   [`EPOCH_POLL`].
 //! - Entries also age out after [`MAX_AGE`], and each cache holds a bounded number of them.
 
-use crate::server::entities::credential_epoch;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait};
+use crate::server::entities::{client, client_secret, credential_epoch};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult};
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
+use uuid::Uuid;
 
 /// How often [`watch_epoch`] looks for changes made by other processes: the longest a
 /// revocation made elsewhere can go unnoticed here.
@@ -189,6 +190,66 @@ pub async fn watch_epoch(db: DatabaseConnection) {
             }
         }
         tokio::time::sleep(EPOCH_POLL).await;
+    }
+}
+
+/// A registered client with every secret slot it has: what client authentication checks, as
+/// kept in the credential cache (which slots are valid is decided at each use, since grace
+/// periods end with time).
+#[derive(Debug, Clone)]
+pub struct RegisteredClient {
+    /// The client.
+    pub client: client::Model,
+    /// All of its secret slots.
+    pub slots: Vec<client_secret::Model>,
+}
+
+/// An access token that was live when it was read: not revoked, its grant not revoked, its
+/// client active, its user active and still an API user of the site.
+#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
+pub struct AccessTokenFacts {
+    /// The client the token was issued to (row id).
+    pub client_uuid: Uuid,
+    /// That client's Consumer Key.
+    pub client_id: String,
+    /// The API user the token speaks for.
+    pub user_id: Uuid,
+    /// Their username.
+    pub username: String,
+    /// Their email address.
+    pub email: String,
+    /// The name of the client's site.
+    pub site_name: String,
+    /// Space-delimited scope: what the token was issued with, narrowed to the scopes its client
+    /// is registered for now.
+    pub scope: String,
+    /// Issued at (seconds since the epoch).
+    pub created_at: i64,
+    /// Expires at (seconds since the epoch).
+    pub expires_at: i64,
+}
+
+/// The credential caches of the token server's hot paths (see `server::cache` for the rules
+/// that keep them correct).
+#[derive(Debug)]
+pub struct Caches {
+    /// Consumer Key → the client and its secret slots (client authentication).
+    pub clients: GenerationCache<String, RegisteredClient>,
+    /// Access-token digest → what the token stands for (`/api/v1/me`, introspection).
+    pub access_tokens: GenerationCache<String, AccessTokenFacts>,
+}
+
+impl Caches {
+    /// Entries kept at most, per cache: a few megabytes at this size.
+    const CAPACITY: usize = 20_000;
+
+    /// Empty caches of the credentials kept in `db`.
+    pub fn new(db: &DatabaseConnection) -> Self {
+        let generation = credentials_generation(db);
+        Self {
+            clients: GenerationCache::new(generation, Self::CAPACITY),
+            access_tokens: GenerationCache::new(generation, Self::CAPACITY),
+        }
     }
 }
 

@@ -2,12 +2,11 @@
 
 use crate::server::{
     Clock,
-    cache::{self, GenerationCache},
+    cache::Caches,
     crypto::passwords::PasswordHasher,
     keys::Keys,
     services::oauth::{
-        access_tokens::AccessTokenFacts,
-        client_auth::RegisteredClient,
+        failure_log::FailureLog,
         token::{GrantWriter, WorkerContext},
         usage::UsageRecorder,
     },
@@ -16,30 +15,6 @@ use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 
 pub use crate::server::settings::{SecretPolicy, Settings, TermsOfUse};
-
-/// The credential caches of the token server's hot paths (see `server::cache` for the rules
-/// that keep them correct).
-#[derive(Debug)]
-pub struct Caches {
-    /// Consumer Key → the client and its secret slots (client authentication).
-    pub clients: GenerationCache<String, RegisteredClient>,
-    /// Access-token digest → what the token stands for (`/api/v1/me`, introspection).
-    pub access_tokens: GenerationCache<String, AccessTokenFacts>,
-}
-
-impl Caches {
-    /// Entries kept at most, per cache: a few megabytes at this size.
-    const CAPACITY: usize = 20_000;
-
-    /// Empty caches of the credentials kept in `db`.
-    pub fn new(db: &DatabaseConnection) -> Self {
-        let generation = cache::credentials_generation(db);
-        Self {
-            clients: GenerationCache::new(generation, Self::CAPACITY),
-            access_tokens: GenerationCache::new(generation, Self::CAPACITY),
-        }
-    }
-}
 
 /// Shared state; cheap to clone.
 #[derive(Clone, Debug)]
@@ -59,7 +34,7 @@ pub struct AppState {
     /// Client and secret usage counted in memory, flushed periodically.
     pub usage: Arc<UsageRecorder>,
     /// Failed client authentications waiting to be logged.
-    pub client_failures: Arc<crate::server::services::oauth::client_auth::FailureLog>,
+    pub client_failures: Arc<FailureLog>,
     /// The cap on audit events caused by people not yet identified.
     pub anonymous_events: Arc<crate::server::services::event_limiter::EventLimiter>,
     /// Validated credentials of the token server's hot paths.

@@ -2,6 +2,7 @@
 //! checks who may do it, makes the change and writes its audit event in one transaction.
 
 pub mod access;
+pub mod account;
 pub mod alerts;
 pub mod audit;
 pub mod bench_fixtures;

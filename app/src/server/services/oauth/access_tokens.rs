@@ -13,37 +13,12 @@
 use crate::domain::{ScopeSet, Timestamp};
 use crate::server::{
     AppState, ServiceError,
+    cache::AccessTokenFacts,
     entities::{access_token, client, site, site_membership as membership, token_family, user},
     services::clients,
 };
 use sea_orm::{EntityTrait, FromQueryResult, JoinType, QuerySelect, sea_query::Expr};
 use std::sync::Arc;
-use uuid::Uuid;
-
-/// An access token that was live when it was read: not revoked, its grant not revoked, its
-/// client active, its user active and still an API user of the site.
-#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
-pub struct AccessTokenFacts {
-    /// The client the token was issued to (row id).
-    pub client_uuid: Uuid,
-    /// That client's Consumer Key.
-    pub client_id: String,
-    /// The API user the token speaks for.
-    pub user_id: Uuid,
-    /// Their username.
-    pub username: String,
-    /// Their email address.
-    pub email: String,
-    /// The name of the client's site.
-    pub site_name: String,
-    /// Space-delimited scope: what the token was issued with, narrowed to the scopes its client
-    /// is registered for now.
-    pub scope: String,
-    /// Issued at (seconds since the epoch).
-    pub created_at: i64,
-    /// Expires at (seconds since the epoch).
-    pub expires_at: i64,
-}
 
 /// The state of a presented access token.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,6 +6,7 @@ pub mod access_tokens;
 pub mod authorize;
 pub mod bearer;
 pub mod client_auth;
+pub mod failure_log;
 pub mod introspection;
 pub mod issue;
 pub mod purge;

@@ -1,0 +1,120 @@
+//! An administrator's own account: changing their password (the current one first) and
+//! signing out of every session. Apart from `users` (accounts administered by others) since it
+//! needs the sign-in's password confirmation, which itself reads `users`.
+
+use crate::domain::{NewPassword, Timestamp};
+use crate::server::{
+    AppState, ServiceError,
+    db::begin_write,
+    entities::user,
+    keys::Keys,
+    services::{
+        access::Acting,
+        audit::{self, Action, Actor, NewEvent, Target},
+        sign_in, users,
+    },
+};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    sea_query::{Expr, ExprTrait},
+};
+use serde_json::json;
+
+/// A signed-in administrator changes their own password: the current one is checked first
+/// (throttled and audited like sign-in, see `sign_in::confirm_password`), then every other
+/// session of theirs ends. Returns the new session generation, which the caller's own session
+/// adopts.
+pub async fn change_own_password(
+    state: &AppState,
+    user: &user::Model,
+    current_password: &str,
+    raw_new_password: &str,
+    address: Option<String>,
+) -> Result<i64, ServiceError> {
+    let new_password = NewPassword::parse(raw_new_password, &user.username)
+        .map_err(|problem| ServiceError::invalid("password", problem.to_string()))?;
+    sign_in::confirm_password(state, user, current_password, address.clone())
+        .await
+        .map_err(|error| match error {
+            ServiceError::BadCredentials => {
+                ServiceError::invalid("current_password", "Incorrect password.")
+            }
+            other => other,
+        })?;
+    let now = state.clock.now();
+    let hash = state.passwords.hash(&new_password).await?;
+    let txn = begin_write(&state.db).await?;
+    let current = user::Entity::find_by_id(user.id)
+        .one(&txn)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let sites = users::site_ids(&txn, user.id).await?;
+    let generation = users::store_password(&txn, current.clone(), hash, now).await?;
+    let actor = Actor::admin(user.id, &user.username, address);
+    for site_id in sites {
+        audit::record(
+            &txn,
+            &state.keys,
+            NewEvent::new(
+                Some(site_id),
+                Action::OwnPasswordChanged,
+                actor.clone(),
+                format!(
+                    "{} changed their password; their other sessions were ended",
+                    current.username
+                ),
+            )
+            .target(Target::user(&current))
+            .details(json!({"session_generation": generation})),
+            now,
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(generation)
+}
+
+/// Ends every console session of the acting administrator, this one included ("sign out
+/// everywhere").
+pub async fn end_own_sessions(
+    db: &DatabaseConnection,
+    keys: &Keys,
+    acting: &Acting,
+    now: Timestamp,
+) -> Result<(), ServiceError> {
+    let Some(user_id) = acting.admin_id() else {
+        return Err(ServiceError::Forbidden);
+    };
+    let txn = begin_write(db).await?;
+    let current = user::Entity::find_by_id(user_id)
+        .one(&txn)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let generation = current.session_generation + 1;
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::SessionGeneration,
+            Expr::col(user::Column::SessionGeneration).add(1),
+        )
+        .filter(user::Column::Id.eq(user_id))
+        .exec(&txn)
+        .await?;
+    for site_id in users::site_ids(&txn, user_id).await? {
+        audit::record(
+            &txn,
+            keys,
+            NewEvent::new(
+                Some(site_id),
+                Action::SignedOutEverywhere,
+                acting.actor(),
+                format!("{} signed out of every session", current.username),
+            )
+            .target(Target::user(&current))
+            .details(json!({"session_generation": generation})),
+            now,
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
