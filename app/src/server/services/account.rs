@@ -50,26 +50,24 @@ pub async fn change_own_password(
         .ok_or(ServiceError::NotFound)?;
     let sites = users::site_ids(&txn, user.id).await?;
     let generation = users::store_password(&txn, current.clone(), hash, now).await?;
-    let actor = Actor::admin(user.id, &user.username, address);
-    for site_id in sites {
-        audit::record(
-            &txn,
-            &state.keys,
-            NewEvent::new(
-                Some(site_id),
-                Action::OwnPasswordChanged,
-                actor.clone(),
-                format!(
-                    "{} changed their password; their other sessions were ended",
-                    current.username
-                ),
-            )
-            .target(Target::user(&current))
-            .details(json!({"session_generation": generation})),
-            now,
+    audit::record_on_sites(
+        &txn,
+        &state.keys,
+        sites,
+        NewEvent::new(
+            None,
+            Action::OwnPasswordChanged,
+            Actor::admin(user.id, &user.username, address),
+            format!(
+                "{} changed their password; their other sessions were ended",
+                current.username
+            ),
         )
-        .await?;
-    }
+        .target(Target::user(&current))
+        .details(json!({"session_generation": generation})),
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok(generation)
 }
@@ -99,22 +97,21 @@ pub async fn end_own_sessions(
         .filter(user::Column::Id.eq(user_id))
         .exec(&txn)
         .await?;
-    for site_id in users::site_ids(&txn, user_id).await? {
-        audit::record(
-            &txn,
-            keys,
-            NewEvent::new(
-                Some(site_id),
-                Action::SignedOutEverywhere,
-                acting.actor(),
-                format!("{} signed out of every session", current.username),
-            )
-            .target(Target::user(&current))
-            .details(json!({"session_generation": generation})),
-            now,
+    audit::record_on_sites(
+        &txn,
+        keys,
+        users::site_ids(&txn, user_id).await?,
+        NewEvent::new(
+            None,
+            Action::SignedOutEverywhere,
+            acting.actor(),
+            format!("{} signed out of every session", current.username),
         )
-        .await?;
-    }
+        .target(Target::user(&current))
+        .details(json!({"session_generation": generation})),
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }

@@ -460,22 +460,21 @@ pub async fn change_email(
     update.email = Set(email.as_str().to_owned());
     update.updated_at = Set(now.unix());
     let updated = update.update(&txn).await?;
-    for site_id in sites {
-        audit::record(
-            &txn,
-            keys,
-            NewEvent::new(
-                Some(site_id),
-                Action::UserEmailChanged,
-                acting.actor(),
-                format!("Email of \"{}\" changed", updated.username),
-            )
-            .target(Target::user(&updated))
-            .details(json!({"from": old, "to": updated.email})),
-            now,
+    audit::record_on_sites(
+        &txn,
+        keys,
+        sites,
+        NewEvent::new(
+            None,
+            Action::UserEmailChanged,
+            acting.actor(),
+            format!("Email of \"{}\" changed", updated.username),
         )
-        .await?;
-    }
+        .target(Target::user(&updated))
+        .details(json!({"from": old, "to": updated.email})),
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok(updated)
 }
@@ -632,25 +631,24 @@ pub async fn reset_password(
     let txn = begin_write(db).await?;
     let (current, sites) = require_account_manager(&txn, acting, user_id).await?;
     let generation = store_password(&txn, current.clone(), hash, now).await?;
-    for site_id in sites {
-        audit::record(
-            &txn,
-            keys,
-            NewEvent::new(
-                Some(site_id),
-                Action::UserPasswordReset,
-                acting.actor(),
-                format!(
-                    "Password of \"{}\" reset; their sessions were ended",
-                    current.username
-                ),
-            )
-            .target(Target::user(&current))
-            .details(json!({"sessions_ended": true, "session_generation": generation})),
-            now,
+    audit::record_on_sites(
+        &txn,
+        keys,
+        sites,
+        NewEvent::new(
+            None,
+            Action::UserPasswordReset,
+            acting.actor(),
+            format!(
+                "Password of \"{}\" reset; their sessions were ended",
+                current.username
+            ),
         )
-        .await?;
-    }
+        .target(Target::user(&current))
+        .details(json!({"sessions_ended": true, "session_generation": generation})),
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }
@@ -700,29 +698,28 @@ pub async fn set_disabled(
     if disabled {
         ensure_sites_keep_an_admin(&txn, &sites).await?;
     }
-    for site_id in &sites {
-        audit::record(
-            &txn,
-            keys,
-            NewEvent::new(
-                Some(*site_id),
-                if disabled {
-                    Action::UserDisabled
-                } else {
-                    Action::UserEnabled
-                },
-                acting.actor(),
-                format!(
-                    "User \"{}\" {}",
-                    updated.username,
-                    if disabled { "disabled" } else { "enabled" }
-                ),
-            )
-            .target(Target::user(&updated)),
-            now,
+    audit::record_on_sites(
+        &txn,
+        keys,
+        sites.iter().copied(),
+        NewEvent::new(
+            None,
+            if disabled {
+                Action::UserDisabled
+            } else {
+                Action::UserEnabled
+            },
+            acting.actor(),
+            format!(
+                "User \"{}\" {}",
+                updated.username,
+                if disabled { "disabled" } else { "enabled" }
+            ),
         )
-        .await?;
-    }
+        .target(Target::user(&updated)),
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok(updated)
 }
@@ -824,25 +821,23 @@ pub async fn delete(
         .await?;
     user::Entity::delete_by_id(user_id).exec(&txn).await?;
     ensure_sites_keep_an_admin(&txn, &sites).await?;
-    for site_id in &sites {
-        audit::record(&txn, keys,
-            NewEvent::new(
-                Some(*site_id),
-                Action::UserDeleted,
-                acting.actor(),
-                format!(
-                    "User \"{}\" deleted with {} API client(s) and {} grant(s)",
-                    current.username,
-                    impact.clients.len(),
-                    impact.grants
-                ),
-            )
-            .target(Target::user(&current))
-            .details(json!({"email": current.email, "clients_deleted": impact.clients, "grants_revoked": impact.grants})),
-            now,
+    audit::record_on_sites(&txn, keys, sites.iter().copied(),
+        NewEvent::new(
+            None,
+            Action::UserDeleted,
+            acting.actor(),
+            format!(
+                "User \"{}\" deleted with {} API client(s) and {} grant(s)",
+                current.username,
+                impact.clients.len(),
+                impact.grants
+            ),
         )
-        .await?;
-    }
+        .target(Target::user(&current))
+        .details(json!({"email": current.email, "clients_deleted": impact.clients, "grants_revoked": impact.grants})),
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }

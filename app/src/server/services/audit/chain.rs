@@ -43,6 +43,23 @@ pub async fn record(
     Ok(inserted.last_insert_id)
 }
 
+/// Appends `new` to the chain of each of `sites`, the same event once per site (its own
+/// `site_id` is replaced): a change to a user concerns every site where they hold a role.
+pub async fn record_on_sites(
+    conn: &impl ConnectionTrait,
+    keys: &Keys,
+    sites: impl IntoIterator<Item = Uuid>,
+    new: NewEvent,
+    now: Timestamp,
+) -> Result<(), ServiceError> {
+    for site_id in sites {
+        let mut event = new.clone();
+        event.site_id = Some(site_id);
+        record(conn, keys, event, now).await?;
+    }
+    Ok(())
+}
+
 /// The statement that records `hash` at `seq` as the head of `chain`, signed.
 pub(super) fn move_head(
     backend: sea_orm::DbBackend,

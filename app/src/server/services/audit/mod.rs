@@ -37,7 +37,7 @@ mod tests;
 
 pub use action::Action;
 pub use anchors::{Anchor, check_anchor, export_anchors};
-pub use chain::{link_batch, record, record_batch};
+pub use chain::{link_batch, record, record_batch, record_on_sites};
 pub use event::{Actor, ActorKind, NewEvent, Target, TargetKind};
 pub use link::{GENESIS_HASH, chain_key};
 pub use rekey::rekey;
