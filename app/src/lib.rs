@@ -4,6 +4,8 @@
 #![recursion_limit = "256"]
 
 pub mod api;
+#[cfg(test)]
+mod architecture;
 pub mod components;
 pub mod domain;
 pub mod error;

@@ -5,7 +5,6 @@ pub mod access;
 pub mod account;
 pub mod alerts;
 pub mod audit;
-pub mod bench_fixtures;
 pub mod clients;
 pub mod dashboard;
 pub mod event_limiter;

@@ -17,6 +17,7 @@ pub mod intake;
 pub mod reads;
 pub mod refresh_rules;
 pub mod request;
+pub mod step_timer;
 pub mod worker;
 pub mod writes;
 

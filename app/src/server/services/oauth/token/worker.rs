@@ -37,6 +37,7 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::request::{GrantRequest, Outcome, Verdict};
+use super::step_timer::StepTimer;
 use super::{code_rules, reads, refresh_rules, writes};
 
 /// Requests settled in one transaction at most.
@@ -141,38 +142,6 @@ async fn run(context: WorkerContext, mut queue: mpsc::Receiver<Job>) {
             // The caller may have gone (client disconnected); the grant stands regardless.
             let _ = reply.send(outcome);
         }
-    }
-}
-
-/// Where one batch's time goes, step by step, for the debug log: the worker is the token
-/// endpoint's bottleneck under load, so its steps are what to look at first.
-struct StepTimer {
-    last: std::time::Instant,
-    steps: Vec<(&'static str, std::time::Duration)>,
-}
-
-impl StepTimer {
-    fn start() -> Self {
-        Self {
-            last: std::time::Instant::now(),
-            steps: Vec::with_capacity(8),
-        }
-    }
-
-    /// Ends step `name` (it began where the previous one ended).
-    fn mark(&mut self, name: &'static str) {
-        let now = std::time::Instant::now();
-        self.steps.push((name, now - self.last));
-        self.last = now;
-    }
-}
-
-impl std::fmt::Display for StepTimer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for (name, took) in &self.steps {
-            write!(f, "{name}={}us ", took.as_micros())?;
-        }
-        Ok(())
     }
 }
 

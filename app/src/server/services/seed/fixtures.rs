@@ -15,7 +15,7 @@ use crate::server::{
             issue::IssuedTokens,
             token,
         },
-        seed::SeededClient,
+        seed::plan::SeededClient,
     },
 };
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};

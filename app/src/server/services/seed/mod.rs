@@ -2,7 +2,7 @@
 //! log, written in bulk but with the same entities, credential formats, secret storage and
 //! hash-chained audit events as real use, so what it produces behaves like real data.
 
-use crate::domain::{NewPassword, SiteName, Timestamp};
+use crate::domain::Timestamp;
 use crate::server::{
     AppState, ServiceError,
     crypto::{
@@ -16,46 +16,17 @@ use crate::server::{
     services::{
         access::Acting,
         audit::{self, Action, Actor, ActorKind, NewEvent, Target, TargetKind},
-        bench_fixtures, secrets, sites,
+        secrets, sites,
     },
 };
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
 
-/// What to create.
-#[derive(Debug, Clone)]
-pub struct SeedPlan {
-    /// The site (created if missing).
-    pub site: SiteName,
-    /// API users `seed-user-0001`...
-    pub api_users: usize,
-    /// Clients, owned round-robin by the API users.
-    pub clients: usize,
-    /// Extra audit events, spread over the last 90 days.
-    pub audit_events: usize,
-    /// The password of every seeded API user.
-    pub password: NewPassword,
-    /// Unused authorization codes to mint for this run's clients (load tests).
-    pub codes: usize,
-    /// Token pairs to obtain for this run's clients (load tests).
-    pub token_pairs: usize,
-}
+pub mod fixtures;
+pub mod plan;
 
-/// A seeded client and its credentials.
-#[derive(Debug, Clone)]
-pub struct SeededClient {
-    /// Internal id.
-    pub id: Uuid,
-    /// Consumer Key.
-    pub client_id: String,
-    /// Consumer Secret.
-    pub secret: Secret,
-    /// Redirect URI.
-    pub redirect_uri: String,
-    /// Owner's username.
-    pub owner: String,
-}
+pub use plan::{SeedPlan, SeededClient};
 
 /// What was created.
 #[derive(Debug, Clone)]
@@ -67,7 +38,7 @@ pub struct SeedReport {
     /// The clients created by this run.
     pub clients: Vec<SeededClient>,
     /// Codes and token pairs minted for those clients (minted last, so they are fresh).
-    pub fixtures: bench_fixtures::Fixtures,
+    pub fixtures: fixtures::Fixtures,
 }
 
 const BATCH: usize = 500;
@@ -98,7 +69,7 @@ pub async fn seed(state: &AppState, plan: &SeedPlan) -> Result<SeedReport, Servi
     let clients = seed_clients(state, site.id, &api_users, plan.clients, now).await?;
     seed_audit(state, site.id, plan.audit_events, now).await?;
     let user_ids: Vec<Uuid> = api_users.iter().map(|(id, _)| *id).collect();
-    let fixtures = bench_fixtures::mint(
+    let fixtures = fixtures::mint(
         state,
         site.id,
         &clients,

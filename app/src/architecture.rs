@@ -1,0 +1,314 @@
+//! The shape of the code, checked: no module depends on itself through others, and no file
+//! of the server side grows past [`MAX_LINES`] unless [`LONG_FILES`] says why. Reads the
+//! `use` statements and `crate::`/`super::` paths of both crates' sources (a module's
+//! `#[cfg(test)] mod tests` block at its end does not count: tests may use fixtures from
+//! anywhere). ARCHITECTURE.md describes the dependency direction this keeps.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// The longest a file may be (lines before its test module).
+const MAX_LINES: usize = 500;
+
+/// Files allowed past [`MAX_LINES`], and why. Shrink this list; never grow it silently.
+const LONG_FILES: &[(&str, &str)] = &[
+    (
+        "app/src/server/services/users.rs",
+        "accounts, roles and deletion share the reach and last-administrator rules; to split \
+         by use case (issue 18)",
+    ),
+    (
+        "app/src/server/services/clients.rs",
+        "registration, updates and deletion share the ownership rules; to split (issue 18)",
+    ),
+    (
+        "app/src/api/clients.rs",
+        "the API Clients tab's server functions; the view assembly moves into the services \
+         (issue 18, item 4)",
+    ),
+    (
+        "server/src/commands.rs",
+        "every CLI command's glue; seeding and the owner lookup of `client create` move into \
+         the services (issue 18, items 3 and 4)",
+    ),
+    (
+        "app/src/components/console_form.rs",
+        "one island: the no-JavaScript form, its refusals and the password confirmation",
+    ),
+];
+
+/// Modules allowed to refer to each other: sea-orm entities declare their relations in both
+/// directions.
+const CYCLE_EXEMPT_PREFIX: &str = "server::entities::";
+
+/// Every `.rs` file under `root`, by module path (`server::services::audit::chain`).
+fn modules(root: &Path) -> BTreeMap<String, PathBuf> {
+    let mut found = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let relative = path.strip_prefix(root).unwrap_or(&path).with_extension("");
+                let mut parts: Vec<String> = relative
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect();
+                if matches!(
+                    parts.last().map(String::as_str),
+                    Some("mod" | "lib" | "main")
+                ) {
+                    parts.pop();
+                }
+                found.insert(parts.join("::"), path);
+            }
+        }
+    }
+    found
+}
+
+/// The source without line comments and without the test module at its end.
+fn code_of(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let text = match text.find("#[cfg(test)]\nmod tests") {
+        Some(at) => &text[..at],
+        None => &text,
+    };
+    text.lines()
+        .map(|line| line.split("//").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The paths a `use` tree names: `a::{b, c::{d}}` gives `a::b` and `a::c::d`.
+fn expand(tree: &str) -> Vec<Vec<String>> {
+    let tree = tree.trim();
+    let segments = |s: &str| -> Vec<String> {
+        s.split("::")
+            .map(|p| p.split(" as ").next().unwrap_or("").trim().to_owned())
+            .filter(|p| !p.is_empty())
+            .collect()
+    };
+    let Some(open) = tree.find('{') else {
+        return vec![segments(tree)];
+    };
+    let head = segments(&tree[..open]);
+    let body = &tree[open + 1..tree.rfind('}').unwrap_or(tree.len())];
+    let mut items = Vec::new();
+    let (mut depth, mut start) = (0, 0);
+    for (i, c) in body.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                items.push(&body[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(&body[start..]);
+    let mut paths = vec![head.clone()];
+    for item in items {
+        let item = item.trim();
+        if item.is_empty() || item == "self" {
+            continue;
+        }
+        for tail in expand(item) {
+            paths.push(head.iter().cloned().chain(tail).collect());
+        }
+    }
+    paths
+}
+
+/// `path` (as written in module `me`) as a path from the crate root, if it is one.
+fn absolute(me: &[String], path: &[String]) -> Option<Vec<String>> {
+    let (first, rest) = path.split_first()?;
+    match first.as_str() {
+        "crate" => Some(rest.to_vec()),
+        "super" => {
+            let mut base = me[..me.len().saturating_sub(1)].to_vec();
+            let mut rest = rest;
+            while rest.first().is_some_and(|s| s == "super") {
+                base.pop();
+                rest = &rest[1..];
+            }
+            Some(base.into_iter().chain(rest.iter().cloned()).collect())
+        }
+        "self" => Some(me.iter().cloned().chain(rest.iter().cloned()).collect()),
+        _ => None,
+    }
+}
+
+/// Which modules each module refers to.
+fn dependencies(modules: &BTreeMap<String, PathBuf>) -> BTreeMap<String, BTreeSet<String>> {
+    let resolve = |path: &[String]| -> Option<String> {
+        (1..=path.len())
+            .rev()
+            .map(|n| path[..n].join("::"))
+            .find(|candidate| modules.contains_key(candidate))
+    };
+    let mut graph = BTreeMap::new();
+    for (name, file) in modules {
+        let me: Vec<String> = name.split("::").map(str::to_owned).collect();
+        let code = code_of(file);
+        let mut paths: Vec<Vec<String>> = Vec::new();
+        for statement in code.split(';') {
+            let statement = statement.trim_start();
+            let statement = statement
+                .strip_prefix("pub(crate) ")
+                .or_else(|| statement.strip_prefix("pub(super) "))
+                .or_else(|| statement.strip_prefix("pub "))
+                .unwrap_or(statement);
+            if let Some(tree) = statement.strip_prefix("use ") {
+                paths.extend(expand(tree));
+            }
+        }
+        // Paths written inline: `crate::a::b(...)`, `super::x::Y`.
+        for root in ["crate::", "super::"] {
+            for (at, _) in code.match_indices(root) {
+                let before = code[..at].chars().next_back();
+                if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
+                    continue;
+                }
+                let path: String = code[at..]
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
+                    .collect();
+                paths.push(
+                    path.split("::")
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                );
+            }
+        }
+        let targets = paths
+            .iter()
+            .filter_map(|path| absolute(&me, path))
+            .filter_map(|path| resolve(&path))
+            .filter(|target| target != name)
+            .collect();
+        graph.insert(name.clone(), targets);
+    }
+    graph
+}
+
+/// The cycles of `graph` (strongly connected components of more than one module).
+fn cycles(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
+    // Kosaraju: finish order on the graph, then components on its reverse.
+    fn visit<'a>(
+        node: &'a str,
+        graph: &'a BTreeMap<String, BTreeSet<String>>,
+        seen: &mut BTreeSet<&'a str>,
+        order: &mut Vec<&'a str>,
+    ) {
+        if !seen.insert(node) {
+            return;
+        }
+        for next in graph.get(node).into_iter().flatten() {
+            visit(next, graph, seen, order);
+        }
+        order.push(node);
+    }
+    let mut reverse: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (from, targets) in graph {
+        for to in targets {
+            reverse.entry(to.clone()).or_default().insert(from.clone());
+        }
+    }
+    let (mut seen, mut order) = (BTreeSet::new(), Vec::new());
+    for node in graph.keys() {
+        visit(node, graph, &mut seen, &mut order);
+    }
+    let mut assigned = BTreeSet::new();
+    let mut found = Vec::new();
+    for node in order.into_iter().rev() {
+        let mut component = Vec::new();
+        visit(node, &reverse, &mut assigned, &mut component);
+        if component.len() > 1 {
+            component.sort_unstable();
+            found.push(component.into_iter().map(str::to_owned).collect());
+        }
+    }
+    found
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+#[test]
+fn no_module_depends_on_itself_through_others() {
+    let mut problems = Vec::new();
+    for krate in ["app/src", "server/src"] {
+        let graph = dependencies(&modules(&workspace().join(krate)));
+        assert!(graph.len() > 10, "read the sources of {krate}");
+        for cycle in cycles(&graph) {
+            if !cycle.iter().all(|m| m.starts_with(CYCLE_EXEMPT_PREFIX)) {
+                problems.push(format!("{krate}: {}", cycle.join(" <-> ")));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "module cycles:\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn the_checker_finds_a_cycle_when_there_is_one() {
+    let graph: BTreeMap<String, BTreeSet<String>> = [
+        ("a", vec!["b"]),
+        ("b", vec!["c"]),
+        ("c", vec!["a"]),
+        ("d", vec!["a"]),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.into_iter().map(str::to_owned).collect()))
+    .collect();
+    assert_eq!(cycles(&graph), vec![vec!["a", "b", "c"]]);
+    assert_eq!(
+        expand("crate::server::{a::{B, c}, d as e}"),
+        vec![
+            vec!["crate", "server"],
+            vec!["crate", "server", "a"],
+            vec!["crate", "server", "a", "B"],
+            vec!["crate", "server", "a", "c"],
+            vec!["crate", "server", "d"],
+        ]
+    );
+}
+
+#[test]
+fn server_side_files_stay_short_or_say_why() {
+    let mut problems = Vec::new();
+    for krate in ["app/src", "server/src"] {
+        for file in modules(&workspace().join(krate)).values() {
+            let relative = file
+                .strip_prefix(workspace())
+                .unwrap_or(file)
+                .to_string_lossy()
+                .into_owned();
+            let lines = code_of(file).lines().count();
+            let excused = LONG_FILES.iter().any(|(path, _)| *path == relative);
+            if lines > MAX_LINES && !excused {
+                problems.push(format!("{relative}: {lines} lines"));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "files over {MAX_LINES} lines:\n{}",
+        problems.join("\n")
+    );
+}
