@@ -38,9 +38,42 @@ pub enum ServiceError {
     /// Any other failure that is not the caller's fault.
     #[error("unexpected: {0}")]
     Unexpected(String),
+    /// A failure of something the service called, with what it was doing: the cause stays
+    /// attached (see [`ServiceError::chain`]) instead of being flattened into a string.
+    #[error("unexpected: {context}")]
+    Caused {
+        /// What the service was doing.
+        context: String,
+        /// The error that caused it.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 impl ServiceError {
+    /// `source` failed while the service was doing `context`.
+    pub fn caused(
+        context: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self::Caused {
+            context: context.into(),
+            source: source.into(),
+        }
+    }
+
+    /// The error and every cause under it, for the log: `unexpected: argon2 hashing: ...`.
+    pub fn chain(&self) -> String {
+        let mut text = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(error) = cause {
+            text.push_str(": ");
+            text.push_str(&error.to_string());
+            cause = error.source();
+        }
+        text
+    }
+
     /// A single-field validation failure.
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
         Self::Invalid(vec![FieldError::new(field, message)])
@@ -66,11 +99,31 @@ impl From<ServiceError> for ConsoleError {
             ServiceError::Forbidden => Self::Forbidden,
             ServiceError::NotFound => Self::NotFound,
             ServiceError::Conflict(message) => Self::Conflict(message),
-            unexpected @ (ServiceError::Database(_) | ServiceError::Unexpected(_)) => {
+            unexpected @ (ServiceError::Database(_)
+            | ServiceError::Unexpected(_)
+            | ServiceError::Caused { .. }) => {
                 let reference = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
-                tracing::error!(%reference, error = %unexpected, "console request failed");
+                let error = unexpected.chain();
+                tracing::error!(%reference, %error, "console request failed");
                 Self::Internal { reference }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ServiceError;
+
+    #[test]
+    fn a_caused_error_keeps_its_cause_for_the_log() {
+        let inner = std::io::Error::other("device full");
+        let error = ServiceError::caused("writing the audit export", inner);
+        assert_eq!(error.to_string(), "unexpected: writing the audit export");
+        assert_eq!(
+            error.chain(),
+            "unexpected: writing the audit export: device full"
+        );
+        assert!(std::error::Error::source(&error).is_some());
     }
 }

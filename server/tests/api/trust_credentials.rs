@@ -406,3 +406,56 @@ pub async fn audit_actions(app: &crate::helpers::TestApp) -> Vec<String> {
         .map(|event| event.action)
         .collect()
 }
+
+/// Review finding: a stolen session kept changing "its" password while another administrator
+/// reset it; a change confirmed before the reset and written after it undid the reset and
+/// kept the session alive. The change now refuses when the account moved on meanwhile.
+#[tokio::test]
+async fn an_own_password_change_never_undoes_a_reset_that_committed_meanwhile() {
+    use app::server::{
+        ServiceError,
+        entities::user,
+        services::{account, users},
+    };
+    use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel};
+    on_each_backend(async |app| {
+        app.complete_setup().await;
+        let confirmed = users::find_by_username(&app.state.db, ADMIN)
+            .await
+            .unwrap()
+            .unwrap();
+        // Another administrator's reset commits while the change is hashing.
+        let reset = {
+            let mut row = confirmed.clone();
+            let chosen = app::domain::NewPassword::parse("bob chose this one", ADMIN).unwrap();
+            row.password_hash = app.state.passwords.hash(&chosen).await.unwrap();
+            row.session_generation += 1;
+            row
+        };
+        let mut write = reset.clone().into_active_model();
+        write.reset(user::Column::PasswordHash);
+        write.reset(user::Column::SessionGeneration);
+        write.update(&app.state.db).await.unwrap();
+        let outcome = account::change_own_password(
+            &app.state,
+            &confirmed,
+            ADMIN_PASSWORD,
+            "an attacker's new passphrase",
+            None,
+        )
+        .await;
+        assert!(
+            matches!(outcome, Err(ServiceError::Conflict(_))),
+            "{outcome:?} on {}",
+            app.backend
+        );
+        let after = user::Entity::find_by_id(confirmed.id)
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(after.password_hash, reset.password_hash, "{}", app.backend);
+        assert_eq!(after.session_generation, reset.session_generation);
+    })
+    .await;
+}

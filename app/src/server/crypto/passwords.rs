@@ -83,9 +83,7 @@ impl Workers {
                         }
                     }
                 })
-                .map_err(|error| {
-                    ServiceError::Unexpected(format!("starting a hashing thread: {error}"))
-                })?;
+                .map_err(|error| ServiceError::caused("starting a hashing thread", error))?;
         }
         Ok(Self {
             jobs: Mutex::new(jobs),
@@ -138,7 +136,7 @@ impl std::fmt::Debug for PasswordHasher {
 
 fn owasp_params() -> Result<Params, ServiceError> {
     Params::new(MEMORY_KIB, PASSES, LANES, None)
-        .map_err(|error| ServiceError::Unexpected(format!("argon2 parameters: {error}")))
+        .map_err(|error| ServiceError::caused("argon2 parameters", error.to_string()))
 }
 
 thread_local! {
@@ -166,9 +164,8 @@ fn compute(
 }
 
 fn hash_blocking(password: &str) -> Result<String, ServiceError> {
-    let failed = |error: &dyn std::fmt::Display| {
-        ServiceError::Unexpected(format!("argon2 hashing: {error}"))
-    };
+    let failed =
+        |error: &dyn std::fmt::Display| ServiceError::caused("argon2 hashing", error.to_string());
     let params = owasp_params()?;
     let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
     let salt =

@@ -7,7 +7,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 pub fn bytes<const N: usize>() -> Result<[u8; N], ServiceError> {
     let mut out = [0u8; N];
     getrandom::fill(&mut out)
-        .map_err(|error| ServiceError::Unexpected(format!("random source failed: {error}")))?;
+        .map_err(|error| ServiceError::caused("reading the random source", error))?;
     Ok(out)
 }
 

@@ -85,6 +85,7 @@ impl From<ServiceError> for OAuthError {
     /// `server_error` and the reference.
     fn from(error: ServiceError) -> Self {
         let reference = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+        let error = error.chain();
         tracing::error!(%reference, %error, "authorization server request failed");
         Self::new(
             ErrorCode::ServerError,

@@ -4,7 +4,7 @@
 
 use crate::server::{
     ServiceError,
-    entities::{site, site_membership as membership},
+    entities::{client, site, site_membership as membership},
     services::audit::Actor,
 };
 use sea_orm::{
@@ -94,6 +94,21 @@ impl Acting {
             .one(conn)
             .await?
             .ok_or(ServiceError::NotFound)
+    }
+
+    /// The client `client_uuid`, if this principal administers its site (reported like a
+    /// missing client otherwise).
+    pub async fn require_client(
+        &self,
+        conn: &impl ConnectionTrait,
+        client_uuid: Uuid,
+    ) -> Result<client::Model, ServiceError> {
+        let client = client::Entity::find_by_id(client_uuid)
+            .one(conn)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        self.require_site_admin(conn, client.site_id).await?;
+        Ok(client)
     }
 }
 

@@ -15,7 +15,7 @@ use crate::server::{
     },
 };
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
     sea_query::{Expr, ExprTrait},
 };
 use serde_json::json;
@@ -44,10 +44,22 @@ pub async fn change_own_password(
     let now = state.clock.now();
     let hash = state.passwords.hash(&new_password).await?;
     let txn = begin_write(&state.db).await?;
+    // Locked, and still as it was when the password was confirmed: a reset by another
+    // administrator (or a sign-out everywhere) that committed meanwhile wins, instead of being
+    // overwritten by a session it was meant to end.
     let current = user::Entity::find_by_id(user.id)
+        .lock_exclusive()
         .one(&txn)
         .await?
         .ok_or(ServiceError::NotFound)?;
+    if current.password_hash != user.password_hash
+        || current.session_generation != user.session_generation
+    {
+        return Err(ServiceError::Conflict(
+            "Your account changed meanwhile (password reset or sessions ended): sign in again."
+                .into(),
+        ));
+    }
     let sites = users::site_ids(&txn, user.id).await?;
     let generation = users::store_password(&txn, current.clone(), hash, now).await?;
     audit::record_on_sites(

@@ -75,7 +75,7 @@ async fn allowed_scopes(
     let catalogue = scopes::catalogue_set(conn, site_id).await?;
     let requested = if requested.is_empty() {
         ScopeSet::parse(crate::domain::ScopeName::PROFILE)
-            .map_err(|e| ServiceError::Unexpected(e.to_string()))?
+            .map_err(|e| ServiceError::caused("reading a stored scope", e))?
     } else {
         requested.clone()
     };
@@ -370,20 +370,6 @@ fn list_filter(site_id: Uuid, query: &ClientQuery, now: Timestamp) -> Condition 
     condition
 }
 
-/// Loads a client for an administrator of its site.
-pub async fn load(
-    conn: &impl ConnectionTrait,
-    acting: &Acting,
-    client_uuid: Uuid,
-) -> Result<client::Model, ServiceError> {
-    let client = client::Entity::find_by_id(client_uuid)
-        .one(conn)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
-    acting.require_site_admin(conn, client.site_id).await?;
-    Ok(client)
-}
-
 /// A client as its details page shows it.
 #[derive(Debug, Clone)]
 pub struct ClientView {
@@ -408,7 +394,7 @@ pub async fn view(
     client_uuid: Uuid,
     now: Timestamp,
 ) -> Result<ClientView, ServiceError> {
-    let client = load(conn, acting, client_uuid).await?;
+    let client = acting.require_client(conn, client_uuid).await?;
     let owner = user::Entity::find_by_id(client.owner_user_id)
         .one(conn)
         .await?
@@ -477,7 +463,7 @@ pub async fn update(
     now: Timestamp,
 ) -> Result<client::Model, ServiceError> {
     let txn = begin_write(db).await?;
-    let current = load(&txn, acting, client_uuid).await?;
+    let current = acting.require_client(&txn, client_uuid).await?;
     let scopes = allowed_scopes(&txn, current.site_id, &changes.scopes).await?;
     let old_scopes = client_scopes(&txn, client_uuid).await?;
     let mut changed = serde_json::Map::new();
@@ -569,7 +555,7 @@ pub async fn set_disabled(
     now: Timestamp,
 ) -> Result<client::Model, ServiceError> {
     let txn = begin_write(db).await?;
-    let current = load(&txn, acting, client_uuid).await?;
+    let current = acting.require_client(&txn, client_uuid).await?;
     let revoked = if disabled && existing == secrets::ExistingTokens::RevokeAll {
         grants::revoke_all_for_client(&txn, current.id, "client disabled", now).await?
     } else {
@@ -622,7 +608,7 @@ pub async fn delete(
     now: Timestamp,
 ) -> Result<(), ServiceError> {
     let txn = begin_write(db).await?;
-    let current = load(&txn, acting, client_uuid).await?;
+    let current = acting.require_client(&txn, client_uuid).await?;
     // Grants first, in the order the token endpoint takes them; then the client (whose
     // deletion takes the grants and tokens with it).
     grants::lock_client_families(&txn, current.id).await?;
@@ -671,7 +657,7 @@ pub async fn accept_current_terms(
         ));
     }
     let txn = begin_write(db).await?;
-    let current = load(&txn, acting, client_uuid).await?;
+    let current = acting.require_client(&txn, client_uuid).await?;
     if current.terms_version == settings.terms.version {
         return Ok(());
     }
@@ -694,7 +680,7 @@ pub async fn revoke_grant(
 ) -> Result<(), ServiceError> {
     use crate::server::entities::token_family;
     let txn = begin_write(db).await?;
-    let current = load(&txn, acting, client_uuid).await?;
+    let current = acting.require_client(&txn, client_uuid).await?;
     let family = token_family::Entity::find_by_id(family_id)
         .one(&txn)
         .await?

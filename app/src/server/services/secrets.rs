@@ -127,19 +127,6 @@ pub fn verify(keys: &Keys, presented: &str, valid: &[client_secret::Model]) -> O
     matched
 }
 
-async fn load_client(
-    conn: &impl ConnectionTrait,
-    acting: &Acting,
-    client_uuid: Uuid,
-) -> Result<client::Model, ServiceError> {
-    let client = client::Entity::find_by_id(client_uuid)
-        .one(conn)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
-    acting.require_site_admin(conn, client.site_id).await?;
-    Ok(client)
-}
-
 /// Decrypts a secret for an administrator (the caller has checked the recent sign-in) and
 /// records that it was revealed.
 pub async fn reveal(
@@ -151,7 +138,7 @@ pub async fn reveal(
     now: Timestamp,
 ) -> Result<Secret, ServiceError> {
     let txn = begin_write(db).await?;
-    let client = load_client(&txn, acting, client_uuid).await?;
+    let client = acting.require_client(&txn, client_uuid).await?;
     let slot = client_secret::Entity::find_by_id(slot_id)
         .one(&txn)
         .await?
@@ -252,7 +239,7 @@ pub async fn rotate(
         ));
     }
     let txn = begin_write(db).await?;
-    let client = load_client(&txn, acting, client_uuid).await?;
+    let client = acting.require_client(&txn, client_uuid).await?;
     let valid = valid_slots(&txn, client_uuid, now).await?;
     let newest = valid.first().map(|slot| slot.id);
     // Updated in id order, as the usage flush updates secret rows.
@@ -330,7 +317,7 @@ pub async fn retire(
     now: Timestamp,
 ) -> Result<(), ServiceError> {
     let txn = begin_write(db).await?;
-    let client = load_client(&txn, acting, client_uuid).await?;
+    let client = acting.require_client(&txn, client_uuid).await?;
     let all = slots(&txn, client_uuid).await?;
     let Some(position) = all.iter().position(|slot| slot.id == slot_id) else {
         return Err(ServiceError::NotFound);

@@ -16,8 +16,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::event::NewEvent;
-use super::link::{GENESIS_HASH, chain_key, link_hash};
-use super::signing::{Signed, sign_position};
+use super::link::{GENESIS_HASH, chain_key, legacy_link_hash, link_hash};
+use super::signing::{Signed, sign_position, verify_position};
 
 /// Appends `new` to its chain. Call inside the transaction that makes the change it
 /// describes, so both commit or neither does. Returns the event id.
@@ -28,7 +28,7 @@ pub async fn record(
     now: Timestamp,
 ) -> Result<i64, ServiceError> {
     let chain = chain_key(new.site_id);
-    let (seq, prev_hash) = advance_head(conn, &chain).await?;
+    let (seq, prev_hash) = advance_head(conn, keys, &chain).await?;
     let row = linked_row(keys, &chain, seq, new.site_id, new, now, prev_hash);
     let hash = row.hash.clone();
     let inserted = event::Entity::insert(to_active(row)).exec(conn).await?;
@@ -107,7 +107,7 @@ pub async fn link_batch(
     let count = i64::try_from(events.len())
         .map_err(|_| ServiceError::Unexpected("batch too large".into()))?;
     // Reserve `count` sequence numbers under the row lock.
-    let (first_seq, mut prev_hash) = advance_head_by(conn, &chain, count).await?;
+    let (first_seq, mut prev_hash) = advance_head_by(conn, Some(keys), &chain, count).await?;
     let mut rows = Vec::with_capacity(events.len());
     for (offset, (new, at)) in events.into_iter().enumerate() {
         let row = linked_row(
@@ -197,15 +197,22 @@ fn to_active(row: event::Model) -> event::ActiveModel {
 /// with the hash of the previous link.
 async fn advance_head(
     conn: &impl ConnectionTrait,
+    keys: &Keys,
     chain: &str,
 ) -> Result<(i64, String), ServiceError> {
-    advance_head_by(conn, chain, 1).await
+    advance_head_by(conn, Some(keys), chain, 1).await
 }
 
 /// Reserves `count` sequence numbers of `chain`; returns the first one and the hash of the
 /// link before it. The `UPDATE` comes first so it holds the row lock until commit.
+///
+/// With `keys`, the head found must be the one this server signed (see [`check_head`]): a
+/// database writer who deleted the newest events and rewound the head would otherwise have the
+/// next append sign the shortened chain. Only `rekey`, which verifies the whole chain itself,
+/// passes `None`.
 pub(super) async fn advance_head_by(
     conn: &impl ConnectionTrait,
+    keys: Option<&Keys>,
     chain: &str,
     count: i64,
 ) -> Result<(i64, String), ServiceError> {
@@ -237,5 +244,51 @@ pub(super) async fn advance_head_by(
     let current = bumped
         .pop()
         .ok_or_else(|| ServiceError::Unexpected(format!("audit chain head {chain} vanished")))?;
-    Ok((current.seq - count + 1, current.hash))
+    let previous_seq = current.seq - count;
+    if let Some(keys) = keys {
+        check_head(conn, keys, chain, previous_seq, &current).await?;
+    }
+    Ok((previous_seq + 1, current.hash))
+}
+
+/// Refuses to extend a chain whose head (position `seq`, the row as found) this server did not
+/// sign. An unsigned head is accepted only on a chain written before heads were signed, which
+/// its newest event shows: its link is unkeyed (`latchkey audit rekey` upgrades such chains).
+async fn check_head(
+    conn: &impl ConnectionTrait,
+    keys: &Keys,
+    chain: &str,
+    seq: i64,
+    found: &head::Model,
+) -> Result<(), ServiceError> {
+    if seq == 0 {
+        return Ok(());
+    }
+    let signed = match &found.signature {
+        Some(signature) => verify_position(keys, Signed::Head, chain, seq, &found.hash, signature),
+        None => {
+            let newest = event::Entity::find()
+                .filter(event::Column::Chain.eq(chain))
+                .filter(event::Column::Seq.eq(seq))
+                .one(conn)
+                .await?;
+            newest.is_some_and(|row| {
+                row.hash == found.hash
+                    && link_hash(keys, &row.prev_hash, &row) != row.hash
+                    && legacy_link_hash(&row.prev_hash, &row) == row.hash
+            })
+        }
+    };
+    if signed {
+        return Ok(());
+    }
+    tracing::error!(
+        chain,
+        seq,
+        "audit chain head not signed by this server: events deleted or the head rewound; \
+         refusing to append (run `latchkey audit verify`)"
+    );
+    Err(ServiceError::Unexpected(format!(
+        "the head of audit chain {chain} is not the one this server signed"
+    )))
 }

@@ -33,7 +33,7 @@ pub async fn rekey(
         return Ok(0);
     }
     // Lock the head first, as every writer of this chain does.
-    advance_head_by(conn, chain, 0).await?;
+    advance_head_by(conn, None, chain, 0).await?;
     let upgrading = verify_links(conn, keys, chain, LinkFormat::Upgrading).await?;
     if let Some(broken) = upgrading.broken {
         return Err(ServiceError::Conflict(format!(

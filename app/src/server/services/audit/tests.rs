@@ -301,6 +301,27 @@ async fn a_database_writer_without_the_key_cannot_rewrite_or_truncate_a_chain() 
             "{report:?} on {}",
             db.name
         );
+        // Nor will the server sign the shortened chain by appending to it, whether the head
+        // keeps its old signature or loses it.
+        let appended = record(&db.conn, &keys, event(site, 90), Timestamp(5_090)).await;
+        assert!(appended.is_err(), "{}", db.name);
+        head::Entity::update_many()
+            .col_expr(head::Column::Signature, Expr::value(Option::<String>::None))
+            .filter(head::Column::Chain.eq(&chain))
+            .exec(&db.conn)
+            .await
+            .unwrap();
+        let appended = record(&db.conn, &keys, event(site, 91), Timestamp(5_091)).await;
+        assert!(appended.is_err(), "{}", db.name);
+        assert!(
+            verify_chain(&db.conn, &keys, &chain)
+                .await
+                .unwrap()
+                .broken
+                .is_some(),
+            "{}",
+            db.name
+        );
 
         // 3. Rewind it to a head copied earlier, signature and all: the database alone
         //    cannot tell, an anchor kept elsewhere can.

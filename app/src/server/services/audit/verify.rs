@@ -144,8 +144,10 @@ pub(super) async fn verify_links(
                 let reason = if format == LinkFormat::Keyed
                     && legacy_link_hash(&prev_hash, &row) == row.hash
                 {
-                    "written before audit chains were keyed: run `latchkey audit rekey` once \
-                     (it checks the old links, then keys them)"
+                    "an unkeyed link: if this database was upgraded from a version before \
+                     keyed audit links and `latchkey audit rekey` has not run since, run it once \
+                     (it checks the old links, then keys them); otherwise the chain was \
+                     rewritten without the audit key"
                         .to_owned()
                 } else {
                     "content does not match its hash (edited, or linked without the audit key)"

@@ -69,7 +69,8 @@ pub async fn mint(
         .filter(user::Column::Id.is_in(user_ids.to_vec()))
         .all(&state.db)
         .await?;
-    let scope = ScopeSet::parse("profile").map_err(|e| ServiceError::Unexpected(e.to_string()))?;
+    let scope =
+        ScopeSet::parse("profile").map_err(|e| ServiceError::caused("the seeded scope", e))?;
     let requests: Vec<AuthorizationRequest> = models
         .iter()
         .map(|model| AuthorizationRequest {

@@ -47,7 +47,7 @@ pub fn judge(
         return Ok(Verdict::Refuse(client_disabled_error()));
     };
     let scope = ScopeSet::parse(&code.scope)
-        .map_err(|e| ServiceError::Unexpected(e.to_string()))?
+        .map_err(|e| ServiceError::caused("reading a stored code's scope", e))?
         .intersection(registered);
     if scope.is_empty() {
         return Ok(Verdict::Refuse(OAuthError::invalid_grant(

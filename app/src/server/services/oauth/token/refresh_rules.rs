@@ -113,11 +113,11 @@ fn new_scope(
         return Ok(Err(invalid()));
     }
     let granted = ScopeSet::parse(&family.scope)
-        .map_err(|e| ServiceError::Unexpected(e.to_string()))?
+        .map_err(|e| ServiceError::caused("reading a stored grant's scope", e))?
         .intersection(registered);
     let Some(raw) = scope else {
         let current = ScopeSet::parse(&row.scope)
-            .map_err(|e| ServiceError::Unexpected(e.to_string()))?
+            .map_err(|e| ServiceError::caused("reading a stored refresh token's scope", e))?
             .intersection(registered);
         if current.is_empty() {
             return Ok(Err(OAuthError::invalid_grant(
