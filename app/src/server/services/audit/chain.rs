@@ -45,6 +45,8 @@ pub async fn record(
 
 /// Appends `new` to the chain of each of `sites`, the same event once per site (its own
 /// `site_id` is replaced): a change to a user concerns every site where they hold a role.
+/// Chains are extended in site id order, the order every writer of several chains locks their
+/// heads in.
 pub async fn record_on_sites(
     conn: &impl ConnectionTrait,
     keys: &Keys,
@@ -52,6 +54,7 @@ pub async fn record_on_sites(
     new: NewEvent,
     now: Timestamp,
 ) -> Result<(), ServiceError> {
+    let sites: std::collections::BTreeSet<Uuid> = sites.into_iter().collect();
     for site_id in sites {
         let mut event = new.clone();
         event.site_id = Some(site_id);

@@ -12,8 +12,8 @@ use crate::server::{
     },
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, FromQueryResult, JoinType,
-    QueryFilter, QueryOrder, QuerySelect, RelationTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, FromQueryResult,
+    JoinType, QueryFilter, QueryOrder, QuerySelect, RelationTrait,
     sea_query::{Expr, ExprTrait},
 };
 use std::collections::{HashMap, HashSet};
@@ -28,7 +28,7 @@ pub struct Presented {
     pub codes: HashMap<String, authorization_code::Model>,
     /// Refresh tokens, by token digest.
     pub refresh_tokens: HashMap<String, refresh_token::Model>,
-    /// The grants of those refresh tokens, by id.
+    /// The grants of those refresh tokens and of those codes (locked), by id.
     pub families: HashMap<Uuid, token_family::Model>,
 }
 
@@ -81,14 +81,25 @@ pub async fn presented(
             .map(|row| (row.token_hash.clone(), row))
             .collect();
     }
+    // Every grant the batch may change, locked together in id order: those of the refresh
+    // tokens, and those issued from the codes (revoked if a code turns out reused).
     let family_ids: Vec<Uuid> = presented
         .refresh_tokens
         .values()
         .map(|row| row.family_id)
         .collect();
-    if !family_ids.is_empty() {
+    let issued_from: Vec<String> = presented.codes.keys().cloned().collect();
+    if !family_ids.is_empty() || !issued_from.is_empty() {
         presented.families = token_family::Entity::find()
-            .filter(batch::is_in(backend, token_family::Column::Id, family_ids))
+            .filter(
+                Condition::any()
+                    .add(batch::is_in(backend, token_family::Column::Id, family_ids))
+                    .add(batch::is_in(
+                        backend,
+                        token_family::Column::CodeHash,
+                        issued_from,
+                    )),
+            )
             .order_by_asc(token_family::Column::Id)
             .lock_exclusive()
             .all(txn)

@@ -31,7 +31,7 @@ use crate::server::{
     settings::Settings,
 };
 use sea_orm::{ConnectionTrait, DatabaseConnection};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -333,7 +333,8 @@ async fn settle(
     }
 
     // One audit event per grant that got tokens, appended per site chain.
-    let mut events: HashMap<Uuid, Vec<(NewEvent, Timestamp)>> = HashMap::new();
+    // By site id: chain heads are locked in the same order by every writer of several chains.
+    let mut events: BTreeMap<Uuid, Vec<(NewEvent, Timestamp)>> = BTreeMap::new();
     let mut issued_to = Vec::with_capacity(issuing.len());
     for ((p, user), (family_id, pair)) in issuing.into_iter().zip(minted) {
         let event = match &p.source {
