@@ -75,7 +75,7 @@ fn modules(root: &Path) -> BTreeMap<String, PathBuf> {
 /// The source without line comments and without the test module at its end.
 fn code_of(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    let text = match text.find("#[cfg(test)]\nmod tests") {
+    let text = match text.find("#[cfg(test)]\nmod tests {") {
         Some(at) => &text[..at],
         None => &text,
     };
@@ -85,7 +85,7 @@ fn code_of(path: &Path) -> String {
         .join("\n")
 }
 
-/// The paths a `use` tree names: `a::{b, c::{d}}` gives `a::b` and `a::c::d`.
+/// The paths a `use` tree names: `a::{self, b, c::{d}}` gives `a`, `a::b` and `a::c::d`.
 fn expand(tree: &str) -> Vec<Vec<String>> {
     let tree = tree.trim();
     let segments = |s: &str| -> Vec<String> {
@@ -113,10 +113,14 @@ fn expand(tree: &str) -> Vec<Vec<String>> {
         }
     }
     items.push(&body[start..]);
-    let mut paths = vec![head.clone()];
+    let mut paths = Vec::new();
     for item in items {
         let item = item.trim();
-        if item.is_empty() || item == "self" {
+        if item == "self" || item.starts_with("self as ") {
+            paths.push(head.clone());
+            continue;
+        }
+        if item.is_empty() {
             continue;
         }
         for tail in expand(item) {
@@ -126,7 +130,15 @@ fn expand(tree: &str) -> Vec<Vec<String>> {
     paths
 }
 
-/// `path` (as written in module `me`) as a path from the crate root, if it is one.
+/// The segments of a module's name (none for the crate root).
+fn segments_of(name: &str) -> Vec<String> {
+    name.split("::")
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `path` (as written in module `me`) as a path from the crate root.
 fn absolute(me: &[String], path: &[String]) -> Option<Vec<String>> {
     let (first, rest) = path.split_first()?;
     match first.as_str() {
@@ -141,33 +153,23 @@ fn absolute(me: &[String], path: &[String]) -> Option<Vec<String>> {
             Some(base.into_iter().chain(rest.iter().cloned()).collect())
         }
         "self" => Some(me.iter().cloned().chain(rest.iter().cloned()).collect()),
-        _ => None,
+        // A path from a child module (`pub use chain::record`); other crates' paths never
+        // name one of ours, so they resolve to nothing.
+        _ => Some(me.iter().cloned().chain(path.iter().cloned()).collect()),
     }
 }
 
 /// Which modules each module refers to.
 fn dependencies(modules: &BTreeMap<String, PathBuf>) -> BTreeMap<String, BTreeSet<String>> {
-    let resolve = |path: &[String]| -> Option<String> {
-        (1..=path.len())
-            .rev()
-            .map(|n| path[..n].join("::"))
-            .find(|candidate| modules.contains_key(candidate))
-    };
+    let reexports = reexports(modules);
+    let resolve = |path: &[String]| resolve(modules, &reexports, path.to_vec());
     let mut graph = BTreeMap::new();
     for (name, file) in modules {
-        let me: Vec<String> = name.split("::").map(str::to_owned).collect();
+        let me = segments_of(name);
         let code = code_of(file);
         let mut paths: Vec<Vec<String>> = Vec::new();
-        for statement in code.split(';') {
-            let statement = statement.trim_start();
-            let statement = statement
-                .strip_prefix("pub(crate) ")
-                .or_else(|| statement.strip_prefix("pub(super) "))
-                .or_else(|| statement.strip_prefix("pub "))
-                .unwrap_or(statement);
-            if let Some(tree) = statement.strip_prefix("use ") {
-                paths.extend(expand(tree));
-            }
+        for tree in use_trees(&code) {
+            paths.extend(expand(&tree));
         }
         // Paths written inline: `crate::a::b(...)`, `super::x::Y`.
         for root in ["crate::", "super::"] {
@@ -180,6 +182,10 @@ fn dependencies(modules: &BTreeMap<String, PathBuf>) -> BTreeMap<String, BTreeSe
                     .chars()
                     .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
                     .collect();
+                // `crate::a::{b, c}` is a use group, read whole by `use_trees`.
+                if path.ends_with("::") {
+                    continue;
+                }
                 paths.push(
                     path.split("::")
                         .filter(|s| !s.is_empty())
@@ -197,6 +203,88 @@ fn dependencies(modules: &BTreeMap<String, PathBuf>) -> BTreeMap<String, BTreeSe
         graph.insert(name.clone(), targets);
     }
     graph
+}
+
+/// The `use` trees of `code`: every statement that starts a line with `use` (after `pub`,
+/// `pub(crate)` or `pub(super)`), function-local ones included.
+fn use_trees(code: &str) -> Vec<String> {
+    let mut trees = Vec::new();
+    let mut offset = 0;
+    for line in code.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let statement = ["pub(crate) use ", "pub(super) use ", "pub use ", "use "]
+            .iter()
+            .find_map(|prefix| trimmed.strip_prefix(prefix));
+        if let Some(statement) = statement {
+            let start = offset + (line.len() - statement.len());
+            if let Some(end) = code[start..].find(';') {
+                trees.push(code[start..start + end].to_owned());
+            }
+        }
+        offset += line.len();
+    }
+    trees
+}
+
+/// What each module re-exports: (module, name) → the path it stands for. `pub use a::B;`
+/// makes `crate::m::B` mean `crate::m::a::B`, and a dependency on it is one on `a`.
+fn reexports(modules: &BTreeMap<String, PathBuf>) -> BTreeMap<(String, String), Vec<String>> {
+    let mut found = BTreeMap::new();
+    for (name, file) in modules {
+        let me = segments_of(name);
+        let code = code_of(file);
+        for tree in use_trees(&code)
+            .into_iter()
+            .filter(|tree| is_public_use(&code, tree))
+        {
+            for path in expand(&tree) {
+                let (Some(last), Some(target)) = (path.last(), absolute(&me, &path)) else {
+                    continue;
+                };
+                if last != "self" && last != "*" {
+                    found.insert((name.clone(), last.clone()), target);
+                }
+            }
+        }
+    }
+    found
+}
+
+/// True when `tree` was written as a `pub use` (or `pub(crate) use`) in `code`.
+fn is_public_use(code: &str, tree: &str) -> bool {
+    code.match_indices(tree).any(|(at, _)| {
+        let before = code[..at].trim_end();
+        before.ends_with("pub use") || before.ends_with("pub(crate) use")
+    })
+}
+
+/// The module that defines what `path` names: its longest prefix that is a module, followed
+/// through that module's re-exports.
+fn resolve(
+    modules: &BTreeMap<String, PathBuf>,
+    reexports: &BTreeMap<(String, String), Vec<String>>,
+    mut path: Vec<String>,
+) -> Option<String> {
+    for _ in 0..8 {
+        let n = (1..=path.len())
+            .rev()
+            .find(|n| modules.contains_key(&path[..*n].join("::")))?;
+        let module = path[..n].join("::");
+        let through = path
+            .get(n)
+            .and_then(|name| reexports.get(&(module.clone(), name.clone())));
+        match through {
+            Some(target) if target[..] != path[..] => {
+                path = target
+                    .iter()
+                    .cloned()
+                    .chain(path[n + 1..].iter().cloned())
+                    .collect();
+            }
+            _ => return Some(module),
+        }
+    }
+    None
 }
 
 /// The cycles of `graph` (strongly connected components of more than one module).
@@ -278,14 +366,48 @@ fn the_checker_finds_a_cycle_when_there_is_one() {
     .collect();
     assert_eq!(cycles(&graph), vec![vec!["a", "b", "c"]]);
     assert_eq!(
-        expand("crate::server::{a::{B, c}, d as e}"),
+        expand("crate::server::{a::{self, B, c}, d as e}"),
         vec![
-            vec!["crate", "server"],
             vec!["crate", "server", "a"],
             vec!["crate", "server", "a", "B"],
             vec!["crate", "server", "a", "c"],
             vec!["crate", "server", "d"],
         ]
+    );
+}
+
+#[test]
+fn the_checker_sees_cycles_through_re_exports_and_local_uses() {
+    let root = std::env::temp_dir().join(format!("latchkey-architecture-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(root.join("server")).unwrap();
+    let files = [
+        // `server` re-exports the state; the state uses `setup`; `setup` uses the state
+        // through the re-export, inside a function: a cycle state <-> setup.
+        ("lib.rs", "pub mod server;\n"),
+        (
+            "server/mod.rs",
+            "pub mod setup;\npub mod state;\n\npub use state::AppState;\n",
+        ),
+        (
+            "server/state.rs",
+            "use crate::server::setup::Token;\npub struct AppState(Token);\n",
+        ),
+        (
+            "server/setup.rs",
+            "pub struct Token;\n\n#[cfg(test)]\nmod tests;\n\npub fn f() {\n    {\n        use crate::server::{AppState};\n    }\n}\n",
+        ),
+    ];
+    for (path, text) in files {
+        std::fs::write(root.join(path), text).unwrap();
+    }
+    let graph = dependencies(&modules(&root));
+    let found = cycles(&graph);
+    std::fs::remove_dir_all(&root).unwrap();
+    assert_eq!(
+        found,
+        vec![vec!["server::setup".to_owned(), "server::state".to_owned()]],
+        "{graph:?}"
     );
 }
 

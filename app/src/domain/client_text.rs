@@ -1,4 +1,4 @@
-use super::{Invalid, has_control_chars, parse_display_text, refuse_invisible};
+use super::text::{Invalid, has_control_chars, parse_display_text, refuse_invisible};
 use serde::{Deserialize, Serialize};
 
 /// An API client's name, as shown to administrators and on the authorization prompt.

@@ -1,4 +1,4 @@
-use super::Invalid;
+use super::text::Invalid;
 use serde::{Deserialize, Serialize};
 
 /// An email address good enough to reach a person: one `@`, a non-empty local part, a domain
@@ -28,7 +28,7 @@ impl EmailAddress {
         if local.is_empty() || local.len() > 64 || domain.contains('@') || !domain_ok {
             return Err(invalid());
         }
-        super::refuse_invisible(raw, "Email address")?;
+        super::text::refuse_invisible(raw, "Email address")?;
         Ok(Self(raw.to_owned()))
     }
 

@@ -11,6 +11,7 @@ mod scope;
 pub mod secret_grace;
 mod site_name;
 mod site_roles;
+mod text;
 mod timestamp;
 mod username;
 
@@ -21,83 +22,6 @@ pub use redirect_uri::RedirectUri;
 pub use scope::{ScopeName, ScopeSet};
 pub use site_name::SiteName;
 pub use site_roles::SiteRoles;
+pub use text::{Invalid, is_invisible_or_bidi};
 pub use timestamp::Timestamp;
 pub use username::Username;
-
-/// Why a raw input was refused, worded for the person who typed it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct Invalid(pub String);
-
-impl Invalid {
-    /// A refusal with the given human-readable reason.
-    pub fn new(message: impl Into<String>) -> Self {
-        Self(message.into())
-    }
-}
-
-/// True for characters that never belong in a name or identifier a person types
-/// (control characters, including newlines and NUL).
-fn has_control_chars(raw: &str) -> bool {
-    raw.chars().any(char::is_control)
-}
-
-/// True for characters that render as nothing or reorder the text around them: bidi
-/// embeddings, overrides and isolates, zero-width spaces and joiners, fillers that look blank,
-/// tags. In a client's name or description they let one application pass for another on the
-/// consent prompt (e.g. `U+202E` turns "Reports\u{202E}kcaB" into what reads as "ReportsBack"),
-/// so display text refuses them.
-pub fn is_invisible_or_bidi(c: char) -> bool {
-    matches!(
-        c,
-        '\u{00AD}'
-            | '\u{034F}'
-            | '\u{061C}'
-            | '\u{115F}'
-            | '\u{1160}'
-            | '\u{17B4}'
-            | '\u{17B5}'
-            | '\u{180B}'..='\u{180F}'
-            | '\u{200B}'..='\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{206F}'
-            | '\u{3164}'
-            | '\u{FE00}'..='\u{FE0F}'
-            | '\u{FEFF}'
-            | '\u{FFA0}'
-            | '\u{FFF9}'..='\u{FFFB}'
-            | '\u{1D173}'..='\u{1D17A}'
-            | '\u{E0000}'..='\u{E0FFF}'
-    )
-}
-
-/// The refusal of text holding a character of [`is_invisible_or_bidi`].
-fn refuse_invisible(text: &str, what: &str) -> Result<(), Invalid> {
-    if text.chars().any(is_invisible_or_bidi) {
-        return Err(Invalid::new(format!(
-            "{what} cannot contain invisible or text-direction characters."
-        )));
-    }
-    Ok(())
-}
-
-/// Checks a trimmed, free-text name: present, at most `max` characters, no control,
-/// invisible or text-direction characters.
-fn parse_display_text(raw: &str, what: &str, max: usize) -> Result<String, Invalid> {
-    let trimmed = raw.trim();
-    if trimmed.is_empty() {
-        return Err(Invalid::new(format!("{what} is required.")));
-    }
-    if trimmed.chars().count() > max {
-        return Err(Invalid::new(format!(
-            "{what} must be at most {max} characters."
-        )));
-    }
-    if has_control_chars(trimmed) {
-        return Err(Invalid::new(format!(
-            "{what} cannot contain control characters."
-        )));
-    }
-    refuse_invisible(trimmed, what)?;
-    Ok(trimmed.to_owned())
-}

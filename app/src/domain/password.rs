@@ -1,4 +1,4 @@
-use super::Invalid;
+use super::text::Invalid;
 use std::fmt;
 
 /// Fewest characters a new password may have (NIST SP 800-63B recommends at least 8; a

@@ -1,4 +1,4 @@
-use super::Invalid;
+use super::text::Invalid;
 use serde::{Deserialize, Serialize};
 
 /// The one redirect URI of an API client. This is the only place the rule lives; the console,

@@ -1,4 +1,4 @@
-use super::Invalid;
+use super::text::Invalid;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 

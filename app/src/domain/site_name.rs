@@ -1,4 +1,4 @@
-use super::{Invalid, parse_display_text};
+use super::text::{Invalid, parse_display_text};
 use serde::{Deserialize, Serialize};
 
 /// A site's display name; unique without regard to case (`key()`).

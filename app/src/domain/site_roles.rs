@@ -1,4 +1,4 @@
-use super::Invalid;
+use super::text::Invalid;
 use uuid::Uuid;
 
 /// The roles a user holds on one site.

@@ -63,8 +63,8 @@ impl Timestamp {
 
 impl Timestamp {
     /// Midnight UTC of a `YYYY-MM-DD` date (as typed in a date filter).
-    pub fn parse_date(raw: &str) -> Result<Self, super::Invalid> {
-        let invalid = || super::Invalid::new("Enter a date as YYYY-MM-DD.");
+    pub fn parse_date(raw: &str) -> Result<Self, super::text::Invalid> {
+        let invalid = || super::text::Invalid::new("Enter a date as YYYY-MM-DD.");
         let mut parts = raw.trim().splitn(3, '-');
         let (Some(y), Some(m), Some(d)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(invalid());

@@ -1,4 +1,4 @@
-use super::Invalid;
+use super::text::Invalid;
 use serde::{Deserialize, Serialize};
 
 /// A sign-in name. Unique without regard to case (`key()`), shown as typed.

@@ -30,7 +30,7 @@ pub struct AppState {
     /// argon2id hashing with bounded concurrency.
     pub passwords: PasswordHasher,
     /// The first-run setup token, while no administrator exists.
-    pub setup_token: Arc<crate::server::services::setup::SetupToken>,
+    pub setup_token: Arc<crate::server::services::setup_token::SetupToken>,
     /// Client and secret usage counted in memory, flushed periodically.
     pub usage: Arc<UsageRecorder>,
     /// Failed client authentications waiting to be logged.
@@ -72,7 +72,7 @@ impl AppState {
             keys,
             clock,
             passwords: PasswordHasher::new((cores / 2).max(1))?,
-            setup_token: Arc::new(crate::server::services::setup::SetupToken::new(
+            setup_token: Arc::new(crate::server::services::setup_token::SetupToken::new(
                 setup_token,
             )?),
             usage,

@@ -14,6 +14,7 @@ pub mod scopes;
 pub mod secrets;
 pub mod seed;
 pub mod setup;
+pub mod setup_token;
 pub mod sign_in;
 pub mod sites;
 pub mod throttle;

@@ -65,7 +65,7 @@ async fn chains_link_verify_and_detect_tampering_on_every_backend() {
         // Rewriting history breaks the chain exactly at the edited event.
         let third = event::Entity::find()
             .filter(event::Column::Chain.eq(&chain))
-            .filter(event::Column::Seq.eq(3))
+            .filter(event::Column::Seq.eq(3_i64))
             .one(&db.conn)
             .await
             .unwrap()
@@ -90,7 +90,7 @@ async fn chains_link_verify_and_detect_tampering_on_every_backend() {
         );
         event::Entity::delete_many()
             .filter(event::Column::Chain.eq(&chain))
-            .filter(event::Column::Seq.eq(5))
+            .filter(event::Column::Seq.eq(5_i64))
             .exec(&db.conn)
             .await
             .unwrap();
@@ -274,19 +274,19 @@ async fn a_database_writer_without_the_key_cannot_rewrite_or_truncate_a_chain() 
         chain_of(&db.conn, site, 2).await;
         let kept = event::Entity::find()
             .filter(event::Column::Chain.eq(&chain))
-            .filter(event::Column::Seq.eq(6))
+            .filter(event::Column::Seq.eq(6_i64))
             .one(&db.conn)
             .await
             .unwrap()
             .unwrap();
         event::Entity::delete_many()
             .filter(event::Column::Chain.eq(&chain))
-            .filter(event::Column::Seq.gt(6))
+            .filter(event::Column::Seq.gt(6_i64))
             .exec(&db.conn)
             .await
             .unwrap();
         head::Entity::update_many()
-            .col_expr(head::Column::Seq, Expr::value(6))
+            .col_expr(head::Column::Seq, Expr::value(6_i64))
             .col_expr(head::Column::Hash, Expr::value(kept.hash.clone()))
             .filter(head::Column::Chain.eq(&chain))
             .exec(&db.conn)
@@ -428,7 +428,7 @@ async fn a_tampered_unkeyed_chain_is_not_rekeyed() {
         let chain = chain_of(&db.conn, site, 3).await;
         let second = event::Entity::find()
             .filter(event::Column::Chain.eq(&chain))
-            .filter(event::Column::Seq.eq(2))
+            .filter(event::Column::Seq.eq(2_i64))
             .one(&db.conn)
             .await
             .unwrap()
