@@ -13,14 +13,14 @@ test('without JavaScript: add an API user to a second site and see field errors'
   await expect(page.getByTestId('add-another-site')).toHaveCount(0);
   const user = unique('nojs');
   await page.getByLabel('Username').fill(user);
-  await page.getByLabel('Password').fill('short');
+  await page.getByLabel('Password', { exact: true }).fill('short');
   await page.getByLabel('Email Address').fill('bad');
   await page.getByRole('button', { name: 'Save' }).click();
   await expect(page.locator('#password-error')).toContainText('at least 12 characters');
   await expect(page.locator('#email-error')).toContainText('name@example.com');
 
   await page.getByLabel('Username').fill(user);
-  await page.getByLabel('Password').fill('a sturdy passphrase');
+  await page.getByLabel('Password', { exact: true }).fill('a sturdy passphrase');
   await page.getByLabel('Email Address').fill(`${user}@example.com`);
   await page.locator('input[name="roles[0][site_admin]"]').uncheck();
   await page.locator('input[name="roles[0][api_user]"]').check();

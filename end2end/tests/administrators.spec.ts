@@ -1,13 +1,16 @@
 import { test, expect, Page } from '@playwright/test';
-import { ADMIN, hydrated, signIn, unique } from './support';
+import { ADMIN, hydrated, signIn, submitConfirmingPassword, unique } from './support';
 
-async function addUser(page: Page, username: string, opts: { apiUser?: boolean; siteAdmin?: boolean; extraSite?: string } = {}) {
+/** Fills and saves the Add New Administrator form; making a site administrator may ask for the
+ *  password again (the re-authentication window is 5 s here). `done` shows the form's outcome. */
+async function addUser(page: Page, username: string, opts: { apiUser?: boolean; siteAdmin?: boolean; extraSite?: string } = {},
+  done = page.getByRole('heading', { name: username })) {
   await page.goto('/administrators');
   await page.getByRole('link', { name: 'Add New Administrator' }).click();
   await expect(page.getByRole('heading', { name: 'Add New Administrator' })).toBeVisible();
   await hydrated(page);
   await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill('a sturdy passphrase');
+  await page.getByLabel('Password', { exact: true }).fill('a sturdy passphrase');
   await page.getByLabel('Email Address').fill(`${username}@example.com`);
   const siteAdmin = page.locator('input[name="roles[0][site_admin]"]');
   if (opts.siteAdmin === false) await siteAdmin.uncheck(); else await siteAdmin.check();
@@ -16,7 +19,7 @@ async function addUser(page: Page, username: string, opts: { apiUser?: boolean; 
     await page.getByRole('combobox', { name: 'Add Site' }).first().selectOption({ label: opts.extraSite });
     await page.locator('input[name="roles[1][api_user]"]').check();
   }
-  await page.getByRole('button', { name: 'Save' }).click();
+  await submitConfirmingPassword(page, page.getByRole('button', { name: 'Save' }), done);
 }
 
 async function addUserAndWait(page: Page, username: string, opts: { apiUser?: boolean; siteAdmin?: boolean; extraSite?: string } = {}) {
@@ -41,7 +44,7 @@ test('add administrators with and without API User, and reject a duplicate next 
   await expect(row).not.toContainText('Site administrator');
 
   // Same username in other letters: refused next to the Username field, nothing lost.
-  await addUser(page, apiUser.toUpperCase(), { apiUser: true });
+  await addUser(page, apiUser.toUpperCase(), { apiUser: true }, page.locator('#username-error'));
   await expect(page.locator('#username-error')).toHaveText('This username is already taken.');
   await expect(page.getByLabel('Email Address')).toHaveValue(`${apiUser.toUpperCase()}@example.com`);
 });

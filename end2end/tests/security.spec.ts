@@ -8,11 +8,10 @@ async function addAdministrator(page: Page, username: string): Promise<string> {
   await page.goto('/administrators/new');
   await hydrated(page);
   await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
   await page.getByLabel('Email Address').fill(`${username}@example.com`);
   await page.locator('input[name="roles[0][site_admin]"]').check();
-  await page.getByRole('button', { name: 'Save' }).click();
-  await expect(page.getByRole('heading', { name: username })).toBeVisible();
+  await submitConfirmingPassword(page, page.getByRole('button', { name: 'Save' }), page.getByRole('heading', { name: username }));
   return new URL(page.url()).pathname.split('/').pop()!;
 }
 

@@ -21,6 +21,9 @@ pub struct ConsoleSession {
     pub sites: Vec<SiteOption>,
     /// The selected site.
     pub site: SiteOption,
+    /// The sign-in is older than the re-authentication window: forms that need a recent
+    /// password show the field from the start (without JavaScript nothing else could).
+    pub needs_password: bool,
 }
 
 /// Anyone: the current console session, or `None` when not signed in.
@@ -40,6 +43,7 @@ pub async fn get_console_session() -> Result<Option<ConsoleSession>, ConsoleErro
         csrf: admin.session_data.csrf_token.clone(),
         sites: admin.sites.iter().map(option).collect(),
         site: option(&admin.site),
+        needs_password: !admin.recently_authenticated(),
     }))
 }
 

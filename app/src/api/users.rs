@@ -147,7 +147,9 @@ pub async fn list_users(q: String, page: u64) -> Result<UserPage, ConsoleError> 
 }
 
 /// A signed-in administrator: adds a user with roles on the selected site (`roles[0]`) and,
-/// through "Add Site", on more sites they administer.
+/// through "Add Site", on more sites they administer. Making someone a site administrator
+/// needs a recent password (`current_password`), like every action that yields a secret: a
+/// stolen cookie must not mint an administrator whose password the thief chose.
 #[server(endpoint = "create_user")]
 pub async fn create_user(
     csrf: String,
@@ -155,11 +157,12 @@ pub async fn create_user(
     email: String,
     password: String,
     #[server(default)] roles: Vec<RolesInput>,
+    #[server(default)] current_password: Option<String>,
 ) -> Result<Uuid, ConsoleError> {
     use crate::domain::{EmailAddress, NewPassword, Username};
     use crate::error::FieldErrors;
     use crate::server::{ctx, services::users};
-    let admin = ctx::require_admin_for_change(&csrf).await?;
+    let mut admin = ctx::require_admin_for_change(&csrf).await?;
     let mut errors = FieldErrors::new();
     let parsed_username = errors.check("username", Username::parse(&username));
     let email = errors.check("email", EmailAddress::parse(&email));
@@ -171,6 +174,11 @@ pub async fn create_user(
     else {
         return Err(ConsoleError::Transport("incomplete form".into()));
     };
+    if roles.iter().any(|site| site.is_site_admin) {
+        admin
+            .require_recent_password(current_password.as_deref())
+            .await?;
+    }
     let new_user = users::NewUser {
         username,
         email,
@@ -263,16 +271,23 @@ pub async fn update_user_email(
 }
 
 /// An administrator of the listed sites: sets the user's roles there (no boxes ticked removes
-/// the user from that site).
+/// the user from that site). Granting site administration the user does not hold yet needs a
+/// recent password (`current_password`), as creating an administrator does.
 #[server(endpoint = "update_user_roles")]
 pub async fn update_user_roles(
     csrf: String,
     user_id: Uuid,
     #[server(default)] roles: Vec<RolesInput>,
+    #[server(default)] current_password: Option<String>,
 ) -> Result<(), ConsoleError> {
     use crate::server::{ctx, services::users};
-    let admin = ctx::require_admin_for_change(&csrf).await?;
+    let mut admin = ctx::require_admin_for_change(&csrf).await?;
     let roles = parse_roles(&roles).map_err(|e| ConsoleError::invalid("roles", e.to_string()))?;
+    if users::grants_site_admin(&admin.state.db, user_id, &roles).await? {
+        admin
+            .require_recent_password(current_password.as_deref())
+            .await?;
+    }
     users::set_roles(
         &admin.state.db,
         &admin.state.keys,

@@ -105,6 +105,7 @@ fn RolesSection(user: UserDetail) -> impl IntoView {
                 </table>
                 <p class="hint">"Untick both boxes to remove the user from a site."</p>
                 <p><FieldMessage name="roles"/></p>
+                <ConfirmPassword id="roles-confirm-password" always=user.needs_password/>
                 <SubmitButton label="Save roles"/>
             </ConsoleForm>
         </section>

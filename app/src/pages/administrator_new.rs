@@ -1,7 +1,8 @@
 use crate::api::{SiteOption, users::CreateUser};
 use crate::components::{
     console_form::{
-        ConsoleForm, Field, FieldMessage, FormFeedback, PasswordField, SubmitButton, endpoint,
+        ConfirmPassword, ConsoleForm, Field, FieldMessage, FormFeedback, PasswordField,
+        SubmitButton, endpoint,
     },
     hydration::use_hydrated,
     layout::{CsrfField, console_session},
@@ -18,22 +19,27 @@ pub fn AddAdministratorPage() -> impl IntoView {
         <h1>"Add New Administrator"</h1>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                let (current, others) = console_session()
+                let (current, others, needs_password) = console_session()
                     .await
                     .map(|s| {
                         let others: Vec<SiteOption> =
                             s.sites.iter().filter(|site| site.id != s.site.id).cloned().collect();
-                        (Some(s.site), others)
+                        (Some(s.site), others, s.needs_password)
                     })
-                    .unwrap_or((None, Vec::new()));
-                view! { <AddAdministratorForm current others/> }
+                    .unwrap_or((None, Vec::new(), false));
+                view! { <AddAdministratorForm current others needs_password/> }
             })}
         </Suspense>
     }
 }
 
 #[component]
-fn AddAdministratorForm(current: Option<SiteOption>, others: Vec<SiteOption>) -> impl IntoView {
+fn AddAdministratorForm(
+    current: Option<SiteOption>,
+    others: Vec<SiteOption>,
+    /// Show the password confirmation from the start (making an administrator needs it).
+    needs_password: bool,
+) -> impl IntoView {
     let has_others = !others.is_empty();
     view! {
         <ConsoleForm action={endpoint::<CreateUser>()} class="stacked">
@@ -56,6 +62,7 @@ fn AddAdministratorForm(current: Option<SiteOption>, others: Vec<SiteOption>) ->
                 {has_others.then(|| view! { <OtherSiteRoles others/> })}
                 <FieldMessage name="roles"/>
             </fieldset>
+            <ConfirmPassword id="create-confirm-password" always=needs_password/>
             <div class="toolbar">
                 <SubmitButton label="Save"/>
                 <a class="button secondary" href="/administrators">"Cancel"</a>

@@ -459,3 +459,58 @@ async fn an_own_password_change_never_undoes_a_reset_that_committed_meanwhile() 
     })
     .await;
 }
+
+/// Review finding: a stolen cookie could skip re-authentication by making a site
+/// administrator with a password the thief chose (or promoting a user they control), then
+/// revealing every secret as that administrator. Granting administration needs the password.
+#[tokio::test]
+async fn making_a_site_administrator_needs_a_recent_password() {
+    on_each_backend(async |app| {
+        let fixture = fixture(app, "promote-me", false).await;
+        let csrf = &fixture.csrf;
+        let site = site_id(app).await;
+        age_sign_in(app);
+        let new_admin = [
+            ("csrf", csrf.as_str()),
+            ("username", "mallory"),
+            ("email", "mallory@example.com"),
+            ("password", "a thief's own passphrase"),
+            ("roles[0][site_id]", site.as_str()),
+            ("roles[0][site_admin]", "on"),
+        ];
+        needs_password(app, "create_user", &new_admin).await;
+        let promote = [
+            ("csrf", csrf.as_str()),
+            ("user_id", fixture.user_id.as_str()),
+            ("roles[0][site_id]", site.as_str()),
+            ("roles[0][site_admin]", "on"),
+            ("roles[0][api_user]", "on"),
+        ];
+        needs_password(app, "update_user_roles", &promote).await;
+        let listed = app
+            .call_json(
+                "list_users",
+                &[("q", "mallory"), ("page", "1")],
+                StatusCode::OK,
+            )
+            .await;
+        assert_eq!(listed["total"], 0, "nobody was created on {}", app.backend);
+
+        // An API user needs no password; with the password, the administrator is made.
+        let api_only = [
+            ("csrf", csrf.as_str()),
+            ("username", "plain-api-user"),
+            ("email", "plain@example.com"),
+            ("password", "a sturdy passphrase"),
+            ("roles[0][site_id]", site.as_str()),
+            ("roles[0][api_user]", "on"),
+        ];
+        app.call_json("create_user", &api_only, StatusCode::OK)
+            .await;
+        let mut confirmed = promote.to_vec();
+        confirmed.push(("current_password", ADMIN_PASSWORD));
+        app.call_json("update_user_roles", &confirmed, StatusCode::OK)
+            .await;
+    })
+    .await;
+}

@@ -173,6 +173,26 @@ pub fn role_words(is_site_admin: bool, is_api_user: bool) -> String {
     }
 }
 
+/// True when `roles` would make `user_id` a site administrator somewhere they are not one
+/// now (granting administration needs a recent password, see `api::users`).
+pub async fn grants_site_admin(
+    conn: &impl ConnectionTrait,
+    user_id: Uuid,
+    roles: &[SiteRoles],
+) -> Result<bool, ServiceError> {
+    let administered: BTreeSet<Uuid> = membership::Entity::find()
+        .filter(membership::Column::UserId.eq(user_id))
+        .filter(membership::Column::IsSiteAdmin.eq(true))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|m| m.site_id)
+        .collect();
+    Ok(roles
+        .iter()
+        .any(|site| site.is_site_admin && !administered.contains(&site.site_id)))
+}
+
 /// The ids of every site where `user_id` holds any role.
 pub async fn site_ids(
     conn: &impl ConnectionTrait,
@@ -388,6 +408,18 @@ async fn require_account_manager(
     Ok((view.user, sites))
 }
 
+/// Takes a write lock on the user's row (PostgreSQL; SQLite holds the database write lock)
+/// before their reach is computed, so a role granted meanwhile on another site waits for the
+/// change that judged the reach instead of slipping past it. After any grants (as the token
+/// endpoint, whose new grants refer to the user), before [`lock_sites`].
+async fn lock_user(conn: &impl ConnectionTrait, user_id: Uuid) -> Result<(), ServiceError> {
+    user::Entity::find_by_id(user_id)
+        .lock_exclusive()
+        .one(conn)
+        .await?;
+    Ok(())
+}
+
 /// Takes a write lock on the sites' rows (PostgreSQL row locks; SQLite already holds the
 /// database write lock), so concurrent role changes on one site run one after the other and
 /// the last-administrator check below cannot be raced.
@@ -490,6 +522,7 @@ pub async fn set_roles(
     now: Timestamp,
 ) -> Result<(), ServiceError> {
     let txn = begin_write(db).await?;
+    lock_user(&txn, user_id).await?;
     let view = view(&txn, acting, user_id).await?;
     let touched: Vec<Uuid> = changes.iter().map(|c| c.site_id).collect();
     lock_sites(&txn, &touched).await?;
@@ -787,10 +820,9 @@ pub async fn delete(
         ));
     }
     let txn = begin_write(db).await?;
-    let (current, sites) = require_account_manager(&txn, acting, user_id).await?;
-    let impact = deletion_impact(&txn, acting, user_id).await?;
     // The grants the deletion takes with it (the user's own, and those of the clients they
-    // own) first, in the order the token endpoint takes them.
+    // own) first, in the order the token endpoint takes them; then the user's row, so the reach
+    // judged below is the one deleted (a role granted meanwhile waits, see `lock_user`).
     {
         use crate::server::entities::{client, token_family};
         let owned: Vec<Uuid> = client::Entity::find()
@@ -814,6 +846,9 @@ pub async fn delete(
         families.sort();
         crate::server::services::grants::lock_families(&txn, &families).await?;
     }
+    lock_user(&txn, user_id).await?;
+    let (current, sites) = require_account_manager(&txn, acting, user_id).await?;
+    let impact = deletion_impact(&txn, acting, user_id).await?;
     lock_sites(&txn, &sites).await?;
     membership::Entity::delete_many()
         .filter(membership::Column::UserId.eq(user_id))
