@@ -504,25 +504,7 @@ async fn client_create(state: &AppState, args: ClientCreateArgs) -> Result<(), C
             .await?
             .ok_or_else(|| CliError(format!("no site named {name:?}")))?,
         None => {
-            let mut candidates = Vec::new();
-            for site in sites::list_all(&state.db).await? {
-                let member = users::list_for_site(
-                    &state.db,
-                    &Acting::operator(),
-                    site.id,
-                    owner.username.as_str(),
-                    0,
-                    50,
-                )
-                .await?;
-                if member
-                    .rows
-                    .iter()
-                    .any(|row| row.user.id == owner.id && row.roles.is_api_user)
-                {
-                    candidates.push(site);
-                }
-            }
+            let mut candidates = users::api_user_sites(&state.db, owner.id).await?;
             match candidates.len() {
                 1 => candidates.remove(0),
                 0 => {

@@ -252,6 +252,48 @@ async fn clients_from_the_command_line() {
             bad_uri.contains("--redirect-uri") && bad_uri.contains("https"),
             "{bad_uri}"
         );
+        // Sixty other API users whose names contain the owner's and sort before it: the site
+        // was once guessed from a search by name that saw only its first 50 matches.
+        {
+            use app::server::entities::{site, site_membership, user};
+            use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+            let acme = site::Entity::find()
+                .filter(site::Column::Name.eq("Acme"))
+                .one(&db.conn)
+                .await
+                .unwrap()
+                .unwrap();
+            for n in 0..60 {
+                let id = uuid::Uuid::now_v7();
+                let name = format!("a-api-one-{n:02}");
+                user::Entity::insert(user::ActiveModel {
+                    id: Set(id),
+                    username: Set(name.clone()),
+                    username_key: Set(name.clone()),
+                    email: Set(format!("{name}@example.com")),
+                    password_hash: Set("unusable".into()),
+                    created_at: Set(0),
+                    updated_at: Set(0),
+                    password_changed_at: Set(0),
+                    last_sign_in_at: Set(None),
+                    disabled_at: Set(None),
+                    session_generation: Set(0),
+                })
+                .exec(&db.conn)
+                .await
+                .unwrap();
+                site_membership::Entity::insert(site_membership::ActiveModel {
+                    site_id: Set(acme.id),
+                    user_id: Set(id),
+                    is_site_admin: Set(false),
+                    is_api_user: Set(true),
+                    created_at: Set(0),
+                })
+                .exec(&db.conn)
+                .await
+                .unwrap();
+            }
+        }
         let created = json(&create(&["--accept-terms", "--scope", "profile"]));
         let client_id = created["client_id"].as_str().unwrap().to_owned();
         let secret = created["client_secret"].as_str().unwrap().to_owned();
