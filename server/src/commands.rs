@@ -18,7 +18,7 @@ use app::{
     server::{
         AppState, Clock, ServiceError, Settings,
         services::{
-            access::Acting,
+            access::{self, Acting},
             audit, clients, secrets, setup, sites,
             users::{self, NewUser, SiteRoles},
         },
@@ -504,7 +504,7 @@ async fn client_create(state: &AppState, args: ClientCreateArgs) -> Result<(), C
             .await?
             .ok_or_else(|| CliError(format!("no site named {name:?}")))?,
         None => {
-            let mut candidates = users::api_user_sites(&state.db, owner.id).await?;
+            let mut candidates = access::api_user_sites(&state.db, owner.id).await?;
             match candidates.len() {
                 1 => candidates.remove(0),
                 0 => {

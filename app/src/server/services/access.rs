@@ -117,10 +117,27 @@ pub async fn administered_sites(
     conn: &impl ConnectionTrait,
     user_id: Uuid,
 ) -> Result<Vec<site::Model>, ServiceError> {
+    sites_where(conn, user_id, membership::Column::IsSiteAdmin).await
+}
+
+/// The sites where `user_id` has the API User role, by name.
+pub async fn api_user_sites(
+    conn: &impl ConnectionTrait,
+    user_id: Uuid,
+) -> Result<Vec<site::Model>, ServiceError> {
+    sites_where(conn, user_id, membership::Column::IsApiUser).await
+}
+
+/// The sites where `user_id`'s membership has `role` set, by name.
+async fn sites_where(
+    conn: &impl ConnectionTrait,
+    user_id: Uuid,
+    role: membership::Column,
+) -> Result<Vec<site::Model>, ServiceError> {
     Ok(site::Entity::find()
         .join(JoinType::InnerJoin, site::Relation::Membership.def())
         .filter(membership::Column::UserId.eq(user_id))
-        .filter(membership::Column::IsSiteAdmin.eq(true))
+        .filter(role.eq(true))
         .order_by_asc(site::Column::NameKey)
         .all(conn)
         .await?)

@@ -180,31 +180,15 @@ pub async fn grants_site_admin(
     user_id: Uuid,
     roles: &[SiteRoles],
 ) -> Result<bool, ServiceError> {
-    let administered: BTreeSet<Uuid> = membership::Entity::find()
-        .filter(membership::Column::UserId.eq(user_id))
-        .filter(membership::Column::IsSiteAdmin.eq(true))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|m| m.site_id)
-        .collect();
+    let administered: BTreeSet<Uuid> =
+        crate::server::services::access::administered_sites(conn, user_id)
+            .await?
+            .into_iter()
+            .map(|site| site.id)
+            .collect();
     Ok(roles
         .iter()
         .any(|site| site.is_site_admin && !administered.contains(&site.site_id)))
-}
-
-/// The sites where `user_id` has the API User role, by name.
-pub async fn api_user_sites(
-    conn: &impl ConnectionTrait,
-    user_id: Uuid,
-) -> Result<Vec<site::Model>, ServiceError> {
-    Ok(site::Entity::find()
-        .join(JoinType::InnerJoin, site::Relation::Membership.def())
-        .filter(membership::Column::UserId.eq(user_id))
-        .filter(membership::Column::IsApiUser.eq(true))
-        .order_by_asc(site::Column::Name)
-        .all(conn)
-        .await?)
 }
 
 /// The ids of every site where `user_id` holds any role.
