@@ -18,18 +18,9 @@ const LONG_FILES: &[(&str, &str)] = &[
          by use case (issue 18)",
     ),
     (
-        "app/src/server/services/clients.rs",
-        "registration, updates and deletion share the ownership rules; to split (issue 18)",
-    ),
-    (
-        "app/src/api/clients.rs",
-        "the API Clients tab's server functions; the view assembly moves into the services \
-         (issue 18, item 4)",
-    ),
-    (
         "server/src/commands.rs",
-        "every CLI command's glue; seeding and the owner lookup of `client create` move into \
-         the services (issue 18, items 3 and 4)",
+        "every CLI command's glue (argument parsing, output); the work is in the services and \
+         `server/src/seed`; to split by command group when the admin API's commands arrive",
     ),
     (
         "app/src/components/console_form.rs",

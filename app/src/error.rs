@@ -153,4 +153,42 @@ impl FieldErrors {
             Err(ConsoleError::Invalid(self.0))
         }
     }
+
+    /// The form's parsed values (a tuple of what [`FieldErrors::check`] returned), or the
+    /// `Invalid` error listing every refusal at once: the one ending of every form parse.
+    pub fn finish_with<T: ParsedFields>(self, fields: T) -> Result<T::Values, ConsoleError> {
+        self.finish()?;
+        // Only a field whose check recorded no error can be missing: a bug, not bad input.
+        fields
+            .all()
+            .ok_or_else(|| ConsoleError::Transport("incomplete form".into()))
+    }
 }
+
+/// A tuple of `Option`s, one per parsed field: `None` where the field was refused.
+pub trait ParsedFields {
+    /// The tuple of values.
+    type Values;
+    /// Every value, when none is missing.
+    fn all(self) -> Option<Self::Values>;
+}
+
+macro_rules! parsed_fields {
+    ($($name:ident),+) => {
+        impl<$($name),+> ParsedFields for ($(Option<$name>,)+) {
+            type Values = ($($name,)+);
+            #[allow(non_snake_case)]
+            fn all(self) -> Option<Self::Values> {
+                let ($($name,)+) = self;
+                Some(($($name?,)+))
+            }
+        }
+    };
+}
+
+parsed_fields!(A);
+parsed_fields!(A, B);
+parsed_fields!(A, B, C);
+parsed_fields!(A, B, C, D);
+parsed_fields!(A, B, C, D, E);
+parsed_fields!(A, B, C, D, E, F);

@@ -19,7 +19,9 @@ use app::{
         AppState, Clock, ServiceError, Settings,
         services::{
             access::{self, Acting},
-            audit, clients, secrets, setup, sites,
+            audit, clients,
+            context::ServiceContext,
+            secrets, setup, sites,
             users::{self, NewUser, SiteRoles},
         },
         state::{SecretPolicy, TermsOfUse},
@@ -458,19 +460,13 @@ async fn client(global: &GlobalArgs, command: ClientCommand) -> Result<(), CliEr
             } else {
                 secrets::ExistingTokens::Keep
             };
-            let secret = secrets::rotate(
-                &state.db,
-                &state.keys,
-                &state.settings,
-                &Acting::operator(),
-                client.id,
-                secrets::Rotation {
-                    grace_seconds: parse_duration(&grace)?,
-                    existing,
-                },
-                state.clock.now(),
-            )
-            .await?;
+            let rotation = secrets::Rotation {
+                grace_seconds: parse_duration(&grace)?,
+                existing,
+            };
+            let operator = Acting::operator();
+            let cx = ServiceContext::new(&state, &operator);
+            let secret = secrets::rotate(&cx, client.id, rotation).await?;
             print_json(&json!({
                 "client_id": client.client_id,
                 "client_secret": secret.expose(),
@@ -531,17 +527,9 @@ async fn client_create(state: &AppState, args: ClientCreateArgs) -> Result<(), C
         require_pkce: args.require_pkce,
         terms_accepted: true,
     };
-    let now = state.clock.now();
-    let (client, secret) = clients::register(
-        &state.db,
-        &state.keys,
-        &state.settings,
-        &Acting::operator(),
-        site.id,
-        registration,
-        now,
-    )
-    .await?;
+    let operator = Acting::operator();
+    let cx = ServiceContext::new(state, &operator);
+    let (client, secret) = clients::register(&cx, site.id, registration).await?;
     let scopes = clients::client_scopes(&state.db, client.id).await?;
     print_json(&json!({
         "client_id": client.client_id,
@@ -643,7 +631,7 @@ async fn client_list(
 }
 
 async fn seed(global: &GlobalArgs, args: SeedArgs) -> Result<(), CliError> {
-    use app::server::services::seed;
+    use crate::seed;
     let password = NewPassword::parse(&read_password_line()?, "seed-user")
         .map_err(|problem| CliError(format!("password: {problem}")))?;
     let state = open(global, settings(global)?, None, 4).await?;
@@ -684,15 +672,12 @@ async fn seed(global: &GlobalArgs, args: SeedArgs) -> Result<(), CliError> {
 
 /// Writes the minted codes and tokens for a load generator: one credential per line,
 /// tab-separated, starting with the client's HTTP Basic credentials (RFC 6749 2.3.1).
-fn write_fixtures(
-    dir: &std::path::Path,
-    report: &app::server::services::seed::SeedReport,
-) -> Result<(), CliError> {
+fn write_fixtures(dir: &std::path::Path, report: &crate::seed::SeedReport) -> Result<(), CliError> {
     use std::fmt::Write as _;
     let basic: Vec<String> = report
         .clients
         .iter()
-        .map(|c| app::server::oauth::encode_basic(&c.client_id, c.secret.expose()))
+        .map(|c| app::server::protocol::encode_basic(&c.client_id, c.secret.expose()))
         .collect();
     let mut codes = String::new();
     for minted in &report.fixtures.codes {

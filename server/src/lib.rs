@@ -1,7 +1,6 @@
 //! The `latchkey` server: HTTP application, configuration and command line. `main.rs` is a
 //! thin entry point; the integration tests drive the same `startup::build_router`.
 
-pub mod api;
 pub mod background;
 pub mod commands;
 pub mod config;
@@ -9,5 +8,7 @@ pub mod console;
 pub mod master_key;
 pub mod metrics;
 pub mod middleware;
-pub mod oauth;
+pub mod oauth_endpoints;
+pub mod resource_api;
+pub mod seed;
 pub mod startup;

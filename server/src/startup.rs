@@ -141,8 +141,8 @@ pub fn build_router(
     let metrics = policy.metrics.then(Metrics::default);
     let operations = Router::new()
         .route("/healthz", get(healthz))
-        .merge(crate::oauth::routes())
-        .merge(crate::api::routes())
+        .merge(crate::oauth_endpoints::routes())
+        .merge(crate::resource_api::routes())
         .with_state(state.clone());
 
     let mut app = Router::new().merge(operations).merge(console);

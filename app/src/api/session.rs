@@ -81,12 +81,8 @@ pub async fn complete_setup(
             "Setup token is required: copy it from the server log.",
         );
     }
-    errors.finish()?;
-    let (Some(site_name), Some(username), Some(email), Some(password)) =
-        (site_name, username_parsed, email, password)
-    else {
-        return Err(ConsoleError::Transport("incomplete form".into()));
-    };
+    let (site_name, username, email, password) =
+        errors.finish_with((site_name, username_parsed, email, password))?;
     let request = setup::SetupRequest {
         token: setup_token,
         site_name,

@@ -168,12 +168,8 @@ pub async fn create_user(
     let email = errors.check("email", EmailAddress::parse(&email));
     let password = errors.check("password", NewPassword::parse(&password, &username));
     let roles = errors.check("roles", parse_roles(&roles));
-    errors.finish()?;
-    let (Some(username), Some(email), Some(password), Some(roles)) =
-        (parsed_username, email, password, roles)
-    else {
-        return Err(ConsoleError::Transport("incomplete form".into()));
-    };
+    let (username, email, password, roles) =
+        errors.finish_with((parsed_username, email, password, roles))?;
     if roles.iter().any(|site| site.is_site_admin) {
         admin
             .require_recent_password(current_password.as_deref())

@@ -6,7 +6,10 @@ use crate::error::ConsoleError;
 use crate::server::{
     AppState,
     entities::{site, user},
-    services::access::{Acting, administered_sites},
+    services::{
+        access::{Acting, administered_sites},
+        context::ServiceContext,
+    },
 };
 use sea_orm::EntityTrait;
 use serde::{Deserialize, Serialize};
@@ -66,13 +69,20 @@ pub struct Admin {
     pub site: site::Model,
     /// Where the request came from.
     pub address: Option<String>,
+    /// The principal for services and the audit log.
+    acting: Acting,
     session: Session,
 }
 
 impl Admin {
     /// The principal for services and the audit log.
     pub fn acting(&self) -> Acting {
-        Acting::admin(self.user.id, &self.user.username, self.address.clone())
+        self.acting.clone()
+    }
+
+    /// What a service call made by this administrator now needs.
+    pub fn service(&self) -> ServiceContext<'_> {
+        ServiceContext::new(&self.state, &self.acting)
     }
 
     /// Makes `site_id` the selected site (it must be one they administer).
@@ -203,7 +213,9 @@ pub async fn load(
         .and_then(|id| sites.iter().find(|site| site.id == id))
         .unwrap_or(&sites[0])
         .clone();
+    let acting = Acting::admin(user.id, &user.username, address.clone());
     let mut admin = Admin {
+        acting,
         address,
         state,
         session,

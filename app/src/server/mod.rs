@@ -14,7 +14,7 @@ pub mod db;
 pub mod entities;
 pub mod error;
 pub mod keys;
-pub mod oauth;
+pub mod protocol;
 pub mod services;
 pub mod session_store;
 pub mod settings;

@@ -463,3 +463,98 @@ async fn audit_retention_prunes_old_events_and_the_chain_still_verifies() {
         db.cleanup().await;
     }
 }
+
+/// `latchkey seed` writes clients through the registration rows `client create` uses: the
+/// same audit details, scopes, terms acceptance and secret storage, and the chain verifies.
+#[tokio::test]
+async fn seeded_clients_are_registered_clients() {
+    use app::server::entities::{client, client_scope, client_secret, terms_acceptance};
+    for db in TestDatabases::all().await {
+        let seeded = json(&latchkey(
+            &db,
+            &[
+                "seed",
+                "--site",
+                "Acme",
+                "--api-users",
+                "2",
+                "--clients",
+                "3",
+                "--audit-events",
+                "0",
+                "--password-stdin",
+            ],
+            Some("seeded users passphrase\n"),
+        ));
+        assert_eq!(
+            seeded["clients"].as_array().map(Vec::len),
+            Some(3),
+            "{seeded}"
+        );
+        let created = json(&latchkey(
+            &db,
+            &[
+                "client",
+                "create",
+                "--name",
+                "Registered",
+                "--redirect-uri",
+                "https://registered.example.com/cb",
+                "--owner",
+                "seed-user-0001",
+                "--description",
+                "Registered by the CLI",
+                "--accept-terms",
+            ],
+            None,
+        ));
+        let registered = audit_event::Entity::find()
+            .filter(audit_event::Column::Action.eq("client.registered"))
+            .all(&db.conn)
+            .await
+            .unwrap();
+        assert_eq!(registered.len(), 4, "{}", db.name);
+        let keys = |event: &audit_event::Model| -> Vec<String> {
+            let details: Value = serde_json::from_str(&event.details).unwrap();
+            let mut keys: Vec<String> = details.as_object().unwrap().keys().cloned().collect();
+            keys.sort();
+            keys
+        };
+        let by_cli = registered
+            .iter()
+            .find(|e| e.target_id.as_deref() == created["client_id"].as_str())
+            .unwrap();
+        for event in &registered {
+            assert_eq!(keys(event), keys(by_cli), "{}", db.name);
+        }
+        for model in client::Entity::find().all(&db.conn).await.unwrap() {
+            let scopes = client_scope::Entity::find()
+                .filter(client_scope::Column::ClientUuid.eq(model.id))
+                .count(&db.conn)
+                .await
+                .unwrap();
+            let slots = client_secret::Entity::find()
+                .filter(client_secret::Column::ClientUuid.eq(model.id))
+                .all(&db.conn)
+                .await
+                .unwrap();
+            let terms = terms_acceptance::Entity::find()
+                .filter(terms_acceptance::Column::ClientUuid.eq(model.id))
+                .count(&db.conn)
+                .await
+                .unwrap();
+            assert_eq!((scopes, slots.len(), terms), (1, 1, 1), "{}", model.name);
+            assert!(slots[0].ciphertext.is_some(), "{}", model.name);
+        }
+        let verified = json(&latchkey(&db, &["audit", "verify"], None));
+        assert!(
+            verified["chains"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|c| c["ok"] == true),
+            "{verified}"
+        );
+        db.cleanup().await;
+    }
+}

@@ -22,15 +22,15 @@ use crate::server::{
     entities::{client, client_secret},
     keys::Keys,
     services::{
-        access::Acting,
         audit::{self, Action, NewEvent, Target},
-        grants,
+        context::ServiceContext,
+        token_families,
     },
-    state::{SecretPolicy, Settings},
+    state::SecretPolicy,
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, sea_query::Expr,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -40,6 +40,42 @@ pub use crate::domain::secret_grace::MAX_GRACE_SECONDS;
 /// The keyed hash stored for a secret.
 pub fn verifier(keys: &Keys, secret: &str) -> String {
     hex(&hmac_sha256(&keys.secret_verifier, secret.as_bytes()))
+}
+
+/// A new secret slot for the client `client_id` (row id `client_uuid`), not yet written, and
+/// the secret, which the caller shows once. The one definition of a fresh slot: rotation,
+/// registration and bulk seeding all build theirs here.
+pub fn new_slot(
+    keys: &Keys,
+    policy: SecretPolicy,
+    client_uuid: Uuid,
+    client_id: &str,
+    created_by: &str,
+    now: Timestamp,
+) -> Result<(client_secret::ActiveModel, Secret), ServiceError> {
+    let secret = Secret::new(tokens::generate(TokenKind::ClientSecret)?);
+    let ciphertext = match policy {
+        SecretPolicy::Reveal => Some(secret_box::seal(
+            &keys.secret_encryption,
+            secret.expose().as_bytes(),
+            client_id.as_bytes(),
+        )?),
+        SecretPolicy::ShowOnce => None,
+    };
+    let row = client_secret::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        client_uuid: Set(client_uuid),
+        verifier: Set(verifier(keys, secret.expose())),
+        ciphertext: Set(ciphertext),
+        hint: Set(secret.hint()),
+        created_at: Set(now.unix()),
+        created_by_label: Set(created_by.to_owned()),
+        expires_at: Set(None),
+        retired_at: Set(None),
+        last_used_at: Set(None),
+        use_count: Set(0),
+    };
+    Ok((row, secret))
 }
 
 /// Creates a secret slot for `client` (in the caller's transaction) and returns it with the
@@ -52,31 +88,8 @@ pub async fn insert_new(
     created_by: &str,
     now: Timestamp,
 ) -> Result<(client_secret::Model, Secret), ServiceError> {
-    let secret = Secret::new(tokens::generate(TokenKind::ClientSecret)?);
-    let ciphertext = match policy {
-        SecretPolicy::Reveal => Some(secret_box::seal(
-            &keys.secret_encryption,
-            secret.expose().as_bytes(),
-            client.client_id.as_bytes(),
-        )?),
-        SecretPolicy::ShowOnce => None,
-    };
-    let row = client_secret::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        client_uuid: Set(client.id),
-        verifier: Set(verifier(keys, secret.expose())),
-        ciphertext: Set(ciphertext),
-        hint: Set(secret.hint()),
-        created_at: Set(now.unix()),
-        created_by_label: Set(created_by.to_owned()),
-        expires_at: Set(None),
-        retired_at: Set(None),
-        last_used_at: Set(None),
-        use_count: Set(0),
-    }
-    .insert(conn)
-    .await?;
-    Ok((row, secret))
+    let (row, secret) = new_slot(keys, policy, client.id, &client.client_id, created_by, now)?;
+    Ok((row.insert(conn).await?, secret))
 }
 
 /// Every slot of a client, newest first.
@@ -90,6 +103,45 @@ pub async fn slots(
         .order_by_desc(client_secret::Column::Id)
         .all(conn)
         .await?)
+}
+
+/// How a secret slot stands: the console's badge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotState {
+    /// The newest slot, valid.
+    Current,
+    /// An older slot still valid (its grace period runs).
+    Grace,
+    /// No longer accepted.
+    Retired,
+}
+
+impl SlotState {
+    /// The word the console and its tests use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Current => "current",
+            Self::Grace => "grace",
+            Self::Retired => "retired",
+        }
+    }
+}
+
+/// The state of each of `slots` (newest first, as [`slots`] returns them) at `now`.
+pub fn slot_states(slots: &[client_secret::Model], now: Timestamp) -> Vec<SlotState> {
+    let newest = slots.first().map(|slot| slot.id);
+    slots
+        .iter()
+        .map(|slot| {
+            if !slot.is_valid_at(now.unix()) {
+                SlotState::Retired
+            } else if Some(slot.id) == newest {
+                SlotState::Current
+            } else {
+                SlotState::Grace
+            }
+        })
+        .collect()
 }
 
 /// The slots accepted at `now`.
@@ -130,13 +182,17 @@ pub fn verify(keys: &Keys, presented: &str, valid: &[client_secret::Model]) -> O
 /// Decrypts a secret for an administrator (the caller has checked the recent sign-in) and
 /// records that it was revealed.
 pub async fn reveal(
-    db: &DatabaseConnection,
-    keys: &Keys,
-    acting: &Acting,
+    cx: &ServiceContext<'_>,
     client_uuid: Uuid,
     slot_id: Uuid,
-    now: Timestamp,
 ) -> Result<Secret, ServiceError> {
+    let ServiceContext {
+        db,
+        keys,
+        settings: _,
+        acting,
+        now,
+    } = *cx;
     let txn = begin_write(db).await?;
     let client = acting.require_client(&txn, client_uuid).await?;
     let slot = client_secret::Entity::find_by_id(slot_id)
@@ -217,14 +273,17 @@ pub struct Rotation {
 /// Replaces the client's secret. With a grace period the current secret keeps working until
 /// it ends (any older one is retired now); without, it is retired at once.
 pub async fn rotate(
-    db: &DatabaseConnection,
-    keys: &Keys,
-    settings: &Settings,
-    acting: &Acting,
+    cx: &ServiceContext<'_>,
     client_uuid: Uuid,
     rotation: Rotation,
-    now: Timestamp,
 ) -> Result<Secret, ServiceError> {
+    let ServiceContext {
+        db,
+        keys,
+        settings,
+        acting,
+        now,
+    } = *cx;
     let Rotation {
         grace_seconds,
         existing,
@@ -267,7 +326,7 @@ pub async fn rotate(
     let revoked = match existing {
         ExistingTokens::Keep => 0,
         ExistingTokens::RevokeAll => {
-            grants::revoke_all_for_client(&txn, client.id, "secret rotated", now).await?
+            token_families::revoke_all_for_client(&txn, client.id, "secret rotated", now).await?
         }
     };
     audit::record(&txn, keys,
@@ -309,13 +368,17 @@ pub fn duration_words(seconds: i64) -> String {
 /// Retires an older secret before its grace period ends. The newest secret cannot be retired
 /// (regenerate instead).
 pub async fn retire(
-    db: &DatabaseConnection,
-    keys: &Keys,
-    acting: &Acting,
+    cx: &ServiceContext<'_>,
     client_uuid: Uuid,
     slot_id: Uuid,
-    now: Timestamp,
 ) -> Result<(), ServiceError> {
+    let ServiceContext {
+        db,
+        keys,
+        settings: _,
+        acting,
+        now,
+    } = *cx;
     let txn = begin_write(db).await?;
     let client = acting.require_client(&txn, client_uuid).await?;
     let all = slots(&txn, client_uuid).await?;

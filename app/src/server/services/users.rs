@@ -842,7 +842,7 @@ pub async fn delete(
             .all(&txn)
             .await?;
         families.sort();
-        crate::server::services::grants::lock_families(&txn, &families).await?;
+        crate::server::services::token_families::lock_families(&txn, &families).await?;
     }
     lock_user(&txn, user_id).await?;
     let (current, sites) = require_account_manager(&txn, acting, user_id).await?;

@@ -16,7 +16,7 @@ use crate::server::{
     db::begin_write,
     entities::{authorization_code, client, site, site_membership as membership, site_scope, user},
     keys::Keys,
-    oauth::{ErrorCode, OAuthError, Params, pkce},
+    protocol::{ErrorCode, OAuthError, Params, pkce},
     services::{
         audit::{self, Action, Actor, NewEvent, Target},
         clients,

@@ -9,7 +9,7 @@ use crate::server::{
     cache::RegisteredClient,
     db::begin_write,
     entities::client,
-    oauth::{ClientCredentials, OAuthError},
+    protocol::{ClientCredentials, OAuthError},
     services::{
         alerts::{self, AlertKind, AlertSubject},
         audit::{self, Action, Actor, NewEvent, Target},

@@ -1,6 +1,6 @@
 //! The authorization server's use cases (RFC 6749, 6750, 7009, 7636, 7662, 8414; RFC 9700
 //! practices). Each takes the application state, protocol values and `now`, and returns either
-//! a result or an [`OAuthError`](crate::server::oauth::OAuthError) with the RFC code to send.
+//! a result or an [`OAuthError`](crate::server::protocol::OAuthError) with the RFC code to send.
 
 pub mod access_tokens;
 pub mod authorize;

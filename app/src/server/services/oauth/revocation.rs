@@ -7,10 +7,10 @@ use crate::server::{
     crypto::tokens::{self, TokenKind},
     db::begin_write,
     entities::{access_token, client, refresh_token},
-    oauth::OAuthError,
+    protocol::OAuthError,
     services::{
         audit::{self, Action, Actor, NewEvent, Target},
-        grants,
+        token_families,
     },
 };
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
@@ -52,7 +52,7 @@ pub async fn revoke(
         else {
             return Ok(());
         };
-        if !grants::revoke_family(&txn, row.family_id, "revoked by client", now).await? {
+        if !token_families::revoke_family(&txn, row.family_id, "revoked by client", now).await? {
             return Ok(());
         }
         ("refresh token and its grant", row.family_id, row.site_id)

@@ -10,7 +10,7 @@ use crate::domain::{ScopeSet, Timestamp};
 use crate::server::{
     ServiceError,
     entities::{authorization_code, client, user},
-    oauth::{OAuthError, pkce},
+    protocol::{OAuthError, pkce},
     services::audit::{Action, Actor, NewEvent, Target},
 };
 use serde_json::json;

@@ -6,7 +6,7 @@ use crate::server::{
     AppState,
     crypto::tokens::{self, TokenKind},
     entities::client,
-    oauth::OAuthError,
+    protocol::OAuthError,
     services::oauth::issue::IssuedTokens,
 };
 

@@ -9,7 +9,7 @@ use crate::domain::{ScopeSet, Timestamp};
 use crate::server::{
     ServiceError,
     entities::{client, refresh_token, token_family, user},
-    oauth::OAuthError,
+    protocol::OAuthError,
     services::audit::{Action, Actor, NewEvent, Target},
     settings::Settings,
 };

@@ -3,7 +3,7 @@
 //! and the intake all depend on it, it on none of them.
 
 use crate::domain::ScopeSet;
-use crate::server::{entities::client, oauth::OAuthError, services::oauth::issue::IssuedTokens};
+use crate::server::{entities::client, protocol::OAuthError, services::oauth::issue::IssuedTokens};
 use uuid::Uuid;
 
 /// `grant_type=authorization_code`, after the checks that need no database.

@@ -19,14 +19,14 @@ use crate::server::{
     db::{batch, begin_write, execute_all},
     entities::{authorization_code, client, token_family},
     keys::Keys,
-    oauth::OAuthError,
+    protocol::OAuthError,
     services::{
         audit::{self, NewEvent},
-        grants,
         oauth::{
             issue::{self, MintedPair},
             usage::UsageRecorder,
         },
+        token_families,
     },
     settings::Settings,
 };
@@ -237,8 +237,13 @@ async fn settle(
                 let error = match &p.source {
                     Source::Code(_) => code_rules::user_lost_error(),
                     Source::Refresh { family, .. } => {
-                        grants::revoke_family(&txn, family.id, "user can no longer authorize", now)
-                            .await?;
+                        token_families::revoke_family(
+                            &txn,
+                            family.id,
+                            "user can no longer authorize",
+                            now,
+                        )
+                        .await?;
                         revoked_any = true;
                         refresh_rules::user_lost_error()
                     }
@@ -496,17 +501,99 @@ async fn consume(
 mod tests {
     use super::super::request::{ExchangeRequest, RefreshRequest};
     use super::*;
+    use crate::domain::{
+        ClientDescription, ClientName, EmailAddress, RedirectUri, ScopeSet, SiteRoles, Username,
+    };
     use crate::domain::{NewPassword, SiteName};
     use crate::server::AppState;
     use crate::server::{
+        crypto::tokens::Secret,
         crypto::tokens::{self, TokenKind},
         services::{
-            oauth::access_tokens::{self, Lookup},
-            seed::{self, SeedPlan},
+            access::Acting,
+            clients::{self, Registration},
+            context::ServiceContext,
+            oauth::{
+                access_tokens::{self, Lookup},
+                authorize::{AuthorizationRequest, issue_code},
+                issue::IssuedTokens,
+                token,
+            },
+            sites,
+            users::{self, NewUser},
         },
         testing::TestDatabases,
     };
-    use sea_orm::EntityTrait;
+    use sea_orm::TransactionTrait;
+
+    /// A site with one API user and one client (registered as the console does), two unused
+    /// codes and one token pair.
+    async fn one_client_with_codes(state: &AppState) -> (client::Model, [Secret; 2], IssuedTokens) {
+        let operator = Acting::operator();
+        let now = state.clock.now();
+        let name = SiteName::parse("Batch").unwrap();
+        let site = sites::create(&state.db, &state.keys, &operator, &name, now)
+            .await
+            .unwrap();
+        let new = NewUser {
+            username: Username::parse("batch-user").unwrap(),
+            email: EmailAddress::parse("batch-user@example.com").unwrap(),
+            password: NewPassword::parse("a sturdy passphrase", "batch-user").unwrap(),
+            roles: vec![SiteRoles {
+                site_id: site.id,
+                is_site_admin: false,
+                is_api_user: true,
+            }],
+        };
+        let hash = state.passwords.hash(&new.password).await.unwrap();
+        let txn = state.db.begin().await.unwrap();
+        let user = users::insert(&txn, &state.keys, &operator, &new, hash, now)
+            .await
+            .unwrap();
+        txn.commit().await.unwrap();
+        let registration = Registration {
+            name: ClientName::parse("Batch client").unwrap(),
+            description: ClientDescription::parse("Exchanges codes in batches").unwrap(),
+            redirect_uri: RedirectUri::parse("https://batch.example.com/callback", false).unwrap(),
+            scopes: ScopeSet::default(),
+            owner_user_id: user.id,
+            require_pkce: false,
+            terms_accepted: true,
+        };
+        let cx = ServiceContext::new(state, &operator);
+        let (client, _secret) = clients::register(&cx, site.id, registration).await.unwrap();
+        let request = AuthorizationRequest {
+            client: client.clone(),
+            site,
+            redirect_uri: client.redirect_uri.clone(),
+            scope: ScopeSet::parse("profile").unwrap(),
+            state: None,
+            code_challenge: None,
+        };
+        let mut codes = Vec::new();
+        for _ in 0..3 {
+            let txn = state.db.begin().await.unwrap();
+            codes.push(
+                issue_code(&txn, state, &request, &user, None, now)
+                    .await
+                    .unwrap(),
+            );
+            txn.commit().await.unwrap();
+        }
+        let third = codes.pop().unwrap();
+        let pair = token::exchange(
+            state,
+            &client,
+            third.expose(),
+            Some(&client.redirect_uri),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+        let [first, second] = <[Secret; 2]>::try_from(codes).unwrap();
+        (client, [first, second], pair)
+    }
 
     fn description(outcome: &Outcome) -> &str {
         outcome
@@ -526,26 +613,8 @@ mod tests {
                 None,
             )
             .unwrap();
-            let report = seed::seed(
-                &state,
-                &SeedPlan {
-                    site: SiteName::parse("Batch").unwrap(),
-                    api_users: 1,
-                    clients: 1,
-                    audit_events: 0,
-                    password: NewPassword::parse("a sturdy passphrase", "seed-user-0001").unwrap(),
-                    codes: 2,
-                    token_pairs: 1,
-                },
-            )
-            .await
-            .unwrap();
-            let seeded = &report.clients[0];
-            let client = client::Entity::find_by_id(seeded.id)
-                .one(&state.db)
-                .await
-                .unwrap()
-                .unwrap();
+            let (client, codes, pair) = one_client_with_codes(&state).await;
+            let redirect_uri = client.redirect_uri.clone();
             let exchange = |code: &str, redirect_uri: &str| {
                 GrantRequest::Exchange(ExchangeRequest {
                     client: client.clone(),
@@ -563,16 +632,14 @@ mod tests {
                     address: None,
                 })
             };
-            let codes = &report.fixtures.codes;
-            let pair = &report.fixtures.token_pairs[0].value;
             let unknown = tokens::generate(TokenKind::AuthorizationCode).unwrap();
             let requests = [
-                exchange(codes[0].value.expose(), &seeded.redirect_uri),
-                exchange(codes[0].value.expose(), &seeded.redirect_uri),
-                exchange(codes[1].value.expose(), "https://elsewhere.example.com/cb"),
+                exchange(codes[0].expose(), &redirect_uri),
+                exchange(codes[0].expose(), &redirect_uri),
+                exchange(codes[1].expose(), "https://elsewhere.example.com/cb"),
                 refresh(pair.refresh_token.expose()),
                 refresh(pair.refresh_token.expose()),
-                exchange(&unknown, &seeded.redirect_uri),
+                exchange(&unknown, &redirect_uri),
             ];
             let context = WorkerContext {
                 db: state.db.clone(),
@@ -611,7 +678,7 @@ mod tests {
                 );
             }
             // A wrong redirect URI did not spend the code: the right one still works, once.
-            let again = [exchange(codes[1].value.expose(), &seeded.redirect_uri)];
+            let again = [exchange(codes[1].expose(), &redirect_uri)];
             let settled = settle(&context, &again, now).await.unwrap();
             assert_eq!(description(&settled.outcomes[0]), "(tokens issued)");
             db.cleanup().await;

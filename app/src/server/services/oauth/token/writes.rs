@@ -10,7 +10,7 @@ use crate::server::{
     services::{
         alerts::{self, AlertKind, AlertSubject},
         audit::{self, Action, Actor, NewEvent, Target},
-        grants,
+        token_families,
     },
 };
 use sea_orm::{
@@ -89,7 +89,7 @@ pub async fn revoke_after_code_reuse(
         .collect();
     let mut revoked = 0;
     for id in &family_ids {
-        if grants::revoke_family(txn, *id, "authorization code reused", now).await? {
+        if token_families::revoke_family(txn, *id, "authorization code reused", now).await? {
             revoked += 1;
         }
     }
@@ -140,7 +140,8 @@ pub async fn revoke_after_refresh_reuse(
     address: Option<String>,
     now: Timestamp,
 ) -> Result<(), ServiceError> {
-    let revoked = grants::revoke_family(txn, family.id, "refresh token reused", now).await?;
+    let revoked =
+        token_families::revoke_family(txn, family.id, "refresh token reused", now).await?;
     if !revoked {
         return Ok(());
     }

@@ -7,12 +7,12 @@
 //! 2. the API user signs in on the prompt and clicks Authorize ([`authorize::decide`]);
 //! 3. the browser is redirected to the client with `code` and `state`;
 //! 4. the client exchanges the code at `POST /oauth/token` ([`token::token`]);
-//! 5. it calls `GET /api/v1/me` with the access token (`crate::api::me`);
+//! 5. it calls `GET /api/v1/me` with the access token (`crate::resource_api::me`);
 //! 6. it refreshes at `POST /oauth/token`, revokes at `POST /oauth/revoke`, and may check
 //!    tokens at `POST /oauth/introspect`.
 
 pub mod authorize;
-pub mod client_auth;
+pub mod client_request;
 pub mod introspect;
 pub mod metadata;
 pub mod response;

@@ -1,6 +1,6 @@
 //! `POST /oauth/revoke` (RFC 7009).
 
-use super::{client_auth, response};
+use super::{client_request, response};
 use app::server::{AppState, ctx::ClientAddress, services::oauth::revocation};
 use axum::{
     Extension,
@@ -19,8 +19,9 @@ pub async fn revoke(
 ) -> Response {
     let address = address.map(|Extension(a)| a);
     let result = async {
-        let params = client_auth::form_params(&headers, &body)?;
-        let client = client_auth::authenticate(&state, &headers, &params, address.clone()).await?;
+        let params = client_request::form_params(&headers, &body)?;
+        let client =
+            client_request::authenticate(&state, &headers, &params, address.clone()).await?;
         let token = params.require("token")?;
         revocation::revoke(&state, &client, token, address.map(|a| a.0)).await
     }

@@ -1,11 +1,11 @@
 //! `POST /oauth/token` (RFC 6749 §3.2, §4.1.3, §6).
 
-use super::{client_auth, response};
+use super::{client_request, response};
 use crate::metrics::GrantOutcome;
 use app::server::{
     AppState,
     ctx::ClientAddress,
-    oauth::{ErrorCode, OAuthError, Params},
+    protocol::{ErrorCode, OAuthError, Params},
     services::oauth::{issue::IssuedTokens, token},
 };
 use axum::{Extension, body::Bytes, extract::State, http::HeaderMap, response::Response};
@@ -18,7 +18,7 @@ pub async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (grant_type, result) = match client_auth::form_params(&headers, &body) {
+    let (grant_type, result) = match client_request::form_params(&headers, &body) {
         Ok(params) => {
             let grant_type = grant_label(params.get("grant_type"));
             let address = address.map(|Extension(a)| a);
@@ -56,7 +56,7 @@ async fn handle(
     headers: &HeaderMap,
     params: &Params,
 ) -> Result<IssuedTokens, OAuthError> {
-    let client = client_auth::authenticate(state, headers, params, address.clone()).await?;
+    let client = client_request::authenticate(state, headers, params, address.clone()).await?;
     let address = address.map(|a| a.0);
     match params.require("grant_type")? {
         "authorization_code" => {

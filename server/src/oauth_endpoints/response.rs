@@ -2,7 +2,7 @@
 //! bodies, status codes, `WWW-Authenticate` for `invalid_client`, and `no-store` caching.
 
 use app::server::{
-    oauth::{ErrorCode, OAuthError},
+    protocol::{ErrorCode, OAuthError},
     services::oauth::issue::IssuedTokens,
 };
 use axum::{

@@ -1,8 +1,8 @@
 //! What `latchkey seed` is asked to create, and what it reports of each client: a leaf that
 //! the seeding and the load-test fixtures share.
 
-use crate::domain::{NewPassword, SiteName};
-use crate::server::crypto::tokens::Secret;
+use app::domain::{NewPassword, SiteName};
+use app::server::crypto::tokens::Secret;
 use uuid::Uuid;
 
 /// What to create.

@@ -3,19 +3,17 @@
 //! obtained by exchanging such codes through the real token-endpoint service. Only the
 //! password check (argon2, deliberately slow) is skipped.
 
-use crate::domain::{ScopeSet, Timestamp};
-use crate::server::{
+use crate::seed::plan::SeededClient;
+use app::domain::{ScopeSet, Timestamp};
+use app::server::{
     AppState, ServiceError,
     crypto::tokens::Secret,
     db::begin_write,
     entities::{client, site, user},
-    services::{
-        oauth::{
-            authorize::{AuthorizationRequest, issue_code},
-            issue::IssuedTokens,
-            token,
-        },
-        seed::plan::SeededClient,
+    services::oauth::{
+        authorize::{AuthorizationRequest, issue_code},
+        issue::IssuedTokens,
+        token,
     },
 };
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};

@@ -23,7 +23,7 @@ fn challenge(status: StatusCode, value: String) -> Response {
             .headers_mut()
             .insert(header::WWW_AUTHENTICATE, value);
     }
-    crate::oauth::response::no_store(response)
+    crate::oauth_endpoints::response::no_store(response)
 }
 
 /// What the request's `Authorization` header says about a bearer token (RFC 6750 §2.1).
@@ -87,7 +87,7 @@ pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> Response {
         }
     };
     match bearer::authorize(&state, token, SCOPE, state.clock.now()).await {
-        Ok(Ok(authorized)) => crate::oauth::response::json(json!({
+        Ok(Ok(authorized)) => crate::oauth_endpoints::response::json(json!({
             "username": authorized.username,
             "email": authorized.email,
             "site": authorized.site_name,
@@ -105,7 +105,7 @@ pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> Response {
             format!("Bearer realm=\"latchkey\", error=\"insufficient_scope\", scope=\"{scope}\""),
         ),
         Err(error) => {
-            let error = app::server::oauth::OAuthError::from(error);
+            let error = app::server::protocol::OAuthError::from(error);
             (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 Json(json!({"error": "server_error", "error_description": error.description})),

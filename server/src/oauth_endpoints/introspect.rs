@@ -1,6 +1,6 @@
 //! `POST /oauth/introspect` (RFC 7662).
 
-use super::{client_auth, response};
+use super::{client_request, response};
 use app::server::{AppState, ctx::ClientAddress, services::oauth::introspection};
 use axum::{Extension, body::Bytes, extract::State, http::HeaderMap, response::Response};
 use serde_json::json;
@@ -14,10 +14,10 @@ pub async fn introspect(
 ) -> Response {
     let address = address.map(|Extension(a)| a);
     let result = async {
-        let params = client_auth::form_params(&headers, &body)?;
-        let client = client_auth::authenticate(&state, &headers, &params, address).await?;
+        let params = client_request::form_params(&headers, &body)?;
+        let client = client_request::authenticate(&state, &headers, &params, address).await?;
         let token = params.require("token")?;
-        Ok::<_, app::server::oauth::OAuthError>(
+        Ok::<_, app::server::protocol::OAuthError>(
             introspection::introspect(&state, &client, token, state.clock.now()).await?,
         )
     }

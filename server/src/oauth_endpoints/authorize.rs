@@ -6,7 +6,7 @@ use app::{
     server::{
         AppState, ServiceError,
         ctx::ClientAddress,
-        oauth::{OAuthError, Params},
+        protocol::{OAuthError, Params},
         services::oauth::authorize::{self, AuthorizationRequest, PromptRefusal, Validation},
     },
 };

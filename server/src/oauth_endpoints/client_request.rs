@@ -5,7 +5,7 @@ use app::server::{
     AppState,
     ctx::ClientAddress,
     entities::client,
-    oauth::{ClientCredentials, OAuthError, Params, decode_basic},
+    protocol::{ClientCredentials, OAuthError, Params, decode_basic},
     services::oauth::client_auth,
 };
 use axum::http::{HeaderMap, header};

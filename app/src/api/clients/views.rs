@@ -1,0 +1,292 @@
+//! What the API Clients pages receive from their server functions, and (on the server) how a
+//! service's view becomes it: formatting and naming only, no decisions.
+
+use crate::api::SiteOption;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Rows per page of the API Clients table.
+pub const CLIENTS_PER_PAGE: u64 = 25;
+
+/// One row of the API Clients table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientListRow {
+    /// Internal id (links).
+    pub id: Uuid,
+    /// Name.
+    pub name: String,
+    /// Consumer Key.
+    pub client_id: String,
+    /// Owner's username.
+    pub owner: String,
+    /// Registered (formatted).
+    pub created: String,
+    /// Last token activity (formatted), if any.
+    pub last_used: Option<String>,
+    /// False when disabled.
+    pub active: bool,
+}
+
+/// A page of the API Clients table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientListPage {
+    /// Rows.
+    pub rows: Vec<ClientListRow>,
+    /// Matches on all pages.
+    pub total: u64,
+    /// This page (from 0).
+    pub page: u64,
+    /// Pages (at least 1).
+    pub pages: u64,
+    /// The selected site.
+    pub site_name: String,
+}
+
+/// A scope of the catalogue, for checkboxes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeOption {
+    /// Name.
+    pub name: String,
+    /// What it allows.
+    pub description: String,
+}
+
+/// An API user who may own a client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnerOption {
+    /// User id.
+    pub id: Uuid,
+    /// Username.
+    pub username: String,
+}
+
+/// What the registration form offers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistrationOptions {
+    /// The site the client will belong to.
+    pub site: SiteOption,
+    /// Active API users of the site.
+    pub owners: Vec<OwnerOption>,
+    /// The site's scope catalogue.
+    pub scopes: Vec<ScopeOption>,
+    /// The Terms of Use version being accepted.
+    pub terms_version: String,
+    /// Loopback http redirect URIs are allowed on this server.
+    pub allow_loopback: bool,
+    /// The administrator's password must come with the registration (not entered recently).
+    pub needs_password: bool,
+}
+
+/// One secret slot on the details page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretSlotView {
+    /// Slot id.
+    pub id: Uuid,
+    /// Last four characters.
+    pub hint: String,
+    /// `current`, `grace` (old, still valid) or `retired`.
+    pub state: String,
+    /// Created (formatted).
+    pub created: String,
+    /// When a grace period ends / ended.
+    pub valid_until: Option<String>,
+    /// Last successful use (formatted).
+    pub last_used: Option<String>,
+    /// Successful uses.
+    pub use_count: i64,
+    /// Can be revealed (kept encrypted) and still valid.
+    pub revealable: bool,
+}
+
+/// A Terms of Use acceptance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TermsRecord {
+    /// Version accepted.
+    pub version: String,
+    /// Who.
+    pub by: String,
+    /// When (formatted).
+    pub at: String,
+    /// From which address.
+    pub from: Option<String>,
+}
+
+/// One live grant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantView {
+    /// Family id.
+    pub id: Uuid,
+    /// The API user.
+    pub username: String,
+    /// Scope granted.
+    pub scope: String,
+    /// Authorized at (formatted).
+    pub created: String,
+}
+
+/// Everything on the client details page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientDetail {
+    /// Internal id.
+    pub id: Uuid,
+    /// Consumer Key.
+    pub client_id: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Redirect URI.
+    pub redirect_uri: String,
+    /// Owner's username.
+    pub owner: String,
+    /// Owner's id.
+    pub owner_id: Uuid,
+    /// Who may own it instead (the site's active API users), for the edit form.
+    pub owners: Vec<OwnerOption>,
+    /// Scopes it may request.
+    pub scopes: Vec<String>,
+    /// PKCE required.
+    pub require_pkce: bool,
+    /// Not disabled.
+    pub active: bool,
+    /// Registered (formatted).
+    pub created: String,
+    /// Registered by.
+    pub created_by: String,
+    /// Last token activity.
+    pub last_used: Option<String>,
+    /// Secret slots, newest first.
+    pub secrets: Vec<SecretSlotView>,
+    /// Secrets can be revealed on this server (not show-once).
+    pub reveal_policy: bool,
+    /// A secret just issued or revealed: (hint, secret). Shown once.
+    pub revealed: Option<(String, String)>,
+    /// Latest Terms of Use acceptance.
+    pub terms: Option<TermsRecord>,
+    /// Current Terms of Use version.
+    pub current_terms_version: String,
+    /// Live access tokens.
+    pub active_access_tokens: u64,
+    /// Live grants.
+    pub active_grants: u64,
+    /// API users behind the live grants.
+    pub api_users: Vec<String>,
+    /// The newest live grants.
+    pub grants: Vec<GrantView>,
+    /// The site's scope catalogue (for the edit form).
+    pub catalogue: Vec<ScopeOption>,
+    /// Tokens issued to this client per day, last 30 days.
+    pub tokens_per_day: Vec<crate::api::DailyBar>,
+    /// The newest audit events where this client acted or was acted upon.
+    pub history: Vec<crate::api::audit::AuditRow>,
+    /// Secret actions need the administrator's password (not entered recently).
+    pub needs_password: bool,
+}
+
+/// What the details page adds to the service's view: this request's state.
+#[cfg(feature = "ssr")]
+#[derive(Debug)]
+pub struct ClientPageState<'a> {
+    /// The operator's settings (reveal policy, Terms of Use version).
+    pub settings: &'a crate::server::state::Settings,
+    /// A secret just issued or revealed, shown once.
+    pub revealed: Option<(String, String)>,
+    /// Secret actions need the password again.
+    pub needs_password: bool,
+}
+
+#[cfg(feature = "ssr")]
+impl From<crate::server::entities::user::Model> for OwnerOption {
+    fn from(user: crate::server::entities::user::Model) -> Self {
+        Self {
+            id: user.id,
+            username: user.username,
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<crate::server::entities::site_scope::Model> for ScopeOption {
+    fn from(scope: crate::server::entities::site_scope::Model) -> Self {
+        Self {
+            name: scope.name,
+            description: scope.description,
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl ClientDetail {
+    /// The details page of `view` for this request.
+    pub fn from_view(
+        view: crate::server::services::clients::ClientView,
+        page: ClientPageState<'_>,
+    ) -> Self {
+        use crate::domain::Timestamp;
+        use crate::server::state::SecretPolicy;
+        let now_valid = |state: crate::server::services::secrets::SlotState| {
+            state != crate::server::services::secrets::SlotState::Retired
+        };
+        let client = view.client;
+        Self {
+            active: client.is_active(),
+            created: Timestamp(client.created_at).format_utc(),
+            last_used: Timestamp::format_optional(client.last_used_at),
+            owner: view.owner.username,
+            owner_id: view.owner.id,
+            owners: view.owners.into_iter().map(OwnerOption::from).collect(),
+            scopes: view.scopes,
+            secrets: view
+                .secrets
+                .into_iter()
+                .map(|(slot, state)| SecretSlotView {
+                    id: slot.id,
+                    state: state.as_str().to_owned(),
+                    created: Timestamp(slot.created_at).format_utc(),
+                    valid_until: Timestamp::format_optional(slot.retired_at.or(slot.expires_at)),
+                    last_used: Timestamp::format_optional(slot.last_used_at),
+                    use_count: slot.use_count,
+                    revealable: now_valid(state) && slot.ciphertext.is_some(),
+                    hint: slot.hint,
+                })
+                .collect(),
+            reveal_policy: page.settings.secret_policy == SecretPolicy::Reveal,
+            revealed: page.revealed,
+            terms: view.terms.map(|t| TermsRecord {
+                version: t.terms_version,
+                by: t.accepted_by_label,
+                at: Timestamp(t.accepted_at).format_utc(),
+                from: t.accepted_from,
+            }),
+            current_terms_version: page.settings.terms.version.clone(),
+            active_access_tokens: view.usage.active_access_tokens,
+            active_grants: view.usage.active_families,
+            api_users: view.usage.api_users,
+            grants: view
+                .grants
+                .into_iter()
+                .map(|g| GrantView {
+                    id: g.family.id,
+                    username: g.username,
+                    scope: g.family.scope,
+                    created: Timestamp(g.family.created_at).format_utc(),
+                })
+                .collect(),
+            catalogue: view.catalogue.into_iter().map(ScopeOption::from).collect(),
+            tokens_per_day: crate::api::daily_bars(view.tokens_per_day),
+            history: view
+                .history
+                .into_iter()
+                .map(crate::api::audit::AuditRow::from)
+                .collect(),
+            needs_password: page.needs_password,
+            require_pkce: client.require_pkce,
+            created_by: client.created_by_label,
+            id: client.id,
+            client_id: client.client_id,
+            name: client.name,
+            description: client.description,
+            redirect_uri: client.redirect_uri,
+        }
+    }
+}

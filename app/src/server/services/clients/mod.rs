@@ -1,0 +1,360 @@
+//! API clients: registration (with Terms of Use acceptance), the API Clients list, details,
+//! edits, disable/enable and delete. Secrets live in `secrets`; grants in `token_families`.
+
+mod checks;
+mod list;
+mod registration;
+pub mod rows;
+mod store;
+mod view;
+
+pub use list::{ClientPage, ClientQuery, ClientRow, ClientSort, list};
+pub use registration::{Registration, register};
+pub use rows::{CheckedRegistration, RegistrationRows};
+pub use view::{CHART_DAYS, ClientView, HISTORY_EVENTS, LISTED_GRANTS, client_scopes, view};
+
+use checks::{allowed_scopes, require_api_user};
+use store::{record_terms, write_scopes};
+
+use crate::domain::{ClientDescription, ClientName, RedirectUri, ScopeSet};
+use crate::server::{
+    ServiceError,
+    crypto::tokens::{self, TokenKind},
+    db::begin_write,
+    entities::{client, user},
+    services::{
+        access::Acting,
+        audit::{self, Action, NewEvent, Target},
+        context::ServiceContext,
+        secrets, token_families,
+    },
+};
+
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+/// New values for a client's editable fields.
+#[derive(Debug, Clone)]
+pub struct ClientChanges {
+    /// Name.
+    pub name: ClientName,
+    /// Description.
+    pub description: ClientDescription,
+    /// Redirect URI.
+    pub redirect_uri: RedirectUri,
+    /// Scopes (empty: `profile`).
+    pub scopes: ScopeSet,
+    /// Require PKCE.
+    pub require_pkce: bool,
+    /// A new owner (an active API user of the client's site); `None` keeps the current one.
+    pub owner_user_id: Option<Uuid>,
+}
+
+/// Edits a client; the audit event lists what changed.
+pub async fn update(
+    cx: &ServiceContext<'_>,
+    client_uuid: Uuid,
+    changes: ClientChanges,
+) -> Result<client::Model, ServiceError> {
+    let ServiceContext {
+        db,
+        keys,
+        settings: _,
+        acting,
+        now,
+    } = *cx;
+    let txn = begin_write(db).await?;
+    let current = acting.require_client(&txn, client_uuid).await?;
+    let scopes = allowed_scopes(&txn, current.site_id, &changes.scopes).await?;
+    let old_scopes = client_scopes(&txn, client_uuid).await?;
+    let mut changed = serde_json::Map::new();
+    let mut note = |field: &str, from: serde_json::Value, to: serde_json::Value| {
+        if from != to {
+            changed.insert(field.to_owned(), json!({"from": from, "to": to}));
+        }
+    };
+    note("name", json!(current.name), json!(changes.name.as_str()));
+    note(
+        "description",
+        json!(current.description),
+        json!(changes.description.as_str()),
+    );
+    note(
+        "redirect_uri",
+        json!(current.redirect_uri),
+        json!(changes.redirect_uri.as_str()),
+    );
+    note(
+        "scopes",
+        json!(old_scopes.to_string()),
+        json!(scopes.to_string()),
+    );
+    note(
+        "require_pkce",
+        json!(current.require_pkce),
+        json!(changes.require_pkce),
+    );
+    let new_owner = match changes.owner_user_id {
+        Some(owner_id) if owner_id != current.owner_user_id => {
+            let old_owner = user::Entity::find_by_id(current.owner_user_id)
+                .one(&txn)
+                .await?
+                .map(|u| u.username);
+            let owner = require_api_user(&txn, current.site_id, owner_id).await?;
+            note("owner", json!(old_owner), json!(owner.username));
+            Some(owner.id)
+        }
+        _ => None,
+    };
+    if changed.is_empty() {
+        return Ok(current);
+    }
+    let mut update = current.into_active_model();
+    update.name = Set(changes.name.as_str().to_owned());
+    update.name_key = Set(changes.name.key());
+    update.description = Set(changes.description.as_str().to_owned());
+    update.redirect_uri = Set(changes.redirect_uri.as_str().to_owned());
+    update.require_pkce = Set(changes.require_pkce);
+    if let Some(owner) = new_owner {
+        update.owner_user_id = Set(owner);
+    }
+    update.updated_at = Set(now.unix());
+    let updated = update.update(&txn).await?;
+    write_scopes(&txn, updated.id, &scopes).await?;
+    let fields: Vec<String> = changed.keys().cloned().collect();
+    audit::record(
+        &txn,
+        keys,
+        NewEvent::new(
+            Some(updated.site_id),
+            Action::ClientUpdated,
+            acting.actor(),
+            format!(
+                "API client \"{}\" edited ({})",
+                updated.name,
+                fields.join(", ")
+            ),
+        )
+        .target(Target::client(&updated))
+        .details(serde_json::Value::Object(changed)),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Disables (clients then get `invalid_client`) or enables a client; disabling may also
+/// revoke every grant.
+pub async fn set_disabled(
+    cx: &ServiceContext<'_>,
+    client_uuid: Uuid,
+    disabled: bool,
+    existing: secrets::ExistingTokens,
+) -> Result<client::Model, ServiceError> {
+    let ServiceContext {
+        db,
+        keys,
+        settings: _,
+        acting,
+        now,
+    } = *cx;
+    let txn = begin_write(db).await?;
+    let current = acting.require_client(&txn, client_uuid).await?;
+    let revoked = if disabled && existing == secrets::ExistingTokens::RevokeAll {
+        token_families::revoke_all_for_client(&txn, current.id, "client disabled", now).await?
+    } else {
+        0
+    };
+    if current.disabled_at.is_some() == disabled && revoked == 0 {
+        return Ok(current);
+    }
+    let mut update = current.into_active_model();
+    update.disabled_at = Set(disabled.then_some(now.unix()));
+    update.updated_at = Set(now.unix());
+    let updated = update.update(&txn).await?;
+    audit::record(
+        &txn,
+        keys,
+        NewEvent::new(
+            Some(updated.site_id),
+            if disabled {
+                Action::ClientDisabled
+            } else {
+                Action::ClientEnabled
+            },
+            acting.actor(),
+            format!(
+                "API client \"{}\" {}{}",
+                updated.name,
+                if disabled { "disabled" } else { "enabled" },
+                if revoked > 0 {
+                    format!("; {revoked} grant(s) revoked")
+                } else {
+                    String::new()
+                }
+            ),
+        )
+        .target(Target::client(&updated))
+        .details(json!({"grants_revoked": revoked})),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Deletes a client with its secrets and every token it holds.
+pub async fn delete(cx: &ServiceContext<'_>, client_uuid: Uuid) -> Result<(), ServiceError> {
+    let ServiceContext {
+        db,
+        keys,
+        settings: _,
+        acting,
+        now,
+    } = *cx;
+    let txn = begin_write(db).await?;
+    let current = acting.require_client(&txn, client_uuid).await?;
+    // Grants first, in the order the token endpoint takes them; then the client (whose
+    // deletion takes the grants and tokens with it).
+    token_families::lock_client_families(&txn, current.id).await?;
+    let usage = token_families::client_usage(&txn, current.id, now).await?;
+    client::Entity::delete_by_id(current.id).exec(&txn).await?;
+    audit::record(
+        &txn,
+        keys,
+        NewEvent::new(
+            Some(current.site_id),
+            Action::ClientDeleted,
+            acting.actor(),
+            format!(
+                "API client \"{}\" deleted; {} grant(s) and {} access token(s) revoked",
+                current.name, usage.active_families, usage.active_access_tokens
+            ),
+        )
+        .target(Target::client(&current))
+        .details(json!({
+            "client_id": current.client_id,
+            "grants_revoked": usage.active_families,
+            "access_tokens_revoked": usage.active_access_tokens,
+        })),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Records acceptance of the current Terms of Use for a client that accepted an older
+/// version.
+pub async fn accept_current_terms(
+    cx: &ServiceContext<'_>,
+    client_uuid: Uuid,
+    accepted: bool,
+) -> Result<(), ServiceError> {
+    let ServiceContext {
+        db,
+        keys,
+        settings,
+        acting,
+        now,
+    } = *cx;
+    if !accepted {
+        return Err(ServiceError::invalid(
+            "accept_terms",
+            "Tick the box to accept the Terms of Use.",
+        ));
+    }
+    let txn = begin_write(db).await?;
+    let current = acting.require_client(&txn, client_uuid).await?;
+    if current.terms_version == settings.terms.version {
+        return Ok(());
+    }
+    record_terms(&txn, keys, acting, &current, &settings.terms.version, now).await?;
+    let mut update = current.into_active_model();
+    update.terms_version = Set(settings.terms.version.clone());
+    update.update(&txn).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Revokes one grant of a client (every token issued under it).
+pub async fn revoke_grant(
+    cx: &ServiceContext<'_>,
+    client_uuid: Uuid,
+    family_id: Uuid,
+) -> Result<(), ServiceError> {
+    let ServiceContext {
+        db,
+        keys,
+        settings: _,
+        acting,
+        now,
+    } = *cx;
+    use crate::server::entities::token_family;
+    let txn = begin_write(db).await?;
+    let current = acting.require_client(&txn, client_uuid).await?;
+    let family = token_family::Entity::find_by_id(family_id)
+        .one(&txn)
+        .await?
+        .filter(|f| f.client_uuid == client_uuid)
+        .ok_or(ServiceError::NotFound)?;
+    if token_families::revoke_family(&txn, family.id, "revoked by administrator", now).await? {
+        let username = user::Entity::find_by_id(family.user_id)
+            .one(&txn)
+            .await?
+            .map(|u| u.username)
+            .unwrap_or_default();
+        audit::record(
+            &txn,
+            keys,
+            NewEvent::new(
+                Some(current.site_id),
+                Action::TokensRevoked,
+                acting.actor(),
+                format!("Grant of {username} to \"{}\" revoked", current.name),
+            )
+            .target(Target::client(&current))
+            .details(json!({"grant": family.id, "api_user": username})),
+            now,
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Clients owned by `user_id` on `site_id` (the user's Security Settings).
+pub async fn owned_by(
+    conn: &impl ConnectionTrait,
+    acting: &Acting,
+    site_id: Uuid,
+    user_id: Uuid,
+) -> Result<Vec<client::Model>, ServiceError> {
+    acting.require_site_admin(conn, site_id).await?;
+    Ok(client::Entity::find()
+        .filter(client::Column::SiteId.eq(site_id))
+        .filter(client::Column::OwnerUserId.eq(user_id))
+        .order_by_asc(client::Column::NameKey)
+        .all(conn)
+        .await?)
+}
+
+/// The client with this Consumer Key (no permission check: used by the token server after
+/// the shape check).
+pub async fn find_by_client_id(
+    conn: &impl ConnectionTrait,
+    client_id: &str,
+) -> Result<Option<client::Model>, ServiceError> {
+    if !tokens::is_well_formed(TokenKind::ClientId, client_id) {
+        return Ok(None);
+    }
+    Ok(client::Entity::find()
+        .filter(client::Column::ClientId.eq(client_id))
+        .one(conn)
+        .await?)
+}

@@ -1,0 +1,168 @@
+//! The rows that make one registered client — the client, its scopes, its first secret slot,
+//! the Terms of Use acceptance and the audit events — built in one place and written by no
+//! one here, so the console's registration ([`super::register`], one client per transaction)
+//! and bulk seeding (`latchkey seed`, hundreds per statement) cannot drift apart.
+
+use crate::domain::{ClientDescription, ClientName, RedirectUri, ScopeSet, Timestamp};
+use crate::server::{
+    ServiceError,
+    crypto::tokens::{self, Secret, TokenKind},
+    entities::{client, client_scope, client_secret, terms_acceptance, user},
+    keys::Keys,
+    services::{
+        access::Acting,
+        audit::{Action, NewEvent, Target, TargetKind},
+        secrets,
+    },
+    state::SecretPolicy,
+};
+use sea_orm::ActiveValue::{NotSet, Set};
+use serde_json::json;
+use uuid::Uuid;
+
+/// A registration whose owner and scopes were already checked against the site.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckedRegistration<'a> {
+    /// The site the client belongs to.
+    pub site_id: Uuid,
+    /// Name.
+    pub name: &'a ClientName,
+    /// Description.
+    pub description: &'a ClientDescription,
+    /// The one redirect URI.
+    pub redirect_uri: &'a RedirectUri,
+    /// The owner: an active API user of the site.
+    pub owner: &'a user::Model,
+    /// The scopes it may request, all in the site's catalogue.
+    pub scopes: &'a ScopeSet,
+    /// Refuse authorization requests without PKCE.
+    pub require_pkce: bool,
+    /// The Terms of Use version accepted.
+    pub terms_version: &'a str,
+}
+
+/// Everything one registration writes, not yet written.
+#[derive(Debug)]
+pub struct RegistrationRows {
+    /// The client.
+    pub client: client::ActiveModel,
+    /// Its scopes.
+    pub scopes: Vec<client_scope::ActiveModel>,
+    /// Its first secret slot.
+    pub slot: client_secret::ActiveModel,
+    /// The secret of that slot, shown once.
+    pub secret: Secret,
+    /// The acceptance of the Terms of Use.
+    pub terms: terms_acceptance::ActiveModel,
+    /// "Client registered" then "Terms accepted", for the site's chain.
+    pub events: Vec<NewEvent>,
+}
+
+/// Builds the rows of `registration` made by `acting` at `now`.
+pub fn registration_rows(
+    keys: &Keys,
+    policy: SecretPolicy,
+    acting: &Acting,
+    registration: CheckedRegistration<'_>,
+    now: Timestamp,
+) -> Result<RegistrationRows, ServiceError> {
+    let actor = acting.actor();
+    let id = Uuid::now_v7();
+    let client_id = tokens::generate(TokenKind::ClientId)?;
+    let name = registration.name.as_str();
+    let owner = &registration.owner.username;
+    let redirect_uri = registration.redirect_uri.as_str();
+    let client = client::ActiveModel {
+        id: Set(id),
+        site_id: Set(registration.site_id),
+        client_id: Set(client_id.clone()),
+        name: Set(name.to_owned()),
+        name_key: Set(registration.name.key()),
+        description: Set(registration.description.as_str().to_owned()),
+        redirect_uri: Set(redirect_uri.to_owned()),
+        owner_user_id: Set(registration.owner.id),
+        require_pkce: Set(registration.require_pkce),
+        disabled_at: Set(None),
+        created_by_user_id: Set(acting.admin_id()),
+        created_by_label: Set(actor.label.clone()),
+        created_at: Set(now.unix()),
+        updated_at: Set(now.unix()),
+        last_used_at: Set(None),
+        terms_version: Set(registration.terms_version.to_owned()),
+    };
+    let scopes = scope_rows(id, registration.scopes);
+    let (slot, secret) = secrets::new_slot(keys, policy, id, &client_id, &actor.label, now)?;
+    let target = Target::new(TargetKind::Client, &client_id, name);
+    let registered = NewEvent::new(
+        Some(registration.site_id),
+        Action::ClientRegistered,
+        actor.clone(),
+        format!("API client \"{name}\" registered for {owner}"),
+    )
+    .target(target.clone())
+    .details(json!({
+        "client_id": client_id,
+        "owner": owner,
+        "redirect_uri": redirect_uri,
+        "scopes": registration.scopes.to_string(),
+        "require_pkce": registration.require_pkce,
+        "secret_hint": secret.hint(),
+    }));
+    let (terms, accepted) = terms_rows(
+        acting,
+        registration.site_id,
+        id,
+        target,
+        registration.terms_version,
+        now,
+    );
+    Ok(RegistrationRows {
+        client,
+        scopes,
+        slot,
+        secret,
+        terms,
+        events: vec![registered, accepted],
+    })
+}
+
+/// The scope rows of a client.
+pub fn scope_rows(client_uuid: Uuid, scopes: &ScopeSet) -> Vec<client_scope::ActiveModel> {
+    scopes
+        .iter()
+        .map(|scope| client_scope::ActiveModel {
+            client_uuid: Set(client_uuid),
+            scope: Set(scope.as_str().to_owned()),
+        })
+        .collect()
+}
+
+/// The acceptance of Terms of Use `version` by `acting` for the client `target` (row id
+/// `client_uuid`) and its audit event.
+pub fn terms_rows(
+    acting: &Acting,
+    site_id: Uuid,
+    client_uuid: Uuid,
+    target: Target,
+    version: &str,
+    now: Timestamp,
+) -> (terms_acceptance::ActiveModel, NewEvent) {
+    let actor = acting.actor();
+    let row = terms_acceptance::ActiveModel {
+        id: NotSet,
+        client_uuid: Set(client_uuid),
+        terms_version: Set(version.to_owned()),
+        accepted_by_user_id: Set(acting.admin_id()),
+        accepted_by_label: Set(actor.label.clone()),
+        accepted_at: Set(now.unix()),
+        accepted_from: Set(actor.address.clone()),
+    };
+    let summary = format!(
+        "{} accepted the Terms of Use (version {version}) for \"{}\"",
+        actor.label, target.label
+    );
+    let event = NewEvent::new(Some(site_id), Action::TermsAccepted, actor, summary)
+        .target(target)
+        .details(json!({"terms_version": version}));
+    (row, event)
+}
