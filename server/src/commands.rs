@@ -271,14 +271,8 @@ async fn site(global: &GlobalArgs, command: SiteCommand) -> Result<(), CliError>
     match command {
         SiteCommand::Create { name } => {
             let name = SiteName::parse(&name)?;
-            let site = sites::create(
-                &state.db,
-                &state.keys,
-                &Acting::operator(),
-                &name,
-                state.clock.now(),
-            )
-            .await?;
+            let operator = Acting::operator();
+            let site = sites::create(&ServiceContext::new(&state, &operator), &name).await?;
             print_json(&json!({"id": site.id, "name": site.name}))
         }
         SiteCommand::List { json } => {
@@ -342,15 +336,9 @@ async fn admin_create(global: &GlobalArgs, args: AdminCreateArgs) -> Result<(), 
         password,
         roles,
     };
-    let user = users::create(
-        &state.db,
-        &state.keys,
-        &state.passwords,
-        &Acting::operator(),
-        new_user,
-        state.clock.now(),
-    )
-    .await?;
+    let operator = Acting::operator();
+    let cx = ServiceContext::new(&state, &operator);
+    let user = users::create(&cx, &state.passwords, new_user).await?;
     print_json(&json!({
         "id": user.id,
         "username": user.username,

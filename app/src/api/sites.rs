@@ -45,14 +45,7 @@ pub async fn create_site(csrf: String, name: String) -> Result<Uuid, ConsoleErro
     use crate::server::{ctx, services::sites};
     let admin = ctx::require_admin_for_change(&csrf).await?;
     let name = SiteName::parse(&name).map_err(|e| ConsoleError::invalid("name", e.to_string()))?;
-    let site = sites::create(
-        &admin.state.db,
-        &admin.state.keys,
-        &admin.acting(),
-        &name,
-        admin.state.clock.now(),
-    )
-    .await?;
+    let site = sites::create(&admin.service(), &name).await?;
     Ok(site.id)
 }
 
@@ -63,15 +56,7 @@ pub async fn rename_site(csrf: String, site_id: Uuid, name: String) -> Result<()
     use crate::server::{ctx, services::sites};
     let admin = ctx::require_admin_for_change(&csrf).await?;
     let name = SiteName::parse(&name).map_err(|e| ConsoleError::invalid("name", e.to_string()))?;
-    sites::rename(
-        &admin.state.db,
-        &admin.state.keys,
-        &admin.acting(),
-        site_id,
-        &name,
-        admin.state.clock.now(),
-    )
-    .await?;
+    sites::rename(&admin.service(), site_id, &name).await?;
     Ok(())
 }
 
@@ -118,16 +103,7 @@ pub async fn add_site_scope(
     use crate::server::{ctx, services::scopes};
     let admin = ctx::require_admin_for_change(&csrf).await?;
     let name = ScopeName::parse(&name).map_err(|e| ConsoleError::invalid("name", e.to_string()))?;
-    scopes::add(
-        &admin.state.db,
-        &admin.state.keys,
-        &admin.acting(),
-        site_id,
-        &name,
-        &description,
-        admin.state.clock.now(),
-    )
-    .await?;
+    scopes::add(&admin.service(), site_id, &name, &description).await?;
     Ok(())
 }
 
@@ -140,14 +116,6 @@ pub async fn remove_site_scope(
 ) -> Result<(), ConsoleError> {
     use crate::server::{ctx, services::scopes};
     let admin = ctx::require_admin_for_change(&csrf).await?;
-    scopes::remove(
-        &admin.state.db,
-        &admin.state.keys,
-        &admin.acting(),
-        site_id,
-        &name,
-        admin.state.clock.now(),
-    )
-    .await?;
+    scopes::remove(&admin.service(), site_id, &name).await?;
     Ok(())
 }

@@ -181,15 +181,7 @@ pub async fn create_user(
         password,
         roles,
     };
-    let user = users::create(
-        &admin.state.db,
-        &admin.state.keys,
-        &admin.state.passwords,
-        &admin.acting(),
-        new_user,
-        admin.state.clock.now(),
-    )
-    .await?;
+    let user = users::create(&admin.service(), &admin.state.passwords, new_user).await?;
     leptos_axum::redirect(&format!("/administrators/{}", user.id));
     Ok(user.id)
 }
@@ -254,15 +246,7 @@ pub async fn update_user_email(
     let admin = ctx::require_admin_for_change(&csrf).await?;
     let email =
         EmailAddress::parse(&email).map_err(|e| ConsoleError::invalid("email", e.to_string()))?;
-    users::change_email(
-        &admin.state.db,
-        &admin.state.keys,
-        &admin.acting(),
-        user_id,
-        &email,
-        admin.state.clock.now(),
-    )
-    .await?;
+    users::change_email(&admin.service(), user_id, &email).await?;
     Ok(())
 }
 
@@ -284,15 +268,7 @@ pub async fn update_user_roles(
             .require_recent_password(current_password.as_deref())
             .await?;
     }
-    users::set_roles(
-        &admin.state.db,
-        &admin.state.keys,
-        &admin.acting(),
-        user_id,
-        &roles,
-        admin.state.clock.now(),
-    )
-    .await?;
+    users::set_roles(&admin.service(), user_id, &roles).await?;
     Ok(())
 }
 
@@ -333,16 +309,7 @@ pub async fn reset_user_password(
     admin
         .require_recent_password(current_password.as_deref())
         .await?;
-    users::reset_password(
-        &admin.state.db,
-        &admin.state.keys,
-        &admin.state.passwords,
-        &admin.acting(),
-        user_id,
-        &password,
-        admin.state.clock.now(),
-    )
-    .await?;
+    users::reset_password(&admin.service(), &admin.state.passwords, user_id, &password).await?;
     Ok(())
 }
 
@@ -355,15 +322,7 @@ pub async fn set_user_disabled(
 ) -> Result<(), ConsoleError> {
     use crate::server::{ctx, services::users};
     let admin = ctx::require_admin_for_change(&csrf).await?;
-    users::set_disabled(
-        &admin.state.db,
-        &admin.state.keys,
-        &admin.acting(),
-        user_id,
-        disabled,
-        admin.state.clock.now(),
-    )
-    .await?;
+    users::set_disabled(&admin.service(), user_id, disabled).await?;
     Ok(())
 }
 
@@ -389,14 +348,7 @@ pub async fn preview_user_deletion(user_id: Uuid) -> Result<DeletionPreview, Con
 pub async fn delete_user(csrf: String, user_id: Uuid) -> Result<(), ConsoleError> {
     use crate::server::{ctx, services::users};
     let admin = ctx::require_admin_for_change(&csrf).await?;
-    users::delete(
-        &admin.state.db,
-        &admin.state.keys,
-        &admin.acting(),
-        user_id,
-        admin.state.clock.now(),
-    )
-    .await?;
+    users::delete(&admin.service(), user_id).await?;
     leptos_axum::redirect("/administrators");
     Ok(())
 }

@@ -61,13 +61,13 @@ pub struct Admin {
     pub state: AppState,
     /// The session record.
     pub session_data: ConsoleSessionData,
-    /// The administrator.
+    /// The administrator. Read-only after `load`: `acting` is derived from it.
     pub user: user::Model,
     /// Every site they administer.
     pub sites: Vec<site::Model>,
     /// The selected site (always one of `sites`).
     pub site: site::Model,
-    /// Where the request came from.
+    /// Where the request came from. Read-only after `load`: `acting` is derived from it.
     pub address: Option<String>,
     /// The principal for services and the audit log.
     acting: Acting,

@@ -18,11 +18,12 @@ use app::server::{
         access::Acting,
         audit::{self, Action, Actor, ActorKind, NewEvent, Target, TargetKind},
         clients::{self, CheckedRegistration},
+        context::ServiceContext,
         sites,
         users::{self, NewUser},
     },
 };
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, EntityTrait};
 use uuid::Uuid;
 
 pub mod fixtures;
@@ -65,12 +66,12 @@ pub async fn seed(state: &AppState, plan: &SeedPlan) -> Result<SeedReport, Servi
     let now = state.clock.now();
     let site = match sites::find_by_name(&state.db, plan.site.as_str()).await? {
         Some(site) => site,
-        None => sites::create(&state.db, &state.keys, &operator, &plan.site, now).await?,
+        None => sites::create(&ServiceContext::new(state, &operator), &plan.site).await?,
     };
     let api_users = seed_users(state, site.id, plan, now).await?;
     let clients = seed_clients(state, site.id, &api_users, plan.clients, now).await?;
     seed_audit(state, site.id, plan.audit_events, now).await?;
-    let user_ids: Vec<Uuid> = api_users.iter().map(|(id, _)| *id).collect();
+    let user_ids: Vec<Uuid> = api_users.iter().map(|user| user.id).collect();
     let fixtures = fixtures::mint(
         state,
         site.id,
@@ -83,63 +84,68 @@ pub async fn seed(state: &AppState, plan: &SeedPlan) -> Result<SeedReport, Servi
     refresh_planner_statistics(&state.db).await?;
     Ok(SeedReport {
         site_id: site.id,
-        api_users: api_users.into_iter().map(|(_, name)| name).collect(),
+        api_users: api_users.into_iter().map(|user| user.username).collect(),
         clients,
         fixtures,
     })
 }
 
+/// The API users `seed-user-0001`...: created by `users::insert` (the function behind the
+/// console's Add User), [`BATCH`] per transaction; an existing one that is not yet an API user
+/// of the site gets the role through `users::set_roles`, keeping any other role it holds.
 async fn seed_users(
     state: &AppState,
     site_id: Uuid,
     plan: &SeedPlan,
     now: Timestamp,
-) -> Result<Vec<(Uuid, String)>, ServiceError> {
+) -> Result<Vec<user::Model>, ServiceError> {
     let operator = Acting::operator();
     // One argon2 hash shared by all seeded users: they share the password anyway.
     let hash = state.passwords.hash(&plan.password).await?;
-    let api_user = [SiteRoles {
-        site_id,
-        is_site_admin: false,
-        is_api_user: true,
-    }];
     let mut users = Vec::with_capacity(plan.api_users);
-    for i in 0..plan.api_users {
-        let username = format!("seed-user-{:04}", i + 1);
-        let id = match users::find_by_username(&state.db, &username).await? {
-            Some(existing) => {
-                let member = membership::Entity::find_by_id((site_id, existing.id))
-                    .one(&state.db)
-                    .await?;
-                if !member.is_some_and(|m| m.is_api_user) {
-                    users::set_roles(
-                        &state.db,
-                        &state.keys,
-                        &operator,
-                        existing.id,
-                        &api_user,
-                        now,
-                    )
-                    .await?;
+    let mut needs_role = Vec::new();
+    for chunk_start in (0..plan.api_users).step_by(BATCH) {
+        let txn = begin_write(&state.db).await?;
+        for i in chunk_start..(chunk_start + BATCH).min(plan.api_users) {
+            let username = format!("seed-user-{:04}", i + 1);
+            let user = match users::find_by_username(&txn, &username).await? {
+                Some(existing) => {
+                    let member = membership::Entity::find_by_id((site_id, existing.id))
+                        .one(&txn)
+                        .await?;
+                    if !member.as_ref().is_some_and(|m| m.is_api_user) {
+                        let roles = SiteRoles {
+                            site_id,
+                            is_site_admin: member.is_some_and(|m| m.is_site_admin),
+                            is_api_user: true,
+                        };
+                        needs_role.push((existing.id, roles));
+                    }
+                    existing
                 }
-                existing.id
-            }
-            None => {
-                let new = NewUser {
-                    username: Username::parse(&username).map_err(invalid_fixture)?,
-                    email: EmailAddress::parse(&format!("{username}@example.com"))
-                        .map_err(invalid_fixture)?,
-                    password: plan.password.clone(),
-                    roles: api_user.to_vec(),
-                };
-                let txn = begin_write(&state.db).await?;
-                let created =
-                    users::insert(&txn, &state.keys, &operator, &new, hash.clone(), now).await?;
-                txn.commit().await?;
-                created.id
-            }
-        };
-        users.push((id, username));
+                None => {
+                    let new = NewUser {
+                        username: Username::parse(&username).map_err(invalid_fixture)?,
+                        email: EmailAddress::parse(&format!("{username}@example.com"))
+                            .map_err(invalid_fixture)?,
+                        password: plan.password.clone(),
+                        roles: vec![SiteRoles {
+                            site_id,
+                            is_site_admin: false,
+                            is_api_user: true,
+                        }],
+                    };
+                    users::insert(&txn, &state.keys, &operator, &new, hash.clone(), now).await?
+                }
+            };
+            users.push(user);
+        }
+        txn.commit().await?;
+    }
+    // Role changes take their own transaction (and their own locks), after the inserts.
+    let cx = ServiceContext::new(state, &operator);
+    for (user_id, roles) in needs_role {
+        users::set_roles(&cx, user_id, &[roles]).await?;
     }
     Ok(users)
 }
@@ -151,7 +157,7 @@ fn invalid_fixture(error: app::domain::Invalid) -> ServiceError {
 async fn seed_clients(
     state: &AppState,
     site_id: Uuid,
-    owners: &[(Uuid, String)],
+    owners: &[user::Model],
     count: usize,
     now: Timestamp,
 ) -> Result<Vec<SeededClient>, ServiceError> {
@@ -159,10 +165,6 @@ async fn seed_clients(
         return Ok(Vec::new());
     }
     let operator = Acting::operator();
-    let owner_models = user::Entity::find()
-        .filter(user::Column::Id.is_in(owners.iter().map(|(id, _)| *id)))
-        .all(&state.db)
-        .await?;
     let scopes = ScopeSet::parse(ScopeName::PROFILE).map_err(invalid_fixture)?;
     let mut created = Vec::with_capacity(count);
     for chunk_start in (0..count).step_by(BATCH) {
@@ -170,11 +172,8 @@ async fn seed_clients(
         let (mut clients, mut scope_rows, mut slots, mut terms, mut events) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for n in chunk_start..(chunk_start + BATCH).min(count) {
-            let (owner_id, owner_name) = &owners[n % owners.len()];
-            let owner = owner_models
-                .iter()
-                .find(|model| model.id == *owner_id)
-                .ok_or(ServiceError::NotFound)?;
+            let owner = &owners[n % owners.len()];
+            let owner_name = &owner.username;
             let name = ClientName::parse(&format!("Seeded client {:05}", n + 1))
                 .map_err(invalid_fixture)?;
             let description =

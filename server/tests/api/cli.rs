@@ -558,3 +558,57 @@ async fn seeded_clients_are_registered_clients() {
         db.cleanup().await;
     }
 }
+
+/// Seeding again where a seeded user is already a site administrator (and no longer an API
+/// user) gives them the API User role back and keeps the administrator role.
+#[tokio::test]
+async fn seeding_again_keeps_the_roles_a_seeded_user_holds() {
+    use app::server::entities::site_membership as membership;
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set, IntoActiveModel};
+    let seed = |db: &TestDb, site: &str| {
+        json(&latchkey(
+            db,
+            &[
+                "seed",
+                "--site",
+                site,
+                "--api-users",
+                "1",
+                "--clients",
+                "1",
+                "--audit-events",
+                "0",
+                "--password-stdin",
+            ],
+            Some("seeded users passphrase\n"),
+        ))
+    };
+    for db in TestDatabases::all().await {
+        seed(&db, "Acme");
+        let mut row = membership::Entity::find()
+            .one(&db.conn)
+            .await
+            .unwrap()
+            .unwrap()
+            .into_active_model();
+        row.is_site_admin = Set(true);
+        row.is_api_user = Set(false);
+        let row = row.update(&db.conn).await.unwrap();
+        seed(&db, "Acme");
+        let again = membership::Entity::find_by_id((row.site_id, row.user_id))
+            .one(&db.conn)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(again.is_site_admin && again.is_api_user, "{}", db.name);
+        // Another site: the same user becomes its API user too.
+        seed(&db, "Globex");
+        let memberships = membership::Entity::find()
+            .filter(membership::Column::UserId.eq(row.user_id))
+            .count(&db.conn)
+            .await
+            .unwrap();
+        assert_eq!(memberships, 2, "{}", db.name);
+        db.cleanup().await;
+    }
+}

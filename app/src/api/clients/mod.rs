@@ -9,7 +9,6 @@ mod views;
 
 pub use views::*;
 
-use super::SiteOption;
 use crate::error::ConsoleError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -90,7 +89,7 @@ pub async fn get_registration_options() -> Result<RegistrationOptions, ConsoleEr
     let admin = ctx::require_admin().await?;
     let owners = owner_options(&admin, admin.site.id).await?;
     Ok(RegistrationOptions {
-        site: SiteOption {
+        site: super::SiteOption {
             id: admin.site.id,
             name: admin.site.name.clone(),
         },

@@ -6,16 +6,14 @@ use crate::server::{
     ServiceError,
     db::begin_write,
     entities::{client, client_scope, site_scope},
-    keys::Keys,
     services::{
-        access::Acting,
         audit::{self, Action, NewEvent, Target},
+        context::ServiceContext,
     },
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait,
-    sea_query::OnConflict,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, JoinType,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait, sea_query::OnConflict,
 };
 use uuid::Uuid;
 
@@ -70,14 +68,18 @@ pub async fn catalogue_set(
 
 /// Adds a scope to the catalogue of a site the actor administers.
 pub async fn add(
-    db: &DatabaseConnection,
-    keys: &Keys,
-    acting: &Acting,
+    cx: &ServiceContext<'_>,
     site_id: Uuid,
     name: &ScopeName,
     description: &str,
-    now: Timestamp,
 ) -> Result<(), ServiceError> {
+    let ServiceContext {
+        db,
+        keys,
+        settings: _,
+        acting,
+        now,
+    } = *cx;
     let description = description.trim();
     if description.is_empty()
         || description.chars().count() > 200
@@ -127,13 +129,17 @@ pub async fn add(
 
 /// Removes a scope no client uses from a site's catalogue.
 pub async fn remove(
-    db: &DatabaseConnection,
-    keys: &Keys,
-    acting: &Acting,
+    cx: &ServiceContext<'_>,
     site_id: Uuid,
     name: &str,
-    now: Timestamp,
 ) -> Result<(), ServiceError> {
+    let ServiceContext {
+        db,
+        keys,
+        settings: _,
+        acting,
+        now,
+    } = *cx;
     let txn = begin_write(db).await?;
     let site = acting.require_site_admin(&txn, site_id).await?;
     let scope = site_scope::Entity::find_by_id((site_id, name.to_owned()))

@@ -10,11 +10,12 @@ use crate::server::{
     services::{
         access::Acting,
         audit::{self, Action, NewEvent, Target},
+        context::ServiceContext,
     },
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -83,13 +84,14 @@ pub async fn insert(
 }
 
 /// Creates a site. An administrator who creates one becomes its site administrator.
-pub async fn create(
-    db: &DatabaseConnection,
-    keys: &Keys,
-    acting: &Acting,
-    name: &SiteName,
-    now: Timestamp,
-) -> Result<site::Model, ServiceError> {
+pub async fn create(cx: &ServiceContext<'_>, name: &SiteName) -> Result<site::Model, ServiceError> {
+    let ServiceContext {
+        db,
+        keys,
+        settings: _,
+        acting,
+        now,
+    } = *cx;
     let txn = begin_write(db).await?;
     let created = insert(&txn, keys, acting, name, now).await?;
     if let Some(user_id) = acting.admin_id() {
@@ -109,13 +111,17 @@ pub async fn create(
 
 /// Renames a site the actor administers.
 pub async fn rename(
-    db: &DatabaseConnection,
-    keys: &Keys,
-    acting: &Acting,
+    cx: &ServiceContext<'_>,
     site_id: Uuid,
     name: &SiteName,
-    now: Timestamp,
 ) -> Result<site::Model, ServiceError> {
+    let ServiceContext {
+        db,
+        keys,
+        settings: _,
+        acting,
+        now,
+    } = *cx;
     let txn = begin_write(db).await?;
     let current = acting.require_site_admin(&txn, site_id).await?;
     if current.name == name.as_str() {

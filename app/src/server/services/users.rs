@@ -22,13 +22,14 @@ use crate::server::{
     services::{
         access::Acting,
         audit::{self, Action, NewEvent, Target},
+        context::ServiceContext,
     },
 };
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
-    JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, JoinType,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait,
     sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
 use serde_json::json;
@@ -65,13 +66,17 @@ pub async fn find_by_username(
 /// those sites. The password is hashed before the transaction so the write lock is never held
 /// during argon2.
 pub async fn create(
-    db: &DatabaseConnection,
-    keys: &Keys,
+    cx: &ServiceContext<'_>,
     hasher: &PasswordHasher,
-    acting: &Acting,
     new: NewUser,
-    now: Timestamp,
 ) -> Result<user::Model, ServiceError> {
+    let ServiceContext {
+        db,
+        keys,
+        settings: _,
+        acting,
+        now,
+    } = *cx;
     if new.roles.iter().all(SiteRoles::is_empty) {
         return Err(ServiceError::invalid(
             "roles",
@@ -473,13 +478,17 @@ async fn ensure_sites_keep_an_admin(
 
 /// Changes the user's email address (account-wide).
 pub async fn change_email(
-    db: &DatabaseConnection,
-    keys: &Keys,
-    acting: &Acting,
+    cx: &ServiceContext<'_>,
     user_id: Uuid,
     email: &EmailAddress,
-    now: Timestamp,
 ) -> Result<user::Model, ServiceError> {
+    let ServiceContext {
+        db,
+        keys,
+        settings: _,
+        acting,
+        now,
+    } = *cx;
     let txn = begin_write(db).await?;
     let (current, sites) = require_account_manager(&txn, acting, user_id).await?;
     if current.email == email.as_str() {
@@ -512,19 +521,23 @@ pub async fn change_email(
 /// Sets the user's roles on sites the actor administers; empty roles remove the user from
 /// that site. Sites not mentioned are left alone.
 pub async fn set_roles(
-    db: &DatabaseConnection,
-    keys: &Keys,
-    acting: &Acting,
+    cx: &ServiceContext<'_>,
     user_id: Uuid,
     changes: &[SiteRoles],
-    now: Timestamp,
 ) -> Result<(), ServiceError> {
+    let ServiceContext {
+        db,
+        keys,
+        settings: _,
+        acting,
+        now,
+    } = *cx;
     let txn = begin_write(db).await?;
     lock_user(&txn, user_id).await?;
     let view = view(&txn, acting, user_id).await?;
     let touched: Vec<Uuid> = changes.iter().map(|c| c.site_id).collect();
     lock_sites(&txn, &touched).await?;
-    let mut changed_sites = Vec::new();
+    let mut losing_an_admin = Vec::new();
     for change in changes {
         let site = acting.require_site_admin(&txn, change.site_id).await?;
         let before = view
@@ -568,7 +581,11 @@ pub async fn set_roles(
                 .await?;
             }
         }
-        changed_sites.push(site.id);
+        // Only a site where this user loses the administrator role can lose its last one: a
+        // site an operator made without administrators may still get its API users.
+        if before.is_site_admin && !change.is_site_admin {
+            losing_an_admin.push(site.id);
+        }
         audit::record(
             &txn,
             keys,
@@ -602,7 +619,7 @@ pub async fn set_roles(
             "You cannot remove your own last site-administrator right.".into(),
         ));
     }
-    ensure_sites_keep_an_admin(&txn, &changed_sites).await?;
+    ensure_sites_keep_an_admin(&txn, &losing_an_admin).await?;
     if site_ids(&txn, user_id).await?.is_empty() {
         return Err(ServiceError::Conflict(
             "A user must keep at least one site. To remove them everywhere, delete the user."
@@ -642,14 +659,18 @@ async fn refuse_if_owner(
 /// real username, and hashed before the transaction. Administrators change their own password
 /// with [`change_own_password`], which needs the current one.
 pub async fn reset_password(
-    db: &DatabaseConnection,
-    keys: &Keys,
+    cx: &ServiceContext<'_>,
     hasher: &PasswordHasher,
-    acting: &Acting,
     user_id: Uuid,
     raw_password: &str,
-    now: Timestamp,
 ) -> Result<(), ServiceError> {
+    let ServiceContext {
+        db,
+        keys,
+        settings: _,
+        acting,
+        now,
+    } = *cx;
     if acting.admin_id() == Some(user_id) {
         return Err(ServiceError::Conflict(
             "Change your own password with your current password.".into(),
@@ -704,13 +725,17 @@ pub(crate) async fn store_password(
 
 /// Disables (they can sign in nowhere and authorize nothing) or re-enables a user.
 pub async fn set_disabled(
-    db: &DatabaseConnection,
-    keys: &Keys,
-    acting: &Acting,
+    cx: &ServiceContext<'_>,
     user_id: Uuid,
     disabled: bool,
-    now: Timestamp,
 ) -> Result<user::Model, ServiceError> {
+    let ServiceContext {
+        db,
+        keys,
+        settings: _,
+        acting,
+        now,
+    } = *cx;
     let txn = begin_write(db).await?;
     let (current, sites) = require_account_manager(&txn, acting, user_id).await?;
     if disabled && acting.admin_id() == Some(user_id) {
@@ -805,13 +830,14 @@ pub async fn deletion_impact(
 
 /// Deletes a user and their memberships. Refused for oneself and for a site's last
 /// administrator.
-pub async fn delete(
-    db: &DatabaseConnection,
-    keys: &Keys,
-    acting: &Acting,
-    user_id: Uuid,
-    now: Timestamp,
-) -> Result<(), ServiceError> {
+pub async fn delete(cx: &ServiceContext<'_>, user_id: Uuid) -> Result<(), ServiceError> {
+    let ServiceContext {
+        db,
+        keys,
+        settings: _,
+        acting,
+        now,
+    } = *cx;
     if acting.admin_id() == Some(user_id) {
         return Err(ServiceError::Conflict(
             "You cannot delete your own account.".into(),
@@ -880,9 +906,25 @@ mod tests {
     use super::*;
     use crate::domain::SiteName;
     use crate::server::{services::sites, testing::TestDatabases};
+    use sea_orm::DatabaseConnection;
 
     fn test_keys() -> Keys {
         Keys::derive(&[3; 32])
+    }
+
+    /// A context for `acting` at `now` (keys and settings live as long as the test process).
+    fn cx<'a>(
+        db: &'a DatabaseConnection,
+        acting: &'a Acting,
+        now: Timestamp,
+    ) -> ServiceContext<'a> {
+        ServiceContext {
+            db,
+            keys: Box::leak(Box::new(test_keys())),
+            settings: Box::leak(Box::default()),
+            acting,
+            now,
+        }
     }
 
     struct World {
@@ -920,32 +962,17 @@ mod tests {
     async fn world(db: &DatabaseConnection) -> World {
         let now = Timestamp(1_000);
         let op = Acting::operator();
-        let acme = sites::create(
-            db,
-            &test_keys(),
-            &op,
-            &SiteName::parse("Acme").unwrap(),
-            now,
-        )
-        .await
-        .unwrap();
-        let globex = sites::create(
-            db,
-            &test_keys(),
-            &op,
-            &SiteName::parse("Globex").unwrap(),
-            now,
-        )
-        .await
-        .unwrap();
+        let acme = sites::create(&cx(db, &op, now), &SiteName::parse("Acme").unwrap())
+            .await
+            .unwrap();
+        let globex = sites::create(&cx(db, &op, now), &SiteName::parse("Globex").unwrap())
+            .await
+            .unwrap();
         let hasher = PasswordHasher::new(2).unwrap();
         let root = create(
-            db,
-            &test_keys(),
+            &cx(db, &op, now),
             &hasher,
-            &op,
             new_user("root", vec![admin_of(&acme), admin_of(&globex)]),
-            now,
         )
         .await
         .unwrap();
@@ -967,22 +994,16 @@ mod tests {
             let w = world(&db.conn).await;
             let now = Timestamp(2_000);
             let acme_admin = create(
-                &db.conn,
-                &test_keys(),
+                &cx(&db.conn, &Acting::operator(), now),
                 &w.hasher,
-                &Acting::operator(),
                 new_user("acme-admin", vec![admin_of(&w.acme)]),
-                now,
             )
             .await
             .unwrap();
             let globex_user = create(
-                &db.conn,
-                &test_keys(),
+                &cx(&db.conn, &Acting::operator(), now),
                 &w.hasher,
-                &Acting::operator(),
                 new_user("globex-user", vec![api_user_of(&w.globex)]),
-                now,
             )
             .await
             .unwrap();
@@ -999,7 +1020,7 @@ mod tests {
             ));
             let sneaky = new_user("sneaky", vec![admin_of(&w.acme), api_user_of(&w.globex)]);
             assert!(matches!(
-                create(&db.conn, &test_keys(), &w.hasher, &acme, sneaky, now).await,
+                create(&cx(&db.conn, &acme, now), &w.hasher, sneaky).await,
                 Err(ServiceError::NotFound)
             ));
             assert!(
@@ -1016,18 +1037,15 @@ mod tests {
                 is_api_user: false,
             }];
             assert!(
-                set_roles(&db.conn, &test_keys(), &acme, acme_admin.id, &grant, now)
+                set_roles(&cx(&db.conn, &acme, now), acme_admin.id, &grant)
                     .await
                     .is_err()
             );
             // Cannot change the account of someone who also belongs to Globex.
             set_roles(
-                &db.conn,
-                &test_keys(),
-                &Acting::operator(),
+                &cx(&db.conn, &Acting::operator(), now),
                 globex_user.id,
                 &[api_user_of(&w.acme)],
-                now,
             )
             .await
             .unwrap();
@@ -1040,25 +1058,22 @@ mod tests {
             );
             let email = EmailAddress::parse("new@example.com").unwrap();
             assert!(matches!(
-                change_email(&db.conn, &test_keys(), &acme, globex_user.id, &email, now).await,
+                change_email(&cx(&db.conn, &acme, now), globex_user.id, &email).await,
                 Err(ServiceError::Conflict(_))
             ));
             assert!(matches!(
-                set_disabled(&db.conn, &test_keys(), &acme, globex_user.id, true, now).await,
+                set_disabled(&cx(&db.conn, &acme, now), globex_user.id, true).await,
                 Err(ServiceError::Conflict(_))
             ));
             assert!(matches!(
-                delete(&db.conn, &test_keys(), &acme, globex_user.id, now).await,
+                delete(&cx(&db.conn, &acme, now), globex_user.id).await,
                 Err(ServiceError::Conflict(_))
             ));
             // The root administrator of both sites can.
             change_email(
-                &db.conn,
-                &test_keys(),
-                &as_admin(&w.root),
+                &cx(&db.conn, &as_admin(&w.root), now),
                 globex_user.id,
                 &email,
-                now,
             )
             .await
             .unwrap();
@@ -1078,7 +1093,7 @@ mod tests {
                 is_site_admin: false,
                 is_api_user: true,
             }];
-            let error = set_roles(&db.conn, &test_keys(), &root, w.root.id, &demote, now)
+            let error = set_roles(&cx(&db.conn, &root, now), w.root.id, &demote)
                 .await
                 .unwrap_err();
             assert!(
@@ -1087,28 +1102,25 @@ mod tests {
             );
             // ...and a second administrator cannot disable or delete root either.
             let second = create(
-                &db.conn,
-                &test_keys(),
+                &cx(&db.conn, &root, now),
                 &w.hasher,
-                &root,
                 new_user("second", vec![admin_of(&w.acme), admin_of(&w.globex)]),
-                now,
             )
             .await
             .unwrap();
             let second_acting = as_admin(&second);
             // Now root can step down on Acme; second remains.
-            set_roles(&db.conn, &test_keys(), &root, w.root.id, &demote, now)
+            set_roles(&cx(&db.conn, &root, now), w.root.id, &demote)
                 .await
                 .unwrap();
             // Second cannot disable themselves, nor delete themselves.
             assert!(
-                set_disabled(&db.conn, &test_keys(), &second_acting, second.id, true, now)
+                set_disabled(&cx(&db.conn, &second_acting, now), second.id, true)
                     .await
                     .is_err()
             );
             assert!(
-                delete(&db.conn, &test_keys(), &second_acting, second.id, now)
+                delete(&cx(&db.conn, &second_acting, now), second.id)
                     .await
                     .is_err()
             );
@@ -1118,7 +1130,7 @@ mod tests {
                 is_site_admin: false,
                 is_api_user: false,
             }];
-            let error = set_roles(&db.conn, &test_keys(), &root, w.root.id, &step_down, now)
+            let error = set_roles(&cx(&db.conn, &root, now), w.root.id, &step_down)
                 .await
                 .unwrap_err();
             assert!(
@@ -1126,7 +1138,7 @@ mod tests {
                 "{error:?}"
             );
             // Disabling second would leave Acme without an active administrator.
-            let error = set_disabled(&db.conn, &test_keys(), &root, second.id, true, now).await;
+            let error = set_disabled(&cx(&db.conn, &root, now), second.id, true).await;
             assert!(error.is_err(), "root does not administer Acme any more");
             let impact = deletion_impact(&db.conn, &second_acting, w.root.id)
                 .await
@@ -1158,12 +1170,9 @@ mod tests {
             let op = Acting::operator();
             for i in 0..7 {
                 create(
-                    &db.conn,
-                    &test_keys(),
+                    &cx(&db.conn, &op, Timestamp(3_000)),
                     &w.hasher,
-                    &op,
                     new_user(&format!("api-{i}"), vec![api_user_of(&w.acme)]),
-                    Timestamp(3_000),
                 )
                 .await
                 .unwrap();

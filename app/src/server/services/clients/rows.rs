@@ -20,7 +20,9 @@ use sea_orm::ActiveValue::{NotSet, Set};
 use serde_json::json;
 use uuid::Uuid;
 
-/// A registration whose owner and scopes were already checked against the site.
+/// A registration whose owner and scopes the caller has already checked against the site
+/// (`register` does, in its transaction; `latchkey seed`, an operator's command, passes the
+/// API users it just made and the site's `profile` scope). Building rows checks nothing.
 #[derive(Debug, Clone, Copy)]
 pub struct CheckedRegistration<'a> {
     /// The site the client belongs to.

@@ -532,9 +532,8 @@ mod tests {
         let operator = Acting::operator();
         let now = state.clock.now();
         let name = SiteName::parse("Batch").unwrap();
-        let site = sites::create(&state.db, &state.keys, &operator, &name, now)
-            .await
-            .unwrap();
+        let cx = ServiceContext::new(state, &operator);
+        let site = sites::create(&cx, &name).await.unwrap();
         let new = NewUser {
             username: Username::parse("batch-user").unwrap(),
             email: EmailAddress::parse("batch-user@example.com").unwrap(),
@@ -560,7 +559,6 @@ mod tests {
             require_pkce: false,
             terms_accepted: true,
         };
-        let cx = ServiceContext::new(state, &operator);
         let (client, _secret) = clients::register(&cx, site.id, registration).await.unwrap();
         let request = AuthorizationRequest {
             client: client.clone(),
