@@ -93,6 +93,43 @@ test('regenerate with a grace period shows both slots; the old one can be retire
   await expect(slots).not.toContainText('Old (grace period)');
 });
 
+test('retiring an old secret still in use asks first and shows who used it last', async ({ page }) => {
+  const owner = apiUser();
+  await signIn(page);
+  await registerClient(page, owner);
+  const clientId = (await page.getByTestId('consumer-key').textContent())!;
+  const secret = (await page.getByTestId('consumer-secret').textContent())!;
+  // A partner's job uses the secret (introspecting a made-up token is enough).
+  const used = await page.request.post('/oauth/introspect', {
+    headers: {
+      authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
+      'user-agent': 'partner-sync/2.1',
+    },
+    form: { token: 'lkat_not_a_real_token' },
+  });
+  expect(used.status()).toBe(200);
+  await page.getByRole('link', { name: 'Regenerate secret…' }).click();
+  await page.getByLabel('Old secret').selectOption('86400');
+  await submitConfirmingPassword(page, page.getByRole('button', { name: 'Regenerate secret' }), page.getByTestId('consumer-secret'));
+  const slots = page.getByRole('table', { name: 'Secret slots' });
+  // Uses are written every few seconds: reload until the old slot shows its last caller.
+  await expect(async () => {
+    await page.reload();
+    await expect(slots).toContainText('partner-sync/2.1', { timeout: 1_000 });
+  }).toPass({ timeout: 20_000 });
+  await hydrated(page);
+  await expect(slots).toContainText('127.0.0.1');
+  const anyway = slots.getByLabel(/Retire it anyway/);
+  await expect(anyway).toBeVisible();
+  // Without the box ticked the server refuses and says when and from where it was used.
+  const refusal = slots.getByText(/still in use: last used .* from 127\.0\.0\.1 \(partner-sync\/2\.1\)/);
+  await submitConfirmingPassword(page, slots.getByRole('button', { name: 'Retire now' }), refusal);
+  await expect(slots).toContainText('Old (grace period)');
+  await anyway.check();
+  await submitConfirmingPassword(page, slots.getByRole('button', { name: 'Retire now' }), slots.getByText('Retired'));
+  await expect(slots).not.toContainText('Old (grace period)');
+});
+
 test('disable (revoking tokens), enable, then delete a client', async ({ page }) => {
   const owner = apiUser();
   await signIn(page);

@@ -183,6 +183,7 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), CliError> {
         refresh_token_ttl: args.refresh_token_ttl,
         refresh_token_absolute_ttl: args.refresh_token_absolute_ttl,
         code_ttl: args.code_ttl,
+        retire_warning_window: args.retire_warning_window,
         reauth_window: args.reauth_window,
         ..settings(global)?
     };
@@ -460,6 +461,35 @@ async fn client(global: &GlobalArgs, command: ClientCommand) -> Result<(), CliEr
                 "client_secret": secret.expose(),
                 "old_secret_valid_for_seconds": parse_duration(&grace)?,
                 "tokens_revoked": revoke_tokens,
+            }))
+        }
+        ClientCommand::RetireSecret {
+            client_id,
+            even_if_in_use,
+        } => {
+            let client = clients::find_by_client_id(&state.db, &client_id)
+                .await?
+                .ok_or_else(|| CliError(format!("no client with Consumer Key {client_id:?}")))?;
+            let now = state.clock.now();
+            let slots = secrets::slots(&state.db, client.id).await?;
+            let Some(old) = slots
+                .iter()
+                .skip(1)
+                .find(|slot| slot.is_valid_at(now.unix()))
+            else {
+                return Err(CliError(format!(
+                    "{client_id} has no old secret in a grace period"
+                )));
+            };
+            let operator = Acting::operator();
+            let cx = ServiceContext::new(&state, &operator);
+            secrets::retire(&cx, client.id, old.id, even_if_in_use).await?;
+            print_json(&json!({
+                "client_id": client.client_id,
+                "retired_secret_hint": old.hint,
+                "last_used_at": old.last_used_at,
+                "last_used_from": old.last_used_from,
+                "use_count": old.use_count,
             }))
         }
     }

@@ -212,6 +212,11 @@ pub struct ServeArgs {
     #[arg(long, env = "LATCHKEY_REAUTH_WINDOW", default_value_t = 300, value_parser = clap::value_parser!(i64).range(1..=3600))]
     pub reauth_window: i64,
 
+    /// Retiring an old client secret that was used within this many seconds needs an explicit
+    /// "retire it anyway" (default 7 days; 0: never asks).
+    #[arg(long, env = "LATCHKEY_RETIRE_WARNING_WINDOW", default_value_t = 604_800, value_parser = clap::value_parser!(i64).range(0..=7_776_000))]
+    pub retire_warning_window: i64,
+
     /// Authorization code lifetime in seconds (at most 600, RFC 6749 4.1.2).
     #[arg(long, env = "LATCHKEY_CODE_TTL", default_value_t = 300, value_parser = clap::value_parser!(i64).range(30..=600))]
     pub code_ttl: i64,
@@ -313,6 +318,16 @@ pub enum ClientCommand {
         /// Also revoke every token the client holds.
         #[arg(long)]
         revoke_tokens: bool,
+    },
+    /// Retire a client's old secret (the one still in its grace period) now; prints what was
+    /// retired as JSON. Refused while that secret was used recently, unless `--even-if-in-use`.
+    RetireSecret {
+        /// The Consumer Key.
+        #[arg(long)]
+        client_id: String,
+        /// Retire it even though clients used it within the warning window.
+        #[arg(long)]
+        even_if_in_use: bool,
     },
 }
 

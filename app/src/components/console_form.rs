@@ -596,6 +596,50 @@ pub fn ConfirmPassword(
     }
 }
 
+/// A box the server may require ticked before it goes ahead (retiring a secret still in use):
+/// shown from the start when the page already knows (`always`), otherwise once the server's
+/// refusal names it — and kept from then on, so a later refusal (the password asked again)
+/// does not hide what was ticked.
+#[island]
+pub fn ConfirmBox(
+    /// The field name the server reads.
+    #[prop(into)]
+    name: String,
+    /// What ticking it means.
+    #[prop(into)]
+    label: String,
+    /// Show it without waiting for the server to ask.
+    #[prop(optional)]
+    always: Option<bool>,
+) -> impl IntoView {
+    let state = use_form_state();
+    let asked = {
+        let name = name.clone();
+        move || state.field_message(&name).is_some()
+    };
+    let shown = RwSignal::new(always.unwrap_or(false) || asked());
+    Effect::new(move |_| {
+        if asked() {
+            shown.set(true);
+        }
+    });
+    let message = {
+        let name = name.clone();
+        move || state.field_message(&name)
+    };
+    view! {
+        <Show when=move || shown.get()>
+            <span class="confirm-box">
+                <label>
+                    <input type="checkbox" name=name.clone() value="yes"/>
+                    " "{label.clone()}
+                </label>
+                <span class="field-error" role="alert">{message.clone()}</span>
+            </span>
+        </Show>
+    }
+}
+
 /// The notice a form left before reloading the page ("Settings saved.").
 #[island]
 pub fn FlashNotice() -> impl IntoView {

@@ -22,6 +22,6 @@ pub use redirect_uri::RedirectUri;
 pub use scope::{ScopeName, ScopeSet};
 pub use site_name::SiteName;
 pub use site_roles::SiteRoles;
-pub use text::{Invalid, is_invisible_or_bidi};
+pub use text::{Invalid, display_excerpt, is_invisible_or_bidi};
 pub use timestamp::Timestamp;
 pub use username::Username;

@@ -19,6 +19,36 @@ pub(super) fn has_control_chars(raw: &str) -> bool {
     raw.chars().any(char::is_control)
 }
 
+/// Text someone else chose (a client's `User-Agent`, say), made safe to show: control,
+/// invisible and bidirectional characters dropped, runs of spaces folded, at most `max_chars`
+/// characters (an ellipsis marks a cut). `None` when nothing readable is left.
+pub fn display_excerpt(raw: &str, max_chars: usize) -> Option<String> {
+    let mut out = String::new();
+    let mut count = 0;
+    let mut pending_space = false;
+    for c in raw.chars() {
+        if c.is_control() || is_invisible_or_bidi(c) {
+            continue;
+        }
+        if c.is_whitespace() {
+            pending_space = !out.is_empty();
+            continue;
+        }
+        if count + usize::from(pending_space) >= max_chars {
+            out.push('…');
+            return Some(out);
+        }
+        if pending_space {
+            out.push(' ');
+            count += 1;
+            pending_space = false;
+        }
+        out.push(c);
+        count += 1;
+    }
+    (!out.is_empty()).then_some(out)
+}
+
 /// True for characters that render as nothing or reorder the text around them: bidi
 /// embeddings, overrides and isolates, zero-width spaces and joiners, fillers that look blank,
 /// tags. In a client's name or description they let one application pass for another on the
@@ -77,4 +107,26 @@ pub(super) fn parse_display_text(raw: &str, what: &str, max: usize) -> Result<St
     }
     refuse_invisible(trimmed, what)?;
     Ok(trimmed.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_excerpts_drop_what_cannot_be_shown_and_stop_at_the_limit() {
+        assert_eq!(
+            display_excerpt("curl/8.5", 200).as_deref(),
+            Some("curl/8.5")
+        );
+        assert_eq!(
+            display_excerpt("  a\u{202E}b \n\r\t c\u{200B}  ", 200).as_deref(),
+            Some("ab c")
+        );
+        assert_eq!(display_excerpt("\u{202E}\u{0007} ", 200), None);
+        assert_eq!(display_excerpt("abcdef", 3).as_deref(), Some("abc…"));
+        assert_eq!(display_excerpt("ab cdef", 3).as_deref(), Some("ab…"));
+        let long = "é".repeat(500);
+        assert_eq!(display_excerpt(&long, 200).unwrap().chars().count(), 201);
+    }
 }

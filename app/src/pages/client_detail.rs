@@ -5,8 +5,8 @@ use crate::api::clients::{
 use crate::components::{
     audit_table::AuditTable,
     console_form::{
-        ConfirmPassword, ConsoleForm, Field, FieldGroup, FieldMessage, FormFeedback, SubmitButton,
-        endpoint,
+        ConfirmBox, ConfirmPassword, ConsoleForm, Field, FieldGroup, FieldMessage, FormFeedback,
+        SubmitButton, endpoint,
     },
     copy_button::CopyButton,
     layout::CsrfField,
@@ -146,6 +146,7 @@ fn Credentials(client: ClientDetail) -> impl IntoView {
                 <thead><tr>
                     <th scope="col">"Secret"</th><th scope="col">"State"</th><th scope="col">"Created"</th>
                     <th scope="col">"Valid until"</th><th scope="col">"Last used"</th><th scope="col">"Uses"</th>
+                    <th scope="col">"Last caller"</th>
                     <th scope="col"><span class="visually-hidden">"Actions"</span></th>
                 </tr></thead>
                 <tbody>
@@ -163,6 +164,10 @@ fn Credentials(client: ClientDetail) -> impl IntoView {
                                 <td>{slot.valid_until.unwrap_or_else(|| "—".into())}</td>
                                 <td>{slot.last_used.unwrap_or_else(|| "Never".into())}</td>
                                 <td>{slot.use_count}</td>
+                                <td class="caller">
+                                    {slot.last_used_from.clone().unwrap_or_else(|| "—".into())}
+                                    {slot.last_user_agent.clone().map(|agent| view! { <br/><span class="muted">{agent}</span> })}
+                                </td>
                                 <td class="actions">
                                     {(slot.state == "grace").then(|| view! {
                                         <ConsoleForm action={endpoint::<RetireClientSecret>()} class="inline-form wrap"
@@ -171,6 +176,8 @@ fn Credentials(client: ClientDetail) -> impl IntoView {
                                             <input type="hidden" name="client_uuid" value=id.to_string()/>
                                             <input type="hidden" name="slot_id" value=slot.id.to_string()/>
                                             <ConfirmPassword id=format!("retire-password-{}", slot.hint) always=needs_password/>
+                                            <ConfirmBox name="retire_anyway" always=slot.in_use
+                                                label="Retire it anyway: clients used it recently"/>
                                             <SubmitButton label="Retire now" class="button secondary small"/>
                                             <FormFeedback/>
                                         </ConsoleForm>

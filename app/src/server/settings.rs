@@ -58,6 +58,9 @@ pub struct Settings {
     pub refresh_token_absolute_ttl: i64,
     /// Authorization code lifetime (seconds, at most 600).
     pub code_ttl: i64,
+    /// Retiring an old secret used within this many seconds needs an explicit "retire it
+    /// anyway" (0: never asks).
+    pub retire_warning_window: i64,
 }
 
 impl Default for Settings {
@@ -75,6 +78,7 @@ impl Default for Settings {
             refresh_token_ttl: 30 * 24 * 60 * 60,
             refresh_token_absolute_ttl: 90 * 24 * 60 * 60,
             code_ttl: 5 * 60,
+            retire_warning_window: 7 * 24 * 60 * 60,
         }
     }
 }

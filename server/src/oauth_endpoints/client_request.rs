@@ -39,5 +39,8 @@ pub async fn authenticate(
         None => None,
     };
     let credentials = ClientCredentials::from_request(basic, params)?;
-    client_auth::authenticate(state, &credentials, address.map(|a| a.0)).await
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok());
+    client_auth::authenticate(state, &credentials, address.map(|a| a.0), user_agent).await
 }

@@ -612,3 +612,87 @@ async fn seeding_again_keeps_the_roles_a_seeded_user_holds() {
         db.cleanup().await;
     }
 }
+
+/// `latchkey client retire-secret` retires the old secret of a rotation; one used within the
+/// warning window only with `--even-if-in-use`, and the refusal says when and from where.
+#[tokio::test]
+async fn retire_secret_from_the_cli_asks_before_retiring_a_secret_in_use() {
+    use app::server::entities::client_secret;
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set, IntoActiveModel, QueryOrder};
+    for db in TestDatabases::all().await {
+        let seeded = json(&latchkey(
+            &db,
+            &[
+                "seed",
+                "--site",
+                "Acme",
+                "--api-users",
+                "1",
+                "--clients",
+                "1",
+                "--audit-events",
+                "0",
+                "--password-stdin",
+            ],
+            Some("seeded users passphrase\n"),
+        ));
+        let client_id = seeded["clients"][0]["client_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let retire = |extra: &[&str]| {
+            let mut args = vec!["client", "retire-secret", "--client-id", client_id.as_str()];
+            args.extend_from_slice(extra);
+            latchkey(&db, &args, None)
+        };
+        let nothing = one_line_error(&retire(&[]));
+        assert!(nothing.contains("no old secret"), "{nothing}");
+        json(&latchkey(
+            &db,
+            &[
+                "client",
+                "rotate-secret",
+                "--client-id",
+                &client_id,
+                "--grace",
+                "7d",
+            ],
+            None,
+        ));
+        // The old slot (now in its grace period) was used a minute ago by a partner.
+        let now = i64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs(),
+        )
+        .unwrap();
+        let old = client_secret::Entity::find()
+            .order_by_asc(client_secret::Column::CreatedAt)
+            .order_by_asc(client_secret::Column::Id)
+            .one(&db.conn)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut used = old.clone().into_active_model();
+        used.last_used_at = Set(Some(now - 60));
+        used.last_used_from = Set(Some("203.0.113.7".into()));
+        used.use_count = Set(12);
+        used.update(&db.conn).await.unwrap();
+        let refused = one_line_error(&retire(&[]));
+        assert!(
+            refused.contains("still in use") && refused.contains("203.0.113.7"),
+            "{refused}"
+        );
+        let retired = json(&retire(&["--even-if-in-use"]));
+        assert_eq!(retired["retired_secret_hint"], old.hint.as_str());
+        assert_eq!(retired["use_count"], 12);
+        let again = client_secret::Entity::find_by_id(old.id)
+            .one(&db.conn)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(again.retired_at.is_some(), "{}", db.name);
+        db.cleanup().await;
+    }
+}

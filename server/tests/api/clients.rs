@@ -759,3 +759,116 @@ async fn deleting_an_owner_says_and_does_what_happens_to_their_clients() {
     })
     .await;
 }
+
+/// Retiring an old secret that clients still use needs "retire it anyway"; the refusal and the
+/// details page say when, from where and by what it was last used (the user agent cleaned for
+/// display); the audit event records that it was retired while in use. A secret no one used
+/// recently retires without the question.
+#[tokio::test]
+async fn retiring_a_secret_still_in_use_needs_confirmation_and_shows_the_evidence() {
+    on_each_backend(async |app| {
+        let (csrf, owner) = site_with_api_user(app).await;
+        let id = register(app, &csrf, &owner, "Nightly sync").await;
+        let first = detail(app, &id).await;
+        let old = first["revealed"][1].as_str().unwrap().to_owned();
+        let client_id = first["client_id"].as_str().unwrap().to_owned();
+        // A partner's job still uses the old secret (introspecting a made-up token is enough).
+        let used = reqwest::Client::new()
+            .post(format!("{}/oauth/introspect", app.base))
+            .basic_auth(&client_id, Some(&old))
+            .header("user-agent", "partner-sync/2.1 \t  (linux)")
+            .form(&[("token", "lkat_not_a_real_token")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(used.status(), StatusCode::OK);
+        app.call_json(
+            "rotate_client_secret",
+            &[
+                ("csrf", &csrf),
+                ("client_uuid", &id),
+                ("grace", "86400"),
+                ("tokens", "keep"),
+            ],
+            StatusCode::OK,
+        )
+        .await;
+        let retire = |anyway: Option<&'static str>, slot: String| {
+            let csrf = csrf.clone();
+            let id = id.clone();
+            async move {
+                let mut form = vec![("csrf", csrf), ("client_uuid", id), ("slot_id", slot)];
+                if let Some(value) = anyway {
+                    form.push(("retire_anyway", value.to_owned()));
+                }
+                let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                app.call("retire_client_secret", &form).await
+            }
+        };
+        let slots = detail(app, &id).await["secrets"].clone();
+        let grace = slots
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["state"] == "grace")
+            .unwrap()
+            .clone();
+        let grace_id = grace["id"].as_str().unwrap().to_owned();
+        let refused = retire(None, grace_id.clone()).await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+        let error: Value = refused.json().await.unwrap();
+        let message = field_message(&error, "retire_anyway").unwrap_or_default();
+        assert!(
+            message.contains("still in use")
+                && message.contains("from 127.0.0.1")
+                && message.contains("(partner-sync/2.1 (linux))"),
+            "{message}"
+        );
+        // The evidence on the details page (read after the refusal flushed the counts).
+        let slot = detail(app, &id).await["secrets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == grace_id.as_str())
+            .unwrap()
+            .clone();
+        assert_eq!(slot["in_use"], true);
+        assert_eq!(slot["use_count"], 1);
+        assert_eq!(slot["last_used_from"], "127.0.0.1");
+        assert_eq!(slot["last_user_agent"], "partner-sync/2.1 (linux)");
+        assert_eq!(slot["state"], "grace", "nothing retired by the refusal");
+
+        assert_eq!(retire(Some("yes"), grace_id).await.status(), StatusCode::OK);
+        let audit = audit_texts(app).await;
+        assert!(
+            audit.iter().any(|e| e.starts_with("client.secret_retired")
+                && e.contains("\"retired_while_in_use\":true")
+                && e.contains("127.0.0.1")),
+            "{audit:#?}"
+        );
+
+        // A secret nobody used since its rotation retires without the question.
+        app.call_json(
+            "rotate_client_secret",
+            &[
+                ("csrf", &csrf),
+                ("client_uuid", &id),
+                ("grace", "86400"),
+                ("tokens", "keep"),
+            ],
+            StatusCode::OK,
+        )
+        .await;
+        let unused = detail(app, &id).await["secrets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["state"] == "grace")
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(retire(None, unused).await.status(), StatusCode::OK);
+    })
+    .await;
+}

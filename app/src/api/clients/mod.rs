@@ -288,20 +288,26 @@ pub async fn rotate_client_secret(
 }
 
 /// An administrator of the client's site, with a recent password: retires an old secret
-/// before its grace period ends.
+/// before its grace period ends. A secret used within the server's warning window is retired
+/// only with `retire_anyway` ticked; otherwise the refusal says when and from where it was
+/// last used.
 #[server(endpoint = "retire_client_secret")]
 pub async fn retire_client_secret(
     csrf: String,
     client_uuid: Uuid,
     slot_id: Uuid,
     #[server(default)] current_password: Option<String>,
+    #[server(default)] retire_anyway: Option<String>,
 ) -> Result<(), ConsoleError> {
     use crate::server::{ctx, services::secrets};
     let mut admin = ctx::require_admin_for_change(&csrf).await?;
     admin
         .require_recent_password(current_password.as_deref())
         .await?;
-    secrets::retire(&admin.service(), client_uuid, slot_id).await?;
+    // This replica's uses not yet written count as evidence too.
+    admin.state.usage.flush(&admin.state.db).await?;
+    let even_if_in_use = retire_anyway.is_some();
+    secrets::retire(&admin.service(), client_uuid, slot_id, even_if_in_use).await?;
     Ok(())
 }
 

@@ -94,6 +94,12 @@ pub struct SecretSlotView {
     pub last_used: Option<String>,
     /// Successful uses.
     pub use_count: i64,
+    /// The client address of the last use.
+    pub last_used_from: Option<String>,
+    /// The `User-Agent` of the last use (cleaned for display).
+    pub last_user_agent: Option<String>,
+    /// Used within the server's retire-warning window: retiring it asks for confirmation.
+    pub in_use: bool,
     /// Can be revealed (kept encrypted) and still valid.
     pub revealable: bool,
 }
@@ -239,7 +245,10 @@ impl ClientDetail {
             secrets: view
                 .secrets
                 .into_iter()
-                .map(|(slot, state)| SecretSlotView {
+                .map(|(slot, state, in_use)| SecretSlotView {
+                    in_use,
+                    last_used_from: slot.last_used_from.clone(),
+                    last_user_agent: slot.last_user_agent.clone(),
                     id: slot.id,
                     state: state.as_str().to_owned(),
                     created: Timestamp(slot.created_at).format_utc(),

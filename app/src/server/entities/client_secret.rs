@@ -23,6 +23,10 @@ pub struct Model {
     pub retired_at: Option<i64>,
     pub last_used_at: Option<i64>,
     pub use_count: i64,
+    /// The client address of the last successful use.
+    pub last_used_from: Option<String>,
+    /// The `User-Agent` of the last successful use (cleaned for display, at most 200 chars).
+    pub last_user_agent: Option<String>,
 }
 
 impl Model {

@@ -74,6 +74,8 @@ pub fn new_slot(
         retired_at: Set(None),
         last_used_at: Set(None),
         use_count: Set(0),
+        last_used_from: Set(None),
+        last_user_agent: Set(None),
     };
     Ok((row, secret))
 }
@@ -142,6 +144,48 @@ pub fn slot_states(slots: &[client_secret::Model], now: Timestamp) -> Vec<SlotSt
             }
         })
         .collect()
+}
+
+/// True when `slot` was last used less than `window` seconds before `now`: a client may still
+/// depend on it, so retiring it needs an explicit confirmation.
+pub fn recently_used(slot: &client_secret::Model, window: i64, now: Timestamp) -> bool {
+    window > 0 && slot.last_used_at.is_some_and(|at| now.unix() - at < window)
+}
+
+/// The form field that confirms retiring a secret still in use.
+pub const RETIRE_ANYWAY: &str = "retire_anyway";
+
+/// What an administrator is told before retiring a secret still in use: when, from where and
+/// by what it was last used.
+pub fn in_use_warning(slot: &client_secret::Model, now: Timestamp) -> String {
+    let ago = slot
+        .last_used_at
+        .map_or_else(|| "recently".to_owned(), |at| ago_words(now.unix() - at));
+    let from = slot
+        .last_used_from
+        .as_deref()
+        .map(|address| format!(" from {address}"))
+        .unwrap_or_default();
+    let agent = slot
+        .last_user_agent
+        .as_deref()
+        .map(|agent| format!(" ({agent})"))
+        .unwrap_or_default();
+    format!(
+        "This secret is still in use: last used {ago}{from}{agent}, {} use(s) in all. Retire \
+         it anyway only once every client has the new secret.",
+        slot.use_count
+    )
+}
+
+/// "3 minutes ago", roughly: how long before now something happened.
+fn ago_words(seconds: i64) -> String {
+    match seconds.max(0) {
+        s if s < 60 => "less than a minute ago".into(),
+        s if s < 3_600 => format!("{} minute(s) ago", s / 60),
+        s if s < 86_400 => format!("{} hour(s) ago", s / 3_600),
+        s => format!("{} day(s) ago", s / 86_400),
+    }
 }
 
 /// The slots accepted at `now`.
@@ -371,11 +415,12 @@ pub async fn retire(
     cx: &ServiceContext<'_>,
     client_uuid: Uuid,
     slot_id: Uuid,
+    even_if_in_use: bool,
 ) -> Result<(), ServiceError> {
     let ServiceContext {
         db,
         keys,
-        settings: _,
+        settings,
         acting,
         now,
     } = *cx;
@@ -394,12 +439,21 @@ pub async fn retire(
     if !slot.is_valid_at(now.unix()) {
         return Ok(());
     }
+    let in_use = recently_used(slot, settings.retire_warning_window, now);
+    if in_use && !even_if_in_use {
+        return Err(ServiceError::invalid(
+            RETIRE_ANYWAY,
+            in_use_warning(slot, now),
+        ));
+    }
     client_secret::Entity::update_many()
         .col_expr(client_secret::Column::RetiredAt, Expr::value(now.unix()))
         .filter(client_secret::Column::Id.eq(slot_id))
         .exec(&txn)
         .await?;
-    audit::record(&txn, keys,
+    audit::record(
+        &txn,
+        keys,
         NewEvent::new(
             Some(client.site_id),
             Action::SecretRetired,
@@ -415,7 +469,14 @@ pub async fn retire(
             ),
         )
         .target(Target::client(&client))
-        .details(json!({"secret_hint": slot.hint, "use_count": slot.use_count, "last_used_at": slot.last_used_at})),
+        .details(json!({
+            "secret_hint": slot.hint,
+            "use_count": slot.use_count,
+            "last_used_at": slot.last_used_at,
+            "last_used_from": slot.last_used_from,
+            "last_user_agent": slot.last_user_agent,
+            "retired_while_in_use": in_use,
+        })),
         now,
     )
     .await?;
@@ -445,6 +506,8 @@ mod tests {
             retired_at,
             last_used_at: None,
             use_count: 0,
+            last_used_from: None,
+            last_user_agent: None,
         }
     }
 

@@ -40,7 +40,8 @@ pub struct ClientView {
     /// The site's scope catalogue.
     pub catalogue: Vec<site_scope::Model>,
     /// Secret slots, newest first (retired ones included, for the record), with their state.
-    pub secrets: Vec<(client_secret::Model, secrets::SlotState)>,
+    /// Each with whether it was used within the retire-warning window.
+    pub secrets: Vec<(client_secret::Model, secrets::SlotState, bool)>,
     /// The latest Terms of Use acceptance.
     pub terms: Option<terms_acceptance::Model>,
     /// Live tokens and grants.
@@ -56,7 +57,11 @@ pub struct ClientView {
 /// Everything about a client, for an administrator of its site.
 pub async fn view(cx: &ServiceContext<'_>, client_uuid: Uuid) -> Result<ClientView, ServiceError> {
     let ServiceContext {
-        db, acting, now, ..
+        db,
+        acting,
+        now,
+        settings,
+        ..
     } = *cx;
     let client = acting.require_client(db, client_uuid).await?;
     let owner = user::Entity::find_by_id(client.owner_user_id)
@@ -93,7 +98,14 @@ pub async fn view(cx: &ServiceContext<'_>, client_uuid: Uuid) -> Result<ClientVi
     Ok(ClientView {
         owners: users::api_users_of_site(db, acting, client.site_id).await?,
         catalogue: scopes::catalogue(db, client.site_id).await?,
-        secrets: slots.into_iter().zip(states).collect(),
+        secrets: slots
+            .into_iter()
+            .zip(states)
+            .map(|(slot, state)| {
+                let in_use = secrets::recently_used(&slot, settings.retire_warning_window, now);
+                (slot, state, in_use)
+            })
+            .collect(),
         usage: token_families::client_usage(db, client.id, now).await?,
         grants: token_families::live_grants(db, client.id, now, LISTED_GRANTS).await?,
         tokens_per_day: usage_charts::client_daily(db, client.id, CHART_DAYS, now).await?,

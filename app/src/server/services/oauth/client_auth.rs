@@ -14,7 +14,7 @@ use crate::server::{
         alerts::{self, AlertKind, AlertSubject},
         audit::{self, Action, Actor, NewEvent, Target},
         clients,
-        oauth::failure_log::BURST,
+        oauth::{failure_log::BURST, usage::Caller},
         secrets,
     },
 };
@@ -41,11 +41,13 @@ async fn registered_client(
 }
 
 /// Authenticates a confidential client; the client is active and the secret matches one of
-/// its valid slots.
+/// its valid slots. `user_agent` (the raw header) is kept, cleaned, as evidence of the slot's
+/// last use.
 pub async fn authenticate(
     state: &AppState,
     credentials: &ClientCredentials,
     address: Option<String>,
+    user_agent: Option<&str>,
 ) -> Result<client::Model, OAuthError> {
     let now = state.clock.now();
     let registered = registered_client(state, &credentials.client_id).await?;
@@ -92,7 +94,8 @@ pub async fn authenticate(
             Err(OAuthError::invalid_client("client is disabled"))
         }
         Some(slot) => {
-            state.usage.secret_used(client.id, slot, now);
+            let caller = Caller::new(address, user_agent);
+            state.usage.secret_used(client.id, slot, caller, now);
             Ok(client.clone())
         }
         None => {

@@ -22,8 +22,35 @@ use uuid::Uuid;
 #[derive(Debug, Default)]
 struct Pending {
     client_last_used: BTreeMap<Uuid, i64>,
-    secret_uses: BTreeMap<Uuid, (i64, i64)>,
+    secret_uses: BTreeMap<Uuid, SecretUses>,
     tokens_per_day: BTreeMap<(Uuid, i64), (Uuid, i64)>,
+}
+
+/// A slot's uses since the last flush, and the latest one's caller.
+#[derive(Debug, Default)]
+struct SecretUses {
+    count: i64,
+    last_at: i64,
+    caller: Caller,
+}
+
+/// Who presented a secret: what an administrator weighs before retiring it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Caller {
+    /// The client address.
+    pub address: Option<String>,
+    /// The `User-Agent`, cleaned for display (`domain::display_excerpt`).
+    pub user_agent: Option<String>,
+}
+
+impl Caller {
+    /// The caller of a request from `address` with the raw `User-Agent` header `user_agent`.
+    pub fn new(address: Option<String>, user_agent: Option<&str>) -> Self {
+        Self {
+            address,
+            user_agent: user_agent.and_then(|raw| crate::domain::display_excerpt(raw, 200)),
+        }
+    }
 }
 
 /// Counts uses in memory until the next [`UsageRecorder::flush`].
@@ -37,13 +64,16 @@ impl UsageRecorder {
         }
     }
 
-    /// A client authenticated with the secret in slot `secret_id`.
-    pub fn secret_used(&self, client_uuid: Uuid, secret_id: Uuid, now: Timestamp) {
+    /// `caller` authenticated as a client with the secret in slot `secret_id`.
+    pub fn secret_used(&self, client_uuid: Uuid, secret_id: Uuid, caller: Caller, now: Timestamp) {
         self.with(|p| {
             p.client_last_used.insert(client_uuid, now.unix());
-            let entry = p.secret_uses.entry(secret_id).or_insert((0, now.unix()));
-            entry.0 += 1;
-            entry.1 = now.unix();
+            let entry = p.secret_uses.entry(secret_id).or_default();
+            entry.count += 1;
+            if now.unix() >= entry.last_at {
+                entry.last_at = now.unix();
+                entry.caller = caller;
+            }
         });
     }
 
@@ -83,13 +113,21 @@ impl UsageRecorder {
                 .exec(&txn)
                 .await?;
         }
-        for (secret_id, (count, at)) in &pending.secret_uses {
+        for (secret_id, uses) in &pending.secret_uses {
             client_secret::Entity::update_many()
                 .col_expr(
                     client_secret::Column::UseCount,
-                    ExprTrait::add(Expr::col(client_secret::Column::UseCount), *count),
+                    ExprTrait::add(Expr::col(client_secret::Column::UseCount), uses.count),
                 )
-                .col_expr(client_secret::Column::LastUsedAt, Expr::value(*at))
+                .col_expr(client_secret::Column::LastUsedAt, Expr::value(uses.last_at))
+                .col_expr(
+                    client_secret::Column::LastUsedFrom,
+                    Expr::value(uses.caller.address.clone()),
+                )
+                .col_expr(
+                    client_secret::Column::LastUserAgent,
+                    Expr::value(uses.caller.user_agent.clone()),
+                )
                 .filter(client_secret::Column::Id.eq(*secret_id))
                 .exec(&txn)
                 .await?;
