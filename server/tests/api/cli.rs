@@ -48,6 +48,31 @@ fn rfc3339_to_unix(text: &str) -> i64 {
     Timestamp::parse_date(date).unwrap().unix() + seconds
 }
 
+/// `latchkey seed` on `site` (the seeded users' password is fixed); its JSON report.
+fn seed(db: &TestDb, site: &str, api_users: u32, clients: u32, audit_events: u32) -> Value {
+    let (api_users, clients, audit_events) = (
+        api_users.to_string(),
+        clients.to_string(),
+        audit_events.to_string(),
+    );
+    json(&latchkey(
+        db,
+        &[
+            "seed",
+            "--site",
+            site,
+            "--api-users",
+            &api_users,
+            "--clients",
+            &clients,
+            "--audit-events",
+            &audit_events,
+            "--password-stdin",
+        ],
+        Some("seeded users passphrase\n"),
+    ))
+}
+
 fn json(output: &Output) -> Value {
     assert!(
         output.status.success(),
@@ -397,22 +422,7 @@ async fn bad_configuration_fails_with_one_clear_line() {
 async fn audit_retention_prunes_old_events_and_the_chain_still_verifies() {
     for db in TestDatabases::all().await {
         // 300 events spread over the last 90 days.
-        json(&latchkey(
-            &db,
-            &[
-                "seed",
-                "--site",
-                "Acme",
-                "--api-users",
-                "1",
-                "--clients",
-                "1",
-                "--audit-events",
-                "300",
-                "--password-stdin",
-            ],
-            Some("seeded users passphrase\n"),
-        ));
+        seed(&db, "Acme", 1, 1, 300);
         let pruned = json(&latchkey(
             &db,
             &["audit", "prune", "--older-than", "30d"],
@@ -470,22 +480,7 @@ async fn audit_retention_prunes_old_events_and_the_chain_still_verifies() {
 async fn seeded_clients_are_registered_clients() {
     use app::server::entities::{client, client_scope, client_secret, terms_acceptance};
     for db in TestDatabases::all().await {
-        let seeded = json(&latchkey(
-            &db,
-            &[
-                "seed",
-                "--site",
-                "Acme",
-                "--api-users",
-                "2",
-                "--clients",
-                "3",
-                "--audit-events",
-                "0",
-                "--password-stdin",
-            ],
-            Some("seeded users passphrase\n"),
-        ));
+        let seeded = seed(&db, "Acme", 2, 3, 0);
         assert_eq!(
             seeded["clients"].as_array().map(Vec::len),
             Some(3),
@@ -565,26 +560,8 @@ async fn seeded_clients_are_registered_clients() {
 async fn seeding_again_keeps_the_roles_a_seeded_user_holds() {
     use app::server::entities::site_membership as membership;
     use sea_orm::{ActiveModelTrait, ActiveValue::Set, IntoActiveModel};
-    let seed = |db: &TestDb, site: &str| {
-        json(&latchkey(
-            db,
-            &[
-                "seed",
-                "--site",
-                site,
-                "--api-users",
-                "1",
-                "--clients",
-                "1",
-                "--audit-events",
-                "0",
-                "--password-stdin",
-            ],
-            Some("seeded users passphrase\n"),
-        ))
-    };
     for db in TestDatabases::all().await {
-        seed(&db, "Acme");
+        seed(&db, "Acme", 1, 1, 0);
         let mut row = membership::Entity::find()
             .one(&db.conn)
             .await
@@ -594,7 +571,7 @@ async fn seeding_again_keeps_the_roles_a_seeded_user_holds() {
         row.is_site_admin = Set(true);
         row.is_api_user = Set(false);
         let row = row.update(&db.conn).await.unwrap();
-        seed(&db, "Acme");
+        seed(&db, "Acme", 1, 1, 0);
         let again = membership::Entity::find_by_id((row.site_id, row.user_id))
             .one(&db.conn)
             .await
@@ -602,7 +579,7 @@ async fn seeding_again_keeps_the_roles_a_seeded_user_holds() {
             .unwrap();
         assert!(again.is_site_admin && again.is_api_user, "{}", db.name);
         // Another site: the same user becomes its API user too.
-        seed(&db, "Globex");
+        seed(&db, "Globex", 1, 1, 0);
         let memberships = membership::Entity::find()
             .filter(membership::Column::UserId.eq(row.user_id))
             .count(&db.conn)
@@ -620,22 +597,7 @@ async fn retire_secret_from_the_cli_asks_before_retiring_a_secret_in_use() {
     use app::server::entities::client_secret;
     use sea_orm::{ActiveModelTrait, ActiveValue::Set, IntoActiveModel, QueryOrder};
     for db in TestDatabases::all().await {
-        let seeded = json(&latchkey(
-            &db,
-            &[
-                "seed",
-                "--site",
-                "Acme",
-                "--api-users",
-                "1",
-                "--clients",
-                "1",
-                "--audit-events",
-                "0",
-                "--password-stdin",
-            ],
-            Some("seeded users passphrase\n"),
-        ));
+        let seeded = seed(&db, "Acme", 1, 1, 0);
         let client_id = seeded["clients"][0]["client_id"]
             .as_str()
             .unwrap()

@@ -63,6 +63,21 @@ async fn detail(app: &TestApp, id: &str) -> Value {
         .await
 }
 
+/// Regenerates the secret of client `id`, the old one valid for `grace` seconds, tokens kept.
+async fn rotate(app: &TestApp, csrf: &str, id: &str, grace: &str) {
+    app.call_json(
+        "rotate_client_secret",
+        &[
+            ("csrf", csrf),
+            ("client_uuid", id),
+            ("grace", grace),
+            ("tokens", "keep"),
+        ],
+        StatusCode::OK,
+    )
+    .await;
+}
+
 async fn audit_texts(app: &TestApp) -> Vec<String> {
     audit_event::Entity::find()
         .all(&app.state.db)
@@ -351,17 +366,7 @@ async fn rotation_with_grace_two_slots_then_retire() {
             .to_owned();
         let uuid: uuid::Uuid = id.parse().unwrap();
 
-        app.call_json(
-            "rotate_client_secret",
-            &[
-                ("csrf", &csrf),
-                ("client_uuid", &id),
-                ("grace", "3600"),
-                ("tokens", "keep"),
-            ],
-            StatusCode::OK,
-        )
-        .await;
+        rotate(app, &csrf, &id, "3600").await;
         let after = detail(app, &id).await;
         let new = after["revealed"][1].as_str().unwrap().to_owned();
         assert_ne!(new, old);
@@ -396,17 +401,7 @@ async fn rotation_with_grace_two_slots_then_retire() {
         let csrf = app.csrf().await;
 
         // Rotate again with a grace period, then retire the old one early.
-        app.call_json(
-            "rotate_client_secret",
-            &[
-                ("csrf", &csrf),
-                ("client_uuid", &id),
-                ("grace", "86400"),
-                ("tokens", "keep"),
-            ],
-            StatusCode::OK,
-        )
-        .await;
+        rotate(app, &csrf, &id, "86400").await;
         let newest = detail(app, &id).await;
         let grace_slot = newest["secrets"]
             .as_array()
@@ -782,17 +777,7 @@ async fn retiring_a_secret_still_in_use_needs_confirmation_and_shows_the_evidenc
             .await
             .unwrap();
         assert_eq!(used.status(), StatusCode::OK);
-        app.call_json(
-            "rotate_client_secret",
-            &[
-                ("csrf", &csrf),
-                ("client_uuid", &id),
-                ("grace", "86400"),
-                ("tokens", "keep"),
-            ],
-            StatusCode::OK,
-        )
-        .await;
+        rotate(app, &csrf, &id, "86400").await;
         let retire = |anyway: Option<&'static str>, slot: String| {
             let csrf = csrf.clone();
             let id = id.clone();
@@ -848,17 +833,7 @@ async fn retiring_a_secret_still_in_use_needs_confirmation_and_shows_the_evidenc
         );
 
         // A secret nobody used since its rotation retires without the question.
-        app.call_json(
-            "rotate_client_secret",
-            &[
-                ("csrf", &csrf),
-                ("client_uuid", &id),
-                ("grace", "86400"),
-                ("tokens", "keep"),
-            ],
-            StatusCode::OK,
-        )
-        .await;
+        rotate(app, &csrf, &id, "86400").await;
         let unused = detail(app, &id).await["secrets"]
             .as_array()
             .unwrap()
