@@ -122,7 +122,7 @@ test('retiring an old secret still in use asks first and shows who used it last'
   const anyway = slots.getByLabel(/Retire it anyway/);
   await expect(anyway).toBeVisible();
   // Without the box ticked the server refuses and says when and from where it was used.
-  const refusal = slots.getByText(/still in use: last used .* from 127\.0\.0\.1 \(partner-sync\/2\.1\)/);
+  const refusal = slots.getByText(/still in use: last used .* from 127\.0\.0\.1, user agent “partner-sync\/2\.1”/);
   await submitConfirmingPassword(page, slots.getByRole('button', { name: 'Retire now' }), refusal);
   await expect(slots).toContainText('Old (grace period)');
   await anyway.check();

@@ -120,6 +120,7 @@ fn settings(global: &GlobalArgs) -> Result<Settings, CliError> {
             SecretPolicyArg::ShowOnce => SecretPolicy::ShowOnce,
         },
         terms,
+        retire_warning_window: global.retire_warning_window,
         ..Settings::default()
     })
 }
@@ -183,7 +184,6 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), CliError> {
         refresh_token_ttl: args.refresh_token_ttl,
         refresh_token_absolute_ttl: args.refresh_token_absolute_ttl,
         code_ttl: args.code_ttl,
-        retire_warning_window: args.retire_warning_window,
         reauth_window: args.reauth_window,
         ..settings(global)?
     };
@@ -489,6 +489,7 @@ async fn client(global: &GlobalArgs, command: ClientCommand) -> Result<(), CliEr
                 "retired_secret_hint": old.hint,
                 "last_used_at": old.last_used_at,
                 "last_used_from": old.last_used_from,
+                "last_user_agent": old.last_user_agent,
                 "use_count": old.use_count,
             }))
         }

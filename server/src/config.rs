@@ -28,6 +28,12 @@ pub struct GlobalArgs {
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
 
+    /// Retiring (or regenerating over) an old client secret that was used within this many
+    /// seconds needs an explicit "retire it anyway" (default 7 days; 0: never asks). Read by
+    /// the server and by `latchkey client retire-secret` / `rotate-secret`.
+    #[arg(long, env = "LATCHKEY_RETIRE_WARNING_WINDOW", default_value_t = 604_800, value_parser = clap::value_parser!(i64).range(0..=7_776_000), global = true)]
+    pub retire_warning_window: i64,
+
     /// Directory for the embedded database and the generated key file.
     #[arg(
         long,
@@ -211,11 +217,6 @@ pub struct ServeArgs {
     /// secret, or to set a password.
     #[arg(long, env = "LATCHKEY_REAUTH_WINDOW", default_value_t = 300, value_parser = clap::value_parser!(i64).range(1..=3600))]
     pub reauth_window: i64,
-
-    /// Retiring an old client secret that was used within this many seconds needs an explicit
-    /// "retire it anyway" (default 7 days; 0: never asks).
-    #[arg(long, env = "LATCHKEY_RETIRE_WARNING_WINDOW", default_value_t = 604_800, value_parser = clap::value_parser!(i64).range(0..=7_776_000))]
-    pub retire_warning_window: i64,
 
     /// Authorization code lifetime in seconds (at most 600, RFC 6749 4.1.2).
     #[arg(long, env = "LATCHKEY_CODE_TTL", default_value_t = 300, value_parser = clap::value_parser!(i64).range(30..=600))]

@@ -39,8 +39,10 @@ pub async fn authenticate(
         None => None,
     };
     let credentials = ClientCredentials::from_request(basic, params)?;
+    // Bytes that are not UTF-8 become U+FFFD rather than hiding the caller's agent.
     let user_agent = headers
         .get(header::USER_AGENT)
-        .and_then(|value| value.to_str().ok());
-    client_auth::authenticate(state, &credentials, address.map(|a| a.0), user_agent).await
+        .map(|value| String::from_utf8_lossy(value.as_bytes()));
+    let address = address.map(|a| a.0);
+    client_auth::authenticate(state, &credentials, address, user_agent.as_deref()).await
 }

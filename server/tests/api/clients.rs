@@ -806,7 +806,7 @@ async fn retiring_a_secret_still_in_use_needs_confirmation_and_shows_the_evidenc
         assert!(
             message.contains("still in use")
                 && message.contains("from 127.0.0.1")
-                && message.contains("(partner-sync/2.1 (linux))"),
+                && message.contains("user agent “partner-sync/2.1 (linux)”"),
             "{message}"
         );
         // The evidence on the details page (read after the refusal flushed the counts).
@@ -845,5 +845,59 @@ async fn retiring_a_secret_still_in_use_needs_confirmation_and_shows_the_evidenc
             .to_owned();
         assert_eq!(retire(None, unused).await.status(), StatusCode::OK);
     })
+    .await;
+}
+
+/// Past the warning window (here 10 minutes) the same secret retires without the question.
+#[tokio::test]
+async fn a_secret_last_used_before_the_warning_window_retires_without_the_question() {
+    on_each_backend_with(
+        |settings| settings.retire_warning_window = 600,
+        async |app| {
+            let (csrf, owner) = site_with_api_user(app).await;
+            let id = register(app, &csrf, &owner, "Weekly report").await;
+            let first = detail(app, &id).await;
+            let old = first["revealed"][1].as_str().unwrap().to_owned();
+            let client_id = first["client_id"].as_str().unwrap().to_owned();
+            let used = reqwest::Client::new()
+                .post(format!("{}/oauth/introspect", app.base))
+                .basic_auth(&client_id, Some(&old))
+                .form(&[("token", "lkat_not_a_real_token")])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(used.status(), StatusCode::OK);
+            rotate(app, &csrf, &id, "86400").await;
+            let grace = detail(app, &id).await["secrets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["state"] == "grace")
+                .unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let form = [
+                ("csrf", csrf.as_str()),
+                ("client_uuid", id.as_str()),
+                ("slot_id", grace.as_str()),
+                // Only "yes" confirms.
+                ("retire_anyway", "no"),
+            ];
+            let refused = app.call("retire_client_secret", &form).await;
+            assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+            app.state.clock.advance(601);
+            // (Ten idle minutes may end the console session: sign in again.)
+            app.sign_in("alice", ADMIN_PASSWORD).await;
+            let csrf = app.csrf().await;
+            let form = [
+                ("csrf", csrf.as_str()),
+                ("client_uuid", id.as_str()),
+                ("slot_id", grace.as_str()),
+            ];
+            let retired = app.call("retire_client_secret", &form).await;
+            assert_eq!(retired.status(), StatusCode::OK);
+        },
+    )
     .await;
 }

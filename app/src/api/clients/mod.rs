@@ -306,7 +306,7 @@ pub async fn retire_client_secret(
         .await?;
     // This replica's uses not yet written count as evidence too.
     admin.state.usage.flush(&admin.state.db).await?;
-    let even_if_in_use = retire_anyway.is_some();
+    let even_if_in_use = retire_anyway.as_deref() == Some("yes");
     secrets::retire(&admin.service(), client_uuid, slot_id, even_if_in_use).await?;
     Ok(())
 }

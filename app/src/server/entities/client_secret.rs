@@ -25,7 +25,8 @@ pub struct Model {
     pub use_count: i64,
     /// The client address of the last successful use.
     pub last_used_from: Option<String>,
-    /// The `User-Agent` of the last successful use (cleaned for display, at most 200 chars).
+    /// The `User-Agent` of the last successful use (cleaned for display: at most 200
+    /// characters and an ellipsis).
     pub last_user_agent: Option<String>,
 }
 

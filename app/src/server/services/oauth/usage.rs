@@ -119,6 +119,12 @@ impl UsageRecorder {
                     client_secret::Column::UseCount,
                     ExprTrait::add(Expr::col(client_secret::Column::UseCount), uses.count),
                 )
+                .filter(client_secret::Column::Id.eq(*secret_id))
+                .exec(&txn)
+                .await?;
+            // The last use and its caller move only forward: another replica's (or an earlier)
+            // flush of older uses must not show an older caller as the last one.
+            client_secret::Entity::update_many()
                 .col_expr(client_secret::Column::LastUsedAt, Expr::value(uses.last_at))
                 .col_expr(
                     client_secret::Column::LastUsedFrom,
@@ -129,6 +135,11 @@ impl UsageRecorder {
                     Expr::value(uses.caller.user_agent.clone()),
                 )
                 .filter(client_secret::Column::Id.eq(*secret_id))
+                .filter(
+                    client_secret::Column::LastUsedAt
+                        .is_null()
+                        .or(client_secret::Column::LastUsedAt.lte(uses.last_at)),
+                )
                 .exec(&txn)
                 .await?;
         }

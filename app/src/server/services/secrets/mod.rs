@@ -30,12 +30,15 @@ use crate::server::{
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, sea_query::Expr,
+    QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
 };
 use serde_json::json;
 use uuid::Uuid;
 
+mod evidence;
+
 pub use crate::domain::secret_grace::MAX_GRACE_SECONDS;
+pub use evidence::{RETIRE_ANYWAY, SlotState, in_use_warning, recently_used, slot_states};
 
 /// The keyed hash stored for a secret.
 pub fn verifier(keys: &Keys, secret: &str) -> String {
@@ -105,87 +108,6 @@ pub async fn slots(
         .order_by_desc(client_secret::Column::Id)
         .all(conn)
         .await?)
-}
-
-/// How a secret slot stands: the console's badge.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SlotState {
-    /// The newest slot, valid.
-    Current,
-    /// An older slot still valid (its grace period runs).
-    Grace,
-    /// No longer accepted.
-    Retired,
-}
-
-impl SlotState {
-    /// The word the console and its tests use.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Current => "current",
-            Self::Grace => "grace",
-            Self::Retired => "retired",
-        }
-    }
-}
-
-/// The state of each of `slots` (newest first, as [`slots`] returns them) at `now`.
-pub fn slot_states(slots: &[client_secret::Model], now: Timestamp) -> Vec<SlotState> {
-    let newest = slots.first().map(|slot| slot.id);
-    slots
-        .iter()
-        .map(|slot| {
-            if !slot.is_valid_at(now.unix()) {
-                SlotState::Retired
-            } else if Some(slot.id) == newest {
-                SlotState::Current
-            } else {
-                SlotState::Grace
-            }
-        })
-        .collect()
-}
-
-/// True when `slot` was last used less than `window` seconds before `now`: a client may still
-/// depend on it, so retiring it needs an explicit confirmation.
-pub fn recently_used(slot: &client_secret::Model, window: i64, now: Timestamp) -> bool {
-    window > 0 && slot.last_used_at.is_some_and(|at| now.unix() - at < window)
-}
-
-/// The form field that confirms retiring a secret still in use.
-pub const RETIRE_ANYWAY: &str = "retire_anyway";
-
-/// What an administrator is told before retiring a secret still in use: when, from where and
-/// by what it was last used.
-pub fn in_use_warning(slot: &client_secret::Model, now: Timestamp) -> String {
-    let ago = slot
-        .last_used_at
-        .map_or_else(|| "recently".to_owned(), |at| ago_words(now.unix() - at));
-    let from = slot
-        .last_used_from
-        .as_deref()
-        .map(|address| format!(" from {address}"))
-        .unwrap_or_default();
-    let agent = slot
-        .last_user_agent
-        .as_deref()
-        .map(|agent| format!(" ({agent})"))
-        .unwrap_or_default();
-    format!(
-        "This secret is still in use: last used {ago}{from}{agent}, {} use(s) in all. Retire \
-         it anyway only once every client has the new secret.",
-        slot.use_count
-    )
-}
-
-/// "3 minutes ago", roughly: how long before now something happened.
-fn ago_words(seconds: i64) -> String {
-    match seconds.max(0) {
-        s if s < 60 => "less than a minute ago".into(),
-        s if s < 3_600 => format!("{} minute(s) ago", s / 60),
-        s if s < 86_400 => format!("{} hour(s) ago", s / 3_600),
-        s => format!("{} day(s) ago", s / 86_400),
-    }
 }
 
 /// The slots accepted at `now`.
@@ -348,8 +270,18 @@ pub async fn rotate(
     // Updated in id order, as the usage flush updates secret rows.
     let mut in_id_order = valid;
     in_id_order.sort_by_key(|slot| slot.id);
+    let mut retired = Vec::new();
     for slot in in_id_order {
         let keeps_grace = Some(slot.id) == newest && grace_seconds > 0;
+        if !keeps_grace {
+            retired.push(json!({
+                "secret_hint": slot.hint,
+                "use_count": slot.use_count,
+                "last_used_at": slot.last_used_at,
+                "last_used_from": slot.last_used_from,
+                "in_use": recently_used(&slot, settings.retire_warning_window, now),
+            }));
+        }
         let mut update = slot.into_active_model();
         if keeps_grace {
             update.expires_at = Set(Some(now.unix() + grace_seconds));
@@ -392,6 +324,7 @@ pub async fn rotate(
             "grace_seconds": grace_seconds,
             "tokens": match existing { ExistingTokens::Keep => "kept", ExistingTokens::RevokeAll => "revoked" },
             "grants_revoked": revoked,
+            "retired_secrets": retired,
         })),
         now,
     )
@@ -426,7 +359,15 @@ pub async fn retire(
     } = *cx;
     let txn = begin_write(db).await?;
     let client = acting.require_client(&txn, client_uuid).await?;
-    let all = slots(&txn, client_uuid).await?;
+    // Locked (PostgreSQL; SQLite holds its write lock already) in id order, the order the
+    // usage flush updates them in: the use we judge cannot change before we retire.
+    let mut all = client_secret::Entity::find()
+        .filter(client_secret::Column::ClientUuid.eq(client_uuid))
+        .order_by_asc(client_secret::Column::Id)
+        .lock_exclusive()
+        .all(&txn)
+        .await?;
+    all.sort_by_key(|slot| std::cmp::Reverse((slot.created_at, slot.id)));
     let Some(position) = all.iter().position(|slot| slot.id == slot_id) else {
         return Err(ServiceError::NotFound);
     };
@@ -509,6 +450,24 @@ mod tests {
             last_used_from: None,
             last_user_agent: None,
         }
+    }
+
+    #[test]
+    fn recently_used_means_within_the_window_and_never_with_a_zero_window() {
+        let keys = Keys::derive(&[1u8; 32]);
+        let now = Timestamp(1_000_000);
+        let mut used = slot(&keys, "x", None, None);
+        assert!(!recently_used(&used, 3_600, now), "never used");
+        used.last_used_at = Some(now.unix() - 3_600);
+        assert!(!recently_used(&used, 3_600, now), "exactly a window ago");
+        used.last_used_at = Some(now.unix() - 3_599);
+        assert!(recently_used(&used, 3_600, now), "just inside the window");
+        assert!(!recently_used(&used, 0, now), "a zero window never asks");
+        used.last_used_at = Some(now.unix() + 5);
+        assert!(
+            recently_used(&used, 3_600, now),
+            "a use stamped ahead (another replica's clock)"
+        );
     }
 
     #[test]
