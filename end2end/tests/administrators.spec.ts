@@ -44,7 +44,8 @@ test('add administrators with and without API User, and reject a duplicate next 
   await expect(row).not.toContainText('Site administrator');
 
   // Same username in other letters: refused next to the Username field, nothing lost.
-  await addUser(page, apiUser.toUpperCase(), { apiUser: true }, page.locator('#username-error'));
+  // (`done` is the message itself: the empty message holder is on the page from the start.)
+  await addUser(page, apiUser.toUpperCase(), { apiUser: true }, page.locator('#username-error').getByText('This username is already taken.'));
   await expect(page.locator('#username-error')).toHaveText('This username is already taken.');
   await expect(page.getByLabel('Email Address')).toHaveValue(`${apiUser.toUpperCase()}@example.com`);
 });

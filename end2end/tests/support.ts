@@ -67,7 +67,9 @@ export async function submitConfirmingPassword(page: Page, button: Locator, done
   if (await field.isVisible()) await field.fill(password);
   await button.click();
   const asked = form.getByText('Please confirm your password to continue.');
-  await expect(done.or(asked)).toBeVisible();
+  // Either may come first; both can be on the page at once (a field's message holder exists
+  // before it says anything), so wait for the first of them rather than exactly one.
+  await expect(done.or(asked).first()).toBeVisible();
   if (await done.isVisible()) return;
   await field.fill(password);
   await button.click();
