@@ -73,6 +73,19 @@ fn seed(db: &TestDb, site: &str, api_users: u32, clients: u32, audit_events: u32
     ))
 }
 
+/// `latchkey audit verify` finds every chain intact.
+fn assert_chains_verify(db: &TestDb) {
+    let verified = json(&latchkey(db, &["audit", "verify"], None));
+    assert!(
+        verified["chains"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["ok"] == true),
+        "{verified}"
+    );
+}
+
 fn json(output: &Output) -> Value {
     assert!(
         output.status.success(),
@@ -200,15 +213,7 @@ async fn sites_and_administrators_from_the_command_line() {
             "{table}"
         );
 
-        let verified = json(&latchkey(&db, &["audit", "verify"], None));
-        assert!(
-            verified["chains"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .all(|c| c["ok"] == true),
-            "{verified}"
-        );
+        assert_chains_verify(&db);
         db.cleanup().await;
     }
 }
@@ -455,15 +460,7 @@ async fn audit_retention_prunes_old_events_and_the_chain_still_verifies() {
             None,
         ));
         assert_eq!(again["pruned"], 0, "a second, older cutoff finds nothing");
-        let verified = json(&latchkey(&db, &["audit", "verify"], None));
-        assert!(
-            verified["chains"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .all(|c| c["ok"] == true),
-            "{verified}"
-        );
+        assert_chains_verify(&db);
         let error = one_line_error(&latchkey(
             &db,
             &["audit", "prune", "--older-than", "soon"],
@@ -541,15 +538,7 @@ async fn seeded_clients_are_registered_clients() {
             assert_eq!((scopes, slots.len(), terms), (1, 1, 1), "{}", model.name);
             assert!(slots[0].ciphertext.is_some(), "{}", model.name);
         }
-        let verified = json(&latchkey(&db, &["audit", "verify"], None));
-        assert!(
-            verified["chains"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .all(|c| c["ok"] == true),
-            "{verified}"
-        );
+        assert_chains_verify(&db);
         db.cleanup().await;
     }
 }

@@ -78,6 +78,31 @@ async fn rotate(app: &TestApp, csrf: &str, id: &str, grace: &str) {
     .await;
 }
 
+/// A partner's job authenticates with `secret` (introspecting a made-up token is enough).
+async fn use_secret(app: &TestApp, client_id: &str, secret: &str, user_agent: Option<&str>) {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}/oauth/introspect", app.base))
+        .basic_auth(client_id, Some(secret))
+        .form(&[("token", "lkat_not_a_real_token")]);
+    if let Some(agent) = user_agent {
+        request = request.header("user-agent", agent);
+    }
+    assert_eq!(request.send().await.unwrap().status(), StatusCode::OK);
+}
+
+/// The id of client `id`'s slot in its grace period.
+async fn grace_slot_id(app: &TestApp, id: &str) -> String {
+    detail(app, id).await["secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["state"] == "grace")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 async fn audit_texts(app: &TestApp) -> Vec<String> {
     audit_event::Entity::find()
         .all(&app.state.db)
@@ -767,16 +792,8 @@ async fn retiring_a_secret_still_in_use_needs_confirmation_and_shows_the_evidenc
         let first = detail(app, &id).await;
         let old = first["revealed"][1].as_str().unwrap().to_owned();
         let client_id = first["client_id"].as_str().unwrap().to_owned();
-        // A partner's job still uses the old secret (introspecting a made-up token is enough).
-        let used = reqwest::Client::new()
-            .post(format!("{}/oauth/introspect", app.base))
-            .basic_auth(&client_id, Some(&old))
-            .header("user-agent", "partner-sync/2.1 \t  (linux)")
-            .form(&[("token", "lkat_not_a_real_token")])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(used.status(), StatusCode::OK);
+        // A partner's job still uses the old secret.
+        use_secret(app, &client_id, &old, Some("partner-sync/2.1 \t  (linux)")).await;
         rotate(app, &csrf, &id, "86400").await;
         let retire = |anyway: Option<&'static str>, slot: String| {
             let csrf = csrf.clone();
@@ -790,15 +807,7 @@ async fn retiring_a_secret_still_in_use_needs_confirmation_and_shows_the_evidenc
                 app.call("retire_client_secret", &form).await
             }
         };
-        let slots = detail(app, &id).await["secrets"].clone();
-        let grace = slots
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["state"] == "grace")
-            .unwrap()
-            .clone();
-        let grace_id = grace["id"].as_str().unwrap().to_owned();
+        let grace_id = grace_slot_id(app, &id).await;
         let refused = retire(None, grace_id.clone()).await;
         assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
         let error: Value = refused.json().await.unwrap();
@@ -834,15 +843,7 @@ async fn retiring_a_secret_still_in_use_needs_confirmation_and_shows_the_evidenc
 
         // A secret nobody used since its rotation retires without the question.
         rotate(app, &csrf, &id, "86400").await;
-        let unused = detail(app, &id).await["secrets"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["state"] == "grace")
-            .unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let unused = grace_slot_id(app, &id).await;
         assert_eq!(retire(None, unused).await.status(), StatusCode::OK);
     })
     .await;
@@ -859,24 +860,9 @@ async fn a_secret_last_used_before_the_warning_window_retires_without_the_questi
             let first = detail(app, &id).await;
             let old = first["revealed"][1].as_str().unwrap().to_owned();
             let client_id = first["client_id"].as_str().unwrap().to_owned();
-            let used = reqwest::Client::new()
-                .post(format!("{}/oauth/introspect", app.base))
-                .basic_auth(&client_id, Some(&old))
-                .form(&[("token", "lkat_not_a_real_token")])
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(used.status(), StatusCode::OK);
+            use_secret(app, &client_id, &old, None).await;
             rotate(app, &csrf, &id, "86400").await;
-            let grace = detail(app, &id).await["secrets"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|s| s["state"] == "grace")
-                .unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_owned();
+            let grace = grace_slot_id(app, &id).await;
             let form = [
                 ("csrf", csrf.as_str()),
                 ("client_uuid", id.as_str()),
