@@ -90,16 +90,22 @@ pub async fn presented(
         .collect();
     let issued_from: Vec<String> = presented.codes.keys().cloned().collect();
     if !family_ids.is_empty() || !issued_from.is_empty() {
+        // Only the lists that have values: an empty `IN ()` becomes a constant false, and an
+        // OR with a constant term makes SQLite scan the whole table instead of two index
+        // searches (the batches of one grant type, i.e. most of them, paid a full scan).
+        let mut which = Condition::any();
+        if !family_ids.is_empty() {
+            which = which.add(batch::is_in(backend, token_family::Column::Id, family_ids));
+        }
+        if !issued_from.is_empty() {
+            which = which.add(batch::is_in(
+                backend,
+                token_family::Column::CodeHash,
+                issued_from,
+            ));
+        }
         presented.families = token_family::Entity::find()
-            .filter(
-                Condition::any()
-                    .add(batch::is_in(backend, token_family::Column::Id, family_ids))
-                    .add(batch::is_in(
-                        backend,
-                        token_family::Column::CodeHash,
-                        issued_from,
-                    )),
-            )
+            .filter(which)
             .order_by_asc(token_family::Column::Id)
             .lock_exclusive()
             .all(txn)
