@@ -199,3 +199,29 @@ test('saving settings reloads the details with the new values and says so', asyn
   await expect(page.getByTestId('redirect-uri')).toHaveText('https://moved.example.com/callback');
   await expect(page.locator('p.notice')).toHaveCount(0);
 });
+
+test('the client page says why its requests failed, while the wire says only invalid_client', async ({ page }) => {
+  const owner = apiUser();
+  await signIn(page);
+  await registerClient(page, owner);
+  const clientId = (await page.getByTestId('consumer-key').textContent())!;
+  // A partner's deployment with a typo in its secret, twice.
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const refused = await page.request.post('/oauth/token', {
+      headers: { authorization: `Basic ${Buffer.from(`${clientId}:lkcs_typo`).toString('base64')}` },
+      form: { grant_type: 'refresh_token', refresh_token: 'lkrt_whatever' },
+    });
+    expect(refused.status()).toBe(401);
+    expect((await refused.json()).error).toBe('invalid_client');
+  }
+  // The page writes this server's pending failures before it reads them.
+  await page.reload();
+  const section = page.getByRole('region', { name: 'Why did it fail?' });
+  const table = section.getByRole('table', { name: 'Recent failures' });
+  const row = table.getByRole('row').filter({ hasText: 'Wrong client secret' });
+  await expect(row).toContainText("the client_secret matches none of the client's secrets");
+  await expect(row).toContainText('invalid_client');
+  await expect(row).toContainText('127.0.0.1');
+  await expect(row.getByRole('cell').last()).toHaveText('2');
+  await expect(section.getByRole('list', { name: 'Refusals per reason, last 7 days' })).toContainText('2 × Wrong client secret');
+});

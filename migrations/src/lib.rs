@@ -18,6 +18,7 @@ mod m20261125_000008_client_list_indexes;
 mod m20261129_000009_credential_epoch;
 mod m20261201_000010_sessions_end_and_keyed_heads;
 mod m20261202_000011_secret_use_evidence;
+mod m20261202_000012_client_failures;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000009_credential_epoch::Migration),
             Box::new(m20261201_000010_sessions_end_and_keyed_heads::Migration),
             Box::new(m20261202_000011_secret_use_evidence::Migration),
+            Box::new(m20261202_000012_client_failures::Migration),
         ]
     }
 }

@@ -4,7 +4,7 @@
 
 use app::server::{
     AppState, cache, db,
-    services::{audit, event_limiter, oauth::purge, throttle},
+    services::{audit, event_limiter, failure_timeline, oauth::purge, throttle},
     session_store::DbSessionStore,
 };
 use std::time::Duration;
@@ -49,6 +49,10 @@ pub fn spawn(state: AppState, audit_retention_days: Option<i64>) {
                     Ok(pruned) => tracing::info!(pruned, days, "audit retention pruned old events"),
                     Err(error) => tracing::warn!(%error, "audit retention failed"),
                 }
+                // Failure timelines follow the audit log's retention.
+                if let Err(error) = failure_timeline::prune(&state.db, cutoff).await {
+                    tracing::warn!(%error, "pruning failure timelines failed");
+                }
             }
         });
     }
@@ -83,6 +87,9 @@ pub fn spawn(state: AppState, audit_retention_days: Option<i64>) {
             ticker.tick().await;
             if let Err(error) = usage_state.usage.flush(&usage_state.db).await {
                 tracing::warn!(%error, "writing usage counts failed");
+            }
+            if let Err(error) = usage_state.failure_timeline.flush(&usage_state.db).await {
+                tracing::warn!(%error, "writing failure timelines failed");
             }
         }
     });

@@ -21,7 +21,7 @@ use app::{
             access::{self, Acting},
             audit, clients,
             context::ServiceContext,
-            secrets, setup, sites,
+            failure_timeline, secrets, setup, sites,
             users::{self, NewUser, SiteRoles},
         },
         state::{SecretPolicy, TermsOfUse},
@@ -234,6 +234,9 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), CliError> {
     .await?;
     if let Err(error) = usage.usage.flush(&usage.db).await {
         tracing::warn!(%error, "writing usage counts at shutdown failed");
+    }
+    if let Err(error) = usage.failure_timeline.flush(&usage.db).await {
+        tracing::warn!(%error, "writing failure timelines at shutdown failed");
     }
     tracing::info!("stopped");
     Ok(())
@@ -738,7 +741,12 @@ async fn audit_prune(global: &GlobalArgs, older_than: &str) -> Result<(), CliErr
     let now = state.clock.now();
     let cutoff = now.plus_seconds(-age);
     let pruned = audit::retention::prune_all(&state.db, &state.keys, cutoff, now).await?;
-    print_json(&json!({"pruned": pruned, "older_than": cutoff.format_rfc3339()}))
+    let failures = failure_timeline::prune(&state.db, cutoff).await?;
+    print_json(&json!({
+        "pruned": pruned,
+        "failures_pruned": failures,
+        "older_than": cutoff.format_rfc3339()
+    }))
 }
 
 async fn audit_verify(

@@ -3,6 +3,7 @@
 
 mod client_text;
 mod email;
+mod failure_reason;
 mod password;
 #[cfg(test)]
 mod properties;
@@ -17,11 +18,12 @@ mod username;
 
 pub use client_text::{ClientDescription, ClientName};
 pub use email::EmailAddress;
+pub use failure_reason::{FailureReason, uri_difference};
 pub use password::{NewPassword, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
 pub use redirect_uri::RedirectUri;
 pub use scope::{ScopeName, ScopeSet};
 pub use site_name::SiteName;
 pub use site_roles::SiteRoles;
 pub use text::{Invalid, display_excerpt, is_invisible_or_bidi};
-pub use timestamp::Timestamp;
+pub use timestamp::{Timestamp, ago_words};
 pub use username::Username;

@@ -123,6 +123,17 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// "3 minutes ago", roughly: how long before now something happened (`seconds` earlier), for
+/// explanations in the console.
+pub fn ago_words(seconds: i64) -> String {
+    match seconds.max(0) {
+        s if s < 60 => "less than a minute ago".into(),
+        s if s < 3_600 => format!("{} minute(s) ago", s / 60),
+        s if s < 86_400 => format!("{} hour(s) ago", s / 3_600),
+        s => format!("{} day(s) ago", s / 86_400),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

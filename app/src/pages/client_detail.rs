@@ -9,6 +9,7 @@ use crate::components::{
         SubmitButton, endpoint,
     },
     copy_button::CopyButton,
+    failure_timeline::FailureTimeline,
     layout::CsrfField,
     usage_chart::UsageChart,
 };
@@ -99,6 +100,11 @@ fn Usage(client: ClientDetail) -> impl IntoView {
         <section class="panel" aria-labelledby="usage-heading">
             <h2 id="usage-heading">"Usage"</h2>
             <UsageChart bars=client.tokens_per_day label="Tokens issued to this client per day, last 30 days"/>
+        </section>
+        <section class="panel" aria-labelledby="failures-heading">
+            <h2 id="failures-heading">"Why did it fail?"</h2>
+            <p class="small muted">"Requests of this client that were refused, with the real reason (the client was sent only the standard error code). Refusals at the authorization endpoint and wrong secrets can come from anyone who knows the Consumer Key: the address tells them apart."</p>
+            <FailureTimeline counts=client.failure_counts rows=client.failures/>
         </section>
         <section class="panel" aria-labelledby="history-heading">
             <h2 id="history-heading">"History"</h2>

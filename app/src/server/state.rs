@@ -5,6 +5,7 @@ use crate::server::{
     cache::Caches,
     crypto::passwords::PasswordHasher,
     keys::Keys,
+    services::failure_timeline::FailureRecorder,
     services::oauth::{
         failure_log::FailureLog,
         token::{GrantWriter, WorkerContext},
@@ -35,6 +36,8 @@ pub struct AppState {
     pub usage: Arc<UsageRecorder>,
     /// Failed client authentications waiting to be logged.
     pub client_failures: Arc<FailureLog>,
+    /// Refusals of known clients waiting to be written to their failure timelines.
+    pub failure_timeline: Arc<FailureRecorder>,
     /// The cap on audit events caused by people not yet identified.
     pub anonymous_events: Arc<crate::server::services::event_limiter::EventLimiter>,
     /// Validated credentials of the token server's hot paths.
@@ -77,6 +80,7 @@ impl AppState {
             )?),
             usage,
             client_failures: Arc::default(),
+            failure_timeline: Arc::default(),
             anonymous_events: Arc::default(),
             caches,
             grants,

@@ -149,6 +149,21 @@ async fn prompt(
     html(status, view! { <AuthorizePrompt prompt=view/> })
 }
 
+/// Hands a refused request of a known client to the client's failure timeline.
+fn on_timeline(
+    state: &AppState,
+    validation: &Result<Validation, ServiceError>,
+    address: Option<String>,
+) {
+    let error = match validation {
+        Ok(Validation::ErrorPage(error) | Validation::RedirectError { error, .. }) => error,
+        Ok(Validation::Valid(_)) | Err(_) => return,
+    };
+    state
+        .failure_timeline
+        .record_attributed(error, address, state.clock.now());
+}
+
 fn redirect_error(
     state: &AppState,
     redirect_uri: &str,
@@ -167,11 +182,15 @@ fn redirect_error(
 /// this browser with a cookie (kept if the browser already has one, for several tabs).
 pub async fn show(
     State(state): State<AppState>,
+    address: Option<Extension<ClientAddress>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
+    let address = address.map(|Extension(a)| a.0);
     let params = Params::parse(query.unwrap_or_default().as_bytes());
-    match authorize::validate(&state.db, params).await {
+    let validation = authorize::validate(&state.db, params).await;
+    on_timeline(&state, &validation, address);
+    match validation {
         Ok(Validation::Valid(request)) => {
             let browser = match binding_or_new(browser_binding(&state, &headers)) {
                 Ok(binding) => binding,
@@ -209,7 +228,9 @@ pub async fn decide(
     let address = address.map(|Extension(a)| a.0);
     let params = Params::parse(&body);
     let form = params.clone().unwrap_or_default();
-    let request = match authorize::validate(&state.db, params).await {
+    let validation = authorize::validate(&state.db, params).await;
+    on_timeline(&state, &validation, address.clone());
+    let request = match validation {
         Ok(Validation::Valid(request)) => request,
         Ok(Validation::ErrorPage(error)) => return error_page(&error),
         Ok(Validation::RedirectError {

@@ -5,8 +5,12 @@ use crate::metrics::GrantOutcome;
 use app::server::{
     AppState,
     ctx::ClientAddress,
+    entities::client,
     protocol::{ErrorCode, OAuthError, Params},
-    services::oauth::{issue::IssuedTokens, token},
+    services::{
+        failure_timeline::Failure,
+        oauth::{issue::IssuedTokens, token},
+    },
 };
 use axum::{Extension, body::Bytes, extract::State, http::HeaderMap, response::Response};
 
@@ -56,14 +60,30 @@ async fn handle(
     headers: &HeaderMap,
     params: &Params,
 ) -> Result<IssuedTokens, OAuthError> {
+    // Refusals before this are recorded by the authentication itself.
     let client = client_request::authenticate(state, headers, params, address.clone()).await?;
     let address = address.map(|a| a.0);
+    let result = grant(state, &client, params, address.clone()).await;
+    if let Err(error) = &result {
+        let failure = Failure::of(error, client.id, client.site_id, address);
+        state.failure_timeline.record(failure, state.clock.now());
+    }
+    result
+}
+
+/// Runs the grant `params` ask for, for the authenticated `client`.
+async fn grant(
+    state: &AppState,
+    client: &client::Model,
+    params: &Params,
+    address: Option<String>,
+) -> Result<IssuedTokens, OAuthError> {
     match params.require("grant_type")? {
         "authorization_code" => {
             let code = params.require("code")?;
             token::exchange(
                 state,
-                &client,
+                client,
                 code,
                 params.get("redirect_uri"),
                 params.get("code_verifier"),
@@ -73,7 +93,7 @@ async fn handle(
         }
         "refresh_token" => {
             let refresh_token = params.require("refresh_token")?;
-            token::refresh(state, &client, refresh_token, params.get("scope"), address).await
+            token::refresh(state, client, refresh_token, params.get("scope"), address).await
         }
         other => Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,

@@ -4,7 +4,8 @@
 
 use crate::helpers::{TestApp, on_each_backend};
 use crate::oauth_helpers::{
-    Fixture, basic, browser, code_for, disable_client, exchange, expect_error, fixture, me, token,
+    Fixture, basic, browser, code_for, disable_client, exchange, expect_error, fixture, me,
+    rotate_without_grace, token,
 };
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -74,17 +75,7 @@ async fn changes_made_in_this_process_count_at_once() {
         refused(app, access).await;
 
         // A secret rotated without a grace period: the old one is refused at once.
-        app.call_json(
-            "rotate_client_secret",
-            &[
-                ("csrf", &f.csrf),
-                ("client_uuid", &f.client_uuid),
-                ("grace", "0"),
-                ("tokens", "keep"),
-            ],
-            StatusCode::OK,
-        )
-        .await;
+        rotate_without_grace(app, &f).await;
         let refresh = tokens["refresh_token"].as_str().unwrap();
         let old_secret = token(
             app,

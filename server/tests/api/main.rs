@@ -10,6 +10,7 @@ mod clients;
 mod console_session;
 mod credential_cache;
 mod dashboard;
+mod failure_timeline;
 mod headers;
 mod health;
 mod helpers;

@@ -82,6 +82,22 @@ pub async fn fixture(app: &TestApp, username: &str, require_pkce: bool) -> Fixtu
     }
 }
 
+/// Regenerates the fixture's secret from the console with no grace period (the old one stops
+/// working at once), keeping its tokens.
+pub async fn rotate_without_grace(app: &TestApp, fixture: &Fixture) {
+    app.call_json(
+        "rotate_client_secret",
+        &[
+            ("csrf", &fixture.csrf),
+            ("client_uuid", &fixture.client_uuid),
+            ("grace", "0"),
+            ("tokens", "keep"),
+        ],
+        StatusCode::OK,
+    )
+    .await;
+}
+
 /// Disables the fixture's client from the console, keeping its tokens.
 pub async fn disable_client(app: &TestApp, fixture: &Fixture) {
     app.call_json(

@@ -182,6 +182,9 @@ pub async fn register_client(
 pub async fn get_client(client_uuid: Uuid) -> Result<ClientDetail, ConsoleError> {
     use crate::server::services::clients;
     let admin = crate::server::ctx::require_admin().await?;
+    // This replica's refusals of the last few seconds, so the timeline is current.
+    let state = &admin.state;
+    state.failure_timeline.flush(&state.db).await?;
     let view = clients::view(&admin.service(), client_uuid).await?;
     let revealed = admin.take_flashed_secret(client_uuid).await?;
     let page = views::ClientPageState {

@@ -130,6 +130,38 @@ pub struct GrantView {
     pub created: String,
 }
 
+/// One row of a client's failure timeline: identical refusals counted together.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailureRow {
+    /// The latest of them (formatted).
+    pub when: String,
+    /// The reason, as the console words it.
+    pub reason: String,
+    /// The stored reason code (for tests and filters).
+    pub reason_code: String,
+    /// The explanation.
+    pub detail: String,
+    /// The RFC error code the client was sent.
+    pub error_code: String,
+    /// Where the requests came from.
+    pub address: Option<String>,
+    /// How many.
+    pub count: i64,
+}
+
+/// Refusals of one reason over the last 7 days.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailureCount {
+    /// The reason, as the console words it.
+    pub reason: String,
+    /// The stored reason code.
+    pub reason_code: String,
+    /// How many.
+    pub count: i64,
+    /// The latest (formatted).
+    pub last: String,
+}
+
 /// Everything on the client details page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientDetail {
@@ -185,6 +217,10 @@ pub struct ClientDetail {
     pub tokens_per_day: Vec<crate::api::DailyBar>,
     /// The newest audit events where this client acted or was acted upon.
     pub history: Vec<crate::api::audit::AuditRow>,
+    /// The newest refusals of this client's requests, with their real reason.
+    pub failures: Vec<FailureRow>,
+    /// Refusals per reason, the last 7 days, most frequent first.
+    pub failure_counts: Vec<FailureCount>,
     /// Secret actions need the administrator's password (not entered recently).
     pub needs_password: bool,
 }
@@ -287,6 +323,32 @@ impl ClientDetail {
                 .history
                 .into_iter()
                 .map(crate::api::audit::AuditRow::from)
+                .collect(),
+            failures: view
+                .failures
+                .recent
+                .into_iter()
+                .map(|row| FailureRow {
+                    when: Timestamp(row.last_at).format_utc(),
+                    reason: crate::domain::FailureReason::parse(&row.reason)
+                        .map_or_else(|| row.reason.clone(), |r| r.label().to_owned()),
+                    reason_code: row.reason,
+                    detail: row.detail,
+                    error_code: row.error_code,
+                    address: row.address,
+                    count: row.count,
+                })
+                .collect(),
+            failure_counts: view
+                .failures
+                .counts
+                .into_iter()
+                .map(|count| FailureCount {
+                    reason: count.reason.label().to_owned(),
+                    reason_code: count.reason.as_str().to_owned(),
+                    count: count.count,
+                    last: Timestamp(count.last_at).format_utc(),
+                })
                 .collect(),
             needs_password: page.needs_password,
             require_pkce: client.require_pkce,

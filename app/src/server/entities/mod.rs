@@ -8,6 +8,7 @@ pub mod audit_checkpoint;
 pub mod audit_event;
 pub mod authorization_code;
 pub mod client;
+pub mod client_failure;
 pub mod client_scope;
 pub mod client_secret;
 pub mod credential_epoch;

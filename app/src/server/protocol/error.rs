@@ -1,4 +1,6 @@
+use crate::domain::FailureReason;
 use crate::server::ServiceError;
+use uuid::Uuid;
 
 /// The error codes of RFC 6749 (§4.1.2.1 authorization, §5.2 token) and RFC 7009.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +42,8 @@ impl ErrorCode {
     }
 }
 
-/// An OAuth error: a code and a human-readable description (always present, never a secret).
+/// An OAuth error: a code and a human-readable description (always present, never a secret),
+/// and, for the client's failure timeline only, the real reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}: {description}", code.as_str())]
 pub struct OAuthError {
@@ -48,6 +51,21 @@ pub struct OAuthError {
     pub code: ErrorCode,
     /// What went wrong, for the client developer.
     pub description: String,
+    /// Why, for the administrator (never sent on the wire). Boxed: errors travel often, and
+    /// most carry none until their endpoint records them.
+    pub diagnosis: Option<Box<Diagnosis>>,
+}
+
+/// The real reason behind an [`OAuthError`], for the client's failure timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnosis {
+    /// The reason.
+    pub reason: FailureReason,
+    /// The administrator's explanation, where it says more than the description.
+    pub detail: Option<String>,
+    /// The client the request was for, where the error's endpoint did not authenticate one
+    /// (the authorization endpoint): `(client row id, site id)`.
+    pub client: Option<(Uuid, Uuid)>,
 }
 
 impl OAuthError {
@@ -56,6 +74,72 @@ impl OAuthError {
         Self {
             code,
             description: description.into(),
+            diagnosis: None,
+        }
+    }
+
+    fn diagnosis_mut(&mut self) -> &mut Diagnosis {
+        let fallback = self.fallback_reason();
+        self.diagnosis.get_or_insert_with(|| {
+            Box::new(Diagnosis {
+                reason: fallback,
+                detail: None,
+                client: None,
+            })
+        })
+    }
+
+    /// The same error, with its real reason for the failure timeline.
+    #[must_use]
+    pub fn because(mut self, reason: FailureReason) -> Self {
+        self.diagnosis_mut().reason = reason;
+        self
+    }
+
+    /// The same error, with its real reason and an explanation that says more than the
+    /// description (never a secret: administrators of the site read it).
+    #[must_use]
+    pub fn because_of(mut self, reason: FailureReason, detail: impl Into<String>) -> Self {
+        let diagnosis = self.diagnosis_mut();
+        diagnosis.reason = reason;
+        diagnosis.detail = Some(detail.into());
+        self
+    }
+
+    /// The same error, attributed to the client with row id `client_uuid` of `site_id`.
+    #[must_use]
+    pub fn about_client(mut self, client_uuid: Uuid, site_id: Uuid) -> Self {
+        self.diagnosis_mut().client = Some((client_uuid, site_id));
+        self
+    }
+
+    /// The reason for the failure timeline: the diagnosed one, or the one the code implies.
+    pub fn reason(&self) -> FailureReason {
+        self.diagnosis
+            .as_ref()
+            .map_or_else(|| self.fallback_reason(), |d| d.reason)
+    }
+
+    /// The explanation for the failure timeline: the diagnosed detail, or the description.
+    pub fn detail(&self) -> &str {
+        self.diagnosis
+            .as_ref()
+            .and_then(|d| d.detail.as_deref())
+            .unwrap_or(&self.description)
+    }
+
+    fn fallback_reason(&self) -> FailureReason {
+        match self.code {
+            ErrorCode::InvalidClient => FailureReason::WrongSecret,
+            ErrorCode::InvalidScope => FailureReason::ScopeNotAllowed,
+            ErrorCode::UnsupportedGrantType | ErrorCode::UnsupportedResponseType => {
+                FailureReason::UnsupportedGrant
+            }
+            ErrorCode::ServerError => FailureReason::ServerError,
+            ErrorCode::InvalidRequest
+            | ErrorCode::InvalidGrant
+            | ErrorCode::UnauthorizedClient
+            | ErrorCode::AccessDenied => FailureReason::MalformedRequest,
         }
     }
 

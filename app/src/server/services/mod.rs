@@ -9,6 +9,7 @@ pub mod clients;
 pub mod context;
 pub mod dashboard;
 pub mod event_limiter;
+pub mod failure_timeline;
 pub mod oauth;
 pub mod scopes;
 pub mod secrets;

@@ -9,7 +9,7 @@ use crate::server::{
     services::{
         audit::{self},
         context::ServiceContext,
-        scopes, secrets, token_families, usage_charts,
+        failure_timeline, scopes, secrets, token_families, usage_charts,
         users::{self},
     },
 };
@@ -22,6 +22,9 @@ pub const HISTORY_EVENTS: u64 = 10;
 
 /// How many live grants the details page lists.
 pub const LISTED_GRANTS: usize = 50;
+
+/// How many failure timeline rows the details page lists.
+pub const LISTED_FAILURES: usize = 50;
 
 /// Days of the details page's tokens-per-day chart.
 pub const CHART_DAYS: i64 = 30;
@@ -52,6 +55,8 @@ pub struct ClientView {
     pub tokens_per_day: Vec<usage_charts::DailyCount>,
     /// The newest audit events where it acted or was acted upon (at most [`HISTORY_EVENTS`]).
     pub history: Vec<audit_event::Model>,
+    /// Its failure timeline (at most [`LISTED_FAILURES`] rows, and the counts per reason).
+    pub failures: failure_timeline::Timeline,
 }
 
 /// Everything about a client, for an administrator of its site.
@@ -110,6 +115,7 @@ pub async fn view(cx: &ServiceContext<'_>, client_uuid: Uuid) -> Result<ClientVi
         grants: token_families::live_grants(db, client.id, now, LISTED_GRANTS).await?,
         tokens_per_day: usage_charts::client_daily(db, client.id, CHART_DAYS, now).await?,
         history: history.rows,
+        failures: failure_timeline::timeline(db, client.id, LISTED_FAILURES, now).await?,
         owner,
         scopes,
         terms,

@@ -6,7 +6,7 @@
 //! other problem is sent back to the verified redirect URI with `error`, `error_description`,
 //! `state` and `iss` (RFC 9207). PKCE is S256 only (RFC 7636, RFC 9700 §2.1.1).
 
-use crate::domain::{ScopeSet, Timestamp};
+use crate::domain::Timestamp;
 use crate::server::{
     AppState, ServiceError,
     crypto::{
@@ -14,183 +14,26 @@ use crate::server::{
         tokens::{self, Secret, TokenKind},
     },
     db::begin_write,
-    entities::{authorization_code, client, site, site_membership as membership, site_scope, user},
+    entities::{authorization_code, site_membership as membership, user},
     keys::Keys,
-    protocol::{ErrorCode, OAuthError, Params, pkce},
+    protocol::{ErrorCode, OAuthError},
     services::{
         audit::{self, Action, Actor, NewEvent, Target},
-        clients,
         event_limiter::record_limited,
         throttle,
         users::find_by_username,
     },
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
 use serde_json::json;
+
+pub use super::authorization_request::{
+    AuthorizationRequest, Validation, scope_descriptions, validate,
+};
 
 /// How long a rendered prompt may be submitted.
 pub const PROMPT_LIFETIME: i64 = 10 * 60;
-
-/// A validated authorization request.
-#[derive(Debug, Clone)]
-pub struct AuthorizationRequest {
-    /// The client.
-    pub client: client::Model,
-    /// Its site.
-    pub site: site::Model,
-    /// The redirect URI (equal to the registered one).
-    pub redirect_uri: String,
-    /// The scope to grant (requested, or the client's registered scopes).
-    pub scope: ScopeSet,
-    /// `state`, returned verbatim.
-    pub state: Option<String>,
-    /// PKCE S256 challenge.
-    pub code_challenge: Option<String>,
-}
-
-/// What to do with an authorization request.
-#[derive(Debug)]
-pub enum Validation {
-    /// Show the prompt.
-    Valid(Box<AuthorizationRequest>),
-    /// The client or redirect URI cannot be trusted: error page (HTTP 400), no redirect.
-    ErrorPage(OAuthError),
-    /// Send the error back to the client's verified redirect URI.
-    RedirectError {
-        /// Where.
-        redirect_uri: String,
-        /// The request's `state`.
-        state: Option<String>,
-        /// What.
-        error: OAuthError,
-    },
-}
-
-/// Validates authorization request parameters (from the query string, or re-posted by the
-/// prompt form).
-pub async fn validate(
-    conn: &impl ConnectionTrait,
-    params: Result<Params, OAuthError>,
-) -> Result<Validation, ServiceError> {
-    let params = match params {
-        Ok(params) => params,
-        Err(error) => return Ok(Validation::ErrorPage(error)),
-    };
-    let Some(client_id) = params.get("client_id") else {
-        return Ok(Validation::ErrorPage(OAuthError::invalid_request(
-            "missing client_id",
-        )));
-    };
-    let client = match clients::find_by_client_id(conn, client_id).await? {
-        Some(client) if client.is_active() => client,
-        Some(_) => {
-            return Ok(Validation::ErrorPage(OAuthError::new(
-                ErrorCode::UnauthorizedClient,
-                "this application is disabled",
-            )));
-        }
-        None => {
-            return Ok(Validation::ErrorPage(OAuthError::invalid_client(
-                "unknown client_id",
-            )));
-        }
-    };
-    let Some(redirect_uri) = params.get("redirect_uri") else {
-        return Ok(Validation::ErrorPage(OAuthError::invalid_request(
-            "missing redirect_uri",
-        )));
-    };
-    if redirect_uri != client.redirect_uri {
-        return Ok(Validation::ErrorPage(OAuthError::invalid_request(
-            "redirect_uri does not match the URI registered for this application",
-        )));
-    }
-    let state = params.get("state").map(str::to_owned);
-    let redirect = |error: OAuthError| Validation::RedirectError {
-        redirect_uri: redirect_uri.to_owned(),
-        state: state.clone(),
-        error,
-    };
-    match params.get("response_type") {
-        None => {
-            return Ok(redirect(OAuthError::invalid_request(
-                "missing response_type",
-            )));
-        }
-        Some("code") => {}
-        Some(_) => {
-            return Ok(redirect(OAuthError::new(
-                ErrorCode::UnsupportedResponseType,
-                "only response_type=code is supported",
-            )));
-        }
-    }
-    let allowed = clients::client_scopes(conn, client.id).await?;
-    let scope = match params.get("scope") {
-        None => allowed.clone(),
-        Some(raw) => match ScopeSet::parse(raw) {
-            Err(problem) => return Ok(redirect(OAuthError::invalid_scope(problem.to_string()))),
-            Ok(requested) if !requested.is_subset(&allowed) => {
-                return Ok(redirect(OAuthError::invalid_scope(format!(
-                    "not allowed for this client: {}",
-                    requested.missing_from(&allowed).join(" ")
-                ))));
-            }
-            Ok(requested) => requested,
-        },
-    };
-    if scope.is_empty() {
-        return Ok(redirect(OAuthError::invalid_scope("no scope to grant")));
-    }
-    let code_challenge = match pkce::parse_challenge(
-        params.get("code_challenge"),
-        params.get("code_challenge_method"),
-    ) {
-        Ok(challenge) => challenge,
-        Err(error) => return Ok(redirect(error)),
-    };
-    if client.require_pkce && code_challenge.is_none() {
-        return Ok(redirect(OAuthError::invalid_request(
-            "this application must use PKCE (code_challenge with code_challenge_method=S256)",
-        )));
-    }
-    let site = site::Entity::find_by_id(client.site_id)
-        .one(conn)
-        .await?
-        .ok_or_else(|| ServiceError::Unexpected("client without site".into()))?;
-    Ok(Validation::Valid(Box::new(AuthorizationRequest {
-        redirect_uri: redirect_uri.to_owned(),
-        client,
-        site,
-        scope,
-        state,
-        code_challenge,
-    })))
-}
-
-/// The site's descriptions of the requested scopes, for the prompt.
-pub async fn scope_descriptions(
-    conn: &impl ConnectionTrait,
-    request: &AuthorizationRequest,
-) -> Result<Vec<(String, String)>, ServiceError> {
-    let catalogue = site_scope::Entity::find()
-        .filter(site_scope::Column::SiteId.eq(request.site.id))
-        .all(conn)
-        .await?;
-    Ok(request
-        .scope
-        .iter()
-        .map(|scope| {
-            let description = catalogue
-                .iter()
-                .find(|entry| entry.name == scope.as_str())
-                .map(|entry| entry.description.clone())
-                .unwrap_or_default();
-            (scope.as_str().to_owned(), description)
-        })
-        .collect())
-}
 
 fn prompt_material(request: &AuthorizationRequest, browser: &str, issued_at: i64) -> String {
     // Length-prefixed fields: no way to shift text from one field into another.

@@ -3,17 +3,18 @@
 //! secrets module. Failures are `invalid_client`, counted, and written to the audit log at most
 //! once a minute per client (a burst becomes one event with its count).
 
-use crate::domain::Timestamp;
+use crate::domain::{FailureReason, Timestamp, ago_words};
 use crate::server::{
     AppState, ServiceError,
     cache::RegisteredClient,
     db::begin_write,
-    entities::client,
+    entities::{client, client_secret},
     protocol::{ClientCredentials, OAuthError},
     services::{
         alerts::{self, AlertKind, AlertSubject},
         audit::{self, Action, Actor, NewEvent, Target},
         clients,
+        failure_timeline::Failure,
         oauth::{failure_log::BURST, usage::Caller},
         secrets,
     },
@@ -52,6 +53,14 @@ pub async fn authenticate(
     let now = state.clock.now();
     let registered = registered_client(state, &credentials.client_id).await?;
     let Some(secret) = credentials.client_secret.as_deref() else {
+        let error = OAuthError::invalid_client("client_secret is required")
+            .because(FailureReason::MissingSecret);
+        on_timeline(
+            state,
+            registered.as_ref().map(|r| &r.client),
+            &error,
+            &address,
+        );
         fail(
             state,
             registered.as_ref().map(|r| &r.client),
@@ -61,7 +70,7 @@ pub async fn authenticate(
             now,
         )
         .await?;
-        return Err(OAuthError::invalid_client("client_secret is required"));
+        return Err(error);
     };
     let Some(registered) = registered else {
         // Same work as for a real client, so timing does not tell which Consumer Keys exist.
@@ -82,6 +91,9 @@ pub async fn authenticate(
     let matched = secrets::verify(&state.keys, secret, &slots);
     match matched {
         Some(_) if !client.is_active() => {
+            let error = OAuthError::invalid_client("client is disabled")
+                .because(FailureReason::ClientDisabled);
+            on_timeline(state, Some(client), &error, &address);
             fail(
                 state,
                 Some(client),
@@ -91,7 +103,7 @@ pub async fn authenticate(
                 now,
             )
             .await?;
-            Err(OAuthError::invalid_client("client is disabled"))
+            Err(error)
         }
         Some(slot) => {
             let caller = Caller::new(address, user_agent);
@@ -99,6 +111,15 @@ pub async fn authenticate(
             Ok(client.clone())
         }
         None => {
+            let error = OAuthError::invalid_client("client authentication failed");
+            let error = match no_longer_valid(state, secret, &registered.slots, now) {
+                Some(why) => error.because_of(FailureReason::SecretNoLongerValid, why),
+                None => error.because_of(
+                    FailureReason::WrongSecret,
+                    "the client_secret matches none of the client's secrets",
+                ),
+            };
+            on_timeline(state, Some(client), &error, &address);
             fail(
                 state,
                 Some(client),
@@ -108,9 +129,46 @@ pub async fn authenticate(
                 now,
             )
             .await?;
-            Err(OAuthError::invalid_client("client authentication failed"))
+            Err(error)
         }
     }
+}
+
+/// Hands a refusal of a known client to its failure timeline.
+fn on_timeline(
+    state: &AppState,
+    client: Option<&client::Model>,
+    error: &OAuthError,
+    address: &Option<String>,
+) {
+    if let Some(client) = client {
+        let failure = Failure::of(error, client.id, client.site_id, address.clone());
+        state.failure_timeline.record(failure, state.clock.now());
+    }
+}
+
+/// Why a secret that matched no valid slot was refused, when it is one the client had: a
+/// retired slot or one whose grace period ended. Only refusals pay for this second comparison.
+fn no_longer_valid(
+    state: &AppState,
+    secret: &str,
+    slots: &[client_secret::Model],
+    now: Timestamp,
+) -> Option<String> {
+    let id = secrets::verify(&state.keys, secret, slots)?;
+    let slot = slots.iter().find(|slot| slot.id == id)?;
+    let hint = &slot.hint;
+    Some(match (slot.retired_at, slot.expires_at) {
+        (Some(at), _) => format!(
+            "the client_secret is the old one ({hint}), retired {}",
+            ago_words(now.unix() - at)
+        ),
+        (None, Some(end)) => format!(
+            "the client_secret is the old one ({hint}), whose grace period ended {}",
+            ago_words(now.unix() - end)
+        ),
+        (None, None) => format!("the client_secret ({hint}) is no longer accepted"),
+    })
 }
 
 async fn fail(

@@ -3,6 +3,7 @@
 //! a result or an [`OAuthError`](crate::server::protocol::OAuthError) with the RFC code to send.
 
 pub mod access_tokens;
+pub mod authorization_request;
 pub mod authorize;
 pub mod bearer;
 pub mod client_auth;

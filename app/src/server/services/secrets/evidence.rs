@@ -2,7 +2,7 @@
 //! secret is retired: its state (current, grace, retired) and whether clients used it within
 //! the warning window, worded with when, from where and by what.
 
-use crate::domain::Timestamp;
+use crate::domain::{Timestamp, ago_words};
 use crate::server::entities::client_secret;
 
 /// How a secret slot stands: the console's badge.
@@ -74,14 +74,4 @@ pub fn in_use_warning(slot: &client_secret::Model, now: Timestamp) -> String {
          it anyway only once every client has the new secret.",
         slot.use_count
     )
-}
-
-/// "3 minutes ago", roughly: how long before now something happened.
-fn ago_words(seconds: i64) -> String {
-    match seconds.max(0) {
-        s if s < 60 => "less than a minute ago".into(),
-        s if s < 3_600 => format!("{} minute(s) ago", s / 60),
-        s if s < 86_400 => format!("{} hour(s) ago", s / 3_600),
-        s => format!("{} day(s) ago", s / 86_400),
-    }
 }

@@ -6,7 +6,7 @@
 //! RFC 9700 §4.2.4): every token issued from it is revoked (`writes`). Every rule of the grant
 //! lives in [`judge`]; the worker applies it to each request of a batch, in arrival order.
 
-use crate::domain::{ScopeSet, Timestamp};
+use crate::domain::{FailureReason, ScopeSet, Timestamp, uri_difference};
 use crate::server::{
     ServiceError,
     entities::{authorization_code, client, user},
@@ -29,13 +29,17 @@ pub fn judge(
     now: Timestamp,
 ) -> Result<Verdict, ServiceError> {
     let Some(code) = code else {
-        return Ok(Verdict::Refuse(invalid()));
+        return Ok(Verdict::Refuse(invalid().because_of(
+            FailureReason::CodeUnknown,
+            "the authorization code is unknown: never issued, or purged after it expired",
+        )));
     };
     // Before anything else, so a client cannot burn (or learn about) a code it does not own.
     if code.client_uuid != request.client.id {
-        return Ok(Verdict::Refuse(OAuthError::invalid_grant(
-            "the authorization code was issued to another client",
-        )));
+        return Ok(Verdict::Refuse(
+            OAuthError::invalid_grant("the authorization code was issued to another client")
+                .because(FailureReason::CodeOfAnotherClient),
+        ));
     }
     if code.consumed_at.is_some() || spent_here {
         return Ok(Verdict::Reused);
@@ -50,9 +54,12 @@ pub fn judge(
         .map_err(|e| ServiceError::caused("reading a stored code's scope", e))?
         .intersection(registered);
     if scope.is_empty() {
-        return Ok(Verdict::Refuse(OAuthError::invalid_grant(
-            "none of the authorized scopes is still registered to this client",
-        )));
+        return Ok(Verdict::Refuse(
+            OAuthError::invalid_grant(
+                "none of the authorized scopes is still registered to this client",
+            )
+            .because(FailureReason::ScopeNotAllowed),
+        ));
     }
     Ok(Verdict::Issue {
         user_id: code.user_id,
@@ -68,7 +75,7 @@ pub fn invalid() -> OAuthError {
 
 /// The client was disabled after it authenticated (between the request and its batch).
 pub fn client_disabled_error() -> OAuthError {
-    OAuthError::invalid_client("client is disabled")
+    OAuthError::invalid_client("client is disabled").because(FailureReason::ClientDisabled)
 }
 
 /// The code was presented again; `revoked` grants issued from it were revoked.
@@ -76,11 +83,13 @@ pub fn reused_error(revoked: u64) -> OAuthError {
     OAuthError::invalid_grant(format!(
         "the authorization code was already used; {revoked} grant(s) issued from it were revoked"
     ))
+    .because(FailureReason::CodeReused)
 }
 
 /// The user who approved the request is disabled or no longer an API user of the site.
 pub fn user_lost_error() -> OAuthError {
     OAuthError::invalid_grant("the user who authorized this code can no longer do so")
+        .because(FailureReason::UserCannotAuthorize)
 }
 
 /// The checks of an unused code of this client, in RFC order: not expired, the same
@@ -92,26 +101,39 @@ fn check_unused_code(
     now: Timestamp,
 ) -> Result<(), OAuthError> {
     if code.expires_at <= now.unix() {
-        return Err(OAuthError::invalid_grant(
-            "the authorization code has expired",
-        ));
+        let late = now.unix() - code.expires_at;
+        return Err(
+            OAuthError::invalid_grant("the authorization code has expired").because_of(
+                FailureReason::CodeExpired,
+                format!("the authorization code had expired {late} s before it was exchanged"),
+            ),
+        );
     }
     if code.redirect_uri != request.redirect_uri {
+        let at = uri_difference(&code.redirect_uri, &request.redirect_uri);
         return Err(OAuthError::invalid_grant(
             "redirect_uri does not match the authorization request",
+        )
+        .because_of(
+            FailureReason::RedirectUriMismatch,
+            format!("redirect_uri differs from the authorization request's {at}"),
         ));
     }
+    let missing = FailureReason::PkceMissing;
     match (&code.code_challenge, request.code_verifier.as_deref()) {
         (Some(challenge), Some(verifier)) if pkce::verify(verifier, challenge) => Ok(()),
         (Some(_), Some(_)) => Err(OAuthError::invalid_grant(
             "code_verifier does not match the code_challenge",
-        )),
+        )
+        .because(FailureReason::PkceMismatch)),
         (Some(_), None) => Err(OAuthError::invalid_grant(
             "code_verifier is required (PKCE was used)",
-        )),
+        )
+        .because(missing)),
         (None, Some(_)) => Err(OAuthError::invalid_grant(
             "code_verifier sent for a code issued without a code_challenge",
-        )),
+        )
+        .because(missing)),
         (None, None) => Ok(()),
     }
 }

@@ -5,7 +5,7 @@
 //! `refresh_token_absolute_ttl` however often it is refreshed, and each refresh carries only
 //! the scopes its client is still registered for. Every rule of the grant lives in [`judge`].
 
-use crate::domain::{ScopeSet, Timestamp};
+use crate::domain::{FailureReason, ScopeSet, Timestamp};
 use crate::server::{
     ServiceError,
     entities::{client, refresh_token, token_family, user},
@@ -31,15 +31,21 @@ pub fn judge(
     now: Timestamp,
 ) -> Result<Verdict, ServiceError> {
     let Some(row) = row else {
-        return Ok(Verdict::Refuse(invalid()));
+        return Ok(Verdict::Refuse(invalid().because_of(
+            FailureReason::RefreshTokenUnknown,
+            "the refresh token is unknown: never issued, or purged after it expired",
+        )));
     };
     if row.client_uuid != request.client.id {
-        return Ok(Verdict::Refuse(OAuthError::invalid_grant(
-            "the refresh token was issued to another client",
-        )));
+        return Ok(Verdict::Refuse(
+            OAuthError::invalid_grant("the refresh token was issued to another client")
+                .because(FailureReason::RefreshTokenUnknown),
+        ));
     }
     let Some(family) = family else {
-        return Ok(Verdict::Refuse(invalid()));
+        return Ok(Verdict::Refuse(
+            invalid().because(FailureReason::RefreshTokenUnknown),
+        ));
     };
     if row.used_at.is_some() || spent_here {
         return Ok(Verdict::Reused);
@@ -69,16 +75,22 @@ pub fn judge(
 /// The answer for an unknown, expired or revoked refresh token (which one is not said).
 pub fn invalid() -> OAuthError {
     OAuthError::invalid_grant("the refresh token is invalid, expired or revoked")
+        .because(FailureReason::RefreshTokenInvalid)
 }
 
 /// The refresh token was used before: the grant has been revoked.
 pub fn reused_error() -> OAuthError {
     OAuthError::invalid_grant("the refresh token was already used; the grant has been revoked")
+        .because_of(
+            FailureReason::RefreshTokenReused,
+            "refresh token reused — the whole grant (family) was revoked",
+        )
 }
 
 /// The grant's user is disabled or no longer an API user of the site (the grant is revoked).
 pub fn user_lost_error() -> OAuthError {
     OAuthError::invalid_grant("the user who authorized this grant can no longer do so")
+        .because(FailureReason::UserCannotAuthorize)
 }
 
 /// True while `family` is younger than the absolute lifetime of a grant.
@@ -110,7 +122,10 @@ fn new_scope(
         || row.expires_at <= now.unix()
         || !within_absolute_lifetime(family, settings, now)
     {
-        return Ok(Err(invalid()));
+        return Ok(Err(invalid().because_of(
+            FailureReason::RefreshTokenInvalid,
+            why_invalid(row, family, settings, now),
+        )));
     }
     let granted = ScopeSet::parse(&family.scope)
         .map_err(|e| ServiceError::caused("reading a stored grant's scope", e))?
@@ -122,7 +137,8 @@ fn new_scope(
         if current.is_empty() {
             return Ok(Err(OAuthError::invalid_grant(
                 "none of the granted scopes is still registered to this client",
-            )));
+            )
+            .because(FailureReason::ScopeNotAllowed)));
         }
         return Ok(Ok(current));
     };
@@ -158,4 +174,23 @@ pub fn refreshed_event(
     )
     .target(Target::user(user))
     .details(json!({"grant": family.id, "scope": scope.to_string()}))
+}
+
+/// Which of the liveness checks a refresh token failed, for the failure timeline.
+fn why_invalid(
+    row: &refresh_token::Model,
+    family: &token_family::Model,
+    settings: &Settings,
+    now: Timestamp,
+) -> String {
+    if let Some(reason) = &family.revoked_reason {
+        format!("the grant was revoked ({reason})")
+    } else if family.revoked_at.is_some() || row.revoked_at.is_some() {
+        "the refresh token was revoked".to_owned()
+    } else if !within_absolute_lifetime(family, settings, now) {
+        "the grant reached its absolute lifetime; the user must authorize again".to_owned()
+    } else {
+        let ago = now.unix() - row.expires_at;
+        format!("the refresh token expired {ago} s ago")
+    }
 }
