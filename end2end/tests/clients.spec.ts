@@ -1,15 +1,5 @@
-import { test, expect, Page } from '@playwright/test';
-import { ADMIN, apiUser, fillRegistration, hydrated, signIn, submitConfirmingPassword, unique } from './support';
-
-async function registerClient(page: Page, owner: string): Promise<string> {
-  const name = unique('App');
-  await page.goto('/clients/new');
-  await hydrated(page);
-  await fillRegistration(page, name, owner);
-  await page.getByLabel(/I have read and agree/).check();
-  await submitConfirmingPassword(page, page.getByRole('button', { name: 'Done' }), page.getByRole('heading', { name }));
-  return name;
-}
+import { test, expect } from '@playwright/test';
+import { ADMIN, apiUser, fillRegistration, hydrated, registerClient, signIn, submitConfirmingPassword, unique } from './support';
 
 test('Done stays disabled until the Terms of Use are accepted; registration opens the details', async ({ page, context }) => {
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);

@@ -54,6 +54,17 @@ export async function fillRegistration(page: Page, name: string, owner: string, 
   await page.getByLabel('API user (owner)').selectOption({ label: owner });
 }
 
+/** Registers a client for `owner` through the console form; returns its name (on its page). */
+export async function registerClient(page: Page, owner: string, prefix = 'App'): Promise<string> {
+  const name = unique(prefix);
+  await page.goto('/clients/new');
+  await hydrated(page);
+  await fillRegistration(page, name, owner);
+  await page.getByLabel(/I have read and agree/).check();
+  await submitConfirmingPassword(page, page.getByRole('button', { name: 'Done' }), page.getByRole('heading', { name }));
+  return name;
+}
+
 /**
  * Clicks `button` (in a console form) and waits for `done`. An action that yields a secret or
  * changes a credential needs the administrator's password entered within the server's

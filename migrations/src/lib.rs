@@ -19,6 +19,7 @@ mod m20261129_000009_credential_epoch;
 mod m20261201_000010_sessions_end_and_keyed_heads;
 mod m20261202_000011_secret_use_evidence;
 mod m20261202_000012_client_failures;
+mod m20261202_000013_secret_expiry;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_sessions_end_and_keyed_heads::Migration),
             Box::new(m20261202_000011_secret_use_evidence::Migration),
             Box::new(m20261202_000012_client_failures::Migration),
+            Box::new(m20261202_000013_secret_expiry::Migration),
         ]
     }
 }

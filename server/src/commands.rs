@@ -13,7 +13,7 @@ use crate::{
 use app::{
     domain::{
         ClientDescription, ClientName, EmailAddress, NewPassword, RedirectUri, ScopeSet, SiteName,
-        Timestamp, Username,
+        Timestamp, Username, secret_lifetime::LifetimeChoice,
     },
     server::{
         AppState, Clock, ServiceError, Settings,
@@ -279,6 +279,31 @@ async fn site(global: &GlobalArgs, command: SiteCommand) -> Result<(), CliError>
             let site = sites::create(&ServiceContext::new(&state, &operator), &name).await?;
             print_json(&json!({"id": site.id, "name": site.name}))
         }
+        SiteCommand::Update {
+            name,
+            secret_expires_in,
+        } => {
+            let site = sites::find_by_name(&state.db, &name)
+                .await?
+                .ok_or_else(|| CliError(format!("no site named {name:?}")))?;
+            let operator = Acting::operator();
+            let cx = ServiceContext::new(&state, &operator);
+            let site = match secret_expires_in.as_deref() {
+                None => site,
+                Some(raw) => {
+                    let lifetime = match lifetime_arg(Some(raw))? {
+                        LifetimeChoice::SiteDefault => LifetimeChoice::Never,
+                        choice => choice,
+                    };
+                    sites::set_secret_lifetime(&cx, site.id, lifetime).await?
+                }
+            };
+            print_json(&json!({
+                "id": site.id,
+                "name": site.name,
+                "secret_lifetime_seconds": site.secret_lifetime,
+            }))
+        }
         SiteCommand::List { json } => {
             let all = sites::list_all(&state.db).await?;
             if json {
@@ -405,6 +430,21 @@ async fn admin_list(global: &GlobalArgs, site_name: &str, as_json: bool) -> Resu
 }
 
 /// Parses `90d`, `12h`, `30m`, `45s` or plain seconds.
+/// A secret lifetime flag: absent for the site's setting, `never`, or a duration.
+fn lifetime_arg(raw: Option<&str>) -> Result<LifetimeChoice, CliError> {
+    match raw.map(str::trim) {
+        None => Ok(LifetimeChoice::SiteDefault),
+        Some("never") => Ok(LifetimeChoice::Never),
+        Some(text) => LifetimeChoice::seconds(parse_duration(text)?)
+            .map_err(|message| CliError(format!("{text:?}: {message}"))),
+    }
+}
+
+/// A unix time as RFC 3339 (JSON null for none).
+fn rfc3339(at: Option<i64>) -> Option<String> {
+    at.map(|at| Timestamp(at).format_rfc3339())
+}
+
 fn parse_duration(text: &str) -> Result<i64, CliError> {
     let text = text.trim();
     let (number, unit) = match text.char_indices().last() {
@@ -443,6 +483,7 @@ async fn client(global: &GlobalArgs, command: ClientCommand) -> Result<(), CliEr
             client_id,
             grace,
             revoke_tokens,
+            expires_in,
         } => {
             let client = clients::find_by_client_id(&state.db, &client_id)
                 .await?
@@ -455,13 +496,16 @@ async fn client(global: &GlobalArgs, command: ClientCommand) -> Result<(), CliEr
             let rotation = secrets::Rotation {
                 grace_seconds: parse_duration(&grace)?,
                 existing,
+                lifetime: lifetime_arg(expires_in.as_deref())?,
             };
             let operator = Acting::operator();
             let cx = ServiceContext::new(&state, &operator);
             let secret = secrets::rotate(&cx, client.id, rotation).await?;
+            let newest = secrets::slots(&state.db, client.id).await?;
             print_json(&json!({
                 "client_id": client.client_id,
                 "client_secret": secret.expose(),
+                "expires_at": rfc3339(newest.first().and_then(|slot| slot.ends_at())),
                 "old_secret_valid_for_seconds": parse_duration(&grace)?,
                 "tokens_revoked": revoke_tokens,
             }))
@@ -548,14 +592,17 @@ async fn client_create(state: &AppState, args: ClientCreateArgs) -> Result<(), C
         owner_user_id: owner.id,
         require_pkce: args.require_pkce,
         terms_accepted: true,
+        secret_lifetime: lifetime_arg(args.secret_expires_in.as_deref())?,
     };
     let operator = Acting::operator();
     let cx = ServiceContext::new(state, &operator);
     let (client, secret) = clients::register(&cx, site.id, registration).await?;
     let scopes = clients::client_scopes(&state.db, client.id).await?;
+    let slots = secrets::slots(&state.db, client.id).await?;
     print_json(&json!({
         "client_id": client.client_id,
         "client_secret": secret.expose(),
+        "secret_expires_at": rfc3339(slots.first().and_then(|slot| slot.ends_at())),
         "name": client.name,
         "description": client.description,
         "redirect_uri": client.redirect_uri,
@@ -597,6 +644,7 @@ async fn client_list(
                 page,
                 per_page: PAGE,
                 unused_for_days,
+                expiring_within_days: None,
             };
             let found = clients::list(&state.db, &Acting::operator(), site.id, &query, now).await?;
             let done = (found.rows.len() as u64) < PAGE;
@@ -606,19 +654,34 @@ async fn client_list(
             }
         }
     }
-    let when = |at: Option<i64>| at.map(|at| Timestamp(at).format_rfc3339());
+    let when = rfc3339;
     if as_json {
+        let mut slots =
+            secrets::slots_of(&state.db, rows.iter().map(|(_, row)| row.client.id)).await?;
         print_json(&json!(
             rows.iter()
-                .map(|(site, row)| json!({
-                    "client_id": row.client.client_id,
-                    "name": row.client.name,
-                    "site": site,
-                    "owner": row.owner,
-                    "created_at": Timestamp(row.client.created_at).format_rfc3339(),
-                    "last_used_at": when(row.client.last_used_at),
-                    "active": row.client.is_active(),
-                }))
+                .map(|(site, row)| {
+                    let slots = slots.remove(&row.client.id).unwrap_or_default();
+                    let states = secrets::slot_states(&slots, now);
+                    json!({
+                        "client_id": row.client.client_id,
+                        "name": row.client.name,
+                        "site": site,
+                        "owner": row.owner,
+                        "created_at": Timestamp(row.client.created_at).format_rfc3339(),
+                        "last_used_at": when(row.client.last_used_at),
+                        "active": row.client.is_active(),
+                        "status": if row.client.is_active() { "active" } else { "disabled" },
+                        "secrets": slots.iter().zip(states).map(|(slot, state)| json!({
+                            "hint": slot.hint,
+                            "state": state.as_str(),
+                            "created_at": Timestamp(slot.created_at).format_rfc3339(),
+                            "expires_at": when(slot.ends_at()),
+                            "retired_at": when(slot.retired_at),
+                            "last_used_at": when(slot.last_used_at),
+                        })).collect::<Vec<_>>(),
+                    })
+                })
                 .collect::<Vec<_>>()
         ))?;
     } else {

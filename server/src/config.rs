@@ -248,6 +248,15 @@ pub enum SiteCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Change a site's settings; prints the site as JSON.
+    Update {
+        /// The site (by name).
+        #[arg(long)]
+        name: String,
+        /// How long new secrets of its clients stay valid (e.g. `90d`), or `never`.
+        #[arg(long)]
+        secret_expires_in: Option<String>,
+    },
 }
 
 /// `latchkey admin ...`
@@ -319,6 +328,10 @@ pub enum ClientCommand {
         /// Also revoke every token the client holds.
         #[arg(long)]
         revoke_tokens: bool,
+        /// How long the new secret stays valid (e.g. `30d`; `never`; default: the site's
+        /// setting).
+        #[arg(long)]
+        expires_in: Option<String>,
     },
     /// Retire a client's old secret (the one still in its grace period) now; prints what was
     /// retired as JSON. Refused while that secret was used recently, unless `--even-if-in-use`.
@@ -359,6 +372,10 @@ pub struct ClientCreateArgs {
     /// Refuse authorization requests without PKCE.
     #[arg(long)]
     pub require_pkce: bool,
+    /// How long the first secret stays valid (e.g. `90d`; `never`; default: the site's
+    /// setting).
+    #[arg(long)]
+    pub secret_expires_in: Option<String>,
 }
 
 /// `latchkey audit ...`

@@ -5,6 +5,7 @@ use crate::api::DailyBar;
 use crate::error::ConsoleError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 /// One line of recent activity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +58,23 @@ pub struct Dashboard {
     pub alerts: Vec<AlertView>,
     /// Newest audit events of the site.
     pub recent_events: Vec<RecentEvent>,
+    /// Secrets expiring within 30 days (or expired), soonest first.
+    pub expiring_secrets: Vec<ExpiringSecret>,
+}
+
+/// A client whose current secret expires soon (or has expired).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpiringSecret {
+    /// The client's id (link).
+    pub client_uuid: Uuid,
+    /// Its name.
+    pub client_name: String,
+    /// The secret's last four characters.
+    pub hint: String,
+    /// When it expires (formatted).
+    pub expires: String,
+    /// Whole days left (0: expired).
+    pub days_left: i64,
 }
 
 #[cfg(feature = "ssr")]
@@ -96,6 +114,20 @@ pub async fn get_dashboard() -> Result<Dashboard, ConsoleError> {
                 username: alert.username,
                 address: alert.address,
                 at: Timestamp(alert.created_at).format_utc(),
+            })
+            .collect(),
+        expiring_secrets: summary
+            .expiring_secrets
+            .into_iter()
+            .map(|(client, slot)| {
+                let end = slot.valid_until.unwrap_or_default();
+                ExpiringSecret {
+                    client_uuid: client.id,
+                    client_name: client.name,
+                    hint: slot.hint,
+                    expires: Timestamp(end).format_utc(),
+                    days_left: crate::domain::secret_lifetime::days_left(end, now.unix()),
+                }
             })
             .collect(),
         recent_events: summary

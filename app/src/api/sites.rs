@@ -69,6 +69,8 @@ pub struct SiteSettings {
     pub name: String,
     /// Catalogue: (name, description).
     pub scopes: Vec<(String, String)>,
+    /// How long new secrets stay valid (seconds; `None`: they never expire).
+    pub secret_lifetime: Option<i64>,
 }
 
 /// An administrator of the site: its settings.
@@ -84,6 +86,7 @@ pub async fn get_site_settings(site_id: Uuid) -> Result<SiteSettings, ConsoleErr
     Ok(SiteSettings {
         id: site.id,
         name: site.name,
+        secret_lifetime: site.secret_lifetime,
         scopes: catalogue
             .into_iter()
             .map(|s| (s.name, s.description))
@@ -104,6 +107,28 @@ pub async fn add_site_scope(
     let admin = ctx::require_admin_for_change(&csrf).await?;
     let name = ScopeName::parse(&name).map_err(|e| ConsoleError::invalid("name", e.to_string()))?;
     scopes::add(&admin.service(), site_id, &name, &description).await?;
+    Ok(())
+}
+
+/// An administrator of the site: sets how long its clients' new secrets stay valid
+/// (`secret_lifetime`: seconds, one of the console's choices; `0`: never expire). Secrets
+/// already issued keep their expiry.
+#[server(endpoint = "set_site_secret_lifetime")]
+pub async fn set_site_secret_lifetime(
+    csrf: String,
+    site_id: Uuid,
+    secret_lifetime: String,
+) -> Result<(), ConsoleError> {
+    use crate::domain::secret_lifetime::LifetimeChoice;
+    use crate::server::{ctx, services::sites};
+    let admin = ctx::require_admin_for_change(&csrf).await?;
+    let lifetime = secret_lifetime
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| "Choose how long new secrets stay valid.".to_owned())
+        .and_then(LifetimeChoice::seconds)
+        .map_err(|message| ConsoleError::invalid("secret_lifetime", message))?;
+    sites::set_secret_lifetime(&admin.service(), site_id, lifetime).await?;
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 pub mod audit_table;
 pub mod console_form;
 pub mod copy_button;
+pub mod expiry_badge;
 pub mod failure_timeline;
 pub mod hydration;
 pub mod icons;

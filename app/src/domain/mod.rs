@@ -10,6 +10,7 @@ mod properties;
 mod redirect_uri;
 mod scope;
 pub mod secret_grace;
+pub mod secret_lifetime;
 mod site_name;
 mod site_roles;
 mod text;

@@ -11,6 +11,7 @@ use crate::components::{
     layout::CsrfField,
 };
 use crate::domain::secret_grace::{DEFAULT_GRACE_SECONDS, GRACE_CHOICES};
+use crate::domain::secret_lifetime::{LIFETIME_CHOICES, lifetime_words};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -80,6 +81,16 @@ pub fn RegenerateSecretPage() -> impl IntoView {
                         }).collect_view()}
                     </select>
                     <p class="hint">"During the grace period both secrets work; each shows its own last use, and you can retire the old one early."</p>
+                </FieldGroup>
+                <FieldGroup name="lifetime">
+                    <label for="lifetime">"New secret"</label>
+                    <select id="lifetime" name="lifetime">
+                        <option value="site" selected=true>{format!("Site setting: {}", lifetime_words(client.site_secret_lifetime))}</option>
+                        {LIFETIME_CHOICES.iter().map(|(seconds, words)| view! {
+                            <option value=seconds.to_string()>{*words}</option>
+                        }).collect_view()}
+                    </select>
+                    <p class="hint">"An expired secret is refused (invalid_client); its badge warns 30 days ahead."</p>
                 </FieldGroup>
                 <TokenChoice keep_label="Keep: tokens already issued keep working until they expire"/>
                 <ConfirmPassword id="rotate-confirm-password" always=client.needs_password/>

@@ -9,6 +9,7 @@ use crate::components::{
         SubmitButton, endpoint,
     },
     copy_button::CopyButton,
+    expiry_badge::ExpiryBadge,
     failure_timeline::FailureTimeline,
     layout::CsrfField,
     usage_chart::UsageChart,
@@ -121,7 +122,7 @@ fn Credentials(client: ClientDetail) -> impl IntoView {
     let valid: Vec<SecretSlotView> = client
         .secrets
         .iter()
-        .filter(|s| s.state != "retired")
+        .filter(|s| s.state == "current" || s.state == "grace")
         .cloned()
         .collect();
     let two_slots = valid.len() > 1;
@@ -160,12 +161,13 @@ fn Credentials(client: ClientDetail) -> impl IntoView {
                         let state = match slot.state.as_str() {
                             "current" => "Current",
                             "grace" => "Old (grace period)",
+                            "expired" => "Expired",
                             _ => "Retired",
                         };
                         view! {
                             <tr>
                                 <td class="mono">{format!("…{}", slot.hint)}</td>
-                                <td>{state}</td>
+                                <td>{state}" "<ExpiryBadge days=slot.expires_in_days/></td>
                                 <td>{slot.created}</td>
                                 <td>{slot.valid_until.unwrap_or_else(|| "—".into())}</td>
                                 <td>{slot.last_used.unwrap_or_else(|| "Never".into())}</td>

@@ -1,5 +1,8 @@
 use crate::api::clients::list_clients;
-use crate::components::pagination::{Pagination, query_string};
+use crate::components::{
+    expiry_badge::ExpiryBadge,
+    pagination::{Pagination, query_string},
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -17,10 +20,11 @@ pub fn ClientsPage() -> impl IntoView {
             param("dir"),
             param("page").parse::<u64>().unwrap_or(0),
             param("unused"),
+            param("expiring"),
         )
     };
-    let clients = Resource::new_blocking(params, |(q, sort, dir, page, unused)| {
-        list_clients(q, sort, dir, page, unused)
+    let clients = Resource::new_blocking(params, |(q, sort, dir, page, unused, expiring)| {
+        list_clients(q, sort, dir, page, unused, expiring)
     });
     view! {
         <Title text="API Clients"/>
@@ -33,6 +37,10 @@ pub fn ClientsPage() -> impl IntoView {
                 <input id="client-unused" type="number" name="unused" min="0" max="36500" class="narrow-number"
                     placeholder="days" value=move || param("unused")/>
                 <span>"days"</span>
+                <label class="checkbox-line">
+                    <input type="checkbox" name="expiring" value="30" checked=move || !param("expiring").is_empty()/>
+                    " Secret expiring within 30 days"
+                </label>
                 <input type="hidden" name="sort" value=move || param("sort")/>
                 <input type="hidden" name="dir" value=move || param("dir")/>
                 <button type="submit" class="button secondary">"Apply"</button>
@@ -43,13 +51,14 @@ pub fn ClientsPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 clients.await.map(|page| {
-                    let (q, sort, dir, _, unused) = params();
+                    let (q, sort, dir, _, unused, expiring) = params();
                     let link = {
                         let (q, unused) = (q.clone(), unused.clone());
                         move |sort: &str, dir: &str, page: u64| {
                             query_string(&[
                                 ("q", q.clone()),
                                 ("unused", unused.clone()),
+                                ("expiring", expiring.clone()),
                                 ("sort", sort.to_owned()),
                                 ("dir", dir.to_owned()),
                                 ("page", if page == 0 { String::new() } else { page.to_string() }),
@@ -107,7 +116,8 @@ pub fn ClientsPage() -> impl IntoView {
                                                 view! { <span class="badge active">"Active"</span> }.into_any()
                                             } else {
                                                 view! { <span class="badge disabled">"Disabled"</span> }.into_any()
-                                            }}</td>
+                                            }}
+                                            " "<ExpiryBadge days=row.secret_expires_in_days/></td>
                                         </tr>
                                     }).collect_view()}
                                 </tbody>

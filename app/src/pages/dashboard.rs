@@ -1,6 +1,7 @@
-use crate::api::dashboard::{AcknowledgeAlert, AlertView, get_dashboard};
+use crate::api::dashboard::{AcknowledgeAlert, AlertView, ExpiringSecret, get_dashboard};
 use crate::components::{
     console_form::{ConsoleForm, FormFeedback, SubmitButton, endpoint},
+    expiry_badge::ExpiryBadge,
     layout::CsrfField,
     usage_chart::UsageChart,
 };
@@ -25,6 +26,7 @@ pub fn DashboardPage() -> impl IntoView {
                         <div class="card"><span class="count" data-testid="count-active-tokens">{dashboard.active_tokens}</span><span class="label">"Active access tokens"</span></div>
                         <a class="card" href="/administrators"><span class="count" data-testid="count-administrators">{dashboard.administrators}</span><span class="label">"Administrators"</span></a>
                     </section>
+                    <Expiring secrets=dashboard.expiring_secrets/>
                     <section class="panel">
                         <h2>"Tokens issued per day"</h2>
                         <UsageChart bars=dashboard.tokens_per_day label="Tokens issued per day, last 30 days"/>
@@ -42,6 +44,27 @@ pub fn DashboardPage() -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+/// Clients whose secret expires within 30 days (or has expired): renew before it stops.
+#[component]
+fn Expiring(secrets: Vec<ExpiringSecret>) -> impl IntoView {
+    (!secrets.is_empty()).then(|| view! {
+        <section class="panel" aria-labelledby="expiring-heading">
+            <h2 id="expiring-heading">"Secrets expiring within 30 days"</h2>
+            <ul class="events">
+                {secrets.into_iter().map(|secret| view! {
+                    <li>
+                        <a href=format!("/clients/{}", secret.client_uuid)>{secret.client_name}</a>
+                        " "<code class="small">{format!("…{}", secret.hint)}</code>
+                        " "<ExpiryBadge days=Some(secret.days_left)/>
+                        " "<span class="small muted">{secret.expires}</span>
+                    </li>
+                }).collect_view()}
+            </ul>
+            <a href="/clients?expiring=30">"All of them on the API Clients tab →"</a>
+        </section>
+    })
 }
 
 /// Open security alerts, each with what is known and an Acknowledge button.

@@ -1,8 +1,11 @@
-use crate::api::sites::{AddSiteScope, RemoveSiteScope, SiteSettings, get_site_settings};
+use crate::api::sites::{
+    AddSiteScope, RemoveSiteScope, SetSiteSecretLifetime, SiteSettings, get_site_settings,
+};
 use crate::components::{
-    console_form::{ConsoleForm, Field, FormFeedback, SubmitButton, endpoint},
+    console_form::{ConsoleForm, Field, FieldGroup, FormFeedback, SubmitButton, endpoint},
     layout::CsrfField,
 };
+use crate::domain::secret_lifetime::LIFETIME_CHOICES;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -31,9 +34,40 @@ pub fn SiteSettingsPage() -> impl IntoView {
         <Title text="Site settings"/>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                settings.await.map(|settings| view! { <Catalogue settings/> })
+                settings.await.map(|settings| view! {
+                    <SecretExpiry settings=settings.clone()/>
+                    <Catalogue settings/>
+                })
             })}
         </Suspense>
+    }
+}
+
+/// How long the site's new secrets stay valid.
+#[component]
+fn SecretExpiry(settings: SiteSettings) -> impl IntoView {
+    let current = settings.secret_lifetime.unwrap_or(0);
+    view! {
+        <h1>{settings.name.clone()}<span class="subtitle">"Site settings"</span></h1>
+        <p><a href="/sites">"← Sites"</a></p>
+        <section class="panel" aria-labelledby="expiry-heading">
+            <h2 id="expiry-heading">"Secret expiry"</h2>
+            <ConsoleForm action={endpoint::<SetSiteSecretLifetime>()} class="stacked" success="Secret expiry saved.">
+                <CsrfField/>
+                <input type="hidden" name="site_id" value=settings.id.to_string()/>
+                <FormFeedback/>
+                <FieldGroup name="secret_lifetime">
+                    <label for="secret_lifetime">"New secrets"</label>
+                    <select id="secret_lifetime" name="secret_lifetime">
+                        {LIFETIME_CHOICES.iter().map(|(seconds, words)| view! {
+                            <option value=seconds.to_string() selected=*seconds == current>{*words}</option>
+                        }).collect_view()}
+                    </select>
+                    <p class="hint">"Applies to secrets made from now on (at registration, and at each regeneration unless another lifetime is chosen there). An expired secret is refused; the Dashboard lists secrets expiring within 30 days."</p>
+                </FieldGroup>
+                <SubmitButton label="Save"/>
+            </ConsoleForm>
+        </section>
     }
 }
 
@@ -41,9 +75,8 @@ pub fn SiteSettingsPage() -> impl IntoView {
 fn Catalogue(settings: SiteSettings) -> impl IntoView {
     let id = settings.id.to_string();
     view! {
-        <h1>{settings.name.clone()}<span class="subtitle">"Scope catalogue"</span></h1>
-        <p><a href="/sites">"← Sites"</a></p>
-        <section class="panel">
+        <section class="panel" aria-labelledby="catalogue-heading">
+            <h2 id="catalogue-heading">"Scope catalogue"</h2>
             <table class="data" aria-label="Scopes">
                 <thead><tr><th scope="col">"Scope"</th><th scope="col">"Description"</th><th scope="col"></th></tr></thead>
                 <tbody>

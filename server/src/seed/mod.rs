@@ -198,6 +198,8 @@ async fn seed_clients(
                     redirect_uri: &redirect_uri,
                     owner,
                     scopes: &scopes,
+                    // Load-test fixtures: their secrets never expire.
+                    secret_lifetime: None,
                     require_pkce: false,
                     terms_version: &state.settings.terms.version,
                 },

@@ -647,3 +647,108 @@ async fn retire_secret_from_the_cli_asks_before_retiring_a_secret_in_use() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn secret_expiry_from_the_command_line() {
+    for db in TestDatabases::all().await {
+        json(&latchkey(&db, &["site", "create", "--name", "Acme"], None));
+        json(&latchkey(
+            &db,
+            &[
+                "admin",
+                "create",
+                "--username",
+                "api-exp",
+                "--email",
+                "e@example.com",
+                "--site",
+                "Acme",
+                "--api-user-only",
+                "--password-stdin",
+            ],
+            Some("a sturdy passphrase\n"),
+        ));
+        let create = |name: &str, extra: &[&str]| {
+            let mut args = vec![
+                "client",
+                "create",
+                "--owner",
+                "api-exp",
+                "--name",
+                name,
+                "--description",
+                "Expires",
+                "--redirect-uri",
+                "https://exp.example.com/cb",
+                "--accept-terms",
+            ];
+            args.extend_from_slice(extra);
+            latchkey(&db, &args, None)
+        };
+        // The site's setting applies when the command does not choose.
+        let site = json(&latchkey(
+            &db,
+            &[
+                "site",
+                "update",
+                "--name",
+                "Acme",
+                "--secret-expires-in",
+                "90d",
+            ],
+            None,
+        ));
+        assert_eq!(site["secret_lifetime_seconds"], 90 * 86_400, "{}", db.name);
+        let by_site = json(&create("By site", &[]));
+        let chosen = json(&create("Chosen", &["--secret-expires-in", "30d"]));
+        let never = json(&create("Never", &["--secret-expires-in", "never"]));
+        let expires = |created: &Value| created["secret_expires_at"].as_str().map(rfc3339_to_unix);
+        let (by_site_end, chosen_end) = (expires(&by_site).unwrap(), expires(&chosen).unwrap());
+        assert_eq!(by_site_end - chosen_end, 60 * 86_400, "{}", db.name);
+        assert_eq!(never["secret_expires_at"], Value::Null);
+        let too_short = one_line_error(&create("Short", &["--secret-expires-in", "1h"]));
+        assert!(
+            too_short.contains("between 1 day and 3 years"),
+            "{too_short}"
+        );
+
+        // Rotation: a chosen lifetime, then the list shows each slot's expiry.
+        let client_id = chosen["client_id"].as_str().unwrap();
+        let rotated = json(&latchkey(
+            &db,
+            &[
+                "client",
+                "rotate-secret",
+                "--client-id",
+                client_id,
+                "--grace",
+                "1d",
+                "--expires-in",
+                "180d",
+            ],
+            None,
+        ));
+        let rotated_end = rfc3339_to_unix(rotated["expires_at"].as_str().unwrap());
+        assert_eq!(rotated_end - chosen_end, 150 * 86_400, "{}", db.name);
+        let list = json(&latchkey(&db, &["client", "list", "--json"], None));
+        let row = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|row| row["client_id"] == client_id)
+            .unwrap();
+        assert_eq!(row["status"], "active");
+        let slots = row["secrets"].as_array().unwrap();
+        assert_eq!(slots.len(), 2);
+        assert_eq!(slots[0]["state"], "current");
+        assert_eq!(
+            rfc3339_to_unix(slots[0]["expires_at"].as_str().unwrap()),
+            rotated_end
+        );
+        assert_eq!(slots[1]["state"], "grace");
+        // The old slot ends with its grace period (a day), well before its own 30 days.
+        let old_end = rfc3339_to_unix(slots[1]["expires_at"].as_str().unwrap());
+        assert!(old_end < chosen_end, "{}", db.name);
+        db.cleanup().await;
+    }
+}

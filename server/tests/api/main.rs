@@ -27,6 +27,7 @@ mod oauth_lifecycle;
 mod oauth_token;
 mod process;
 mod races;
+mod secret_expiry;
 mod startup;
 mod trust_credentials;
 mod trust_cross_site;

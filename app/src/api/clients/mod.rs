@@ -26,8 +26,13 @@ pub async fn list_clients(
     dir: String,
     page: u64,
     #[server(default)] unused: String,
+    #[server(default)] expiring: String,
 ) -> Result<ClientListPage, ConsoleError> {
-    use crate::server::{ctx, services::clients};
+    use crate::domain::secret_lifetime::{EXPIRY_NOTICE_DAYS, days_left};
+    use crate::server::{
+        ctx,
+        services::{clients, secrets},
+    };
     let admin = ctx::require_admin().await?;
     let sort = match sort.as_str() {
         "owner" => clients::ClientSort::Owner,
@@ -52,20 +57,21 @@ pub async fn list_clients(
         page,
         per_page: CLIENTS_PER_PAGE,
         unused_for_days,
+        expiring_within_days: (!expiring.is_empty()).then_some(EXPIRY_NOTICE_DAYS),
     };
-    let found = clients::list(
-        &admin.state.db,
-        &admin.acting(),
-        admin.site.id,
-        &query,
-        admin.state.clock.now(),
-    )
-    .await?;
+    let now = admin.state.clock.now();
+    let db = &admin.state.db;
+    let found = clients::list(db, &admin.acting(), admin.site.id, &query, now).await?;
+    let mut slots = secrets::slots_of(db, found.rows.iter().map(|row| row.client.id)).await?;
     Ok(ClientListPage {
         rows: found
             .rows
             .into_iter()
             .map(|row| ClientListRow {
+                secret_expires_in_days: slots
+                    .remove(&row.client.id)
+                    .and_then(|slots| secrets::current_expiry(&slots))
+                    .map(|end| days_left(end, now.unix())),
                 id: row.client.id,
                 active: row.client.is_active(),
                 created: crate::domain::Timestamp(row.client.created_at).format_utc(),
@@ -170,6 +176,7 @@ pub async fn register_client(
         owner_user_id,
         require_pkce: require_pkce.is_some(),
         terms_accepted: accept_terms.is_some(),
+        secret_lifetime: crate::domain::secret_lifetime::LifetimeChoice::SiteDefault,
     };
     let (client, secret) = clients::register(&admin.service(), admin.site.id, registration).await?;
     admin.flash_secret(client.id, &secret).await?;
@@ -191,6 +198,7 @@ pub async fn get_client(client_uuid: Uuid) -> Result<ClientDetail, ConsoleError>
         settings: &admin.state.settings,
         revealed,
         needs_password: !admin.recently_authenticated(),
+        now: admin.state.clock.now(),
     };
     Ok(ClientDetail::from_view(view, page))
 }
@@ -270,8 +278,10 @@ pub async fn rotate_client_secret(
     client_uuid: Uuid,
     grace: i64,
     tokens: String,
+    #[server(default)] lifetime: Option<String>,
     #[server(default)] current_password: Option<String>,
 ) -> Result<(), ConsoleError> {
+    use crate::domain::secret_lifetime::LifetimeChoice;
     use crate::server::{ctx, services::secrets};
     let mut admin = ctx::require_admin_for_change(&csrf).await?;
     admin
@@ -280,9 +290,12 @@ pub async fn rotate_client_secret(
     let existing = secrets::ExistingTokens::from_form(&tokens).ok_or_else(|| {
         ConsoleError::invalid("tokens", "Choose whether existing tokens keep working.")
     })?;
+    let lifetime = LifetimeChoice::parse_form(lifetime.as_deref().unwrap_or_default())
+        .map_err(|message| ConsoleError::invalid("lifetime", message))?;
     let rotation = secrets::Rotation {
         grace_seconds: grace,
         existing,
+        lifetime,
     };
     let secret = secrets::rotate(&admin.service(), client_uuid, rotation).await?;
     admin.flash_secret(client_uuid, &secret).await?;

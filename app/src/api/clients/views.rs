@@ -25,6 +25,8 @@ pub struct ClientListRow {
     pub last_used: Option<String>,
     /// False when disabled.
     pub active: bool,
+    /// Whole days before its current secret expires (0: expired); `None`: it does not.
+    pub secret_expires_in_days: Option<i64>,
 }
 
 /// A page of the API Clients table.
@@ -84,12 +86,15 @@ pub struct SecretSlotView {
     pub id: Uuid,
     /// Last four characters.
     pub hint: String,
-    /// `current`, `grace` (old, still valid) or `retired`.
+    /// `current`, `grace` (old, still valid), `retired` or `expired`.
     pub state: String,
     /// Created (formatted).
     pub created: String,
-    /// When a grace period ends / ended.
+    /// When it stops (or stopped) being accepted: the end of its grace period or lifetime, or
+    /// its retirement.
     pub valid_until: Option<String>,
+    /// Whole days left before a valid secret expires (its lifetime or grace period ends).
+    pub expires_in_days: Option<i64>,
     /// Last successful use (formatted).
     pub last_used: Option<String>,
     /// Successful uses.
@@ -223,6 +228,9 @@ pub struct ClientDetail {
     pub failure_counts: Vec<FailureCount>,
     /// Secret actions need the administrator's password (not entered recently).
     pub needs_password: bool,
+    /// The lifetime of the site's new secrets (seconds; `None`: they never expire), for the
+    /// regeneration form's default.
+    pub site_secret_lifetime: Option<i64>,
 }
 
 /// What the details page adds to the service's view: this request's state.
@@ -235,6 +243,8 @@ pub struct ClientPageState<'a> {
     pub revealed: Option<(String, String)>,
     /// Secret actions need the password again.
     pub needs_password: bool,
+    /// Now, for "expires in N days".
+    pub now: crate::domain::Timestamp,
 }
 
 #[cfg(feature = "ssr")]
@@ -265,10 +275,11 @@ impl ClientDetail {
         page: ClientPageState<'_>,
     ) -> Self {
         use crate::domain::Timestamp;
+        use crate::domain::secret_lifetime::days_left;
+        use crate::server::services::secrets::SlotState;
         use crate::server::state::SecretPolicy;
-        let now_valid = |state: crate::server::services::secrets::SlotState| {
-            state != crate::server::services::secrets::SlotState::Retired
-        };
+        let now_valid = |state: SlotState| matches!(state, SlotState::Current | SlotState::Grace);
+        let now = page.now.unix();
         let client = view.client;
         Self {
             active: client.is_active(),
@@ -288,7 +299,11 @@ impl ClientDetail {
                     id: slot.id,
                     state: state.as_str().to_owned(),
                     created: Timestamp(slot.created_at).format_utc(),
-                    valid_until: Timestamp::format_optional(slot.retired_at.or(slot.expires_at)),
+                    valid_until: Timestamp::format_optional(slot.retired_at.or(slot.ends_at())),
+                    expires_in_days: slot
+                        .ends_at()
+                        .filter(|_| now_valid(state))
+                        .map(|end| days_left(end, now)),
                     last_used: Timestamp::format_optional(slot.last_used_at),
                     use_count: slot.use_count,
                     revealable: now_valid(state) && slot.ciphertext.is_some(),
@@ -351,6 +366,7 @@ impl ClientDetail {
                 })
                 .collect(),
             needs_password: page.needs_password,
+            site_secret_lifetime: view.site_secret_lifetime,
             require_pkce: client.require_pkce,
             created_by: client.created_by_label,
             id: client.id,

@@ -19,6 +19,8 @@ pub struct Model {
     pub created_by_label: String,
     /// End of the grace period of a replaced secret.
     pub expires_at: Option<i64>,
+    /// The secret's own expiry (its site's lifetime, or the one chosen when it was made).
+    pub valid_until: Option<i64>,
     /// Retired (no longer accepted) at.
     pub retired_at: Option<i64>,
     pub last_used_at: Option<i64>,
@@ -31,9 +33,20 @@ pub struct Model {
 }
 
 impl Model {
+    /// When this secret stops being accepted, whichever comes first: its own expiry or the end
+    /// of its grace period (retirement aside).
+    pub fn ends_at(&self) -> Option<i64> {
+        match (self.expires_at, self.valid_until) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
     /// True if this secret is accepted at `now`.
     pub fn is_valid_at(&self, now: i64) -> bool {
-        self.retired_at.is_none() && self.expires_at.is_none_or(|end| now < end)
+        self.retired_at.is_none()
+            && self.expires_at.is_none_or(|end| now < end)
+            && self.valid_until.is_none_or(|end| now < end)
     }
 }
 

@@ -13,6 +13,8 @@ pub struct Model {
     pub name_key: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// How long new secrets of the site's clients stay valid (seconds); `None`: no expiry.
+    pub secret_lifetime: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,10 +1,13 @@
 //! Numbers for the dashboard of one site.
 
-use crate::domain::Timestamp;
+use crate::domain::{Timestamp, secret_lifetime::EXPIRY_NOTICE_DAYS};
 use crate::server::{
     ServiceError,
-    entities::{access_token, alert, audit_event as event, client, site_membership as membership},
-    services::{access::Acting, alerts, usage_charts},
+    entities::{
+        access_token, alert, audit_event as event, client, client_secret,
+        site_membership as membership,
+    },
+    services::{access::Acting, alerts, secrets, usage_charts},
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -13,6 +16,9 @@ use uuid::Uuid;
 
 /// How many recent events the dashboard lists.
 const RECENT_EVENTS: u64 = 10;
+
+/// How many expiring secrets the dashboard lists (the API Clients tab filters them all).
+const EXPIRING_LISTED: u64 = 20;
 
 /// Counts and recent activity of a site.
 #[derive(Debug, Clone)]
@@ -31,6 +37,9 @@ pub struct Summary {
     pub tokens_per_day: Vec<usage_charts::DailyCount>,
     /// Unacknowledged security alerts.
     pub alerts: Vec<alert::Model>,
+    /// Current secrets expiring within the notice period (or expired), soonest first, each
+    /// with its client.
+    pub expiring_secrets: Vec<(client::Model, client_secret::Model)>,
 }
 
 /// The dashboard numbers of `site_id`, which the actor must administer.
@@ -69,5 +78,13 @@ pub async fn summary(
             .await?,
         tokens_per_day: usage_charts::site_daily(conn, site_id, 30, now).await?,
         alerts: alerts::open(conn, acting, site_id).await?,
+        expiring_secrets: secrets::expiring_on_site(
+            conn,
+            site_id,
+            now,
+            EXPIRY_NOTICE_DAYS,
+            EXPIRING_LISTED,
+        )
+        .await?,
     })
 }

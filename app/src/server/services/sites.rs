@@ -1,7 +1,10 @@
 //! Sites: create, rename, list. The creator of a site (in the console) becomes its first
 //! site administrator, so a site never starts without one.
 
-use crate::domain::{SiteName, Timestamp};
+use crate::domain::{
+    SiteName, Timestamp,
+    secret_lifetime::{LifetimeChoice, lifetime_words},
+};
 use crate::server::{
     ServiceError,
     db::begin_write,
@@ -62,6 +65,7 @@ pub async fn insert(
         name_key: Set(name.key()),
         created_at: Set(now.unix()),
         updated_at: Set(now.unix()),
+        secret_lifetime: Set(None),
     }
     .insert(conn)
     .await
@@ -153,6 +157,61 @@ pub async fn rename(
     .await?;
     txn.commit().await?;
     Ok(renamed)
+}
+
+/// Sets how long the new secrets of a site's clients stay valid (`Never`: no expiry; the
+/// site's default cannot itself be "the site's default"). Secrets already issued keep theirs.
+pub async fn set_secret_lifetime(
+    cx: &ServiceContext<'_>,
+    site_id: Uuid,
+    lifetime: LifetimeChoice,
+) -> Result<site::Model, ServiceError> {
+    let ServiceContext {
+        db,
+        keys,
+        settings: _,
+        acting,
+        now,
+    } = *cx;
+    let seconds = match lifetime {
+        LifetimeChoice::SiteDefault => {
+            return Err(ServiceError::invalid(
+                "secret_lifetime",
+                "Choose a lifetime for new secrets, or Never expires.",
+            ));
+        }
+        choice => choice.resolve(None),
+    };
+    let txn = begin_write(db).await?;
+    let current = acting.require_site_admin(&txn, site_id).await?;
+    if current.secret_lifetime == seconds {
+        return Ok(current);
+    }
+    let before = current.secret_lifetime;
+    let mut update = current.into_active_model();
+    update.secret_lifetime = Set(seconds);
+    update.updated_at = Set(now.unix());
+    let updated = update.update(&txn).await?;
+    audit::record(
+        &txn,
+        keys,
+        NewEvent::new(
+            Some(site_id),
+            Action::SiteSecretLifetimeChanged,
+            acting.actor(),
+            format!(
+                "New secrets of \"{}\" now {}",
+                updated.name,
+                lifetime_words(seconds)
+            ),
+        )
+        .target(Target::site(&updated))
+        .details(json!({"from_seconds": before, "to_seconds": seconds})),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(updated)
 }
 
 /// Finds a site by name, without regard to case (for the CLI).

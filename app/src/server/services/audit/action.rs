@@ -37,6 +37,8 @@ actions! {
     SiteCreated => "site.created",
     /// A site was renamed.
     SiteRenamed => "site.renamed",
+    /// The lifetime of a site's new secrets changed.
+    SiteSecretLifetimeChanged => "site.secret_lifetime_changed",
     /// A user was created.
     UserCreated => "user.created",
     /// A user's email address changed.

@@ -3,8 +3,8 @@
 use crate::domain::Timestamp;
 use crate::server::{
     ServiceError,
-    entities::{client, user},
-    services::{access::Acting, users::escape_like},
+    entities::{client, client_secret, user},
+    services::{access::Acting, secrets, users::escape_like},
 };
 
 use sea_orm::{
@@ -44,6 +44,8 @@ pub struct ClientQuery {
     pub per_page: u64,
     /// Only clients not used for at least this many days (never-used ones included).
     pub unused_for_days: Option<i64>,
+    /// Only clients whose current secret expires within this many days (or has expired).
+    pub expiring_within_days: Option<i64>,
 }
 
 /// One row of the list.
@@ -150,6 +152,14 @@ fn list_filter(site_id: Uuid, query: &ClientQuery, now: Timestamp) -> Condition 
                         .and(client::Column::CreatedAt.lte(cutoff)),
                 ),
         );
+    }
+    if let Some(days) = query.expiring_within_days {
+        let expiring = client_secret::Entity::find()
+            .select_only()
+            .column(client_secret::Column::ClientUuid)
+            .filter(secrets::expiring_condition(now, days))
+            .into_query();
+        condition = condition.add(client::Column::Id.in_subquery(expiring));
     }
     condition
 }

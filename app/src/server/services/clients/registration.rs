@@ -6,7 +6,9 @@ use super::{
     rows::{self, CheckedRegistration},
     store::insert_scopes,
 };
-use crate::domain::{ClientDescription, ClientName, RedirectUri, ScopeSet};
+use crate::domain::{
+    ClientDescription, ClientName, RedirectUri, ScopeSet, secret_lifetime::LifetimeChoice,
+};
 use crate::server::{
     ServiceError,
     crypto::tokens::Secret,
@@ -38,6 +40,8 @@ pub struct Registration {
     pub require_pkce: bool,
     /// "I have read and agree to the Latchkey API Terms of Use" was ticked.
     pub terms_accepted: bool,
+    /// How long its first secret stays valid.
+    pub secret_lifetime: LifetimeChoice,
 }
 
 /// Registers a client on a site the actor administers. Refused without Terms of Use
@@ -61,7 +65,7 @@ pub async fn register(
         ));
     }
     let txn = begin_write(db).await?;
-    acting.require_site_admin(&txn, site_id).await?;
+    let site = acting.require_site_admin(&txn, site_id).await?;
     let owner = require_api_user(&txn, site_id, registration.owner_user_id).await?;
     let scopes = allowed_scopes(&txn, site_id, &registration.scopes).await?;
     let rows = rows::registration_rows(
@@ -77,6 +81,7 @@ pub async fn register(
             scopes: &scopes,
             require_pkce: registration.require_pkce,
             terms_version: &settings.terms.version,
+            secret_lifetime: registration.secret_lifetime.resolve(site.secret_lifetime),
         },
         now,
     )?;

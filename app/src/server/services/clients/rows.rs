@@ -41,6 +41,8 @@ pub struct CheckedRegistration<'a> {
     pub require_pkce: bool,
     /// The Terms of Use version accepted.
     pub terms_version: &'a str,
+    /// How long its first secret stays valid (seconds; `None`: no expiry).
+    pub secret_lifetime: Option<i64>,
 }
 
 /// Everything one registration writes, not yet written.
@@ -93,7 +95,15 @@ pub fn registration_rows(
         terms_version: Set(registration.terms_version.to_owned()),
     };
     let scopes = scope_rows(id, registration.scopes);
-    let (slot, secret) = secrets::new_slot(keys, policy, id, &client_id, &actor.label, now)?;
+    let (slot, secret) = secrets::new_slot(
+        keys,
+        policy,
+        id,
+        &client_id,
+        &actor.label,
+        registration.secret_lifetime,
+        now,
+    )?;
     let target = Target::new(TargetKind::Client, &client_id, name);
     let registered = NewEvent::new(
         Some(registration.site_id),
@@ -108,6 +118,7 @@ pub fn registration_rows(
         "redirect_uri": redirect_uri,
         "scopes": registration.scopes.to_string(),
         "require_pkce": registration.require_pkce,
+        "secret_valid_until": registration.secret_lifetime.map(|seconds| now.unix() + seconds),
         "secret_hint": secret.hint(),
     }));
     let (terms, accepted) = terms_rows(

@@ -4,7 +4,7 @@ use crate::domain::ScopeSet;
 use crate::server::{
     ServiceError,
     entities::{
-        audit_event, client, client_scope, client_secret, site_scope, terms_acceptance, user,
+        audit_event, client, client_scope, client_secret, site, site_scope, terms_acceptance, user,
     },
     services::{
         audit::{self},
@@ -57,6 +57,8 @@ pub struct ClientView {
     pub history: Vec<audit_event::Model>,
     /// Its failure timeline (at most [`LISTED_FAILURES`] rows, and the counts per reason).
     pub failures: failure_timeline::Timeline,
+    /// The lifetime of its site's new secrets (seconds; `None`: no expiry).
+    pub site_secret_lifetime: Option<i64>,
 }
 
 /// Everything about a client, for an administrator of its site.
@@ -116,6 +118,10 @@ pub async fn view(cx: &ServiceContext<'_>, client_uuid: Uuid) -> Result<ClientVi
         tokens_per_day: usage_charts::client_daily(db, client.id, CHART_DAYS, now).await?,
         history: history.rows,
         failures: failure_timeline::timeline(db, client.id, LISTED_FAILURES, now).await?,
+        site_secret_lifetime: site::Entity::find_by_id(client.site_id)
+            .one(db)
+            .await?
+            .and_then(|site| site.secret_lifetime),
         owner,
         scopes,
         terms,

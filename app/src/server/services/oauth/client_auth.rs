@@ -158,16 +158,23 @@ fn no_longer_valid(
     let id = secrets::verify(&state.keys, secret, slots)?;
     let slot = slots.iter().find(|slot| slot.id == id)?;
     let hint = &slot.hint;
-    Some(match (slot.retired_at, slot.expires_at) {
-        (Some(at), _) => format!(
+    let ago = |at: i64| ago_words(now.unix() - at);
+    let lifetime_over = slot.valid_until.filter(|end| *end <= now.unix());
+    let grace_over = slot.expires_at.filter(|end| *end <= now.unix());
+    Some(match (slot.retired_at, lifetime_over, grace_over) {
+        (Some(at), ..) => format!(
             "the client_secret is the old one ({hint}), retired {}",
-            ago_words(now.unix() - at)
+            ago(at)
         ),
-        (None, Some(end)) => format!(
+        // Whichever ended first is why it stopped working.
+        (None, Some(end), grace) if grace.is_none_or(|g| end <= g) => {
+            format!("the client_secret ({hint}) expired {}", ago(end))
+        }
+        (None, _, Some(end)) => format!(
             "the client_secret is the old one ({hint}), whose grace period ended {}",
-            ago_words(now.unix() - end)
+            ago(end)
         ),
-        (None, None) => format!("the client_secret ({hint}) is no longer accepted"),
+        (None, ..) => format!("the client_secret ({hint}) is no longer accepted"),
     })
 }
 

@@ -12,8 +12,10 @@ pub enum SlotState {
     Current,
     /// An older slot still valid (its grace period runs).
     Grace,
-    /// No longer accepted.
+    /// Retired, or replaced and its grace period over: no longer accepted.
     Retired,
+    /// Its own lifetime ran out before it was replaced: no longer accepted.
+    Expired,
 }
 
 impl SlotState {
@@ -23,6 +25,7 @@ impl SlotState {
             Self::Current => "current",
             Self::Grace => "grace",
             Self::Retired => "retired",
+            Self::Expired => "expired",
         }
     }
 }
@@ -33,7 +36,12 @@ pub fn slot_states(slots: &[client_secret::Model], now: Timestamp) -> Vec<SlotSt
     slots
         .iter()
         .map(|slot| {
-            if !slot.is_valid_at(now.unix()) {
+            let expired = slot.retired_at.is_none()
+                && slot.valid_until.is_some_and(|end| end <= now.unix())
+                && slot.expires_at.is_none_or(|end| end > now.unix());
+            if expired {
+                SlotState::Expired
+            } else if !slot.is_valid_at(now.unix()) {
                 SlotState::Retired
             } else if Some(slot.id) == newest {
                 SlotState::Current

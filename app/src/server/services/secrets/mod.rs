@@ -11,15 +11,15 @@
 //! - Rotation keeps the old secret valid for an optional grace period: two slots, each with
 //!   its own last-used time and use count, and the old one can be retired early.
 
-use crate::domain::Timestamp;
+use crate::domain::{Timestamp, secret_lifetime::LifetimeChoice};
 use crate::server::{
     ServiceError,
     crypto::{
         constant_time_eq, hex, hmac_sha256, secret_box,
         tokens::{self, Secret, TokenKind},
     },
-    db::begin_write,
-    entities::{client, client_secret},
+    db::{batch, begin_write},
+    entities::{client, client_secret, site},
     keys::Keys,
     services::{
         audit::{self, Action, NewEvent, Target},
@@ -29,16 +29,19 @@ use crate::server::{
     state::SecretPolicy,
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
 };
 use serde_json::json;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 mod evidence;
+mod expiry;
 
 pub use crate::domain::secret_grace::MAX_GRACE_SECONDS;
 pub use evidence::{RETIRE_ANYWAY, SlotState, in_use_warning, recently_used, slot_states};
+pub use expiry::{current_expiry, expiring_condition, expiring_on_site};
 
 /// The keyed hash stored for a secret.
 pub fn verifier(keys: &Keys, secret: &str) -> String {
@@ -54,6 +57,7 @@ pub fn new_slot(
     client_uuid: Uuid,
     client_id: &str,
     created_by: &str,
+    lifetime: Option<i64>,
     now: Timestamp,
 ) -> Result<(client_secret::ActiveModel, Secret), ServiceError> {
     let secret = Secret::new(tokens::generate(TokenKind::ClientSecret)?);
@@ -74,6 +78,7 @@ pub fn new_slot(
         created_at: Set(now.unix()),
         created_by_label: Set(created_by.to_owned()),
         expires_at: Set(None),
+        valid_until: Set(lifetime.map(|seconds| now.unix() + seconds)),
         retired_at: Set(None),
         last_used_at: Set(None),
         use_count: Set(0),
@@ -91,9 +96,18 @@ pub async fn insert_new(
     policy: SecretPolicy,
     client: &client::Model,
     created_by: &str,
+    lifetime: Option<i64>,
     now: Timestamp,
 ) -> Result<(client_secret::Model, Secret), ServiceError> {
-    let (row, secret) = new_slot(keys, policy, client.id, &client.client_id, created_by, now)?;
+    let (row, secret) = new_slot(
+        keys,
+        policy,
+        client.id,
+        &client.client_id,
+        created_by,
+        lifetime,
+        now,
+    )?;
     Ok((row.insert(conn).await?, secret))
 }
 
@@ -108,6 +122,31 @@ pub async fn slots(
         .order_by_desc(client_secret::Column::Id)
         .all(conn)
         .await?)
+}
+
+/// Every slot of each of `client_uuids`, newest first per client, in a few queries.
+pub async fn slots_of(
+    conn: &impl ConnectionTrait,
+    client_uuids: impl Iterator<Item = Uuid>,
+) -> Result<HashMap<Uuid, Vec<client_secret::Model>>, ServiceError> {
+    let ids: Vec<Uuid> = client_uuids.collect();
+    let mut by_client: HashMap<Uuid, Vec<client_secret::Model>> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let rows = client_secret::Entity::find()
+            .filter(batch::is_in(
+                conn.get_database_backend(),
+                client_secret::Column::ClientUuid,
+                chunk.iter().copied(),
+            ))
+            .order_by_desc(client_secret::Column::CreatedAt)
+            .order_by_desc(client_secret::Column::Id)
+            .all(conn)
+            .await?;
+        for row in rows {
+            by_client.entry(row.client_uuid).or_default().push(row);
+        }
+    }
+    Ok(by_client)
 }
 
 /// The slots accepted at `now`.
@@ -234,6 +273,8 @@ pub struct Rotation {
     pub grace_seconds: i64,
     /// Tokens already issued.
     pub existing: ExistingTokens,
+    /// How long the new secret stays valid.
+    pub lifetime: LifetimeChoice,
 }
 
 /// Replaces the client's secret. With a grace period the current secret keeps working until
@@ -253,6 +294,7 @@ pub async fn rotate(
     let Rotation {
         grace_seconds,
         existing,
+        lifetime,
     } = rotation;
     if !(0..=MAX_GRACE_SECONDS).contains(&grace_seconds) {
         return Err(ServiceError::invalid(
@@ -284,18 +326,25 @@ pub async fn rotate(
         }
         let mut update = slot.into_active_model();
         if keeps_grace {
+            // The grace period never outlasts the secret's own expiry (`is_valid_at` checks
+            // both); it ends at whichever comes first.
             update.expires_at = Set(Some(now.unix() + grace_seconds));
         } else {
             update.retired_at = Set(Some(now.unix()));
         }
         update.update(&txn).await?;
     }
+    let site_lifetime = site::Entity::find_by_id(client.site_id)
+        .one(&txn)
+        .await?
+        .and_then(|site| site.secret_lifetime);
     let (slot, secret) = insert_new(
         &txn,
         keys,
         settings.secret_policy,
         &client,
         &acting.actor().label,
+        lifetime.resolve(site_lifetime),
         now,
     )
     .await?;
@@ -321,6 +370,7 @@ pub async fn rotate(
         .target(Target::client(&client))
         .details(json!({
             "new_secret_hint": slot.hint,
+            "new_secret_valid_until": slot.valid_until,
             "grace_seconds": grace_seconds,
             "tokens": match existing { ExistingTokens::Keep => "kept", ExistingTokens::RevokeAll => "revoked" },
             "grants_revoked": revoked,
@@ -444,12 +494,35 @@ mod tests {
             created_at: 0,
             created_by_label: String::new(),
             expires_at,
+            valid_until: None,
             retired_at,
             last_used_at: None,
             use_count: 0,
             last_used_from: None,
             last_user_agent: None,
         }
+    }
+
+    #[test]
+    fn an_own_expiry_reads_expired_and_a_replaced_secret_retired() {
+        let keys = Keys::derive(&[1u8; 32]);
+        let now = Timestamp(1_000_000);
+        let mut current = slot(&keys, "new", None, None);
+        current.valid_until = Some(now.unix() + 10);
+        assert_eq!(slot_states(&[current.clone()], now), [SlotState::Current]);
+        assert_eq!(current.ends_at(), Some(now.unix() + 10));
+        current.valid_until = Some(now.unix());
+        assert!(!current.is_valid_at(now.unix()));
+        assert_eq!(slot_states(&[current.clone()], now), [SlotState::Expired]);
+        // Replaced, its grace period over first: retired, not expired.
+        let mut old = slot(&keys, "old", Some(now.unix() - 5), None);
+        old.valid_until = Some(now.unix() - 1);
+        assert_eq!(old.ends_at(), Some(now.unix() - 5));
+        let newest = slot(&keys, "newest", None, None);
+        assert_eq!(
+            slot_states(&[newest, old], now),
+            [SlotState::Current, SlotState::Retired]
+        );
     }
 
     #[test]

@@ -558,6 +558,7 @@ mod tests {
             owner_user_id: user.id,
             require_pkce: false,
             terms_accepted: true,
+            secret_lifetime: crate::domain::secret_lifetime::LifetimeChoice::SiteDefault,
         };
         let (client, _secret) = clients::register(&cx, site.id, registration).await.unwrap();
         let request = AuthorizationRequest {

@@ -1,0 +1,22 @@
+//! "Expires in N days": the badge of a secret with a lifetime, on the API Clients tab, the
+//! client's page and the Dashboard. A warning within the notice period, an alarm once expired.
+
+use crate::domain::secret_lifetime::EXPIRY_NOTICE_DAYS;
+use leptos::prelude::*;
+
+/// The badge for a secret `days` whole days from its expiry (0: expired); nothing for `None`.
+#[component]
+pub fn ExpiryBadge(
+    /// Days left (rounded up).
+    days: Option<i64>,
+) -> impl IntoView {
+    days.map(|days| {
+        let (class, text) = match days {
+            0 => ("badge disabled", "Secret expired".to_owned()),
+            1 => ("badge soon", "Expires in 1 day".to_owned()),
+            d if d <= EXPIRY_NOTICE_DAYS => ("badge soon", format!("Expires in {d} days")),
+            d => ("badge", format!("Expires in {d} days")),
+        };
+        view! { <span class=class data-testid="expiry-badge">{text}</span> }
+    })
+}
