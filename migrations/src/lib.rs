@@ -20,6 +20,7 @@ mod m20261201_000010_sessions_end_and_keyed_heads;
 mod m20261202_000011_secret_use_evidence;
 mod m20261202_000012_client_failures;
 mod m20261202_000013_secret_expiry;
+mod m20261202_000014_leak_response;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000011_secret_use_evidence::Migration),
             Box::new(m20261202_000012_client_failures::Migration),
             Box::new(m20261202_000013_secret_expiry::Migration),
+            Box::new(m20261202_000014_leak_response::Migration),
         ]
     }
 }

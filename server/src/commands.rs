@@ -4,7 +4,7 @@
 use crate::{
     config::{
         AdminCommand, AdminCreateArgs, AuditCommand, Cli, ClientCommand, ClientCreateArgs, Command,
-        GlobalArgs, SecretPolicyArg, SeedArgs, ServeArgs, SiteCommand,
+        GlobalArgs, LeakCommand, SecretPolicyArg, SeedArgs, ServeArgs, SiteCommand,
     },
     master_key,
     middleware::HttpPolicy,
@@ -21,7 +21,7 @@ use app::{
             access::{self, Acting},
             audit, clients,
             context::ServiceContext,
-            failure_timeline, secrets, setup, sites,
+            failure_timeline, leaks, secrets, setup, sites,
             users::{self, NewUser, SiteRoles},
         },
         state::{SecretPolicy, TermsOfUse},
@@ -90,7 +90,43 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             audit_prune(&cli.global, &older_than).await
         }
         Command::Seed(args) => seed(&cli.global, args).await,
+        Command::Leak(LeakCommand::Report { source, url }) => {
+            leak_report(&cli.global, source, url).await
+        }
     }
+}
+
+/// `latchkey leak report`: candidates from stdin, 100 at a time.
+async fn leak_report(
+    global: &GlobalArgs,
+    source: String,
+    url: Option<String>,
+) -> Result<(), CliError> {
+    use std::io::BufRead;
+    let state = open(global, settings(global)?, None, 2).await?;
+    let candidates: Vec<String> = std::io::stdin()
+        .lock()
+        .lines()
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .filter(|line| !line.trim().is_empty())
+        .collect();
+    let reporter = leaks::Reporter {
+        label: source,
+        url,
+        address: None,
+    };
+    let mut findings = Vec::with_capacity(candidates.len());
+    for chunk in candidates.chunks(leaks::MAX_CANDIDATES) {
+        let now = state.clock.now();
+        findings.extend(leaks::report(&state.db, &state.keys, chunk, &reporter, now).await?);
+    }
+    print_json(&json!(
+        findings
+            .iter()
+            .map(|f| json!({"status": f.status.as_str(), "type": f.kind, "client_id": f.client_id}))
+            .collect::<Vec<_>>()
+    ))
 }
 
 async fn connect(global: &GlobalArgs, pool: u32) -> Result<sea_orm::DatabaseConnection, CliError> {

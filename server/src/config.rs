@@ -128,9 +128,28 @@ pub enum Command {
     /// Check the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Respond to leaked credentials.
+    #[command(subcommand)]
+    Leak(LeakCommand),
     /// Create demo or load-test data: API users, clients and audit events (prints their
     /// credentials as JSON).
     Seed(SeedArgs),
+}
+
+/// `latchkey leak ...`
+#[derive(Debug, Subcommand)]
+pub enum LeakCommand {
+    /// Reads candidate strings from standard input, one per line: quarantines each live client
+    /// secret and revokes the grant of each live token or code; prints one JSON entry per line
+    /// read (never the candidate).
+    Report {
+        /// Who found them, for the audit log (a scanner's name, a ticket).
+        #[arg(long, default_value = "operator")]
+        source: String,
+        /// Where they were found (a URL), for the audit log.
+        #[arg(long)]
+        url: Option<String>,
+    },
 }
 
 /// `latchkey seed` arguments.

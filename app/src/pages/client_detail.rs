@@ -162,6 +162,7 @@ fn Credentials(client: ClientDetail) -> impl IntoView {
                             "current" => "Current",
                             "grace" => "Old (grace period)",
                             "expired" => "Expired",
+                            "quarantined" => "Quarantined (reported leaked)",
                             _ => "Retired",
                         };
                         view! {

@@ -14,6 +14,7 @@
 pub mod authorize;
 pub mod client_request;
 pub mod introspect;
+pub mod leaks;
 pub mod metadata;
 pub mod response;
 pub mod revoke;
@@ -35,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/oauth/token", post(token::token))
         .route("/oauth/revoke", post(revoke::revoke))
         .route("/oauth/introspect", post(introspect::introspect))
+        .route("/oauth/leaks", post(leaks::report))
         .route(
             "/.well-known/oauth-authorization-server",
             get(metadata::metadata),

@@ -19,6 +19,7 @@ mod helpers;
 #[path = "../../../app/src/hostile.rs"]
 mod hostile;
 mod hostile_http;
+mod leaks;
 mod metrics;
 mod oauth_authorize;
 mod oauth_flow;

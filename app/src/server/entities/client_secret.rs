@@ -23,6 +23,8 @@ pub struct Model {
     pub valid_until: Option<i64>,
     /// Retired (no longer accepted) at.
     pub retired_at: Option<i64>,
+    /// Reported as leaked and retired at once (`retired_at` is set too).
+    pub quarantined_at: Option<i64>,
     pub last_used_at: Option<i64>,
     pub use_count: i64,
     /// The client address of the last successful use.

@@ -28,6 +28,8 @@ pub enum AlertKind {
     CodeReuse,
     /// Many failed client authentications in a short time.
     InvalidClientBurst,
+    /// A live secret or token was reported as leaked; it was quarantined or revoked.
+    CredentialLeaked,
 }
 
 impl AlertKind {
@@ -37,6 +39,7 @@ impl AlertKind {
             Self::RefreshTokenReuse => "refresh_token_reuse",
             Self::CodeReuse => "code_reuse",
             Self::InvalidClientBurst => "invalid_client_burst",
+            Self::CredentialLeaked => "credential_leaked",
         }
     }
 }

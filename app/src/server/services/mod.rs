@@ -10,6 +10,7 @@ pub mod context;
 pub mod dashboard;
 pub mod event_limiter;
 pub mod failure_timeline;
+pub mod leaks;
 pub mod oauth;
 pub mod scopes;
 pub mod secrets;

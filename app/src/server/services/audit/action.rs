@@ -37,6 +37,8 @@ actions! {
     SiteCreated => "site.created",
     /// A site was renamed.
     SiteRenamed => "site.renamed",
+    /// A live secret or token was reported as leaked and quarantined or revoked.
+    CredentialLeaked => "client.credential_leaked",
     /// The lifetime of a site's new secrets changed.
     SiteSecretLifetimeChanged => "site.secret_lifetime_changed",
     /// A user was created.

@@ -161,6 +161,12 @@ fn no_longer_valid(
     let ago = |at: i64| ago_words(now.unix() - at);
     let lifetime_over = slot.valid_until.filter(|end| *end <= now.unix());
     let grace_over = slot.expires_at.filter(|end| *end <= now.unix());
+    if let Some(at) = slot.quarantined_at {
+        return Some(format!(
+            "the client_secret ({hint}) was quarantined {} after it was reported leaked",
+            ago(at)
+        ));
+    }
     Some(match (slot.retired_at, lifetime_over, grace_over) {
         (Some(at), ..) => format!(
             "the client_secret is the old one ({hint}), retired {}",

@@ -16,6 +16,8 @@ pub enum SlotState {
     Retired,
     /// Its own lifetime ran out before it was replaced: no longer accepted.
     Expired,
+    /// Reported as leaked and retired at once.
+    Quarantined,
 }
 
 impl SlotState {
@@ -26,6 +28,7 @@ impl SlotState {
             Self::Grace => "grace",
             Self::Retired => "retired",
             Self::Expired => "expired",
+            Self::Quarantined => "quarantined",
         }
     }
 }
@@ -39,7 +42,9 @@ pub fn slot_states(slots: &[client_secret::Model], now: Timestamp) -> Vec<SlotSt
             let expired = slot.retired_at.is_none()
                 && slot.valid_until.is_some_and(|end| end <= now.unix())
                 && slot.expires_at.is_none_or(|end| end > now.unix());
-            if expired {
+            if slot.quarantined_at.is_some() {
+                SlotState::Quarantined
+            } else if expired {
                 SlotState::Expired
             } else if !slot.is_valid_at(now.unix()) {
                 SlotState::Retired

@@ -29,8 +29,8 @@ use crate::server::{
     state::SecretPolicy,
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
 };
 use serde_json::json;
 use std::collections::HashMap;
@@ -80,6 +80,7 @@ pub fn new_slot(
         expires_at: Set(None),
         valid_until: Set(lifetime.map(|seconds| now.unix() + seconds)),
         retired_at: Set(None),
+        quarantined_at: Set(None),
         last_used_at: Set(None),
         use_count: Set(0),
         last_used_from: Set(None),
@@ -496,6 +497,7 @@ mod tests {
             expires_at,
             valid_until: None,
             retired_at,
+            quarantined_at: None,
             last_used_at: None,
             use_count: 0,
             last_used_from: None,
