@@ -465,7 +465,6 @@ async fn admin_list(global: &GlobalArgs, site_name: &str, as_json: bool) -> Resu
     Ok(())
 }
 
-/// Parses `90d`, `12h`, `30m`, `45s` or plain seconds.
 /// A secret lifetime flag: absent for the site's setting, `never`, or a duration.
 fn lifetime_arg(raw: Option<&str>) -> Result<LifetimeChoice, CliError> {
     match raw.map(str::trim) {
@@ -481,6 +480,7 @@ fn rfc3339(at: Option<i64>) -> Option<String> {
     at.map(|at| Timestamp(at).format_rfc3339())
 }
 
+/// Parses `90d`, `12h`, `30m`, `45s` or plain seconds.
 fn parse_duration(text: &str) -> Result<i64, CliError> {
     let text = text.trim();
     let (number, unit) = match text.char_indices().last() {

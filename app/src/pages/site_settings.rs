@@ -62,6 +62,10 @@ fn SecretExpiry(settings: SiteSettings) -> impl IntoView {
                         {LIFETIME_CHOICES.iter().map(|(seconds, words)| view! {
                             <option value=seconds.to_string() selected=*seconds == current>{*words}</option>
                         }).collect_view()}
+                        // A lifetime set from the command line that is not one of the choices.
+                        {(!LIFETIME_CHOICES.iter().any(|(seconds, _)| *seconds == current)).then(|| view! {
+                            <option value=current.to_string() selected=true>{format!("{} days (set from the command line)", current / 86_400)}</option>
+                        })}
                     </select>
                     <p class="hint">"Applies to secrets made from now on (at registration, and at each regeneration unless another lifetime is chosen there). An expired secret is refused; the Dashboard lists secrets expiring within 30 days."</p>
                 </FieldGroup>

@@ -4,7 +4,7 @@
 
 use crate::helpers::{TestApp, on_each_backend};
 use crate::oauth_helpers::{
-    Fixture, browser, code_for, exchange, expect_error, fixture, me, token,
+    Fixture, browser, code_for, exchange, expect_error, fixture, me, slot_states, token,
 };
 use app::server::crypto::tokens::{self, TokenKind};
 use reqwest::StatusCode;
@@ -156,12 +156,7 @@ async fn reported_secrets_are_quarantined_and_reported_tokens_revoked() {
 
         // The console shows it: the slot, the alert, the audit event, the failure's reason.
         let page = detail(app, &f).await;
-        let states: Vec<&str> = page["secrets"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s["state"].as_str().unwrap())
-            .collect();
+        let states = slot_states(&page);
         assert_eq!(states, ["current", "quarantined"]);
         let quarantined = page["failures"]
             .as_array()

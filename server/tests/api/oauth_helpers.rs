@@ -98,6 +98,16 @@ pub async fn rotate_without_grace(app: &TestApp, fixture: &Fixture) {
     .await;
 }
 
+/// The states of the secret slots on a client's details page (`get_client`), newest first.
+pub fn slot_states(detail: &Value) -> Vec<&str> {
+    detail["secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["state"].as_str().unwrap())
+        .collect()
+}
+
 /// Disables the fixture's client from the console, keeping its tokens.
 pub async fn disable_client(app: &TestApp, fixture: &Fixture) {
     app.call_json(

@@ -3,7 +3,7 @@
 //! its reason on the failure timeline).
 
 use crate::helpers::{ADMIN, ADMIN_PASSWORD, TestApp, field_message, on_each_backend, site_id};
-use crate::oauth_helpers::{Fixture, expect_error, fixture, token};
+use crate::oauth_helpers::{Fixture, expect_error, fixture, slot_states, token};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -161,12 +161,93 @@ async fn a_site_lifetime_expires_new_secrets_with_warning_then_refuses_them() {
         assert_eq!(failure["reason_code"], "secret_no_longer_valid");
         let text = failure["detail"].as_str().unwrap();
         assert!(text.ends_with("expired 1 day(s) ago"), "{text}");
-        // Expired secrets stay on the lists until someone regenerates them.
+        // Expired secrets stay on the lists until someone regenerates them; then they go.
         assert_eq!(expiring_list(app).await, ["App of api-new"]);
         assert_eq!(
             dashboard_expiring(app).await,
             [("App of api-new".to_owned(), 0)]
         );
+        rotate(app, &new, "86400", "0").await;
+        assert!(expiring_list(app).await.is_empty(), "{}", app.backend);
+        assert!(dashboard_expiring(app).await.is_empty());
+        let page = detail(app, &new).await;
+        let states = slot_states(&page);
+        assert_eq!(
+            states[..2],
+            ["current", "expired"],
+            "no grace for an expired secret"
+        );
+    })
+    .await;
+}
+
+/// Regenerates `f`'s secret from the console; returns the new secret.
+async fn rotate(app: &TestApp, f: &Fixture, grace: &str, lifetime: &str) -> String {
+    // The session's token: a sign-in since the fixture was made starts a new session.
+    let csrf = app.csrf().await;
+    app.call_json(
+        "rotate_client_secret",
+        &[
+            ("csrf", &csrf),
+            ("client_uuid", &f.client_uuid),
+            ("grace", grace),
+            ("tokens", "keep"),
+            ("lifetime", lifetime),
+        ],
+        StatusCode::OK,
+    )
+    .await;
+    detail(app, f).await["revealed"][1]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Authenticates as `f` with `secret` (a made-up refresh token: only the status matters).
+async fn authenticates(app: &TestApp, f: &Fixture, secret: &str) -> bool {
+    let with = Fixture {
+        client_secret: secret.to_owned(),
+        ..f.clone()
+    };
+    let response = token(
+        app,
+        &with,
+        &[("grant_type", "refresh_token"), ("refresh_token", "x")],
+    )
+    .await;
+    response.status() != StatusCode::UNAUTHORIZED
+}
+
+#[tokio::test]
+async fn a_replaced_secret_gets_no_new_grace_when_its_successor_expired() {
+    on_each_backend(async |app| {
+        let f = fixture(app, "api-gra", false).await;
+        let first = f.client_secret.clone();
+        // The second secret lives a day; the first keeps a week's grace.
+        let second = rotate(app, &f, &(7 * DAY).to_string(), &DAY.to_string()).await;
+        assert!(authenticates(app, &f, &first).await && authenticates(app, &f, &second).await);
+        app.state.clock.advance(2 * DAY);
+        app.sign_in(ADMIN, ADMIN_PASSWORD).await;
+        assert!(!authenticates(app, &f, &second).await, "expired");
+        assert!(
+            authenticates(app, &f, &first).await,
+            "still in its grace period"
+        );
+        // Regenerating now: the grace period is the newest secret's to keep, and it has
+        // expired, so no old secret keeps working (the first is not given a new week).
+        let third = rotate(app, &f, &(7 * DAY).to_string(), "0").await;
+        assert!(authenticates(app, &f, &third).await);
+        assert!(!authenticates(app, &f, &first).await, "{}", app.backend);
+        assert!(!authenticates(app, &f, &second).await);
+        // A grace period never outlasts the old secret's own expiry.
+        let fourth = rotate(app, &f, &(7 * DAY).to_string(), &DAY.to_string()).await;
+        rotate(app, &f, &(7 * DAY).to_string(), "0").await;
+        let page = detail(app, &f).await;
+        let old = &page["secrets"][1];
+        assert_eq!(old["state"], "grace");
+        assert_eq!(old["expires_in_days"], 1, "{old}");
+        app.state.clock.advance(DAY + 1);
+        assert!(!authenticates(app, &f, &fourth).await);
     })
     .await;
 }

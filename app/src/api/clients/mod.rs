@@ -189,9 +189,17 @@ pub async fn register_client(
 pub async fn get_client(client_uuid: Uuid) -> Result<ClientDetail, ConsoleError> {
     use crate::server::services::clients;
     let admin = crate::server::ctx::require_admin().await?;
-    // This replica's refusals of the last few seconds, so the timeline is current.
     let state = &admin.state;
-    state.failure_timeline.flush(&state.db).await?;
+    // This replica's refusals of the last few seconds, so the timeline is current: written
+    // only for an administrator of this client's site, and a failure to write them does not
+    // cost the page (the background flush tries again).
+    admin
+        .acting()
+        .require_client(&state.db, client_uuid)
+        .await?;
+    if let Err(error) = state.failure_timeline.flush(&state.db).await {
+        tracing::warn!(error = %error.chain(), "writing failure timelines failed");
+    }
     let view = clients::view(&admin.service(), client_uuid).await?;
     let revealed = admin.take_flashed_secret(client_uuid).await?;
     let page = views::ClientPageState {

@@ -44,6 +44,17 @@ impl Model {
         }
     }
 
+    /// When its own lifetime ended, if that is what stopped it (it ran out before any
+    /// retirement, quarantine or end of a grace period) by `now`.
+    pub fn expired_at(&self, now: i64) -> Option<i64> {
+        let end = self.valid_until?;
+        let first = end <= now
+            && self.quarantined_at.is_none()
+            && self.retired_at.is_none_or(|retired| end <= retired)
+            && self.expires_at.is_none_or(|grace| end <= grace);
+        first.then_some(end)
+    }
+
     /// True if this secret is accepted at `now`.
     pub fn is_valid_at(&self, now: i64) -> bool {
         self.retired_at.is_none()

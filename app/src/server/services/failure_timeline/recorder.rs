@@ -5,14 +5,15 @@
 use crate::domain::{FailureReason, Timestamp, display_excerpt};
 use crate::server::{
     ServiceError,
-    db::begin_write,
+    db::{batch, begin_write},
     entities::{client, client_failure},
     protocol::OAuthError,
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
+    ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 use uuid::Uuid;
 
@@ -21,6 +22,13 @@ use super::store;
 /// Distinct failures held between two flushes at most; more are counted as dropped (and
 /// logged), so a flood of varied refusals cannot grow memory without bound.
 const PENDING_CAPACITY: usize = 2_000;
+/// Distinct addresses held per client between two flushes; refusals from further addresses
+/// are counted together.
+const PER_CLIENT_ADDRESSES: usize = 8;
+/// A flushed failure adds to a row of the same client, reason and address last seen at most
+/// this long before (seconds), instead of starting a new one: a client failing in a loop is
+/// one row an hour, not one per flush, so the kept rows span days.
+const MERGE_WINDOW: i64 = 3_600;
 /// Longest explanation kept (characters).
 const DETAIL_CHARS: usize = 300;
 
@@ -60,12 +68,16 @@ impl Failure {
     }
 }
 
-type Key = (Uuid, FailureReason, String, Option<String>);
+/// What makes two refusals "the same": the client, the reason and the address. The
+/// explanation is not part of it (the latest is kept), so text a caller controls — a scope it
+/// asked for, a server error's reference — cannot make every request a row of its own.
+type Key = (Uuid, FailureReason, Option<String>);
 
 #[derive(Debug)]
 struct Tally {
     site_id: Uuid,
     error_code: &'static str,
+    detail: String,
     first_at: i64,
     last_at: i64,
     count: i64,
@@ -74,6 +86,8 @@ struct Tally {
 #[derive(Debug, Default)]
 struct Pending {
     failures: BTreeMap<Key, Tally>,
+    /// Distinct addresses pending per client (bounded by [`PER_CLIENT_ADDRESSES`]).
+    per_client: HashMap<Uuid, usize>,
     dropped: u64,
 }
 
@@ -87,23 +101,38 @@ impl FailureRecorder {
         let Ok(mut pending) = self.0.lock() else {
             return;
         };
+        let pending = &mut *pending;
         let detail = display_excerpt(&failure.detail, DETAIL_CHARS).unwrap_or_default();
-        let key = (failure.client_uuid, failure.reason, detail, failure.address);
+        let mut key = (failure.client_uuid, failure.reason, failure.address);
+        if !pending.failures.contains_key(&key) {
+            // Past its share of addresses, a client's refusals from further ones are counted
+            // together ("several addresses"): a flood from many addresses stays a few rows.
+            let addresses = pending.per_client.get(&key.0).copied().unwrap_or(0);
+            if addresses >= PER_CLIENT_ADDRESSES {
+                key.2 = None;
+            }
+        }
         if let Some(tally) = pending.failures.get_mut(&key) {
             tally.count += 1;
             tally.first_at = tally.first_at.min(now.unix());
-            tally.last_at = tally.last_at.max(now.unix());
+            if now.unix() >= tally.last_at {
+                tally.last_at = now.unix();
+                tally.detail = detail;
+                tally.error_code = failure.error_code;
+            }
             return;
         }
         if pending.failures.len() >= PENDING_CAPACITY {
             pending.dropped += 1;
             return;
         }
+        *pending.per_client.entry(key.0).or_default() += 1;
         pending.failures.insert(
             key,
             Tally {
                 site_id: failure.site_id,
                 error_code: failure.error_code,
+                detail,
                 first_at: now.unix(),
                 last_at: now.unix(),
                 count: 1,
@@ -119,8 +148,11 @@ impl FailureRecorder {
         }
     }
 
-    /// Writes and clears what was counted, then trims each client it wrote for to
-    /// [`store::KEPT_PER_CLIENT`] rows. Failures of clients deleted meanwhile are dropped.
+    /// Writes and clears what was counted: each pending failure adds to the newest row of the
+    /// same client, reason and address seen within [`MERGE_WINDOW`], or becomes a new row; then
+    /// each client written for is trimmed to [`store::KEPT_PER_CLIENT`] rows. Failures of
+    /// clients deleted meanwhile are dropped (the clients are locked against deletion until
+    /// the write commits).
     pub async fn flush(&self, db: &DatabaseConnection) -> Result<(), ServiceError> {
         let pending = match self.0.lock() {
             Ok(mut pending) => std::mem::take(&mut *pending),
@@ -136,22 +168,52 @@ impl FailureRecorder {
             return Ok(());
         }
         let txn = begin_write(db).await?;
+        let backend = txn.get_database_backend();
         let clients: BTreeSet<Uuid> = pending.failures.keys().map(|key| key.0).collect();
         let existing: BTreeSet<Uuid> = client::Entity::find()
             .select_only()
             .column(client::Column::Id)
-            .filter(client::Column::Id.is_in(clients))
+            .filter(batch::is_in(
+                backend,
+                client::Column::Id,
+                clients.iter().copied(),
+            ))
+            .order_by_asc(client::Column::Id)
+            .lock_shared()
             .into_tuple::<Uuid>()
             .all(&txn)
             .await?
             .into_iter()
             .collect();
-        let rows: Vec<client_failure::ActiveModel> = pending
+        let since = pending
             .failures
-            .into_iter()
-            .filter(|((client_uuid, ..), _)| existing.contains(client_uuid))
-            .map(
-                |((client_uuid, reason, detail, address), tally)| client_failure::ActiveModel {
+            .values()
+            .map(|t| t.first_at)
+            .min()
+            .unwrap_or(0)
+            - MERGE_WINDOW;
+        let recent = store::recent_rows(&txn, &existing, since).await?;
+        let mut inserts = Vec::new();
+        for ((client_uuid, reason, address), tally) in pending.failures {
+            if !existing.contains(&client_uuid) {
+                continue;
+            }
+            let merge_into = recent
+                .get(&(client_uuid, reason.as_str().to_owned(), address.clone()))
+                .filter(|row| row.last_at >= tally.first_at - MERGE_WINDOW);
+            match merge_into {
+                Some(row) => {
+                    store::add_to(
+                        &txn,
+                        row,
+                        &tally.detail,
+                        tally.error_code,
+                        tally.count,
+                        tally.last_at,
+                    )
+                    .await?
+                }
+                None => inserts.push(client_failure::ActiveModel {
                     id: sea_orm::ActiveValue::NotSet,
                     client_uuid: Set(client_uuid),
                     site_id: Set(tally.site_id),
@@ -160,12 +222,12 @@ impl FailureRecorder {
                     count: Set(tally.count),
                     reason: Set(reason.as_str().to_owned()),
                     error_code: Set(tally.error_code.to_owned()),
-                    detail: Set(detail),
+                    detail: Set(tally.detail),
                     address: Set(address),
-                },
-            )
-            .collect();
-        for chunk in rows.chunks(200) {
+                }),
+            }
+        }
+        for chunk in inserts.chunks(200) {
             client_failure::Entity::insert_many(chunk.to_vec())
                 .exec_without_returning(&txn)
                 .await?;
@@ -194,24 +256,48 @@ mod tests {
     }
 
     #[test]
-    fn identical_failures_coalesce_and_capacity_holds() {
+    fn identical_failures_coalesce_whatever_their_text_and_floods_stay_bounded() {
         let recorder = FailureRecorder::default();
         let client = Uuid::now_v7();
-        for at in [5, 3, 9] {
-            recorder.record(failure(client, "192.0.2.1"), Timestamp(at));
+        for (at, text) in [
+            (5, "scope \"a\""),
+            (3, "scope \"b\""),
+            (9, "wrong\u{202e} secret"),
+        ] {
+            let mut one = failure(client, "192.0.2.1");
+            one.detail = text.into();
+            recorder.record(one, Timestamp(at));
         }
         {
             let pending = recorder.0.lock().unwrap();
-            assert_eq!(pending.failures.len(), 1);
-            let ((_, _, detail, _), tally) = pending.failures.iter().next().unwrap();
+            assert_eq!(
+                pending.failures.len(),
+                1,
+                "the caller's text is not part of the key"
+            );
+            let tally = pending.failures.values().next().unwrap();
             assert_eq!((tally.count, tally.first_at, tally.last_at), (3, 3, 9));
-            assert!(!detail.contains('\u{202e}'), "bidi controls are cleaned");
+            assert_eq!(
+                tally.detail, "wrong secret",
+                "the latest, bidi controls cleaned"
+            );
         }
-        for n in 0..PENDING_CAPACITY + 10 {
+        // One client from a thousand addresses: its share of rows, the rest counted together.
+        for n in 0..1_000 {
             recorder.record(failure(client, &format!("198.51.100.{n}")), Timestamp(1));
+        }
+        {
+            let pending = recorder.0.lock().unwrap();
+            assert_eq!(pending.failures.len(), PER_CLIENT_ADDRESSES + 1);
+            let together = &pending.failures[&(client, FailureReason::WrongSecret, None)];
+            assert_eq!(together.count, 1_000 - (PER_CLIENT_ADDRESSES as i64 - 1));
+        }
+        // Many clients: the global bound, the rest dropped and counted.
+        for _ in 0..PENDING_CAPACITY + 10 {
+            recorder.record(failure(Uuid::now_v7(), "192.0.2.9"), Timestamp(1));
         }
         let pending = recorder.0.lock().unwrap();
         assert_eq!(pending.failures.len(), PENDING_CAPACITY);
-        assert_eq!(pending.dropped, 11);
+        assert_eq!(pending.dropped, 10 + PER_CLIENT_ADDRESSES as u64 + 1);
     }
 }

@@ -2,11 +2,13 @@
 //! pruning that follows the audit retention.
 
 use crate::domain::{FailureReason, Timestamp};
-use crate::server::{ServiceError, entities::client_failure};
+use crate::server::{ServiceError, db::batch, entities::client_failure};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
+    sea_query::{Expr, ExprTrait},
 };
+use std::collections::{BTreeSet, HashMap};
 use uuid::Uuid;
 
 /// Rows kept per client (the newest); older ones go at the next flush.
@@ -58,7 +60,7 @@ pub async fn timeline(
         match counts.iter_mut().find(|c| c.reason == reason) {
             Some(entry) => {
                 entry.count += row.count;
-                entry.last_at = entry.last_at.max(row.last_at);
+                entry.last_at = Ord::max(entry.last_at, row.last_at);
             }
             None => counts.push(ReasonCount {
                 reason,
@@ -71,6 +73,63 @@ pub async fn timeline(
     let mut recent = rows;
     recent.truncate(limit);
     Ok(Timeline { recent, counts })
+}
+
+/// The newest row of each (client, reason, address) among `clients`, last seen since `since`:
+/// what a flush adds to instead of starting new rows.
+pub(super) async fn recent_rows(
+    conn: &impl ConnectionTrait,
+    clients: &BTreeSet<Uuid>,
+    since: i64,
+) -> Result<HashMap<(Uuid, String, Option<String>), client_failure::Model>, ServiceError> {
+    if clients.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = client_failure::Entity::find()
+        .filter(batch::is_in(
+            conn.get_database_backend(),
+            client_failure::Column::ClientUuid,
+            clients.iter().copied(),
+        ))
+        .filter(client_failure::Column::LastAt.gte(since))
+        .order_by_asc(client_failure::Column::Id)
+        .all(conn)
+        .await?;
+    // In id order: the newest of each key is the one kept.
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            (
+                (row.client_uuid, row.reason.clone(), row.address.clone()),
+                row,
+            )
+        })
+        .collect())
+}
+
+/// Adds `count` refusals, the latest at `last_at` with `detail`, to `row`.
+pub(super) async fn add_to(
+    conn: &impl ConnectionTrait,
+    row: &client_failure::Model,
+    detail: &str,
+    error_code: &str,
+    count: i64,
+    last_at: i64,
+) -> Result<(), ServiceError> {
+    let mut update = client_failure::Entity::update_many()
+        .col_expr(
+            client_failure::Column::Count,
+            Expr::col(client_failure::Column::Count).add(count),
+        )
+        .filter(client_failure::Column::Id.eq(row.id));
+    if last_at >= row.last_at {
+        update = update
+            .col_expr(client_failure::Column::LastAt, Expr::value(last_at))
+            .col_expr(client_failure::Column::Detail, Expr::value(detail))
+            .col_expr(client_failure::Column::ErrorCode, Expr::value(error_code));
+    }
+    update.exec(conn).await?;
+    Ok(())
 }
 
 /// Deletes the rows of `client_uuid` beyond the newest [`KEPT_PER_CLIENT`].

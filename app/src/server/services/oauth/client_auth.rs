@@ -87,10 +87,12 @@ pub async fn authenticate(
         return Err(OAuthError::invalid_client("client authentication failed"));
     };
     let client = &registered.client;
-    let slots = secrets::accepted_at(&registered.slots, now);
-    let matched = secrets::verify(&state.keys, secret, &slots);
+    // Compared with every slot, valid or not (one keyed hash, as for an unknown client): a
+    // match with a slot no longer accepted says why it failed.
+    let matched = secrets::verify(&state.keys, secret, &registered.slots)
+        .and_then(|id| registered.slots.iter().find(|slot| slot.id == id));
     match matched {
-        Some(_) if !client.is_active() => {
+        Some(slot) if slot.is_valid_at(now.unix()) && !client.is_active() => {
             let error = OAuthError::invalid_client("client is disabled")
                 .because(FailureReason::ClientDisabled);
             on_timeline(state, Some(client), &error, &address);
@@ -105,15 +107,18 @@ pub async fn authenticate(
             .await?;
             Err(error)
         }
-        Some(slot) => {
+        Some(slot) if slot.is_valid_at(now.unix()) => {
             let caller = Caller::new(address, user_agent);
-            state.usage.secret_used(client.id, slot, caller, now);
+            state.usage.secret_used(client.id, slot.id, caller, now);
             Ok(client.clone())
         }
-        None => {
+        _ => {
             let error = OAuthError::invalid_client("client authentication failed");
-            let error = match no_longer_valid(state, secret, &registered.slots, now) {
-                Some(why) => error.because_of(FailureReason::SecretNoLongerValid, why),
+            let error = match matched {
+                Some(slot) => error.because_of(
+                    FailureReason::SecretNoLongerValid,
+                    no_longer_valid(slot, now),
+                ),
                 None => error.because_of(
                     FailureReason::WrongSecret,
                     "the client_secret matches none of the client's secrets",
@@ -147,41 +152,31 @@ fn on_timeline(
     }
 }
 
-/// Why a secret that matched no valid slot was refused, when it is one the client had: a
-/// retired slot or one whose grace period ended. Only refusals pay for this second comparison.
-fn no_longer_valid(
-    state: &AppState,
-    secret: &str,
-    slots: &[client_secret::Model],
-    now: Timestamp,
-) -> Option<String> {
-    let id = secrets::verify(&state.keys, secret, slots)?;
-    let slot = slots.iter().find(|slot| slot.id == id)?;
+/// Why `slot`, a secret the client had, is no longer accepted: quarantined after a leak
+/// report, expired, retired, or replaced and its grace period over.
+fn no_longer_valid(slot: &client_secret::Model, now: Timestamp) -> String {
     let hint = &slot.hint;
     let ago = |at: i64| ago_words(now.unix() - at);
-    let lifetime_over = slot.valid_until.filter(|end| *end <= now.unix());
-    let grace_over = slot.expires_at.filter(|end| *end <= now.unix());
     if let Some(at) = slot.quarantined_at {
-        return Some(format!(
+        return format!(
             "the client_secret ({hint}) was quarantined {} after it was reported leaked",
             ago(at)
-        ));
+        );
     }
-    Some(match (slot.retired_at, lifetime_over, grace_over) {
-        (Some(at), ..) => format!(
+    if let Some(end) = slot.expired_at(now.unix()) {
+        return format!("the client_secret ({hint}) expired {}", ago(end));
+    }
+    match (slot.retired_at, slot.expires_at) {
+        (Some(at), _) => format!(
             "the client_secret is the old one ({hint}), retired {}",
             ago(at)
         ),
-        // Whichever ended first is why it stopped working.
-        (None, Some(end), grace) if grace.is_none_or(|g| end <= g) => {
-            format!("the client_secret ({hint}) expired {}", ago(end))
-        }
-        (None, _, Some(end)) => format!(
+        (None, Some(end)) => format!(
             "the client_secret is the old one ({hint}), whose grace period ended {}",
             ago(end)
         ),
-        (None, ..) => format!("the client_secret ({hint}) is no longer accepted"),
-    })
+        (None, None) => format!("the client_secret ({hint}) is no longer accepted"),
+    }
 }
 
 async fn fail(

@@ -39,12 +39,9 @@ pub fn slot_states(slots: &[client_secret::Model], now: Timestamp) -> Vec<SlotSt
     slots
         .iter()
         .map(|slot| {
-            let expired = slot.retired_at.is_none()
-                && slot.valid_until.is_some_and(|end| end <= now.unix())
-                && slot.expires_at.is_none_or(|end| end > now.unix());
             if slot.quarantined_at.is_some() {
                 SlotState::Quarantined
-            } else if expired {
+            } else if slot.expired_at(now.unix()).is_some() {
                 SlotState::Expired
             } else if !slot.is_valid_at(now.unix()) {
                 SlotState::Retired

@@ -308,15 +308,24 @@ pub async fn rotate(
     }
     let txn = begin_write(db).await?;
     let client = acting.require_client(&txn, client_uuid).await?;
-    let valid = valid_slots(&txn, client_uuid, now).await?;
-    let newest = valid.first().map(|slot| slot.id);
-    // Updated in id order, as the usage flush updates secret rows.
-    let mut in_id_order = valid;
+    let all = slots(&txn, client_uuid).await?;
+    // Only the newest secret may keep a grace period, and only while it still works: an older
+    // one, replaced before, never gets a new one (that would keep a phased-out secret alive).
+    let newest = all
+        .first()
+        .filter(|slot| slot.is_valid_at(now.unix()))
+        .map(|slot| slot.id);
+    // Every slot not yet retired is settled now, expired ones included (so none stays
+    // "current" for the expiry lists). Updated in id order, as the usage flush updates them.
+    let mut in_id_order: Vec<_> = all
+        .into_iter()
+        .filter(|slot| slot.retired_at.is_none())
+        .collect();
     in_id_order.sort_by_key(|slot| slot.id);
     let mut retired = Vec::new();
     for slot in in_id_order {
         let keeps_grace = Some(slot.id) == newest && grace_seconds > 0;
-        if !keeps_grace {
+        if !keeps_grace && slot.is_valid_at(now.unix()) {
             retired.push(json!({
                 "secret_hint": slot.hint,
                 "use_count": slot.use_count,
@@ -325,11 +334,12 @@ pub async fn rotate(
                 "in_use": recently_used(&slot, settings.retire_warning_window, now),
             }));
         }
+        let slot_valid_until = slot.valid_until;
         let mut update = slot.into_active_model();
         if keeps_grace {
-            // The grace period never outlasts the secret's own expiry (`is_valid_at` checks
-            // both); it ends at whichever comes first.
-            update.expires_at = Set(Some(now.unix() + grace_seconds));
+            // The grace period never outlasts the secret's own expiry.
+            let end = now.unix() + grace_seconds;
+            update.expires_at = Set(Some(slot_valid_until.map_or(end, |own| own.min(end))));
         } else {
             update.retired_at = Set(Some(now.unix()));
         }

@@ -2,6 +2,7 @@
 //! (malformed codes and tokens, missing parameters), then the request goes to this process's
 //! worker, which settles it in a batch with whatever else is waiting.
 
+use crate::domain::FailureReason;
 use crate::server::{
     AppState,
     crypto::tokens::{self, TokenKind},
@@ -24,7 +25,10 @@ pub async fn exchange(
     address: Option<String>,
 ) -> Result<IssuedTokens, OAuthError> {
     if !tokens::is_well_formed(TokenKind::AuthorizationCode, code) {
-        return Err(code_rules::invalid());
+        return Err(code_rules::invalid().because_of(
+            FailureReason::MalformedRequest,
+            "the code is not a Latchkey authorization code (wrong prefix, length or checksum)",
+        ));
     }
     let Some(redirect_uri) = redirect_uri else {
         return Err(OAuthError::invalid_request(
@@ -51,7 +55,11 @@ pub async fn refresh(
     address: Option<String>,
 ) -> Result<IssuedTokens, OAuthError> {
     if !tokens::is_well_formed(TokenKind::RefreshToken, presented) {
-        return Err(refresh_rules::invalid());
+        return Err(refresh_rules::invalid().because_of(
+            FailureReason::MalformedRequest,
+            "the refresh_token is not a Latchkey refresh token (wrong prefix, length or \
+             checksum): a truncated one, or an access token sent instead?",
+        ));
     }
     let request = RefreshRequest {
         client: client.clone(),
