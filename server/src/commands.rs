@@ -17,6 +17,7 @@ use app::{
     },
     server::{
         AppState, Clock, ServiceError, Settings,
+        crypto::signatures::PayloadKey,
         services::{
             access::{self, Acting},
             audit, clients,
@@ -113,9 +114,17 @@ async fn leak_report(
         .collect();
     let reporter = leaks::Reporter {
         label: source,
-        url,
         address: None,
+        trusted: true,
     };
+    let candidates: Vec<leaks::Candidate> = candidates
+        .into_iter()
+        .map(|token| leaks::Candidate {
+            token,
+            url: url.clone(),
+            source: None,
+        })
+        .collect();
     let mut findings = Vec::with_capacity(candidates.len());
     for chunk in candidates.chunks(leaks::MAX_CANDIDATES) {
         let now = state.clock.now();
@@ -159,6 +168,24 @@ fn settings(global: &GlobalArgs) -> Result<Settings, CliError> {
         retire_warning_window: global.retire_warning_window,
         ..Settings::default()
     })
+}
+
+/// Reads `--leak-report-keys`: GitHub's `{"public_keys": [{"key_identifier", "key"}]}`.
+fn leak_report_keys(path: &std::path::Path) -> Result<Vec<PayloadKey>, CliError> {
+    let failed = |why: String| CliError(format!("--leak-report-keys {}: {why}", path.display()));
+    let text = std::fs::read_to_string(path).map_err(|e| failed(e.to_string()))?;
+    let document: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| failed(e.to_string()))?;
+    let keys = document["public_keys"]
+        .as_array()
+        .ok_or_else(|| failed("no \"public_keys\" array".into()))?;
+    keys.iter()
+        .map(|key| {
+            let id = key["key_identifier"].as_str().unwrap_or_default();
+            let pem = key["key"].as_str().unwrap_or_default();
+            PayloadKey::parse(id, pem).map_err(failed)
+        })
+        .collect()
 }
 
 /// Connects, migrates and assembles the state shared by every command.
@@ -221,6 +248,10 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), CliError> {
         refresh_token_absolute_ttl: args.refresh_token_absolute_ttl,
         code_ttl: args.code_ttl,
         reauth_window: args.reauth_window,
+        leak_report_keys: match &args.leak_report_keys {
+            Some(path) => leak_report_keys(path)?,
+            None => Vec::new(),
+        },
         ..settings(global)?
     };
     let state = open(

@@ -246,6 +246,12 @@ pub struct ServeArgs {
     #[arg(long, env = "LATCHKEY_METRICS")]
     pub metrics: bool,
 
+    /// GitHub's secret-scanning public keys, as GitHub publishes them
+    /// (`https://api.github.com/meta/public_keys/secret_scanning`, saved to a file): JSON leak
+    /// reports must then carry a valid `Github-Public-Key-Signature`.
+    #[arg(long, env = "LATCHKEY_LEAK_REPORT_KEYS")]
+    pub leak_report_keys: Option<std::path::PathBuf>,
+
     /// Delete audit events older than this many days (checked daily; a signed checkpoint keeps
     /// `latchkey audit verify` working). Default: keep everything.
     #[arg(long, env = "LATCHKEY_AUDIT_RETENTION_DAYS", value_parser = clap::value_parser!(i64).range(1..=36_500))]

@@ -83,7 +83,8 @@ fn alert_title(kind: &str) -> &'static str {
         "refresh_token_reuse" => "Refresh token reused — possible token theft",
         "code_reuse" => "Authorization code reused",
         "invalid_client_burst" => "Burst of failed client authentications",
-        "credential_leaked" => "Leaked credential reported — quarantined or revoked",
+        "credential_leaked" => "Leaked token reported — revoked",
+        "secret_quarantined" => "Leaked secret reported — quarantined",
         _ => "Security alert",
     }
 }

@@ -52,7 +52,7 @@ fn Expiring(secrets: Vec<ExpiringSecret>) -> impl IntoView {
     (!secrets.is_empty()).then(|| view! {
         <section class="panel" aria-labelledby="expiring-heading">
             <h2 id="expiring-heading">"Secrets expiring within 30 days"</h2>
-            <ul class="events">
+            <ul class="expiring">
                 {secrets.into_iter().map(|secret| view! {
                     <li>
                         <a href=format!("/clients/{}", secret.client_uuid)>{secret.client_name}</a>

@@ -61,6 +61,9 @@ pub struct Settings {
     /// Retiring an old secret used within this many seconds needs an explicit "retire it
     /// anyway" (0: never asks).
     pub retire_warning_window: i64,
+    /// Keys that sign leak reports sent as JSON (GitHub's secret scanning); when there are
+    /// any, an unsigned or wrongly signed JSON report is refused.
+    pub leak_report_keys: Vec<crate::server::crypto::signatures::PayloadKey>,
 }
 
 impl Default for Settings {
@@ -79,6 +82,7 @@ impl Default for Settings {
             refresh_token_absolute_ttl: 90 * 24 * 60 * 60,
             code_ttl: 5 * 60,
             retire_warning_window: 7 * 24 * 60 * 60,
+            leak_report_keys: Vec::new(),
         }
     }
 }

@@ -125,8 +125,17 @@ async fn reported_secrets_are_quarantined_and_reported_tokens_revoked() {
         .await;
         expect_error(response, StatusCode::UNAUTHORIZED, "invalid_client").await;
         exchange(app, &new, &code_for(app, &new, &[]).await).await;
-        // The leaked tokens and code are dead.
+        // The leaked tokens and code are dead. An unproven report of an access token takes
+        // down that token only: its grant's refresh token still works.
         assert_eq!(me(app, access).await.status(), StatusCode::UNAUTHORIZED);
+        let sibling = leaked_access["refresh_token"].as_str().unwrap();
+        let response = token(
+            app,
+            &new,
+            &[("grant_type", "refresh_token"), ("refresh_token", sibling)],
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::OK, "{}", app.backend);
         let response = token(
             app,
             &new,
@@ -173,10 +182,12 @@ async fn reported_secrets_are_quarantined_and_reported_tokens_revoked() {
         );
         let dashboard = app.call_json("get_dashboard", &[], StatusCode::OK).await;
         let alerts = dashboard["alerts"].as_array().unwrap();
-        assert!(
-            alerts.iter().any(|a| a["kind"] == "credential_leaked"),
-            "{alerts:?}"
-        );
+        for kind in ["credential_leaked", "secret_quarantined"] {
+            assert!(
+                alerts.iter().any(|a| a["kind"] == kind),
+                "{kind}: {alerts:?}"
+            );
+        }
         let history: Vec<&str> = page["history"]
             .as_array()
             .unwrap()
@@ -260,6 +271,148 @@ async fn the_github_partner_payload_is_accepted_and_bad_reports_are_refused() {
             .await
             .unwrap();
         expect_error(text, StatusCode::BAD_REQUEST, "invalid_request").await;
+    })
+    .await;
+}
+
+/// A key pair standing in for GitHub's: its signing half, and the public half as configured.
+fn github_key(seed: u8) -> (p256::ecdsa::SigningKey, String) {
+    use p256::pkcs8::{EncodePublicKey, LineEnding};
+    let signing = p256::ecdsa::SigningKey::from_slice(&[seed; 32]).unwrap();
+    let pem = signing
+        .verifying_key()
+        .to_public_key_pem(LineEnding::LF)
+        .unwrap();
+    (signing, pem)
+}
+
+/// `body` signed as GitHub signs it: base64 of the DER ECDSA P-256/SHA-256 signature.
+fn github_signature(key: &p256::ecdsa::SigningKey, body: &[u8]) -> String {
+    use base64::{Engine, engine::general_purpose::STANDARD};
+    use p256::ecdsa::{Signature, signature::Signer};
+    let signature: Signature = key.sign(body);
+    STANDARD.encode(signature.to_der().as_bytes())
+}
+
+#[tokio::test]
+async fn with_keys_configured_a_json_report_must_carry_a_valid_github_signature() {
+    let (github, pem) = github_key(7);
+    let (stranger, _) = github_key(9);
+    let configure = move |settings: &mut app::server::Settings| {
+        settings.leak_report_keys =
+            vec![app::server::crypto::signatures::PayloadKey::parse("gh-key-1", &pem).unwrap()];
+    };
+    crate::helpers::on_each_backend_with(configure, async |app| {
+        let f = fixture(app, "api-sig", false).await;
+        let tokens = exchange(app, &f, &code_for(app, &f, &[]).await).await;
+        let access = tokens["access_token"].as_str().unwrap();
+        let body = serde_json::to_vec(
+            &json!([{"token": access, "type": "t", "url": "", "source": "content"}]),
+        )
+        .unwrap();
+        let post = |body: Vec<u8>, key_id: Option<&'static str>, signature: Option<String>| {
+            let mut request = browser()
+                .post(format!("{}/oauth/leaks", app.base))
+                .header("content-type", "application/json")
+                .body(body);
+            if let Some(id) = key_id {
+                request = request.header("Github-Public-Key-Identifier", id);
+            }
+            if let Some(signature) = signature {
+                request = request.header("Github-Public-Key-Signature", signature);
+            }
+            request.send()
+        };
+        let mut tampered = body.clone();
+        tampered.push(b' ');
+        for (body, key_id, signature) in [
+            (body.clone(), None, None),
+            (
+                body.clone(),
+                Some("gh-key-2"),
+                Some(github_signature(&github, &body)),
+            ),
+            (
+                body.clone(),
+                Some("gh-key-1"),
+                Some(github_signature(&stranger, &body)),
+            ),
+            (
+                tampered,
+                Some("gh-key-1"),
+                Some(github_signature(&github, &body)),
+            ),
+            (
+                body.clone(),
+                Some("gh-key-1"),
+                Some("not base64!".to_owned()),
+            ),
+        ] {
+            let refused = post(body, key_id, signature).await.unwrap();
+            assert_eq!(
+                refused.status(),
+                StatusCode::UNAUTHORIZED,
+                "{}",
+                app.backend
+            );
+            let error: Value = refused.json().await.unwrap();
+            assert_eq!(error["error"], "invalid_signature");
+        }
+        assert_eq!(
+            me(app, access).await.status(),
+            StatusCode::OK,
+            "nothing was revoked"
+        );
+        let signed = post(
+            body.clone(),
+            Some("gh-key-1"),
+            Some(github_signature(&github, &body)),
+        )
+        .await
+        .unwrap();
+        assert_eq!(signed.status(), StatusCode::OK);
+        let findings: Value = signed.json().await.unwrap();
+        assert_eq!(statuses(&findings), ["revoked"]);
+        // A signed report takes down the whole grant.
+        let refresh = tokens["refresh_token"].as_str().unwrap();
+        let response = token(
+            app,
+            &f,
+            &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+        )
+        .await;
+        expect_error(response, StatusCode::BAD_REQUEST, "invalid_grant").await;
+        // Form reports need no signature.
+        let form: Value = report_form(app, &[access]).await.json().await.unwrap();
+        assert_eq!(statuses(&form), ["inactive"]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn parallel_reports_of_one_secret_quarantine_it_once() {
+    on_each_backend(async |app| {
+        let f = fixture(app, "api-par", false).await;
+        let candidate = [f.client_secret.as_str()];
+        let reports = (0..8).map(|_| report_form(app, &candidate));
+        let mut quarantined = 0;
+        for response in futures_util::future::join_all(reports).await {
+            let body: Value = response.json().await.unwrap();
+            match body[0]["status"].as_str().unwrap() {
+                "quarantined" => quarantined += 1,
+                "inactive" => {}
+                other => panic!("{other} on {}", app.backend),
+            }
+        }
+        assert_eq!(quarantined, 1, "{}", app.backend);
+        let page = detail(app, &f).await;
+        let events = page["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == "client.credential_leaked")
+            .count();
+        assert_eq!(events, 1);
     })
     .await;
 }

@@ -219,7 +219,7 @@ async fn authenticates(app: &TestApp, f: &Fixture, secret: &str) -> bool {
 }
 
 #[tokio::test]
-async fn a_replaced_secret_gets_no_new_grace_when_its_successor_expired() {
+async fn a_replaced_secret_keeps_its_grace_but_never_a_longer_one() {
     on_each_backend(async |app| {
         let f = fixture(app, "api-gra", false).await;
         let first = f.client_secret.clone();
@@ -233,12 +233,24 @@ async fn a_replaced_secret_gets_no_new_grace_when_its_successor_expired() {
             authenticates(app, &f, &first).await,
             "still in its grace period"
         );
-        // Regenerating now: the grace period is the newest secret's to keep, and it has
-        // expired, so no old secret keeps working (the first is not given a new week).
+        // Regenerating now: the newest secret has expired, so the older one, still in its
+        // grace period, keeps it — not lengthened to the week asked for (5 days are left), and
+        // not cut short either (it is the only secret that works).
         let third = rotate(app, &f, &(7 * DAY).to_string(), "0").await;
         assert!(authenticates(app, &f, &third).await);
-        assert!(!authenticates(app, &f, &first).await, "{}", app.backend);
+        assert!(authenticates(app, &f, &first).await, "{}", app.backend);
         assert!(!authenticates(app, &f, &second).await);
+        let page = detail(app, &f).await;
+        let kept = page["secrets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["state"] == "grace")
+            .unwrap();
+        assert_eq!(kept["expires_in_days"], 5, "{kept}");
+        app.state.clock.advance(5 * DAY + 1);
+        app.sign_in(ADMIN, ADMIN_PASSWORD).await;
+        assert!(!authenticates(app, &f, &first).await, "{}", app.backend);
         // A grace period never outlasts the old secret's own expiry.
         let fourth = rotate(app, &f, &(7 * DAY).to_string(), &DAY.to_string()).await;
         rotate(app, &f, &(7 * DAY).to_string(), "0").await;

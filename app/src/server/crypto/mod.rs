@@ -4,6 +4,7 @@
 pub mod passwords;
 pub mod random;
 pub mod secret_box;
+pub mod signatures;
 pub mod tokens;
 
 use hmac::{Hmac, KeyInit, Mac};

@@ -28,8 +28,10 @@ pub enum AlertKind {
     CodeReuse,
     /// Many failed client authentications in a short time.
     InvalidClientBurst,
-    /// A live secret or token was reported as leaked; it was quarantined or revoked.
+    /// A live token or code was reported as leaked; it (or its grant) was revoked.
     CredentialLeaked,
+    /// A live client secret was reported as leaked and quarantined.
+    SecretQuarantined,
 }
 
 impl AlertKind {
@@ -40,6 +42,7 @@ impl AlertKind {
             Self::CodeReuse => "code_reuse",
             Self::InvalidClientBurst => "invalid_client_burst",
             Self::CredentialLeaked => "credential_leaked",
+            Self::SecretQuarantined => "secret_quarantined",
         }
     }
 }

@@ -41,13 +41,19 @@ pub enum LeakStatus {
     Malformed,
 }
 
-impl LeakStatus {
-    /// `done` if this report changed something; otherwise the credential was already dead
-    /// (or a parallel report got there first).
-    fn acted(changed: bool, done: Self) -> Self {
-        if changed { done } else { Self::Inactive }
+impl Act {
+    /// What was done, for the audit event and the alert.
+    fn words(&self) -> &'static str {
+        match self {
+            Self::Quarantine(_) => "the secret was quarantined",
+            Self::RevokeGrant(_) => "its grant was revoked",
+            Self::RevokeAccessToken(_) => "the token was revoked",
+            Self::DropCode(_) => "the code was discarded",
+        }
     }
+}
 
+impl LeakStatus {
     /// The wire name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -71,16 +77,29 @@ pub struct LeakFinding {
     pub client_id: Option<String>,
 }
 
-/// Who reported, for the audit log: a label (`github`, `operator`, a scanner's name) and where
-/// the finding was (a URL), and the request's address.
+/// Who reported, for the audit log: a label (`github (content)`, `operator`, a scanner's
+/// name), the request's address, and whether the report's origin is established (signed by a
+/// configured key, or the operator's command), which decides how much a leaked access token
+/// takes down with it.
 #[derive(Debug, Clone, Default)]
 pub struct Reporter {
     /// Which scanner or person.
     pub label: String,
-    /// Where the candidate was found, if said.
-    pub url: Option<String>,
     /// The reporting request's address.
     pub address: Option<String>,
+    /// Signed, or from the command line.
+    pub trusted: bool,
+}
+
+/// One reported string and where it was found (a URL), if said.
+#[derive(Debug, Clone, Default)]
+pub struct Candidate {
+    /// The string.
+    pub token: String,
+    /// Where it was found.
+    pub url: Option<String>,
+    /// What kind of place, as the scanner says (GitHub: `content`, `commit`, …).
+    pub source: Option<String>,
 }
 
 const KINDS: [(TokenKind, &str); 5] = [
@@ -91,18 +110,33 @@ const KINDS: [(TokenKind, &str); 5] = [
     (TokenKind::ClientId, "client_id"),
 ];
 
-/// Handles every candidate of a report, each in its own transaction (one candidate's failure
-/// to be found does not undo another's quarantine).
+/// What a live credential's report changes, decided from a read.
+#[derive(Debug, Clone)]
+enum Act {
+    /// Retire this secret slot, marked quarantined.
+    Quarantine(Uuid),
+    /// Revoke this grant.
+    RevokeGrant(Uuid),
+    /// Revoke only this access token (its digest).
+    RevokeAccessToken(String),
+    /// Delete this unused code (its digest), so it can never be exchanged.
+    DropCode(String),
+}
+
+/// Handles every candidate of a report. Each is looked up on the read pool first; only a live
+/// credential takes a write transaction (its own: one candidate's failure does not undo
+/// another's quarantine), so a report of made-up strings — whose checksums anyone can compute —
+/// never queues on the database's writer.
 pub async fn report(
     db: &DatabaseConnection,
     keys: &Keys,
-    candidates: &[String],
+    candidates: &[Candidate],
     reporter: &Reporter,
     now: Timestamp,
 ) -> Result<Vec<LeakFinding>, ServiceError> {
     let mut findings = Vec::with_capacity(candidates.len());
     for candidate in candidates.iter().take(MAX_CANDIDATES) {
-        findings.push(one(db, keys, candidate.trim(), reporter, now).await?);
+        findings.push(one(db, keys, candidate, reporter, now).await?);
     }
     Ok(findings)
 }
@@ -110,13 +144,14 @@ pub async fn report(
 async fn one(
     db: &DatabaseConnection,
     keys: &Keys,
-    candidate: &str,
+    candidate: &Candidate,
     reporter: &Reporter,
     now: Timestamp,
 ) -> Result<LeakFinding, ServiceError> {
+    let token = candidate.token.trim();
     let Some((kind, name)) = KINDS
         .into_iter()
-        .find(|(kind, _)| tokens::is_well_formed(*kind, candidate))
+        .find(|(kind, _)| tokens::is_well_formed(*kind, token))
     else {
         return Ok(LeakFinding {
             status: LeakStatus::Malformed,
@@ -124,175 +159,193 @@ async fn one(
             client_id: None,
         });
     };
-    let txn = begin_write(db).await?;
-    let (status, client) = match kind {
-        TokenKind::ClientSecret => quarantine_secret(&txn, keys, candidate, now).await?,
-        TokenKind::AccessToken => {
-            let row = access_token::Entity::find_by_id(tokens::digest(candidate))
-                .one(&txn)
-                .await?;
-            let live = row
-                .as_ref()
-                .is_some_and(|t| t.revoked_at.is_none() && t.expires_at > now.unix());
-            revoke_grant(
-                &txn,
-                row.map(|t| (t.client_uuid, Some(t.family_id))),
-                live,
-                now,
-            )
-            .await?
-        }
-        TokenKind::RefreshToken => {
-            let row = refresh_token::Entity::find_by_id(tokens::digest(candidate))
-                .one(&txn)
-                .await?;
-            let live = row.as_ref().is_some_and(|t| {
-                t.revoked_at.is_none() && t.used_at.is_none() && t.expires_at > now.unix()
-            });
-            revoke_grant(
-                &txn,
-                row.map(|t| (t.client_uuid, Some(t.family_id))),
-                live,
-                now,
-            )
-            .await?
-        }
-        TokenKind::AuthorizationCode => spend_code(&txn, candidate, now).await?,
-        TokenKind::ClientId => {
-            let client = client::Entity::find()
-                .filter(client::Column::ClientId.eq(candidate))
-                .one(&txn)
-                .await?;
-            let status = if client.is_some() {
-                LeakStatus::Inactive
+    let (found, act) = look_up(db, keys, kind, token, reporter.trusted, now).await?;
+    let Some(client) = found else {
+        return Ok(LeakFinding {
+            status: LeakStatus::Unknown,
+            kind: Some(name),
+            client_id: None,
+        });
+    };
+    let status = match act {
+        None => LeakStatus::Inactive,
+        Some(act) => {
+            let txn = begin_write(db).await?;
+            let done = if matches!(act, Act::Quarantine(_)) {
+                LeakStatus::Quarantined
             } else {
-                LeakStatus::Unknown
+                LeakStatus::Revoked
             };
-            (status, client)
+            if perform(&txn, &act, now).await? {
+                record(&txn, keys, &client, name, &act, reporter, candidate, now).await?;
+                txn.commit().await?;
+                done
+            } else {
+                // A parallel report (or a rotation, a revocation) got there first.
+                txn.rollback().await?;
+                LeakStatus::Inactive
+            }
         }
     };
-    let acted = matches!(status, LeakStatus::Quarantined | LeakStatus::Revoked);
-    if let (true, Some(client)) = (acted, &client) {
-        record(&txn, keys, client, name, status, reporter, now).await?;
-        txn.commit().await?;
-    } else {
-        txn.rollback().await?;
-    }
     Ok(LeakFinding {
         status,
         kind: Some(name),
-        client_id: client.map(|c| c.client_id),
+        client_id: Some(client.client_id),
     })
 }
 
-/// Retires the live slot whose verifier `candidate` matches, marking it quarantined.
-async fn quarantine_secret(
-    txn: &sea_orm::DatabaseTransaction,
+/// The client `token` belongs to (`None`: not this server's) and what its report changes
+/// (`None`: nothing, it no longer works or is public).
+async fn look_up(
+    db: &DatabaseConnection,
     keys: &Keys,
-    candidate: &str,
+    kind: TokenKind,
+    token: &str,
+    trusted: bool,
     now: Timestamp,
-) -> Result<(LeakStatus, Option<client::Model>), ServiceError> {
-    let Some(slot) = client_secret::Entity::find()
-        .filter(client_secret::Column::Verifier.eq(secrets::verifier(keys, candidate)))
-        .one(txn)
-        .await?
-    else {
-        return Ok((LeakStatus::Unknown, None));
-    };
-    let client = client::Entity::find_by_id(slot.client_uuid)
-        .one(txn)
-        .await?;
-    if !slot.is_valid_at(now.unix()) {
-        return Ok((LeakStatus::Inactive, client));
-    }
-    // Conditional: of parallel reports of the same secret, one quarantines it (and audits).
-    let retired = client_secret::Entity::update_many()
-        .col_expr(client_secret::Column::RetiredAt, Expr::value(now.unix()))
-        .col_expr(
-            client_secret::Column::QuarantinedAt,
-            Expr::value(now.unix()),
-        )
-        .filter(client_secret::Column::Id.eq(slot.id))
-        .filter(client_secret::Column::RetiredAt.is_null())
-        .exec(txn)
-        .await?
-        .rows_affected;
-    Ok((
-        LeakStatus::acted(retired > 0, LeakStatus::Quarantined),
-        client,
-    ))
-}
-
-/// Revokes the grant of a live token (`found`: its client and grant).
-async fn revoke_grant(
-    txn: &sea_orm::DatabaseTransaction,
-    found: Option<(Uuid, Option<Uuid>)>,
-    live: bool,
-    now: Timestamp,
-) -> Result<(LeakStatus, Option<client::Model>), ServiceError> {
-    let Some((client_uuid, family)) = found else {
-        return Ok((LeakStatus::Unknown, None));
-    };
-    let client = client::Entity::find_by_id(client_uuid).one(txn).await?;
-    let revoked = match (live, family) {
-        (true, Some(family)) => {
-            token_families::revoke_family(txn, family, "reported as leaked", now).await?
+) -> Result<(Option<client::Model>, Option<Act>), ServiceError> {
+    let (client_uuid, act) = match kind {
+        TokenKind::ClientSecret => {
+            let Some(slot) = client_secret::Entity::find()
+                .filter(client_secret::Column::Verifier.eq(secrets::verifier(keys, token)))
+                .one(db)
+                .await?
+            else {
+                return Ok((None, None));
+            };
+            let act = slot
+                .is_valid_at(now.unix())
+                .then_some(Act::Quarantine(slot.id));
+            (slot.client_uuid, act)
         }
-        _ => false,
+        TokenKind::AccessToken => {
+            let digest = tokens::digest(token);
+            let Some(row) = access_token::Entity::find_by_id(digest.clone())
+                .one(db)
+                .await?
+            else {
+                return Ok((None, None));
+            };
+            let live = row.revoked_at.is_none() && row.expires_at > now.unix();
+            // Resource servers, proxies and logs see access tokens: an unproven report takes
+            // down only the token, a signed or operator's report the whole grant.
+            let act = if trusted {
+                Act::RevokeGrant(row.family_id)
+            } else {
+                Act::RevokeAccessToken(digest)
+            };
+            let act = live.then_some(act);
+            (row.client_uuid, act)
+        }
+        TokenKind::RefreshToken => {
+            let Some(row) = refresh_token::Entity::find_by_id(tokens::digest(token))
+                .one(db)
+                .await?
+            else {
+                return Ok((None, None));
+            };
+            // Whoever holds a live refresh token can already have the grant revoked (by
+            // using it twice), so a report of one revokes the grant.
+            let live =
+                row.revoked_at.is_none() && row.used_at.is_none() && row.expires_at > now.unix();
+            (
+                row.client_uuid,
+                live.then_some(Act::RevokeGrant(row.family_id)),
+            )
+        }
+        TokenKind::AuthorizationCode => {
+            let Some(code) = authorization_code::Entity::find_by_id(tokens::digest(token))
+                .one(db)
+                .await?
+            else {
+                return Ok((None, None));
+            };
+            let live = code.consumed_at.is_none() && code.expires_at > now.unix();
+            (
+                code.client_uuid,
+                live.then_some(Act::DropCode(code.code_hash)),
+            )
+        }
+        TokenKind::ClientId => {
+            let client = client::Entity::find()
+                .filter(client::Column::ClientId.eq(token))
+                .one(db)
+                .await?;
+            return Ok((client, None));
+        }
     };
-    Ok((LeakStatus::acted(revoked, LeakStatus::Revoked), client))
+    let client = client::Entity::find_by_id(client_uuid).one(db).await?;
+    Ok((client, act))
 }
 
-/// Spends an unused code (so it can no longer be exchanged) and revokes any grant made from it.
-async fn spend_code(
+/// Makes the change; false when it was already made (every update is conditional).
+async fn perform(
     txn: &sea_orm::DatabaseTransaction,
-    candidate: &str,
+    act: &Act,
     now: Timestamp,
-) -> Result<(LeakStatus, Option<client::Model>), ServiceError> {
-    let Some(code) = authorization_code::Entity::find_by_id(tokens::digest(candidate))
-        .one(txn)
-        .await?
-    else {
-        return Ok((LeakStatus::Unknown, None));
+) -> Result<bool, ServiceError> {
+    let changed = match act {
+        Act::Quarantine(slot_id) => {
+            client_secret::Entity::update_many()
+                .col_expr(client_secret::Column::RetiredAt, Expr::value(now.unix()))
+                .col_expr(
+                    client_secret::Column::QuarantinedAt,
+                    Expr::value(now.unix()),
+                )
+                .filter(client_secret::Column::Id.eq(*slot_id))
+                .filter(client_secret::Column::RetiredAt.is_null())
+                .exec(txn)
+                .await?
+                .rows_affected
+        }
+        Act::RevokeGrant(family_id) => u64::from(
+            token_families::revoke_family(txn, *family_id, "reported as leaked", now).await?,
+        ),
+        Act::RevokeAccessToken(digest) => {
+            access_token::Entity::update_many()
+                .col_expr(access_token::Column::RevokedAt, Expr::value(now.unix()))
+                .filter(access_token::Column::TokenHash.eq(digest))
+                .filter(access_token::Column::RevokedAt.is_null())
+                .exec(txn)
+                .await?
+                .rows_affected
+        }
+        // Deleted, not spent: its client's later exchange then reads as an unknown code, not
+        // as the reuse of a stolen one.
+        Act::DropCode(digest) => {
+            authorization_code::Entity::delete_many()
+                .filter(authorization_code::Column::CodeHash.eq(digest))
+                .filter(authorization_code::Column::ConsumedAt.is_null())
+                .exec(txn)
+                .await?
+                .rows_affected
+        }
     };
-    let client = client::Entity::find_by_id(code.client_uuid)
-        .one(txn)
-        .await?;
-    if code.consumed_at.is_some() || code.expires_at <= now.unix() {
-        return Ok((LeakStatus::Inactive, client));
-    }
-    let spent = authorization_code::Entity::update_many()
-        .col_expr(
-            authorization_code::Column::ConsumedAt,
-            Expr::value(now.unix()),
-        )
-        .filter(authorization_code::Column::CodeHash.eq(&code.code_hash))
-        .filter(authorization_code::Column::ConsumedAt.is_null())
-        .exec(txn)
-        .await?
-        .rows_affected;
-    Ok((LeakStatus::acted(spent > 0, LeakStatus::Revoked), client))
+    Ok(changed > 0)
 }
 
 /// The audit event and the console alert of a quarantine or revocation.
+#[allow(clippy::too_many_arguments)]
 async fn record(
     txn: &sea_orm::DatabaseTransaction,
     keys: &Keys,
     client: &client::Model,
     kind: &str,
-    status: LeakStatus,
+    act: &Act,
     reporter: &Reporter,
+    candidate: &Candidate,
     now: Timestamp,
 ) -> Result<(), ServiceError> {
-    let label = crate::domain::display_excerpt(&reporter.label, 64).unwrap_or_default();
-    let url = reporter
+    let label = match &candidate.source {
+        Some(source) => format!("{} ({source})", reporter.label),
+        None => reporter.label.clone(),
+    };
+    let label = crate::domain::display_excerpt(&label, 64).unwrap_or_default();
+    let url = candidate
         .url
         .as_deref()
         .and_then(|url| crate::domain::display_excerpt(url, 300));
-    let done = match status {
-        LeakStatus::Quarantined => "the secret was quarantined",
-        _ => "its grant was revoked",
-    };
+    let done = act.words();
     let found_at = url
         .as_deref()
         .map(|url| format!(" (found at {url})"))
@@ -312,14 +365,20 @@ async fn record(
             summary.clone(),
         )
         .target(Target::client(client))
-        .details(json!({"kind": kind, "status": status.as_str(), "reporter": label, "url": url})),
+        .details(json!({"kind": kind, "done": done, "reporter": label, "trusted": reporter.trusted, "url": url})),
         now,
     )
     .await?;
     alerts::raise(
         txn,
         client.site_id,
-        AlertKind::CredentialLeaked,
+        // Its own kind for a quarantine: an open alert about a revoked token of the same
+        // client must not hide that the client lost a secret.
+        if matches!(act, Act::Quarantine(_)) {
+            AlertKind::SecretQuarantined
+        } else {
+            AlertKind::CredentialLeaked
+        },
         AlertSubject {
             client_id: Some(client.client_id.clone()),
             client_name: Some(client.name.clone()),

@@ -13,7 +13,7 @@ use sea_orm::{
     ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 use uuid::Uuid;
 
@@ -23,11 +23,14 @@ use super::store;
 /// logged), so a flood of varied refusals cannot grow memory without bound.
 const PENDING_CAPACITY: usize = 2_000;
 /// Distinct addresses held per client between two flushes; refusals from further addresses
-/// are counted together.
+/// are counted together, under [`SEVERAL_ADDRESSES`].
 const PER_CLIENT_ADDRESSES: usize = 8;
-/// A flushed failure adds to a row of the same client, reason and address last seen at most
+/// The address shown for refusals counted together past [`PER_CLIENT_ADDRESSES`].
+pub const SEVERAL_ADDRESSES: &str = "(several addresses)";
+/// A flushed failure adds to a row of the same client, reason and address that began at most
 /// this long before (seconds), instead of starting a new one: a client failing in a loop is
-/// one row an hour, not one per flush, so the kept rows span days.
+/// one row an hour, not one per flush, so the kept rows span days, and a row's count stays
+/// within its hour (the 7-day counts add whole rows).
 const MERGE_WINDOW: i64 = 3_600;
 /// Longest explanation kept (characters).
 const DETAIL_CHARS: usize = 300;
@@ -86,32 +89,38 @@ struct Tally {
 #[derive(Debug, Default)]
 struct Pending {
     failures: BTreeMap<Key, Tally>,
-    /// Distinct addresses pending per client (bounded by [`PER_CLIENT_ADDRESSES`]).
-    per_client: HashMap<Uuid, usize>,
+    /// Distinct addresses pending per client (at most [`PER_CLIENT_ADDRESSES`]).
+    per_client: HashMap<Uuid, HashSet<Option<String>>>,
     dropped: u64,
 }
 
 /// Refusals of known clients not yet written (see the module comment).
 #[derive(Debug, Default)]
-pub struct FailureRecorder(Mutex<Pending>);
+pub struct FailureRecorder {
+    pending: Mutex<Pending>,
+    /// One flush at a time in this process (the background one and a details page's).
+    flushing: tokio::sync::Mutex<()>,
+}
 
 impl FailureRecorder {
     /// Counts `failure`, which happened at `now`.
     pub fn record(&self, failure: Failure, now: Timestamp) {
-        let Ok(mut pending) = self.0.lock() else {
+        let Ok(mut pending) = self.pending.lock() else {
             return;
         };
         let pending = &mut *pending;
         let detail = display_excerpt(&failure.detail, DETAIL_CHARS).unwrap_or_default();
-        let mut key = (failure.client_uuid, failure.reason, failure.address);
-        if !pending.failures.contains_key(&key) {
-            // Past its share of addresses, a client's refusals from further ones are counted
-            // together ("several addresses"): a flood from many addresses stays a few rows.
-            let addresses = pending.per_client.get(&key.0).copied().unwrap_or(0);
-            if addresses >= PER_CLIENT_ADDRESSES {
-                key.2 = None;
-            }
-        }
+        let addresses = pending.per_client.entry(failure.client_uuid).or_default();
+        // Past its share of addresses, a client's refusals from further ones are counted
+        // together: a flood from many addresses stays a few rows.
+        let address =
+            if addresses.contains(&failure.address) || addresses.len() < PER_CLIENT_ADDRESSES {
+                addresses.insert(failure.address.clone());
+                failure.address
+            } else {
+                Some(SEVERAL_ADDRESSES.to_owned())
+            };
+        let key = (failure.client_uuid, failure.reason, address);
         if let Some(tally) = pending.failures.get_mut(&key) {
             tally.count += 1;
             tally.first_at = tally.first_at.min(now.unix());
@@ -126,7 +135,6 @@ impl FailureRecorder {
             pending.dropped += 1;
             return;
         }
-        *pending.per_client.entry(key.0).or_default() += 1;
         pending.failures.insert(
             key,
             Tally {
@@ -154,7 +162,8 @@ impl FailureRecorder {
     /// clients deleted meanwhile are dropped (the clients are locked against deletion until
     /// the write commits).
     pub async fn flush(&self, db: &DatabaseConnection) -> Result<(), ServiceError> {
-        let pending = match self.0.lock() {
+        let _one_at_a_time = self.flushing.lock().await;
+        let pending = match self.pending.lock() {
             Ok(mut pending) => std::mem::take(&mut *pending),
             Err(_) => return Ok(()),
         };
@@ -178,8 +187,10 @@ impl FailureRecorder {
                 client::Column::Id,
                 clients.iter().copied(),
             ))
+            // Locked (in id order, as every writer of several clients takes them): no deletion
+            // meanwhile, and other replicas' flushes for the same clients wait their turn.
             .order_by_asc(client::Column::Id)
-            .lock_shared()
+            .lock_exclusive()
             .into_tuple::<Uuid>()
             .all(&txn)
             .await?
@@ -200,7 +211,7 @@ impl FailureRecorder {
             }
             let merge_into = recent
                 .get(&(client_uuid, reason.as_str().to_owned(), address.clone()))
-                .filter(|row| row.last_at >= tally.first_at - MERGE_WINDOW);
+                .filter(|row| row.first_at >= tally.first_at - MERGE_WINDOW);
             match merge_into {
                 Some(row) => {
                     store::add_to(
@@ -269,7 +280,7 @@ mod tests {
             recorder.record(one, Timestamp(at));
         }
         {
-            let pending = recorder.0.lock().unwrap();
+            let pending = recorder.pending.lock().unwrap();
             assert_eq!(
                 pending.failures.len(),
                 1,
@@ -287,16 +298,17 @@ mod tests {
             recorder.record(failure(client, &format!("198.51.100.{n}")), Timestamp(1));
         }
         {
-            let pending = recorder.0.lock().unwrap();
+            let pending = recorder.pending.lock().unwrap();
             assert_eq!(pending.failures.len(), PER_CLIENT_ADDRESSES + 1);
-            let together = &pending.failures[&(client, FailureReason::WrongSecret, None)];
+            let several = Some(SEVERAL_ADDRESSES.to_owned());
+            let together = &pending.failures[&(client, FailureReason::WrongSecret, several)];
             assert_eq!(together.count, 1_000 - (PER_CLIENT_ADDRESSES as i64 - 1));
         }
         // Many clients: the global bound, the rest dropped and counted.
         for _ in 0..PENDING_CAPACITY + 10 {
             recorder.record(failure(Uuid::now_v7(), "192.0.2.9"), Timestamp(1));
         }
-        let pending = recorder.0.lock().unwrap();
+        let pending = recorder.pending.lock().unwrap();
         assert_eq!(pending.failures.len(), PENDING_CAPACITY);
         assert_eq!(pending.dropped, 10 + PER_CLIENT_ADDRESSES as u64 + 1);
     }

@@ -4,8 +4,8 @@
 use crate::domain::{FailureReason, Timestamp};
 use crate::server::{ServiceError, db::batch, entities::client_failure};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect,
     sea_query::{Expr, ExprTrait},
 };
 use std::collections::{BTreeSet, HashMap};
@@ -75,24 +75,47 @@ pub async fn timeline(
     Ok(Timeline { recent, counts })
 }
 
-/// The newest row of each (client, reason, address) among `clients`, last seen since `since`:
-/// what a flush adds to instead of starting new rows.
+/// What a flush needs of a row it may add to.
+#[derive(Debug, Clone, FromQueryResult)]
+pub(super) struct RecentRow {
+    id: i64,
+    client_uuid: Uuid,
+    reason: String,
+    address: Option<String>,
+    /// When the row began.
+    pub first_at: i64,
+    last_at: i64,
+}
+
+/// The newest row of each (client, reason, address) among `clients` that began since
+/// `since`: what a flush adds to instead of starting new rows.
 pub(super) async fn recent_rows(
     conn: &impl ConnectionTrait,
     clients: &BTreeSet<Uuid>,
     since: i64,
-) -> Result<HashMap<(Uuid, String, Option<String>), client_failure::Model>, ServiceError> {
+) -> Result<HashMap<(Uuid, String, Option<String>), RecentRow>, ServiceError> {
     if clients.is_empty() {
         return Ok(HashMap::new());
     }
+    use client_failure::Column as C;
     let rows = client_failure::Entity::find()
+        .select_only()
+        .columns([
+            C::Id,
+            C::ClientUuid,
+            C::Reason,
+            C::Address,
+            C::FirstAt,
+            C::LastAt,
+        ])
         .filter(batch::is_in(
             conn.get_database_backend(),
-            client_failure::Column::ClientUuid,
+            C::ClientUuid,
             clients.iter().copied(),
         ))
-        .filter(client_failure::Column::LastAt.gte(since))
-        .order_by_asc(client_failure::Column::Id)
+        .filter(C::FirstAt.gte(since))
+        .order_by_asc(C::Id)
+        .into_model::<RecentRow>()
         .all(conn)
         .await?;
     // In id order: the newest of each key is the one kept.
@@ -110,7 +133,7 @@ pub(super) async fn recent_rows(
 /// Adds `count` refusals, the latest at `last_at` with `detail`, to `row`.
 pub(super) async fn add_to(
     conn: &impl ConnectionTrait,
-    row: &client_failure::Model,
+    row: &RecentRow,
     detail: &str,
     error_code: &str,
     count: i64,

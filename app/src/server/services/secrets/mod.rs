@@ -309,12 +309,12 @@ pub async fn rotate(
     let txn = begin_write(db).await?;
     let client = acting.require_client(&txn, client_uuid).await?;
     let all = slots(&txn, client_uuid).await?;
-    // Only the newest secret may keep a grace period, and only while it still works: an older
-    // one, replaced before, never gets a new one (that would keep a phased-out secret alive).
-    let newest = all
-        .first()
-        .filter(|slot| slot.is_valid_at(now.unix()))
-        .map(|slot| slot.id);
+    // The grace period belongs to the newest secret while it still works. When it does not
+    // (expired, quarantined), older secrets still in their grace period keep it, shortened to
+    // the one asked for if that ends sooner, never lengthened: a phased-out secret must not
+    // come back to life, and the only working secret must not die with a regeneration.
+    let newest_works = all.first().is_some_and(|slot| slot.is_valid_at(now.unix()));
+    let newest = all.first().map(|slot| slot.id);
     // Every slot not yet retired is settled now, expired ones included (so none stays
     // "current" for the expiry lists). Updated in id order, as the usage flush updates them.
     let mut in_id_order: Vec<_> = all
@@ -323,9 +323,13 @@ pub async fn rotate(
         .collect();
     in_id_order.sort_by_key(|slot| slot.id);
     let mut retired = Vec::new();
+    let mut grace_kept = None;
     for slot in in_id_order {
-        let keeps_grace = Some(slot.id) == newest && grace_seconds > 0;
-        if !keeps_grace && slot.is_valid_at(now.unix()) {
+        let works = slot.is_valid_at(now.unix());
+        let keeps_grace = works
+            && grace_seconds > 0
+            && (Some(slot.id) == newest || (!newest_works && slot.expires_at.is_some()));
+        if !keeps_grace && works {
             retired.push(json!({
                 "secret_hint": slot.hint,
                 "use_count": slot.use_count,
@@ -334,12 +338,14 @@ pub async fn rotate(
                 "in_use": recently_used(&slot, settings.retire_warning_window, now),
             }));
         }
-        let slot_valid_until = slot.valid_until;
+        // Never beyond the secret's own expiry, nor beyond a grace period it already has.
+        let end = slot.ends_at().map_or(now.unix() + grace_seconds, |own| {
+            own.min(now.unix() + grace_seconds)
+        });
         let mut update = slot.into_active_model();
         if keeps_grace {
-            // The grace period never outlasts the secret's own expiry.
-            let end = now.unix() + grace_seconds;
-            update.expires_at = Set(Some(slot_valid_until.map_or(end, |own| own.min(end))));
+            update.expires_at = Set(Some(end));
+            grace_kept = Some(grace_kept.map_or(end, |other: i64| other.max(end)));
         } else {
             update.retired_at = Set(Some(now.unix()));
         }
@@ -374,7 +380,7 @@ pub async fn rotate(
                 "Consumer Secret of \"{}\" regenerated (new …{}){}{}",
                 client.name,
                 slot.hint,
-                if grace_seconds > 0 { format!("; old secret valid for {}", duration_words(grace_seconds)) } else { String::new() },
+                grace_kept.map(|end| format!("; old secret valid for {}", duration_words(end - now.unix()))).unwrap_or_default(),
                 if revoked > 0 { format!("; {revoked} grant(s) revoked") } else { String::new() }
             ),
         )
@@ -383,6 +389,7 @@ pub async fn rotate(
             "new_secret_hint": slot.hint,
             "new_secret_valid_until": slot.valid_until,
             "grace_seconds": grace_seconds,
+            "old_secret_valid_until": grace_kept,
             "tokens": match existing { ExistingTokens::Keep => "kept", ExistingTokens::RevokeAll => "revoked" },
             "grants_revoked": revoked,
             "retired_secrets": retired,
