@@ -15,8 +15,8 @@ test('a secret reported as leaked is quarantined: its slot says so and the Dashb
   const slots = page.getByRole('table', { name: 'Secret slots' });
   await expect(slots).toContainText('Quarantined (reported leaked)');
   await page.goto('/');
-  const alert = page.locator('article.alert[data-kind="credential_leaked"]').filter({ hasText: name });
-  await expect(alert).toContainText('Leaked credential reported');
+  const alert = page.locator('article.alert[data-kind="secret_quarantined"]').filter({ hasText: name });
+  await expect(alert).toContainText('Leaked secret reported — quarantined');
   await expect(alert).toContainText('was reported leaked by leak report');
   await alert.getByRole('button', { name: 'Acknowledge' }).click();
   await expect(alert).toHaveCount(0);
