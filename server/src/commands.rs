@@ -551,6 +551,7 @@ async fn client(global: &GlobalArgs, command: ClientCommand) -> Result<(), CliEr
             grace,
             revoke_tokens,
             expires_in,
+            even_if_in_use,
         } => {
             let client = clients::find_by_client_id(&state.db, &client_id)
                 .await?
@@ -564,6 +565,7 @@ async fn client(global: &GlobalArgs, command: ClientCommand) -> Result<(), CliEr
                 grace_seconds: parse_duration(&grace)?,
                 existing,
                 lifetime: lifetime_arg(expires_in.as_deref())?,
+                even_if_in_use,
             };
             let operator = Acting::operator();
             let cx = ServiceContext::new(&state, &operator);

@@ -357,6 +357,10 @@ pub enum ClientCommand {
         /// setting).
         #[arg(long)]
         expires_in: Option<String>,
+        /// Retire an older secret still in its grace period even though clients used it within
+        /// the warning window.
+        #[arg(long)]
+        even_if_in_use: bool,
     },
     /// Retire a client's old secret (the one still in its grace period) now; prints what was
     /// retired as JSON. Refused while that secret was used recently, unless `--even-if-in-use`.

@@ -6,7 +6,7 @@ use super::client_detail::client_resource;
 use crate::api::clients::{ClientDetail, DeleteClient, RotateClientSecret, SetClientDisabled};
 use crate::components::{
     console_form::{
-        ConfirmPassword, ConsoleForm, FieldGroup, FormFeedback, SubmitButton, endpoint,
+        ConfirmBox, ConfirmPassword, ConsoleForm, FieldGroup, FormFeedback, SubmitButton, endpoint,
     },
     layout::CsrfField,
 };
@@ -66,6 +66,12 @@ fn with_client<V: IntoView + 'static>(
 pub fn RegenerateSecretPage() -> impl IntoView {
     with_client("Regenerate secret", move |client: ClientDetail| {
         let id = client.id;
+        // Regenerating retires an older secret still in its grace period: asked first when
+        // clients used it recently (the server asks anyway if this page is out of date).
+        let old_in_use = client
+            .secrets
+            .iter()
+            .any(|s| s.state == "grace" && s.in_use);
         view! {
             <h1>{format!("Regenerate the secret of {}?", client.name)}</h1>
             <Impact client=client.clone()/>
@@ -93,6 +99,8 @@ pub fn RegenerateSecretPage() -> impl IntoView {
                     <p class="hint">"An expired secret is refused (invalid_client); its badge warns 30 days ahead."</p>
                 </FieldGroup>
                 <TokenChoice keep_label="Keep: tokens already issued keep working until they expire"/>
+                <ConfirmBox name="retire_anyway" always=old_in_use
+                    label="Retire the old secret in its grace period anyway: clients used it recently"/>
                 <ConfirmPassword id="rotate-confirm-password" always=client.needs_password/>
                 <div class="toolbar">
                     <SubmitButton label="Regenerate secret"/>

@@ -887,3 +887,58 @@ async fn a_secret_last_used_before_the_warning_window_retires_without_the_questi
     )
     .await;
 }
+
+/// A regeneration retires an older secret still in its grace period: while clients used it
+/// within the warning window it asks first, as "Retire now" does, with the same evidence; the
+/// newest secret, replaced without a grace period, is what a regeneration is for.
+#[tokio::test]
+async fn regenerating_asks_before_retiring_an_old_secret_still_in_use() {
+    on_each_backend(async |app| {
+        let (csrf, owner) = site_with_api_user(app).await;
+        let id = register(app, &csrf, &owner, "Twice rotated").await;
+        let first = detail(app, &id).await;
+        let old = first["revealed"][1].as_str().unwrap().to_owned();
+        let client_id = first["client_id"].as_str().unwrap().to_owned();
+        rotate(app, &csrf, &id, "86400").await;
+        // The old secret, now in its grace period, is still in use by a partner.
+        use_secret(app, &client_id, &old, Some("partner-cron/1.0")).await;
+        let regenerate = |anyway: Option<&'static str>| {
+            let (csrf, id) = (csrf.clone(), id.clone());
+            async move {
+                let mut form = vec![
+                    ("csrf", csrf),
+                    ("client_uuid", id),
+                    ("grace", "86400".to_owned()),
+                    ("tokens", "keep".to_owned()),
+                ];
+                if let Some(value) = anyway {
+                    form.push(("retire_anyway", value.to_owned()));
+                }
+                let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                app.call("rotate_client_secret", &form).await
+            }
+        };
+        let refused = regenerate(None).await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{}", app.backend);
+        let error: Value = refused.json().await.unwrap();
+        let message = field_message(&error, "retire_anyway").unwrap_or_default();
+        assert!(
+            message.contains("still in use") && message.contains("partner-cron/1.0"),
+            "{message}"
+        );
+        // Nothing changed: the old secret still works.
+        use_secret(app, &client_id, &old, None).await;
+        assert_eq!(regenerate(Some("yes")).await.status(), StatusCode::OK);
+        let refused = reqwest::Client::new()
+            .post(format!("{}/oauth/introspect", app.base))
+            .basic_auth(&client_id, Some(&old))
+            .form(&[("token", "lkat_not_a_real_token")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED, "retired");
+        // With no grace slot in use, regenerating asks nothing.
+        assert_eq!(regenerate(None).await.status(), StatusCode::OK);
+    })
+    .await;
+}

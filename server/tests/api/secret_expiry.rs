@@ -181,7 +181,8 @@ async fn a_site_lifetime_expires_new_secrets_with_warning_then_refuses_them() {
     .await;
 }
 
-/// Regenerates `f`'s secret from the console; returns the new secret.
+/// Regenerates `f`'s secret from the console (retiring an old one in use without asking);
+/// returns the new secret.
 async fn rotate(app: &TestApp, f: &Fixture, grace: &str, lifetime: &str) -> String {
     // The session's token: a sign-in since the fixture was made starts a new session.
     let csrf = app.csrf().await;
@@ -193,6 +194,8 @@ async fn rotate(app: &TestApp, f: &Fixture, grace: &str, lifetime: &str) -> Stri
             ("grace", grace),
             ("tokens", "keep"),
             ("lifetime", lifetime),
+            // These tests are about lifetimes; the in-use question has its own (clients.rs).
+            ("retire_anyway", "yes"),
         ],
         StatusCode::OK,
     )

@@ -288,6 +288,7 @@ pub async fn rotate_client_secret(
     tokens: String,
     #[server(default)] lifetime: Option<String>,
     #[server(default)] current_password: Option<String>,
+    #[server(default)] retire_anyway: Option<String>,
 ) -> Result<(), ConsoleError> {
     use crate::domain::secret_lifetime::LifetimeChoice;
     use crate::server::{ctx, services::secrets};
@@ -300,10 +301,13 @@ pub async fn rotate_client_secret(
     })?;
     let lifetime = LifetimeChoice::parse_form(lifetime.as_deref().unwrap_or_default())
         .map_err(|message| ConsoleError::invalid("lifetime", message))?;
+    // This replica's uses not yet written count as evidence for an old secret in use.
+    admin.state.usage.flush(&admin.state.db).await?;
     let rotation = secrets::Rotation {
         grace_seconds: grace,
         existing,
         lifetime,
+        even_if_in_use: retire_anyway.as_deref() == Some("yes"),
     };
     let secret = secrets::rotate(&admin.service(), client_uuid, rotation).await?;
     admin.flash_secret(client_uuid, &secret).await?;
