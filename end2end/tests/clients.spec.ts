@@ -215,3 +215,27 @@ test('the client page says why its requests failed, while the wire says only inv
   await expect(row.getByRole('cell').last()).toHaveText('2');
   await expect(section.getByRole('list', { name: 'Refusals per reason, last 7 days' })).toContainText('2 × Wrong client secret');
 });
+
+test('regenerating while the old secret in its grace period is still used asks first, with the evidence', async ({ page }) => {
+  const owner = apiUser();
+  await signIn(page);
+  await registerClient(page, owner);
+  const clientId = (await page.getByTestId('consumer-key').textContent())!;
+  const first = (await page.getByTestId('consumer-secret').textContent())!;
+  await page.getByRole('link', { name: 'Regenerate secret…' }).click();
+  await page.getByLabel('Old secret', { exact: true }).selectOption('86400');
+  await submitConfirmingPassword(page, page.getByRole('button', { name: 'Regenerate secret' }), page.getByTestId('consumer-secret'));
+  // A partner still uses the first secret, now in its grace period.
+  const used = await page.request.post('/oauth/introspect', {
+    headers: { authorization: `Basic ${Buffer.from(`${clientId}:${first}`).toString('base64')}`, 'user-agent': 'partner-cron/1.0' },
+    form: { token: 'lkat_not_a_real_token' },
+  });
+  expect(used.status()).toBe(200);
+  await page.getByRole('link', { name: 'Regenerate secret…' }).click();
+  await hydrated(page);
+  await page.getByLabel('Old secret', { exact: true }).selectOption('86400');
+  const refusal = page.getByText(/still in use: last used .* user agent “partner-cron\/1\.0”/);
+  await submitConfirmingPassword(page, page.getByRole('button', { name: 'Regenerate secret' }), refusal);
+  await page.getByLabel(/Retire the old secret in its grace period anyway/).check();
+  await submitConfirmingPassword(page, page.getByRole('button', { name: 'Regenerate secret' }), page.getByTestId('consumer-secret'));
+});

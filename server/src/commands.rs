@@ -42,7 +42,11 @@ impl From<ServiceError> for CliError {
         Self(match error {
             ServiceError::Invalid(errors) => errors
                 .into_iter()
-                .map(|e| format!("{}: {}", e.field.replace('_', "-"), e.message))
+                .map(|e| match e.field.as_str() {
+                    // The console's confirmation box is this command's flag.
+                    "retire_anyway" => format!("{} (pass --even-if-in-use)", e.message),
+                    field => format!("{}: {}", field.replace('_', "-"), e.message),
+                })
                 .collect::<Vec<_>>()
                 .join("; "),
             other => other.to_string(),

@@ -929,6 +929,11 @@ async fn regenerating_asks_before_retiring_an_old_secret_still_in_use() {
         // Nothing changed: the old secret still works.
         use_secret(app, &client_id, &old, None).await;
         assert_eq!(regenerate(Some("yes")).await.status(), StatusCode::OK);
+        let history = detail(app, &id).await["history"].to_string();
+        assert!(
+            history.contains("an old secret still in use was retired (confirmed)"),
+            "{history}"
+        );
         let refused = reqwest::Client::new()
             .post(format!("{}/oauth/introspect", app.base))
             .basic_auth(&client_id, Some(&old))

@@ -200,6 +200,8 @@ pub async fn get_client(client_uuid: Uuid) -> Result<ClientDetail, ConsoleError>
     if let Err(error) = state.failure_timeline.flush(&state.db).await {
         tracing::warn!(error = %error.chain(), "writing failure timelines failed");
     }
+    // And its uses, so the page knows which old secret is in use before anyone submits.
+    flush_uses(state).await;
     let view = clients::view(&admin.service(), client_uuid).await?;
     let revealed = admin.take_flashed_secret(client_uuid).await?;
     let page = views::ClientPageState {
@@ -279,7 +281,10 @@ pub async fn update_client(
 
 /// An administrator of the client's site, with a recent password: regenerates the Consumer
 /// Secret. `grace` is how many seconds the old secret keeps working (0: none; at most the
-/// console's longest choice); `tokens` is `keep` or `revoke`.
+/// console's longest choice); `tokens` is `keep` or `revoke`; `lifetime` is `site` or the new
+/// secret's lifetime in seconds. An older secret still in its grace period and used recently
+/// is retired only with `retire_anyway=yes`; otherwise the refusal (on `retire_anyway`) says
+/// when, from where and by what it was last used.
 #[server(endpoint = "rotate_client_secret")]
 pub async fn rotate_client_secret(
     csrf: String,
@@ -301,8 +306,9 @@ pub async fn rotate_client_secret(
     })?;
     let lifetime = LifetimeChoice::parse_form(lifetime.as_deref().unwrap_or_default())
         .map_err(|message| ConsoleError::invalid("lifetime", message))?;
-    // This replica's uses not yet written count as evidence for an old secret in use.
-    admin.state.usage.flush(&admin.state.db).await?;
+    // This replica's uses not yet written count as evidence for an old secret in use (a
+    // failed write is logged; the background flush tries again).
+    flush_uses(&admin.state).await;
     let rotation = secrets::Rotation {
         grace_seconds: grace,
         existing,
@@ -333,7 +339,7 @@ pub async fn retire_client_secret(
         .require_recent_password(current_password.as_deref())
         .await?;
     // This replica's uses not yet written count as evidence too.
-    admin.state.usage.flush(&admin.state.db).await?;
+    flush_uses(&admin.state).await;
     let even_if_in_use = retire_anyway.as_deref() == Some("yes");
     secrets::retire(&admin.service(), client_uuid, slot_id, even_if_in_use).await?;
     Ok(())
@@ -435,4 +441,13 @@ pub async fn list_owned_clients(user_id: Uuid) -> Result<Vec<OwnedClient>, Conso
             client_id: c.client_id,
         })
         .collect())
+}
+
+/// Writes this replica's pending secret uses (the evidence "still in use" is judged on); a
+/// failure is logged, not the caller's: the background flush tries again.
+#[cfg(feature = "ssr")]
+async fn flush_uses(state: &crate::server::AppState) {
+    if let Err(error) = state.usage.flush(&state.db).await {
+        tracing::warn!(error = %error.chain(), "writing usage counts failed");
+    }
 }

@@ -7,19 +7,22 @@ use crate::server::{
     ServiceError,
     crypto::tokens::Secret,
     db::begin_write,
-    entities::site,
+    entities::{client, client_secret, site},
     services::{
         audit::{self, Action, NewEvent, Target},
         context::ServiceContext,
         token_families,
     },
 };
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect,
+};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::evidence::{RETIRE_ANYWAY, in_use_warning, recently_used};
-use super::slots::{insert_new, slots};
+use super::slots::insert_new;
 use crate::domain::secret_grace::MAX_GRACE_SECONDS;
 
 /// What a rotation does to the tokens already issued.
@@ -57,7 +60,12 @@ pub struct Rotation {
 }
 
 /// Replaces the client's secret. With a grace period the current secret keeps working until
-/// it ends (any older one is retired now); without, it is retired at once.
+/// it ends (never beyond its own expiry); without, it is retired at once. When the current
+/// secret no longer works (expired, quarantined), an older one still in its grace period keeps
+/// it, never lengthened. Any other older secret is retired — refused on [`RETIRE_ANYWAY`] with
+/// the evidence while clients used it within the warning window, unless `even_if_in_use`.
+/// The client and its slots are locked first (in that order, as the usage flush takes them),
+/// so the last use judged is the last use, and parallel regenerations take turns.
 pub async fn rotate(
     cx: &ServiceContext<'_>,
     client_uuid: Uuid,
@@ -87,7 +95,18 @@ pub async fn rotate(
     }
     let txn = begin_write(db).await?;
     let client = acting.require_client(&txn, client_uuid).await?;
-    let all = slots(&txn, client_uuid).await?;
+    client::Entity::find_by_id(client_uuid)
+        .lock_exclusive()
+        .one(&txn)
+        .await?;
+    let mut all = client_secret::Entity::find()
+        .filter(client_secret::Column::ClientUuid.eq(client_uuid))
+        .order_by_asc(client_secret::Column::Id)
+        .lock_exclusive()
+        .all(&txn)
+        .await?;
+    // Newest first, as `slots` orders them.
+    all.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
     // The grace period belongs to the newest secret while it still works. When it does not
     // (expired, quarantined), older secrets still in their grace period keep it, shortened to
     // the one asked for if that ends sooner, never lengthened: a phased-out secret must not
@@ -103,6 +122,7 @@ pub async fn rotate(
     in_id_order.sort_by_key(|slot| slot.id);
     let mut retired = Vec::new();
     let mut grace_kept = None;
+    let mut retired_while_in_use = false;
     for slot in in_id_order {
         let works = slot.is_valid_at(now.unix());
         let keeps_grace = works
@@ -112,19 +132,27 @@ pub async fn rotate(
         // as "Retire now": not while clients used it recently, unless confirmed. (The newest
         // secret, replaced without a grace period, is what a regeneration is asked for.)
         let in_use = recently_used(&slot, settings.retire_warning_window, now);
-        if !keeps_grace && works && Some(slot.id) != newest && in_use && !even_if_in_use {
+        let confirmed_in_use = !keeps_grace && works && Some(slot.id) != newest && in_use;
+        if confirmed_in_use && !even_if_in_use {
             return Err(ServiceError::invalid(
                 RETIRE_ANYWAY,
-                in_use_warning(&slot, now),
+                format!(
+                    "The old secret …{} (in its grace period) would stop working. {}",
+                    slot.hint,
+                    in_use_warning(&slot, now)
+                ),
             ));
         }
         if !keeps_grace && works {
+            retired_while_in_use |= confirmed_in_use;
             retired.push(json!({
                 "secret_hint": slot.hint,
                 "use_count": slot.use_count,
                 "last_used_at": slot.last_used_at,
                 "last_used_from": slot.last_used_from,
+                "last_user_agent": slot.last_user_agent,
                 "in_use": in_use,
+                "retired_while_in_use": confirmed_in_use,
             }));
         }
         // Never beyond the secret's own expiry, nor beyond a grace period it already has.
@@ -166,10 +194,11 @@ pub async fn rotate(
             Action::SecretRotated,
             acting.actor(),
             format!(
-                "Consumer Secret of \"{}\" regenerated (new …{}){}{}",
+                "Consumer Secret of \"{}\" regenerated (new …{}){}{}{}",
                 client.name,
                 slot.hint,
                 grace_kept.map(|end| format!("; old secret valid for {}", duration_words(end - now.unix()))).unwrap_or_default(),
+                if retired_while_in_use { "; an old secret still in use was retired (confirmed)" } else { "" },
                 if revoked > 0 { format!("; {revoked} grant(s) revoked") } else { String::new() }
             ),
         )
