@@ -22,7 +22,7 @@ use crate::server::{
         context::ServiceContext,
     },
 };
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -36,7 +36,7 @@ pub use evidence::{RETIRE_ANYWAY, SlotState, in_use_warning, recently_used, slot
 pub use expiry::{current_expiry, expiring_condition, expiring_on_site};
 pub use rotation::{ExistingTokens, Rotation, duration_words, rotate};
 pub use slots::{
-    accepted_at, insert_new, new_slot, slots, slots_of, valid_slots, verifier, verify,
+    accepted_at, insert_new, locked_slots, new_slot, slots, slots_of, valid_slots, verifier, verify,
 };
 
 /// Decrypts a secret for an administrator (the caller has checked the recent sign-in) and
@@ -118,15 +118,8 @@ pub async fn retire(
     } = *cx;
     let txn = begin_write(db).await?;
     let client = acting.require_client(&txn, client_uuid).await?;
-    // Locked (PostgreSQL; SQLite holds its write lock already) in id order, the order the
-    // usage flush updates them in: the use we judge cannot change before we retire.
-    let mut all = client_secret::Entity::find()
-        .filter(client_secret::Column::ClientUuid.eq(client_uuid))
-        .order_by_asc(client_secret::Column::Id)
-        .lock_exclusive()
-        .all(&txn)
-        .await?;
-    all.sort_by_key(|slot| std::cmp::Reverse((slot.created_at, slot.id)));
+    // The use we judge cannot change before we retire.
+    let all = locked_slots(&txn, client_uuid).await?;
     let Some(position) = all.iter().position(|slot| slot.id == slot_id) else {
         return Err(ServiceError::NotFound);
     };

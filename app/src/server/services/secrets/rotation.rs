@@ -7,22 +7,19 @@ use crate::server::{
     ServiceError,
     crypto::tokens::Secret,
     db::begin_write,
-    entities::{client, client_secret, site},
+    entities::{client, site},
     services::{
         audit::{self, Action, NewEvent, Target},
         context::ServiceContext,
         token_families,
     },
 };
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel, QuerySelect};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::evidence::{RETIRE_ANYWAY, in_use_warning, recently_used};
-use super::slots::insert_new;
+use super::slots::{insert_new, locked_slots};
 use crate::domain::secret_grace::MAX_GRACE_SECONDS;
 
 /// What a rotation does to the tokens already issued.
@@ -99,14 +96,7 @@ pub async fn rotate(
         .lock_exclusive()
         .one(&txn)
         .await?;
-    let mut all = client_secret::Entity::find()
-        .filter(client_secret::Column::ClientUuid.eq(client_uuid))
-        .order_by_asc(client_secret::Column::Id)
-        .lock_exclusive()
-        .all(&txn)
-        .await?;
-    // Newest first, as `slots` orders them.
-    all.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+    let all = locked_slots(&txn, client_uuid).await?;
     // The grace period belongs to the newest secret while it still works. When it does not
     // (expired, quarantined), older secrets still in their grace period keep it, shortened to
     // the one asked for if that ends sooner, never lengthened: a phased-out secret must not

@@ -16,7 +16,7 @@ use crate::server::{
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder,
+    QueryOrder, QuerySelect,
 };
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -101,6 +101,23 @@ pub async fn slots(
         .order_by_desc(client_secret::Column::Id)
         .all(conn)
         .await?)
+}
+
+/// Every slot of a client, newest first, locked for the caller's transaction (PostgreSQL;
+/// SQLite holds its write lock already) in id order, the order the usage flush updates them
+/// in: the uses the caller judges cannot change before it writes.
+pub async fn locked_slots(
+    conn: &impl ConnectionTrait,
+    client_uuid: Uuid,
+) -> Result<Vec<client_secret::Model>, ServiceError> {
+    let mut all = client_secret::Entity::find()
+        .filter(client_secret::Column::ClientUuid.eq(client_uuid))
+        .order_by_asc(client_secret::Column::Id)
+        .lock_exclusive()
+        .all(conn)
+        .await?;
+    all.sort_by_key(|slot| std::cmp::Reverse((slot.created_at, slot.id)));
+    Ok(all)
 }
 
 /// Every slot of each of `client_uuids`, newest first per client, in a few queries.
