@@ -137,7 +137,7 @@ async fn leak_report(
     print_json(&json!(
         findings
             .iter()
-            .map(|f| json!({"status": f.status.as_str(), "type": f.kind, "client_id": f.client_id}))
+            .map(leaks::LeakFinding::to_json)
             .collect::<Vec<_>>()
     ))
 }

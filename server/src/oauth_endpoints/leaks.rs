@@ -59,10 +59,7 @@ pub async fn report(
     let now = state.clock.now();
     match leaks::report(&state.db, &state.keys, &candidates, &reporter, now).await {
         Ok(findings) => {
-            let body: Vec<_> = findings
-                .iter()
-                .map(|f| json!({"status": f.status.as_str(), "type": f.kind, "client_id": f.client_id}))
-                .collect();
+            let body: Vec<_> = findings.iter().map(leaks::LeakFinding::to_json).collect();
             response::no_store(Json(body).into_response())
         }
         Err(error) => response::error(&OAuthError::from(error)),

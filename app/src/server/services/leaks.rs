@@ -77,6 +77,14 @@ pub struct LeakFinding {
     pub client_id: Option<String>,
 }
 
+impl LeakFinding {
+    /// The answer's entry for this candidate, as `POST /oauth/leaks` and `latchkey leak
+    /// report` print it: `{"status", "type", "client_id"}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        json!({"status": self.status.as_str(), "type": self.kind, "client_id": self.client_id})
+    }
+}
+
 /// Who reported, for the audit log: a label (`github (content)`, `operator`, a scanner's
 /// name), the request's address, and whether the report's origin is established (signed by a
 /// configured key, or the operator's command), which decides how much a leaked access token
