@@ -13,9 +13,10 @@ const MAX_LINES: usize = 500;
 /// Files allowed past [`MAX_LINES`], and why. Shrink this list; never grow it silently.
 const LONG_FILES: &[(&str, &str)] = &[
     (
-        "app/src/server/services/users.rs",
-        "accounts, roles and deletion share the reach and last-administrator rules; to split \
-         by use case (issue 18)",
+        "app/src/server/services/users/mod.rs",
+        "accounts and roles; the reach and last-administrator rules (`account_rules`) and \
+         deletion (`deletion`) are out already; role changes (`set_roles`, `refuse_if_owner`) \
+         are the next to move",
     ),
     (
         "server/src/commands.rs",

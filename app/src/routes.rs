@@ -13,6 +13,7 @@ use crate::pages::{
     client_new::NewClientPage,
     clients_list::ClientsPage,
     dashboard::DashboardPage,
+    deleted::DeletedPage,
     not_found::NotFoundPage,
     security_settings::SecuritySettingsPage,
     setup::SetupPage,
@@ -53,6 +54,7 @@ pub fn AppRoutes() -> impl IntoView {
                 <Route path=path!("/sites") view=SitesPage ssr=SsrMode::Async/>
                 <Route path=path!("/sites/:id") view=SiteSettingsPage ssr=SsrMode::Async/>
                 <Route path=path!("/audit") view=AuditLogPage ssr=SsrMode::Async/>
+                <Route path=path!("/deleted") view=DeletedPage ssr=SsrMode::Async/>
             </ParentRoute>
         </Routes>
     }

@@ -119,8 +119,19 @@ test('deleting a user explains the consequences first', async ({ page }) => {
   await page.getByRole('link', { name: 'Delete user…' }).click();
   await expect(page.getByRole('heading', { name: `Delete ${user}?` })).toBeVisible();
   await expect(page.locator('.panel')).toContainText('will no longer be able to sign in or authorize API clients');
+  await expect(page.locator('.panel')).toContainText('They move to Deleted, where you can restore them');
   await page.getByRole('button', { name: `Delete ${user}` }).click();
-  await expect(page).toHaveURL(/\/administrators$/);
+  await expect(page).toHaveURL(/\/deleted\?undo=/);
+  await expect(page.locator('.notice.undo')).toContainText(`User "${user}" deleted`);
+  const row = page.getByRole('row').filter({ hasText: user });
+  await expect(row).toContainText('in 30 days');
   await page.goto(`/administrators?q=${user}`);
   await expect(page.getByText('No users match.')).toBeVisible();
+  // Restored from the Deleted view, with their roles.
+  await page.getByRole('link', { name: 'Deleted', exact: true }).click();
+  await hydrated(page);
+  await page.getByRole('row').filter({ hasText: user }).getByRole('button', { name: `Restore ${user}` }).click();
+  await expect(page).toHaveURL(/\/administrators\/[0-9a-f-]+$/);
+  await page.goto(`/administrators?q=${user}`);
+  await expect(page.getByRole('link', { name: user, exact: true })).toBeVisible();
 });

@@ -134,10 +134,31 @@ test('disable (revoking tokens), enable, then delete a client', async ({ page })
 
   await page.getByRole('link', { name: 'Delete…' }).click();
   await expect(page.getByTestId('impact')).toBeVisible();
+  await expect(page.getByText(/restore it as it was/)).toBeVisible();
   await page.getByRole('button', { name: `Delete ${name}` }).click();
-  await expect(page).toHaveURL(/\/clients$/);
+  // The Deleted view, with an Undo on top.
+  await expect(page).toHaveURL(/\/deleted\?undo=/);
+  const notice = page.locator('.notice.undo');
+  await expect(notice).toContainText(`API client "${name}" deleted`);
   await page.goto(`/clients?q=${encodeURIComponent(name)}`);
   await expect(page.getByText('No API clients match.')).toBeVisible();
+  await page.goBack();
+  await hydrated(page);
+  await page.locator('.notice.undo').getByRole('button', { name: 'Undo' }).click();
+  await expect(page.getByRole('heading', { name })).toContainText('Active');
+
+  // Deleted again, then for good: the button waits for the box.
+  await page.getByRole('link', { name: 'Delete…' }).click();
+  await page.getByRole('button', { name: `Delete ${name}` }).click();
+  await expect(page).toHaveURL(/\/deleted\?undo=/);
+  await hydrated(page);
+  const row = page.getByRole('row').filter({ hasText: name });
+  await expect(row).toContainText('in 30 days');
+  const now = row.getByRole('button', { name: `Delete ${name} now` });
+  await expect(now).toBeDisabled();
+  await row.getByLabel('This cannot be undone').check();
+  await now.click();
+  await expect(page.getByRole('row').filter({ hasText: name })).toHaveCount(0);
 });
 
 test('Register New Application from Security Settings presets the owner', async ({ page }) => {

@@ -21,6 +21,7 @@ mod m20261202_000011_secret_use_evidence;
 mod m20261202_000012_client_failures;
 mod m20261202_000013_secret_expiry;
 mod m20261202_000014_leak_response;
+mod m20261202_000015_soft_delete;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000012_client_failures::Migration),
             Box::new(m20261202_000013_secret_expiry::Migration),
             Box::new(m20261202_000014_leak_response::Migration),
+            Box::new(m20261202_000015_soft_delete::Migration),
         ]
     }
 }

@@ -1,10 +1,11 @@
 //! Periodic housekeeping: notice credential changes made by other processes, checkpoint the
 //! SQLite write-ahead log, write batched usage counts, purge expired sessions, throttle
-//! counters, codes and tokens, and (when the operator sets a retention) old audit events.
+//! counters, codes and tokens, deleted clients and users past their retention period, and
+//! (when the operator sets a retention) old audit events.
 
 use app::server::{
     AppState, cache, db,
-    services::{audit, event_limiter, failure_timeline, oauth::purge, throttle},
+    services::{self, audit, event_limiter, failure_timeline, oauth::purge, throttle},
     session_store::DbSessionStore,
 };
 use std::time::Duration;
@@ -114,6 +115,24 @@ pub fn spawn(state: AppState, audit_retention_days: Option<i64>) {
                 Ok(_) => {}
                 Err(error) => tracing::warn!(%error, "token purge failed"),
             }
+            purge_deleted(&state, now).await;
         }
     });
+}
+
+/// Removes for good the clients and users deleted longer ago than the retention period
+/// (each with its audit event). Every replica runs it; each removal re-reads its row under
+/// the lock, so two replicas never purge one row twice.
+async fn purge_deleted(state: &AppState, now: app::domain::Timestamp) {
+    let cutoff = now.plus_seconds(-state.settings.deleted_retention);
+    match services::clients::purge_expired(&state.db, &state.keys, cutoff, now).await {
+        Ok(0) => {}
+        Ok(count) => tracing::info!(count, "purged deleted API clients"),
+        Err(error) => tracing::warn!(%error, "purging deleted API clients failed"),
+    }
+    match services::users::purge_expired(&state.db, &state.keys, cutoff, now).await {
+        Ok(0) => {}
+        Ok(count) => tracing::info!(count, "purged deleted users"),
+        Err(error) => tracing::warn!(%error, "purging deleted users failed"),
+    }
 }

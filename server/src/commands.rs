@@ -85,6 +85,12 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Admin(AdminCommand::List { site, json }) => {
             admin_list(&cli.global, &site, json).await
         }
+        Command::Admin(AdminCommand::Delete { username }) => {
+            admin_delete(&cli.global, &username, true).await
+        }
+        Command::Admin(AdminCommand::Restore { username }) => {
+            admin_delete(&cli.global, &username, false).await
+        }
         Command::Client(command) => client(&cli.global, command).await,
         Command::Audit(AuditCommand::Verify { against }) => {
             audit_verify(&cli.global, against.as_deref()).await
@@ -170,6 +176,7 @@ fn settings(global: &GlobalArgs) -> Result<Settings, CliError> {
         },
         terms,
         retire_warning_window: global.retire_warning_window,
+        deleted_retention: global.deleted_retention_days * 24 * 60 * 60,
         ..Settings::default()
     })
 }
@@ -583,6 +590,8 @@ async fn client(global: &GlobalArgs, command: ClientCommand) -> Result<(), CliEr
                 "tokens_revoked": revoke_tokens,
             }))
         }
+        ClientCommand::Delete { client_id } => client_delete(&state, &client_id, true).await,
+        ClientCommand::Restore { client_id } => client_delete(&state, &client_id, false).await,
         ClientCommand::RetireSecret {
             client_id,
             even_if_in_use,
@@ -614,6 +623,59 @@ async fn client(global: &GlobalArgs, command: ClientCommand) -> Result<(), CliEr
             }))
         }
     }
+}
+
+/// `latchkey client delete|restore`: moves a client to the Deleted view (`delete`) or back.
+async fn client_delete(state: &AppState, client_id: &str, delete: bool) -> Result<(), CliError> {
+    let client = clients::find_by_client_id(&state.db, client_id)
+        .await?
+        .filter(|client| client.is_deleted() != delete)
+        .ok_or_else(|| {
+            CliError(format!(
+                "no {} client with Consumer Key {client_id:?}",
+                if delete { "live" } else { "deleted" }
+            ))
+        })?;
+    let operator = Acting::operator();
+    let cx = ServiceContext::new(state, &operator);
+    let changed = if delete {
+        clients::delete(&cx, client.id).await?
+    } else {
+        clients::restore(&cx, client.id).await?
+    };
+    print_json(&json!({
+        "client_id": changed.client_id,
+        "name": changed.name,
+        "deleted_at": rfc3339(changed.deleted_at),
+        "purge_at": rfc3339(changed.deleted_at.map(|at| at + state.settings.deleted_retention)),
+    }))
+}
+
+/// `latchkey admin delete|restore`: moves a user (and the clients they own) to the Deleted
+/// view, or back.
+async fn admin_delete(global: &GlobalArgs, username: &str, delete: bool) -> Result<(), CliError> {
+    let state = open(global, settings(global)?, None, 2).await?;
+    let user = users::find_by_username(&state.db, username)
+        .await?
+        .filter(|user| user.is_deleted() != delete)
+        .ok_or_else(|| {
+            CliError(format!(
+                "no {} user named {username:?}",
+                if delete { "live" } else { "deleted" }
+            ))
+        })?;
+    let operator = Acting::operator();
+    let cx = ServiceContext::new(&state, &operator);
+    if delete {
+        users::delete(&cx, user.id).await?;
+    } else {
+        users::restore(&cx, user.id).await?;
+    }
+    print_json(&json!({
+        "username": user.username,
+        "deleted": delete,
+        "purge_at": delete.then(|| rfc3339(Some(state.clock.now().unix() + state.settings.deleted_retention))),
+    }))
 }
 
 async fn client_create(state: &AppState, args: ClientCreateArgs) -> Result<(), CliError> {

@@ -34,6 +34,10 @@ pub struct GlobalArgs {
     #[arg(long, env = "LATCHKEY_RETIRE_WARNING_WINDOW", default_value_t = 604_800, value_parser = clap::value_parser!(i64).range(0..=7_776_000), global = true)]
     pub retire_warning_window: i64,
 
+    /// Days a deleted client or user stays restorable in the Deleted view before it is purged.
+    #[arg(long, env = "LATCHKEY_DELETED_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(i64).range(1..=3_650), global = true)]
+    pub deleted_retention_days: i64,
+
     /// Directory for the embedded database and the generated key file.
     #[arg(
         long,
@@ -189,69 +193,55 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "LATCHKEY_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: SocketAddr,
-
     /// Public base URL, also the OAuth issuer (https in production; plain http is accepted only
     /// for loopback addresses). Default: `http://<addr>`.
     #[arg(long, env = "LATCHKEY_PUBLIC_URL")]
     pub public_url: Option<String>,
-
     /// Trust `X-Forwarded-For`/`X-Forwarded-Proto` from a TLS-terminating proxy in front of
     /// Latchkey: client addresses come from the proxy, cookies are `Secure`, HSTS is sent.
     #[arg(long, env = "LATCHKEY_TRUSTED_PROXY")]
     pub trusted_proxy: bool,
-
     /// Use this first-run setup token instead of a random one (for automated installs).
     #[arg(long, env = "LATCHKEY_SETUP_TOKEN", hide_env_values = true)]
     pub setup_token: Option<String>,
-
     /// Directory of the compiled front end (JS, WASM, CSS).
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: String,
-
     /// Serve only the authorization server and the API (no console), e.g. as extra replicas
     /// in front of the same database.
     #[arg(long, env = "LATCHKEY_TOKEN_SERVER_ONLY")]
     pub token_server_only: bool,
-
     /// Database connections in the pool (default: 4 on SQLite, 16 on PostgreSQL; see
     /// [`ServeArgs::pool_size`]).
     #[arg(long, env = "LATCHKEY_DB_POOL", value_parser = clap::value_parser!(u32).range(1..=1_000))]
     pub db_pool: Option<u32>,
-
     /// Access token lifetime in seconds.
     #[arg(long, env = "LATCHKEY_ACCESS_TOKEN_TTL", default_value_t = 1800, value_parser = clap::value_parser!(i64).range(60..=86_400))]
     pub access_token_ttl: i64,
-
     /// Refresh token lifetime in seconds (default 30 days).
     #[arg(long, env = "LATCHKEY_REFRESH_TOKEN_TTL", default_value_t = 2_592_000, value_parser = clap::value_parser!(i64).range(300..=31_536_000))]
     pub refresh_token_ttl: i64,
-
     /// The longest a grant lives however often it is refreshed, in seconds from the code's
     /// exchange (default 90 days); then the user must authorize again. At least the refresh
     /// token lifetime.
     #[arg(long, env = "LATCHKEY_REFRESH_TOKEN_ABSOLUTE_TTL", default_value_t = 7_776_000, value_parser = clap::value_parser!(i64).range(300..=315_360_000))]
     pub refresh_token_absolute_ttl: i64,
-
     /// How recent a password entry must be (seconds) to reveal, regenerate or retire a client
     /// secret, or to set a password.
     #[arg(long, env = "LATCHKEY_REAUTH_WINDOW", default_value_t = 300, value_parser = clap::value_parser!(i64).range(1..=3600))]
     pub reauth_window: i64,
-
     /// Authorization code lifetime in seconds (at most 600, RFC 6749 4.1.2).
     #[arg(long, env = "LATCHKEY_CODE_TTL", default_value_t = 300, value_parser = clap::value_parser!(i64).range(30..=600))]
     pub code_ttl: i64,
-
     /// Serve Prometheus metrics at `/metrics` (requests, latencies, token grants, database
     /// pool). Off by default: keep the endpoint away from the public internet.
     #[arg(long, env = "LATCHKEY_METRICS")]
     pub metrics: bool,
-
     /// GitHub's secret-scanning public keys, as GitHub publishes them
     /// (`https://api.github.com/meta/public_keys/secret_scanning`, saved to a file): JSON leak
     /// reports must then carry a valid `Github-Public-Key-Signature`.
     #[arg(long, env = "LATCHKEY_LEAK_REPORT_KEYS")]
     pub leak_report_keys: Option<std::path::PathBuf>,
-
     /// Delete audit events older than this many days (checked daily; a signed checkpoint keeps
     /// `latchkey audit verify` working). Default: keep everything.
     #[arg(long, env = "LATCHKEY_AUDIT_RETENTION_DAYS", value_parser = clap::value_parser!(i64).range(1..=36_500))]
@@ -289,6 +279,18 @@ pub enum SiteCommand {
 pub enum AdminCommand {
     /// Create a user with roles on one or more sites; reads the password from stdin.
     Create(AdminCreateArgs),
+    /// Delete a user and their clients (sessions ended, grants revoked) into the Deleted view.
+    Delete {
+        /// Their username.
+        #[arg(long)]
+        username: String,
+    },
+    /// Restore a deleted user with the clients deleted with them.
+    Restore {
+        /// Their username.
+        #[arg(long)]
+        username: String,
+    },
     /// List the users of a site.
     List {
         /// Site name.
@@ -361,6 +363,19 @@ pub enum ClientCommand {
         /// the warning window.
         #[arg(long)]
         even_if_in_use: bool,
+    },
+    /// Delete a client (tokens revoked, credentials refused) into the Deleted view, restorable
+    /// for `--deleted-retention-days`; prints it as JSON.
+    Delete {
+        /// The Consumer Key.
+        #[arg(long)]
+        client_id: String,
+    },
+    /// Restore a deleted client (its tokens stay revoked); prints it as JSON.
+    Restore {
+        /// The Consumer Key.
+        #[arg(long)]
+        client_id: String,
     },
     /// Retire a client's old secret (the one still in its grace period) now; prints what was
     /// retired as JSON. Refused while that secret was used recently, unless `--even-if-in-use`.

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod clients;
 pub mod dashboard;
+pub mod deleted;
 #[cfg(all(test, feature = "ssr"))]
 mod properties;
 pub mod session;

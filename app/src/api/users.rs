@@ -108,6 +108,8 @@ pub struct DeletionPreview {
     pub clients: Vec<String>,
     /// Unrevoked grants they gave as API user (revoked with them).
     pub grants: u64,
+    /// How many days a deleted user stays restorable in the Deleted view.
+    pub retention_days: i64,
 }
 
 /// A signed-in administrator: users of the selected site matching `q`, page `page` (from 0).
@@ -335,6 +337,7 @@ pub async fn preview_user_deletion(user_id: Uuid) -> Result<DeletionPreview, Con
     let view = users::view(&admin.state.db, &acting, user_id).await?;
     let impact = users::deletion_impact(&admin.state.db, &acting, user_id).await?;
     Ok(DeletionPreview {
+        retention_days: admin.state.settings.deleted_retention / 86_400,
         username: view.user.username,
         sites: impact.sites,
         last_admin_of: impact.last_admin_of,
@@ -343,12 +346,13 @@ pub async fn preview_user_deletion(user_id: Uuid) -> Result<DeletionPreview, Con
     })
 }
 
-/// An administrator of every site of the user: deletes them.
+/// An administrator of every site of the user: moves them (and the clients they own) to the
+/// Deleted view; the Deleted view then offers to undo it.
 #[server(endpoint = "delete_user")]
 pub async fn delete_user(csrf: String, user_id: Uuid) -> Result<(), ConsoleError> {
     use crate::server::{ctx, services::users};
     let admin = ctx::require_admin_for_change(&csrf).await?;
     users::delete(&admin.service(), user_id).await?;
-    leptos_axum::redirect("/administrators");
+    leptos_axum::redirect(&format!("/deleted?undo={user_id}"));
     Ok(())
 }

@@ -12,7 +12,7 @@ pub enum FailureReason {
     WrongSecret,
     /// The `client_secret` is one the client had, now retired or past its grace period.
     SecretNoLongerValid,
-    /// The client is disabled.
+    /// The client is disabled (or deleted, in the Deleted view).
     ClientDisabled,
     /// `redirect_uri` is not the registered one (or not the authorization request's).
     RedirectUriMismatch,
@@ -106,7 +106,7 @@ impl FailureReason {
             Self::MissingSecret => "No client secret sent",
             Self::WrongSecret => "Wrong client secret",
             Self::SecretNoLongerValid => "Retired or expired secret",
-            Self::ClientDisabled => "Client disabled",
+            Self::ClientDisabled => "Client disabled or deleted",
             Self::RedirectUriMismatch => "redirect_uri mismatch",
             Self::CodeUnknown => "Unknown authorization code",
             Self::CodeExpired => "Authorization code expired",

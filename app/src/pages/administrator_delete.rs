@@ -38,7 +38,7 @@ pub fn DeleteAdministratorPage() -> impl IntoView {
                                 format!("{} owns no API clients.", preview.username)
                             } else {
                                 format!(
-                                    "Their {} API client(s) will be deleted with every token they hold: {}.",
+                                    "Their {} API client(s) will be deleted with them, every token revoked: {}.",
                                     preview.clients.len(),
                                     preview.clients.join(", ")
                                 )
@@ -47,7 +47,10 @@ pub fn DeleteAdministratorPage() -> impl IntoView {
                                 "{} grant(s) {} gave to applications will be revoked.",
                                 preview.grants, preview.username
                             )}</p>
-                            <p>"The audit log keeps every event about them. This cannot be undone."</p>
+                            <p>{format!(
+                                "They move to Deleted, where you can restore them (with their roles and those clients) for {} days; then they are purged. Tokens stay revoked. The audit log keeps every event about them.",
+                                preview.retention_days
+                            )}</p>
                         </div>
                         {if preview.last_admin_of.is_empty() {
                             Either::Left(view! {

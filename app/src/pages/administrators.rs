@@ -30,6 +30,7 @@ pub fn AdministratorsPage() -> impl IntoView {
                 <button type="submit" class="button secondary">"Search"</button>
             </form>
             <span class="spacer"></span>
+            <a class="button link" href="/deleted">"Deleted"</a>
             <a class="button primary" href="/administrators/new">"Add New Administrator"</a>
         </div>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>

@@ -142,7 +142,11 @@ pub fn DeleteClientPage() -> impl IntoView {
         let id = client.id;
         view! {
             <h1>{format!("Delete {}?", client.name)}</h1>
-            <p>"Deleting removes the client, its secrets and every token it holds: all of them stop working now. The audit log keeps its history. This cannot be undone."</p>
+            <p>"Every token the client holds is revoked and its secrets stop working now."</p>
+            <p>{format!(
+                "It moves to Deleted, where you can restore it as it was (tokens stay revoked) for {} days; then it is purged. The audit log keeps its history.",
+                client.deleted_retention_days
+            )}</p>
             <Impact client=client.clone()/>
             <ConsoleForm action={endpoint::<DeleteClient>()} class="inline-form">
                 <CsrfField/>

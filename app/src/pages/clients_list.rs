@@ -46,6 +46,7 @@ pub fn ClientsPage() -> impl IntoView {
                 <button type="submit" class="button secondary">"Apply"</button>
             </form>
             <span class="spacer"></span>
+            <a class="button link" href="/deleted">"Deleted"</a>
             <a class="button primary" href="/clients/new">"Create a New API Client"</a>
         </div>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>

@@ -11,6 +11,7 @@ pub mod client_detail;
 pub mod client_new;
 pub mod clients_list;
 pub mod dashboard;
+pub mod deleted;
 pub mod not_found;
 pub mod security_settings;
 pub mod setup;

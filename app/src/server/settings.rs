@@ -64,6 +64,9 @@ pub struct Settings {
     /// Keys that sign leak reports sent as JSON (GitHub's secret scanning); when there are
     /// any, an unsigned or wrongly signed JSON report is refused.
     pub leak_report_keys: Vec<crate::server::crypto::signatures::PayloadKey>,
+    /// How long a deleted client or user stays in the Deleted view, restorable, before it is
+    /// purged (seconds).
+    pub deleted_retention: i64,
 }
 
 impl Default for Settings {
@@ -83,6 +86,7 @@ impl Default for Settings {
             code_ttl: 5 * 60,
             retire_warning_window: 7 * 24 * 60 * 60,
             leak_report_keys: Vec::new(),
+            deleted_retention: 30 * 24 * 60 * 60,
         }
     }
 }

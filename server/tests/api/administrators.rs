@@ -298,7 +298,7 @@ async fn edit_disable_reset_and_delete_users() {
         // Every step is in the audit log, and no password appears in it.
         let dashboard = app.call_json("get_dashboard", &[], StatusCode::OK).await;
         let summaries: Vec<&str> = dashboard["recent_events"].as_array().unwrap().iter().map(|e| e["summary"].as_str().unwrap()).collect();
-        assert_eq!(summaries[0], "User \"erin\" deleted with 0 API client(s) and 0 grant(s)", "{summaries:?}");
+        assert_eq!(summaries[0], "User \"erin\" deleted with 0 API client(s); 0 grant(s) revoked; restorable until purged in 30 day(s)", "{summaries:?}");
         assert!(summaries.iter().any(|s| s.contains("Roles of \"erin\" on \"Acme\": site administrator → API user")), "{summaries:?}");
         let all: Vec<String> = <app::server::entities::audit_event::Entity as sea_orm::EntityTrait>::find()
             .all(&app.state.db)

@@ -327,6 +327,7 @@ async fn clients_from_the_command_line() {
                     last_sign_in_at: Set(None),
                     disabled_at: Set(None),
                     session_generation: Set(0),
+                    deleted_at: Set(None),
                 })
                 .exec(&db.conn)
                 .await
@@ -805,5 +806,93 @@ async fn leak_report_from_the_command_line_quarantines_a_secret_once() {
         assert_eq!(list[0]["secrets"][0]["state"], "quarantined");
         assert_chains_verify(&db);
         db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn delete_and_restore_from_the_command_line() {
+    for db in TestDatabases::all().await {
+        acme_with_api_user(&db, "api-del");
+        let created = json(&latchkey(
+            &db,
+            &[
+                "client",
+                "create",
+                "--owner",
+                "api-del",
+                "--name",
+                "Doomed",
+                "--description",
+                "Deleted from cron",
+                "--redirect-uri",
+                "https://del.example.com/cb",
+                "--accept-terms",
+            ],
+            None,
+        ));
+        let client_id = created["client_id"].as_str().unwrap().to_owned();
+        let listed = |db: &TestDb| {
+            json(&latchkey(db, &["client", "list", "--json"], None))
+                .as_array()
+                .unwrap()
+                .len()
+        };
+        assert_eq!(listed(&db), 1);
+        let gone = json(&latchkey(
+            &db,
+            &[
+                "--deleted-retention-days",
+                "7",
+                "client",
+                "delete",
+                "--client-id",
+                &client_id,
+            ],
+            None,
+        ));
+        let deleted_at = rfc3339_to_unix(gone["deleted_at"].as_str().unwrap());
+        let purge_at = rfc3339_to_unix(gone["purge_at"].as_str().unwrap());
+        assert_eq!(purge_at - deleted_at, 7 * 86_400, "{gone}");
+        assert_eq!(listed(&db), 0, "{}", db.name);
+        // Deleting it again, or restoring a live one, names what is missing.
+        let again = one_line_error(&latchkey(
+            &db,
+            &["client", "delete", "--client-id", &client_id],
+            None,
+        ));
+        assert!(again.contains("no live client"), "{again}");
+        json(&latchkey(
+            &db,
+            &["client", "restore", "--client-id", &client_id],
+            None,
+        ));
+        assert_eq!(listed(&db), 1);
+        let live = one_line_error(&latchkey(
+            &db,
+            &["client", "restore", "--client-id", &client_id],
+            None,
+        ));
+        assert!(live.contains("no deleted client"), "{live}");
+
+        // A user goes with their client, and comes back with it.
+        json(&latchkey(
+            &db,
+            &["admin", "delete", "--username", "api-del"],
+            None,
+        ));
+        assert_eq!(listed(&db), 0);
+        let refused = one_line_error(&latchkey(
+            &db,
+            &["client", "restore", "--client-id", &client_id],
+            None,
+        ));
+        assert!(refused.contains("restore them first"), "{refused}");
+        json(&latchkey(
+            &db,
+            &["admin", "restore", "--username", "api-del"],
+            None,
+        ));
+        assert_eq!(listed(&db), 1);
+        assert_chains_verify(&db);
     }
 }

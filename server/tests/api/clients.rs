@@ -768,13 +768,21 @@ async fn deleting_an_owner_says_and_does_what_happens_to_their_clients() {
         .await;
         app.call_json("get_client", &[("client_uuid", &id)], StatusCode::NOT_FOUND)
             .await;
+        let secrets = client_secret::Entity::find().all(&app.state.db);
+        assert!(!secrets.await.unwrap().is_empty(), "kept for a restore");
+        app.call_json(
+            "purge_user",
+            &[("csrf", &csrf), ("user_id", &owner), ("confirm", "yes")],
+            StatusCode::OK,
+        )
+        .await;
         assert!(
             client_secret::Entity::find()
                 .all(&app.state.db)
                 .await
                 .unwrap()
                 .is_empty(),
-            "secrets went with the client"
+            "secrets went with the client when its owner was purged"
         );
     })
     .await;

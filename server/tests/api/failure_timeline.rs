@@ -251,10 +251,20 @@ async fn storage_is_bounded_per_client_deleted_clients_are_skipped_and_retention
             recorder.flush(&app.state.db).await.unwrap();
         }
         recorder.record(failure(uuid(&g), 1), now);
-        // g is deleted before the flush: its failure is dropped, the flush still succeeds.
+        // g is purged before the flush: its failure is dropped, the flush still succeeds.
         app.call_json(
             "delete_client",
             &[("csrf", &g.csrf), ("client_uuid", &g.client_uuid)],
+            StatusCode::OK,
+        )
+        .await;
+        app.call_json(
+            "purge_client",
+            &[
+                ("csrf", &g.csrf),
+                ("client_uuid", &g.client_uuid),
+                ("confirm", "yes"),
+            ],
             StatusCode::OK,
         )
         .await;

@@ -29,6 +29,7 @@ mod oauth_token;
 mod process;
 mod races;
 mod secret_expiry;
+mod soft_delete;
 mod startup;
 mod trust_credentials;
 mod trust_cross_site;

@@ -374,13 +374,14 @@ pub async fn set_client_disabled(
     Ok(())
 }
 
-/// An administrator of the client's site: deletes it with every token it holds.
+/// An administrator of the client's site: moves it to the Deleted view, revoking every token
+/// it holds; the Deleted view then offers to undo it.
 #[server(endpoint = "delete_client")]
 pub async fn delete_client(csrf: String, client_uuid: Uuid) -> Result<(), ConsoleError> {
     use crate::server::{ctx, services::clients};
     let admin = ctx::require_admin_for_change(&csrf).await?;
     clients::delete(&admin.service(), client_uuid).await?;
-    leptos_axum::redirect("/clients");
+    leptos_axum::redirect(&format!("/deleted?undo={client_uuid}"));
     Ok(())
 }
 

@@ -231,6 +231,8 @@ pub struct ClientDetail {
     /// The lifetime of the site's new secrets (seconds; `None`: they never expire), for the
     /// regeneration form's default.
     pub site_secret_lifetime: Option<i64>,
+    /// How many days a deleted client stays restorable in the Deleted view.
+    pub deleted_retention_days: i64,
 }
 
 /// What the details page adds to the service's view: this request's state.
@@ -282,6 +284,7 @@ impl ClientDetail {
         let now = page.now.unix();
         let client = view.client;
         Self {
+            deleted_retention_days: page.settings.deleted_retention / 86_400,
             active: client.is_active(),
             created: Timestamp(client.created_at).format_utc(),
             last_used: Timestamp::format_optional(client.last_used_at),

@@ -29,12 +29,22 @@ pub struct Model {
     pub last_used_at: Option<i64>,
     /// The Terms of Use version last accepted for this client.
     pub terms_version: String,
+    /// Set while deleted (in the Deleted view, restorable until purged): refused like a
+    /// disabled client and left out of every list.
+    pub deleted_at: Option<i64>,
+    /// Deleted together with its owner: restoring the owner restores it.
+    pub deleted_with_owner: bool,
 }
 
 impl Model {
-    /// True unless disabled.
+    /// True unless disabled or deleted: only an active client authenticates.
     pub fn is_active(&self) -> bool {
-        self.disabled_at.is_none()
+        self.disabled_at.is_none() && self.deleted_at.is_none()
+    }
+
+    /// True while in the Deleted view.
+    pub fn is_deleted(&self) -> bool {
+        self.deleted_at.is_some()
     }
 }
 

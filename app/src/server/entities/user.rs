@@ -23,12 +23,20 @@ pub struct Model {
     /// Moves on at every password reset or change and at "sign out everywhere": a session
     /// started in an earlier generation has ended.
     pub session_generation: i64,
+    /// Set while deleted (in the Deleted view, restorable until purged): they can sign in
+    /// nowhere and authorize nothing, and no list shows them.
+    pub deleted_at: Option<i64>,
 }
 
 impl Model {
-    /// True unless the user has been disabled.
+    /// True unless the user has been disabled or deleted.
     pub fn is_active(&self) -> bool {
-        self.disabled_at.is_none()
+        self.disabled_at.is_none() && self.deleted_at.is_none()
+    }
+
+    /// True while in the Deleted view.
+    pub fn is_deleted(&self) -> bool {
+        self.deleted_at.is_some()
     }
 }
 

@@ -97,15 +97,36 @@ impl Acting {
     }
 
     /// The client `client_uuid`, if this principal administers its site (reported like a
-    /// missing client otherwise).
+    /// missing client otherwise). A deleted client is missing here: only the Deleted view
+    /// ([`Acting::require_deleted_client`]) reaches it.
     pub async fn require_client(
         &self,
         conn: &impl ConnectionTrait,
         client_uuid: Uuid,
     ) -> Result<client::Model, ServiceError> {
+        self.require_client_where(conn, client_uuid, false).await
+    }
+
+    /// The deleted client `client_uuid` (to restore or purge it), if this principal
+    /// administers its site.
+    pub async fn require_deleted_client(
+        &self,
+        conn: &impl ConnectionTrait,
+        client_uuid: Uuid,
+    ) -> Result<client::Model, ServiceError> {
+        self.require_client_where(conn, client_uuid, true).await
+    }
+
+    async fn require_client_where(
+        &self,
+        conn: &impl ConnectionTrait,
+        client_uuid: Uuid,
+        deleted: bool,
+    ) -> Result<client::Model, ServiceError> {
         let client = client::Entity::find_by_id(client_uuid)
             .one(conn)
             .await?
+            .filter(|client| client.is_deleted() == deleted)
             .ok_or(ServiceError::NotFound)?;
         self.require_site_admin(conn, client.site_id).await?;
         Ok(client)

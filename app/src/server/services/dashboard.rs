@@ -5,12 +5,13 @@ use crate::server::{
     ServiceError,
     entities::{
         access_token, alert, audit_event as event, client, client_secret,
-        site_membership as membership,
+        site_membership as membership, user,
     },
     services::{access::Acting, alerts, secrets, usage_charts},
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, RelationTrait,
 };
 use uuid::Uuid;
 
@@ -50,7 +51,13 @@ pub async fn summary(
     now: Timestamp,
 ) -> Result<Summary, ServiceError> {
     acting.require_site_admin(conn, site_id).await?;
-    let members = || membership::Entity::find().filter(membership::Column::SiteId.eq(site_id));
+    // Deleted users keep their memberships (to be restored with them) but count nowhere.
+    let members = || {
+        membership::Entity::find()
+            .join(JoinType::InnerJoin, membership::Relation::User.def())
+            .filter(membership::Column::SiteId.eq(site_id))
+            .filter(user::Column::DeletedAt.is_null())
+    };
     Ok(Summary {
         administrators: members()
             .filter(membership::Column::IsSiteAdmin.eq(true))
@@ -68,6 +75,7 @@ pub async fn summary(
             .await?,
         clients: client::Entity::find()
             .filter(client::Column::SiteId.eq(site_id))
+            .filter(client::Column::DeletedAt.is_null())
             .count(conn)
             .await?,
         active_tokens: access_token::Entity::find()

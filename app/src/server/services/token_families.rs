@@ -54,7 +54,7 @@ pub async fn lock_client_families(
 
 /// Revokes the families matching `filter` and every token in them; returns how many families
 /// were revoked (already-revoked ones are left as they were).
-async fn revoke_families(
+pub async fn revoke_families(
     conn: &impl ConnectionTrait,
     family_ids: Vec<Uuid>,
     reason: &str,

@@ -57,8 +57,12 @@ actions! {
     UserDisabled => "user.disabled",
     /// A disabled user was enabled again.
     UserEnabled => "user.enabled",
-    /// A user was deleted.
+    /// A user was deleted (moved to the Deleted view, restorable until purged).
     UserDeleted => "user.deleted",
+    /// A deleted user was restored.
+    UserRestored => "user.restored",
+    /// A deleted user was removed for good (retention over, or "Delete now").
+    UserPurged => "user.purged",
     /// An administrator confirmed their password (for an action needing a recent sign-in).
     Reauthenticated => "admin.reauthenticated",
     /// A scope was added to a site's catalogue.
@@ -75,8 +79,12 @@ actions! {
     ClientDisabled => "client.disabled",
     /// A client was enabled again.
     ClientEnabled => "client.enabled",
-    /// A client was deleted.
+    /// A client was deleted (moved to the Deleted view, restorable until purged).
     ClientDeleted => "client.deleted",
+    /// A deleted client was restored.
+    ClientRestored => "client.restored",
+    /// A deleted client was removed for good (retention over, or "Delete now").
+    ClientPurged => "client.purged",
     /// A client secret was revealed to an administrator.
     SecretRevealed => "client.secret_revealed",
     /// A client's secret was regenerated.

@@ -128,7 +128,9 @@ pub async fn list(
 
 /// The conditions of the API Clients list: the site, the search text, "not used for N days".
 fn list_filter(site_id: Uuid, query: &ClientQuery, now: Timestamp) -> Condition {
-    let mut condition = Condition::all().add(client::Column::SiteId.eq(site_id));
+    let mut condition = Condition::all()
+        .add(client::Column::SiteId.eq(site_id))
+        .add(client::Column::DeletedAt.is_null());
     let search = query.search.trim();
     if !search.is_empty() {
         let pattern = format!("%{}%", escape_like(&search.to_lowercase()));

@@ -1,13 +1,15 @@
 //! API clients: registration (with Terms of Use acceptance), the API Clients list, details,
-//! edits, disable/enable and delete. Secrets live in `secrets`; grants in `token_families`.
+//! edits, disable/enable, and delete with undo. Secrets live in `secrets`; grants in `token_families`.
 
 mod checks;
+mod deletion;
 mod list;
 mod registration;
 pub mod rows;
 mod store;
 mod view;
 
+pub use deletion::{DeletedClient, delete, deleted_on_site, purge, purge_expired, restore};
 pub use list::{ClientPage, ClientQuery, ClientRow, ClientSort, list};
 pub use registration::{Registration, register};
 pub use rows::{CheckedRegistration, RegistrationRows};
@@ -208,47 +210,6 @@ pub async fn set_disabled(
     Ok(updated)
 }
 
-/// Deletes a client with its secrets and every token it holds.
-pub async fn delete(cx: &ServiceContext<'_>, client_uuid: Uuid) -> Result<(), ServiceError> {
-    let ServiceContext {
-        db,
-        keys,
-        settings: _,
-        acting,
-        now,
-    } = *cx;
-    let txn = begin_write(db).await?;
-    let current = acting.require_client(&txn, client_uuid).await?;
-    // Grants first, in the order the token endpoint takes them; then the client (whose
-    // deletion takes the grants and tokens with it).
-    token_families::lock_client_families(&txn, current.id).await?;
-    let usage = token_families::client_usage(&txn, current.id, now).await?;
-    client::Entity::delete_by_id(current.id).exec(&txn).await?;
-    audit::record(
-        &txn,
-        keys,
-        NewEvent::new(
-            Some(current.site_id),
-            Action::ClientDeleted,
-            acting.actor(),
-            format!(
-                "API client \"{}\" deleted; {} grant(s) and {} access token(s) revoked",
-                current.name, usage.active_families, usage.active_access_tokens
-            ),
-        )
-        .target(Target::client(&current))
-        .details(json!({
-            "client_id": current.client_id,
-            "grants_revoked": usage.active_families,
-            "access_tokens_revoked": usage.active_access_tokens,
-        })),
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(())
-}
-
 /// Records acceptance of the current Terms of Use for a client that accepted an older
 /// version.
 pub async fn accept_current_terms(
@@ -339,6 +300,7 @@ pub async fn owned_by(
     Ok(client::Entity::find()
         .filter(client::Column::SiteId.eq(site_id))
         .filter(client::Column::OwnerUserId.eq(user_id))
+        .filter(client::Column::DeletedAt.is_null())
         .order_by_asc(client::Column::NameKey)
         .all(conn)
         .await?)

@@ -93,6 +93,8 @@ pub fn registration_rows(
         updated_at: Set(now.unix()),
         last_used_at: Set(None),
         terms_version: Set(registration.terms_version.to_owned()),
+        deleted_at: Set(None),
+        deleted_with_owner: Set(false),
     };
     let scopes = scope_rows(id, registration.scopes);
     let (slot, secret) = secrets::new_slot(

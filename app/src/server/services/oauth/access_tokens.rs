@@ -17,7 +17,10 @@ use crate::server::{
     entities::{access_token, client, site, site_membership as membership, token_family, user},
     services::clients,
 };
-use sea_orm::{EntityTrait, FromQueryResult, JoinType, QuerySelect, sea_query::Expr};
+use sea_orm::{
+    EntityTrait, FromQueryResult, JoinType, QuerySelect,
+    sea_query::{Expr, Func},
+};
 use std::sync::Arc;
 
 /// The state of a presented access token.
@@ -105,8 +108,12 @@ async fn read(state: &AppState, token_hash: &str) -> Result<Option<Row>, Service
             Expr::col((token_family::Entity, token_family::Column::RevokedAt)),
             "family_revoked_at",
         )
+        // A deleted user counts as disabled.
         .column_as(
-            Expr::col((user::Entity, user::Column::DisabledAt)),
+            Expr::expr(Func::coalesce([
+                Expr::col((user::Entity, user::Column::DisabledAt)),
+                Expr::col((user::Entity, user::Column::DeletedAt)),
+            ])),
             "user_disabled_at",
         )
         .column_as(
@@ -119,8 +126,12 @@ async fn read(state: &AppState, token_hash: &str) -> Result<Option<Row>, Service
             "client_id",
         )
         .column_as(Expr::col((site::Entity, site::Column::Name)), "site_name")
+        // A deleted client counts as disabled.
         .column_as(
-            Expr::col((client::Entity, client::Column::DisabledAt)),
+            Expr::expr(Func::coalesce([
+                Expr::col((client::Entity, client::Column::DisabledAt)),
+                Expr::col((client::Entity, client::Column::DeletedAt)),
+            ])),
             "client_disabled_at",
         )
         .column_as(

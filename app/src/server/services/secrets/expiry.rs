@@ -36,6 +36,7 @@ pub async fn expiring_on_site(
         .select_only()
         .column(client::Column::Id)
         .filter(client::Column::SiteId.eq(site_id))
+        .filter(client::Column::DeletedAt.is_null())
         .into_query();
     let slots = client_secret::Entity::find()
         .filter(expiring_condition(now, within_days))

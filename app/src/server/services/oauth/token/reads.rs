@@ -136,6 +136,7 @@ pub async fn active_client_scopes(
             ids,
         ))
         .filter(client::Column::DisabledAt.is_null())
+        .filter(client::Column::DeletedAt.is_null())
         .into_tuple()
         .all(txn)
         .await?;
@@ -186,6 +187,7 @@ pub async fn users_who_may_authorize(
             user_ids,
         ))
         .filter(user::Column::DisabledAt.is_null())
+        .filter(user::Column::DeletedAt.is_null())
         .filter(Expr::col((membership::Entity, membership::Column::IsApiUser)).eq(true))
         .into_model::<ApiUser>()
         .all(txn)

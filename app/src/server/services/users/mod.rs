@@ -9,7 +9,12 @@
 //! - a user cannot be removed from a site where they still own API clients (assign the
 //!   clients to another API user first), so ownership never leaves a site's reach;
 //! - no site is ever left without an active site administrator, and nobody removes their own
-//!   last administrator right, disables or deletes themselves.
+//!   last administrator right, disables or deletes themselves;
+//! - a deleted user is in the Deleted view only (see `deletion`): no list, count or check of
+//!   active users sees them.
+
+mod account_rules;
+mod deletion;
 
 pub use crate::domain::SiteRoles;
 use crate::domain::{EmailAddress, NewPassword, Timestamp, Username};
@@ -24,6 +29,12 @@ use crate::server::{
         audit::{self, Action, NewEvent, Target},
         context::ServiceContext,
     },
+};
+pub use account_rules::{UserView, reach, site_ids, view};
+use account_rules::{ensure_sites_keep_an_admin, lock_sites, lock_user, require_account_manager};
+pub use deletion::{
+    DeletedUser, DeletionImpact, delete, deleted_on_site, deletion_impact, purge, purge_expired,
+    restore,
 };
 use sea_orm::{
     ActiveModelTrait,
@@ -86,8 +97,16 @@ pub async fn create(
     for roles in &new.roles {
         acting.require_site_admin(db, roles.site_id).await?;
     }
-    if find_by_username(db, new.username.as_str()).await?.is_some() {
-        return Err(ServiceError::invalid("username", USERNAME_TAKEN));
+    match find_by_username(db, new.username.as_str()).await? {
+        Some(holder) if holder.is_deleted() => {
+            return Err(ServiceError::invalid(
+                "username",
+                "This username belongs to a deleted user: restore them, or delete them now, \
+                 in the Deleted view.",
+            ));
+        }
+        Some(_) => return Err(ServiceError::invalid("username", USERNAME_TAKEN)),
+        None => {}
     }
     let password_hash = hasher.hash(&new.password).await?;
     let txn = begin_write(db).await?;
@@ -121,6 +140,7 @@ pub async fn insert(
         last_sign_in_at: Set(None),
         disabled_at: Set(None),
         session_generation: Set(0),
+        deleted_at: Set(None),
     }
     .insert(conn)
     .await
@@ -196,47 +216,6 @@ pub async fn grants_site_admin(
         .any(|site| site.is_site_admin && !administered.contains(&site.site_id)))
 }
 
-/// The ids of every site where `user_id` holds any role.
-pub async fn site_ids(
-    conn: &impl ConnectionTrait,
-    user_id: Uuid,
-) -> Result<Vec<Uuid>, ServiceError> {
-    Ok(membership::Entity::find()
-        .filter(membership::Column::UserId.eq(user_id))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|m| m.site_id)
-        .collect())
-}
-
-/// Every site where `user_id` has anything an account-wide change would touch: a role, an API
-/// client they own, or a grant they gave (live or not: deleting the user deletes its history).
-/// An account-wide change needs an administrator of all of them, and is audited on each.
-pub async fn reach(conn: &impl ConnectionTrait, user_id: Uuid) -> Result<Vec<Uuid>, ServiceError> {
-    use crate::server::entities::{client, token_family};
-    let mut sites: BTreeSet<Uuid> = site_ids(conn, user_id).await?.into_iter().collect();
-    let owned: Vec<Uuid> = client::Entity::find()
-        .select_only()
-        .column(client::Column::SiteId)
-        .filter(client::Column::OwnerUserId.eq(user_id))
-        .distinct()
-        .into_tuple()
-        .all(conn)
-        .await?;
-    let granted: Vec<Uuid> = token_family::Entity::find()
-        .select_only()
-        .column(token_family::Column::SiteId)
-        .filter(token_family::Column::UserId.eq(user_id))
-        .distinct()
-        .into_tuple()
-        .all(conn)
-        .await?;
-    sites.extend(owned);
-    sites.extend(granted);
-    Ok(sites.into_iter().collect())
-}
-
 /// One row of the Administrators page.
 #[derive(Debug, Clone)]
 pub struct SiteUser {
@@ -268,7 +247,8 @@ pub async fn list_for_site(
     acting.require_site_admin(conn, site_id).await?;
     let mut query = membership::Entity::find()
         .filter(membership::Column::SiteId.eq(site_id))
-        .join(JoinType::InnerJoin, membership::Relation::User.def());
+        .join(JoinType::InnerJoin, membership::Relation::User.def())
+        .filter(user::Column::DeletedAt.is_null());
     let needle = search.trim().to_lowercase();
     if !needle.is_empty() {
         let pattern = format!("%{}%", escape_like(&needle));
@@ -311,6 +291,7 @@ pub async fn api_users_of_site(
         .filter(membership::Column::SiteId.eq(site_id))
         .filter(membership::Column::IsApiUser.eq(true))
         .filter(user::Column::DisabledAt.is_null())
+        .filter(user::Column::DeletedAt.is_null())
         .order_by_asc(user::Column::UsernameKey)
         .all(conn)
         .await?)
@@ -326,154 +307,6 @@ pub fn escape_like(raw: &str) -> String {
         out.push(c);
     }
     out
-}
-
-/// A user as one administrator may see and edit them.
-#[derive(Debug, Clone)]
-pub struct UserView {
-    /// The user.
-    pub user: user::Model,
-    /// Every site the viewer administers, with the user's roles there (empty roles: no access).
-    pub roles: Vec<(site::Model, SiteRoles)>,
-    /// The viewer administers every site the user belongs to, so may change the account.
-    pub can_manage_account: bool,
-    /// The viewer is looking at themselves.
-    pub is_self: bool,
-}
-
-/// The user `user_id` as seen by the actor, who must administer a site the user belongs to.
-pub async fn view(
-    conn: &impl ConnectionTrait,
-    acting: &Acting,
-    user_id: Uuid,
-) -> Result<UserView, ServiceError> {
-    let user = user::Entity::find_by_id(user_id)
-        .one(conn)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
-    let memberships = membership::Entity::find()
-        .filter(membership::Column::UserId.eq(user_id))
-        .all(conn)
-        .await?;
-    let viewer_sites = match acting.admin_id() {
-        Some(admin) => crate::server::services::access::administered_sites(conn, admin).await?,
-        None => {
-            site::Entity::find()
-                .order_by_asc(site::Column::NameKey)
-                .all(conn)
-                .await?
-        }
-    };
-    let administered: BTreeSet<Uuid> = viewer_sites.iter().map(|s| s.id).collect();
-    if !memberships
-        .iter()
-        .any(|m| administered.contains(&m.site_id))
-    {
-        return Err(ServiceError::NotFound);
-    }
-    let reach = reach(conn, user_id).await?;
-    let roles = viewer_sites
-        .into_iter()
-        .map(|site| {
-            let held = memberships.iter().find(|m| m.site_id == site.id);
-            let roles = SiteRoles {
-                site_id: site.id,
-                is_site_admin: held.is_some_and(|m| m.is_site_admin),
-                is_api_user: held.is_some_and(|m| m.is_api_user),
-            };
-            (site, roles)
-        })
-        .collect();
-    Ok(UserView {
-        can_manage_account: reach.iter().all(|site| administered.contains(site)),
-        is_self: acting.admin_id() == Some(user_id),
-        user,
-        roles,
-    })
-}
-
-/// Loads the user for an account-wide change: the actor must administer every site of the
-/// user's [`reach`]. Returns the user and those sites (where the change is audited).
-async fn require_account_manager(
-    conn: &impl ConnectionTrait,
-    acting: &Acting,
-    user_id: Uuid,
-) -> Result<(user::Model, Vec<Uuid>), ServiceError> {
-    let view = view(conn, acting, user_id).await?;
-    if !view.can_manage_account {
-        return Err(ServiceError::Conflict(
-            "This user also belongs to, owns API clients on, or authorized clients of sites you \
-             do not administer; ask an administrator of every one of their sites."
-                .into(),
-        ));
-    }
-    let sites = reach(conn, user_id).await?;
-    Ok((view.user, sites))
-}
-
-/// Takes a write lock on the user's row (PostgreSQL; SQLite holds the database write lock)
-/// before their reach is computed, so a role granted meanwhile on another site waits for the
-/// change that judged the reach instead of slipping past it. After any grants (as the token
-/// endpoint, whose new grants refer to the user), before [`lock_sites`].
-async fn lock_user(conn: &impl ConnectionTrait, user_id: Uuid) -> Result<(), ServiceError> {
-    user::Entity::find_by_id(user_id)
-        .lock_exclusive()
-        .one(conn)
-        .await?;
-    Ok(())
-}
-
-/// Takes a write lock on the sites' rows (PostgreSQL row locks; SQLite already holds the
-/// database write lock), so concurrent role changes on one site run one after the other and
-/// the last-administrator check below cannot be raced.
-async fn lock_sites(conn: &impl ConnectionTrait, site_ids: &[Uuid]) -> Result<(), ServiceError> {
-    if site_ids.is_empty() {
-        return Ok(());
-    }
-    site::Entity::update_many()
-        .col_expr(site::Column::UpdatedAt, Expr::col(site::Column::UpdatedAt))
-        .filter(site::Column::Id.is_in(site_ids.iter().copied()))
-        .exec(conn)
-        .await?;
-    Ok(())
-}
-
-/// Active (not disabled) site administrators of `site_id`, not counting `except`.
-async fn active_admins(
-    conn: &impl ConnectionTrait,
-    site_id: Uuid,
-    except: Option<Uuid>,
-) -> Result<u64, ServiceError> {
-    let mut query = membership::Entity::find()
-        .join(JoinType::InnerJoin, membership::Relation::User.def())
-        .filter(membership::Column::SiteId.eq(site_id))
-        .filter(membership::Column::IsSiteAdmin.eq(true))
-        .filter(user::Column::DisabledAt.is_null());
-    if let Some(except) = except {
-        query = query.filter(membership::Column::UserId.ne(except));
-    }
-    Ok(query.count(conn).await?)
-}
-
-/// Refuses the change (the caller's transaction is then dropped, rolling it back) if any of
-/// `site_ids` is left without an active site administrator.
-async fn ensure_sites_keep_an_admin(
-    conn: &impl ConnectionTrait,
-    site_ids: &[Uuid],
-) -> Result<(), ServiceError> {
-    for site_id in site_ids {
-        if active_admins(conn, *site_id, None).await? == 0 {
-            let name = site::Entity::find_by_id(*site_id)
-                .one(conn)
-                .await?
-                .map_or_else(|| "this site".to_owned(), |s| format!("\"{}\"", s.name));
-            return Err(ServiceError::Conflict(format!(
-                "Site {name} would be left without an active site administrator. \
-                 Make someone else a site administrator first."
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// Changes the user's email address (account-wide).
@@ -778,127 +611,6 @@ pub async fn set_disabled(
     .await?;
     txn.commit().await?;
     Ok(updated)
-}
-
-/// What deleting a user takes with them, shown before the administrator confirms.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DeletionImpact {
-    /// Names of the sites affected: where they hold a role, own clients or gave grants.
-    pub sites: Vec<String>,
-    /// API clients they own: deleted with them, with every token those clients hold.
-    pub clients: Vec<String>,
-    /// Grants they gave to clients (as API user) that are not revoked: revoked with them.
-    pub grants: u64,
-    /// Sites where they are the only active site administrator (deletion is refused then).
-    pub last_admin_of: Vec<String>,
-}
-
-/// What deleting `user_id` would do.
-pub async fn deletion_impact(
-    conn: &impl ConnectionTrait,
-    acting: &Acting,
-    user_id: Uuid,
-) -> Result<DeletionImpact, ServiceError> {
-    let (_, site_ids) = require_account_manager(conn, acting, user_id).await?;
-    let mut impact = DeletionImpact::default();
-    let memberships = self::site_ids(conn, user_id).await?;
-    for site_id in site_ids {
-        let Some(site) = site::Entity::find_by_id(site_id).one(conn).await? else {
-            continue;
-        };
-        if memberships.contains(&site_id) && active_admins(conn, site_id, Some(user_id)).await? == 0
-        {
-            impact.last_admin_of.push(site.name.clone());
-        }
-        impact.sites.push(site.name);
-    }
-    impact.clients = crate::server::entities::client::Entity::find()
-        .filter(crate::server::entities::client::Column::OwnerUserId.eq(user_id))
-        .order_by_asc(crate::server::entities::client::Column::NameKey)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|c| c.name)
-        .collect();
-    impact.grants = crate::server::entities::token_family::Entity::find()
-        .filter(crate::server::entities::token_family::Column::UserId.eq(user_id))
-        .filter(crate::server::entities::token_family::Column::RevokedAt.is_null())
-        .count(conn)
-        .await?;
-    Ok(impact)
-}
-
-/// Deletes a user and their memberships. Refused for oneself and for a site's last
-/// administrator.
-pub async fn delete(cx: &ServiceContext<'_>, user_id: Uuid) -> Result<(), ServiceError> {
-    let ServiceContext {
-        db,
-        keys,
-        settings: _,
-        acting,
-        now,
-    } = *cx;
-    if acting.admin_id() == Some(user_id) {
-        return Err(ServiceError::Conflict(
-            "You cannot delete your own account.".into(),
-        ));
-    }
-    let txn = begin_write(db).await?;
-    // The grants the deletion takes with it (the user's own, and those of the clients they
-    // own) first, in the order the token endpoint takes them; then the user's row, so the reach
-    // judged below is the one deleted (a role granted meanwhile waits, see `lock_user`).
-    {
-        use crate::server::entities::{client, token_family};
-        let owned: Vec<Uuid> = client::Entity::find()
-            .select_only()
-            .column(client::Column::Id)
-            .filter(client::Column::OwnerUserId.eq(user_id))
-            .into_tuple()
-            .all(&txn)
-            .await?;
-        let mut families: Vec<Uuid> = token_family::Entity::find()
-            .select_only()
-            .column(token_family::Column::Id)
-            .filter(
-                Condition::any()
-                    .add(token_family::Column::UserId.eq(user_id))
-                    .add(token_family::Column::ClientUuid.is_in(owned)),
-            )
-            .into_tuple()
-            .all(&txn)
-            .await?;
-        families.sort();
-        crate::server::services::token_families::lock_families(&txn, &families).await?;
-    }
-    lock_user(&txn, user_id).await?;
-    let (current, sites) = require_account_manager(&txn, acting, user_id).await?;
-    let impact = deletion_impact(&txn, acting, user_id).await?;
-    lock_sites(&txn, &sites).await?;
-    membership::Entity::delete_many()
-        .filter(membership::Column::UserId.eq(user_id))
-        .exec(&txn)
-        .await?;
-    user::Entity::delete_by_id(user_id).exec(&txn).await?;
-    ensure_sites_keep_an_admin(&txn, &sites).await?;
-    audit::record_on_sites(&txn, keys, sites.iter().copied(),
-        NewEvent::new(
-            None,
-            Action::UserDeleted,
-            acting.actor(),
-            format!(
-                "User \"{}\" deleted with {} API client(s) and {} grant(s)",
-                current.username,
-                impact.clients.len(),
-                impact.grants
-            ),
-        )
-        .target(Target::user(&current))
-        .details(json!({"email": current.email, "clients_deleted": impact.clients, "grants_revoked": impact.grants})),
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(())
 }
 
 #[cfg(test)]

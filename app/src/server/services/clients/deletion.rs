@@ -1,0 +1,256 @@
+//! Deleting a client with undo (issue 20 item 5). Deleting revokes every token at once and
+//! refuses the client's credentials (it is no longer active), but keeps the row, its secrets,
+//! scopes and history in the Deleted view until the retention period ends: restoring brings
+//! it back as it was (its tokens stay revoked). Purging — when the period ends, or "Delete
+//! now" — removes it for good.
+
+use crate::domain::Timestamp;
+use crate::server::{
+    ServiceError,
+    db::begin_write,
+    entities::{client, user},
+    keys::Keys,
+    services::{
+        access::Acting,
+        audit::{self, Action, NewEvent, Target},
+        context::ServiceContext,
+        token_families,
+    },
+};
+
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+/// Moves a client to the Deleted view: every grant and token revoked, its credentials refused.
+/// Returns the deleted client.
+pub async fn delete(
+    cx: &ServiceContext<'_>,
+    client_uuid: Uuid,
+) -> Result<client::Model, ServiceError> {
+    let ServiceContext {
+        db,
+        keys,
+        settings,
+        acting,
+        now,
+    } = *cx;
+    let txn = begin_write(db).await?;
+    // Grants first, in the order the token endpoint takes them; then the client.
+    token_families::lock_client_families(&txn, client_uuid).await?;
+    let current = acting.require_client(&txn, client_uuid).await?;
+    let usage = token_families::client_usage(&txn, current.id, now).await?;
+    let revoked =
+        token_families::revoke_all_for_client(&txn, current.id, "client deleted", now).await?;
+    let mut update = current.into_active_model();
+    update.deleted_at = Set(Some(now.unix()));
+    update.deleted_with_owner = Set(false);
+    update.updated_at = Set(now.unix());
+    let deleted = update.update(&txn).await?;
+    let purge_at = now.unix() + settings.deleted_retention;
+    audit::record(
+        &txn,
+        keys,
+        NewEvent::new(
+            Some(deleted.site_id),
+            Action::ClientDeleted,
+            acting.actor(),
+            format!(
+                "API client \"{}\" deleted; {} grant(s) and {} access token(s) revoked; \
+                 restorable until it is purged in {} day(s)",
+                deleted.name,
+                usage.active_families,
+                usage.active_access_tokens,
+                settings.deleted_retention / 86_400
+            ),
+        )
+        .target(Target::client(&deleted))
+        .details(json!({
+            "client_id": deleted.client_id,
+            "grants_revoked": revoked,
+            "access_tokens_revoked": usage.active_access_tokens,
+            "purge_at": purge_at,
+        })),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(deleted)
+}
+
+/// Brings a deleted client back from the Deleted view. Its tokens stay revoked; its secrets
+/// work again (unless expired meanwhile). Refused while its owner is deleted: restoring the
+/// owner restores the clients deleted with them.
+pub async fn restore(
+    cx: &ServiceContext<'_>,
+    client_uuid: Uuid,
+) -> Result<client::Model, ServiceError> {
+    let ServiceContext {
+        db,
+        keys,
+        settings: _,
+        acting,
+        now,
+    } = *cx;
+    let txn = begin_write(db).await?;
+    let current = acting.require_deleted_client(&txn, client_uuid).await?;
+    let owner = user::Entity::find_by_id(current.owner_user_id)
+        .one(&txn)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    if owner.is_deleted() {
+        return Err(ServiceError::Conflict(format!(
+            "Its owner \"{}\" is deleted too: restore them first (that restores this client \
+             with them).",
+            owner.username
+        )));
+    }
+    let mut update = current.into_active_model();
+    update.deleted_at = Set(None);
+    update.deleted_with_owner = Set(false);
+    update.updated_at = Set(now.unix());
+    let restored = update.update(&txn).await?;
+    audit::record(
+        &txn,
+        keys,
+        NewEvent::new(
+            Some(restored.site_id),
+            Action::ClientRestored,
+            acting.actor(),
+            format!("API client \"{}\" restored", restored.name),
+        )
+        .target(Target::client(&restored))
+        .details(json!({"client_id": restored.client_id})),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(restored)
+}
+
+/// "Delete now": removes a deleted client for good, before its retention period ends.
+pub async fn purge(cx: &ServiceContext<'_>, client_uuid: Uuid) -> Result<(), ServiceError> {
+    let ServiceContext {
+        db,
+        keys,
+        settings: _,
+        acting,
+        now,
+    } = *cx;
+    let txn = begin_write(db).await?;
+    token_families::lock_client_families(&txn, client_uuid).await?;
+    let current = acting.require_deleted_client(&txn, client_uuid).await?;
+    remove(&txn, keys, acting, &current, "deleted now", now).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Deletes the row (its secrets, scopes, grants and tokens go with it) and audits it.
+async fn remove(
+    conn: &impl ConnectionTrait,
+    keys: &Keys,
+    acting: &Acting,
+    current: &client::Model,
+    why: &str,
+    now: Timestamp,
+) -> Result<(), ServiceError> {
+    client::Entity::delete_by_id(current.id).exec(conn).await?;
+    audit::record(
+        conn,
+        keys,
+        NewEvent::new(
+            Some(current.site_id),
+            Action::ClientPurged,
+            acting.actor(),
+            format!("Deleted API client \"{}\" purged ({why})", current.name),
+        )
+        .target(Target::client(current))
+        .details(json!({
+            "client_id": current.client_id,
+            "deleted_at": current.deleted_at,
+        })),
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Purges the clients deleted at or before `cutoff` (the housekeeping loop, with the
+/// retention period behind now), each in its own transaction; returns how many. Clients
+/// deleted with their owner go when the owner is purged.
+pub async fn purge_expired(
+    db: &DatabaseConnection,
+    keys: &Keys,
+    cutoff: Timestamp,
+    now: Timestamp,
+) -> Result<u64, ServiceError> {
+    let due: Vec<Uuid> = client::Entity::find()
+        .select_only()
+        .column(client::Column::Id)
+        .filter(client::Column::DeletedAt.lte(cutoff.unix()))
+        .filter(client::Column::DeletedWithOwner.eq(false))
+        .order_by_asc(client::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let acting = Acting::operator();
+    let mut purged = 0;
+    for id in due {
+        let txn = begin_write(db).await?;
+        token_families::lock_client_families(&txn, id).await?;
+        // Read again under the lock: a restore may have come first.
+        let Some(current) = client::Entity::find_by_id(id)
+            .one(&txn)
+            .await?
+            .filter(|c| c.deleted_at.is_some_and(|at| at <= cutoff.unix()))
+        else {
+            continue;
+        };
+        remove(&txn, keys, &acting, &current, "retention period over", now).await?;
+        txn.commit().await?;
+        purged += 1;
+    }
+    Ok(purged)
+}
+
+/// One row of the Deleted view's clients.
+#[derive(Debug, Clone)]
+pub struct DeletedClient {
+    /// The client.
+    pub client: client::Model,
+    /// Its owner's username.
+    pub owner: String,
+    /// Its owner is deleted too (restoring the owner restores it).
+    pub owner_deleted: bool,
+}
+
+/// The deleted clients of `site_id`, newest deletion first. The actor must administer it.
+pub async fn deleted_on_site(
+    conn: &impl ConnectionTrait,
+    acting: &Acting,
+    site_id: Uuid,
+) -> Result<Vec<DeletedClient>, ServiceError> {
+    acting.require_site_admin(conn, site_id).await?;
+    let rows = client::Entity::find()
+        .filter(client::Column::SiteId.eq(site_id))
+        .filter(client::Column::DeletedAt.is_not_null())
+        .order_by_desc(client::Column::DeletedAt)
+        .order_by_asc(client::Column::NameKey)
+        .find_also_related(user::Entity)
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(client, owner)| DeletedClient {
+            owner: owner
+                .as_ref()
+                .map(|o| o.username.clone())
+                .unwrap_or_default(),
+            owner_deleted: owner.is_some_and(|o| o.is_deleted()),
+            client,
+        })
+        .collect())
+}

@@ -1,0 +1,400 @@
+//! Deleting a user with undo (issue 20 item 5). Deleting ends their sessions, revokes every
+//! grant they gave and every grant of the clients they own, and moves them (and those clients)
+//! to the Deleted view: they can sign in nowhere and authorize nothing, and no list counts
+//! them, but their row, memberships and clients stay until the retention period ends.
+//! Restoring gives all of it back (tokens stay revoked); purging removes it for good.
+
+use super::account_rules::{
+    active_admins, ensure_sites_keep_an_admin, lock_sites, lock_user, reach,
+    require_account_manager, require_deleted_account_manager,
+};
+use crate::domain::Timestamp;
+use crate::server::{
+    ServiceError,
+    db::begin_write,
+    entities::{client, site, site_membership as membership, token_family, user},
+    keys::Keys,
+    services::{
+        access::Acting,
+        audit::{self, Action, NewEvent, Target},
+        context::ServiceContext,
+        token_families,
+    },
+};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseConnection, EntityTrait, IntoActiveModel, JoinType, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, RelationTrait, sea_query::Expr,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+/// What deleting a user takes with them, shown before the administrator confirms.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeletionImpact {
+    /// Names of the sites affected: where they hold a role, own clients or gave grants.
+    pub sites: Vec<String>,
+    /// API clients they own: deleted with them (and restored with them), every token revoked.
+    pub clients: Vec<String>,
+    /// Grants they gave to clients (as API user) that are not revoked: revoked with them.
+    pub grants: u64,
+    /// Sites where they are the only active site administrator (deletion is refused then).
+    pub last_admin_of: Vec<String>,
+}
+
+/// What deleting `user_id` would do.
+pub async fn deletion_impact(
+    conn: &impl ConnectionTrait,
+    acting: &Acting,
+    user_id: Uuid,
+) -> Result<DeletionImpact, ServiceError> {
+    let (_, reach_ids) = require_account_manager(conn, acting, user_id).await?;
+    let mut impact = DeletionImpact::default();
+    let administered = administered_by(conn, user_id).await?;
+    for site_id in reach_ids {
+        let Some(site) = site::Entity::find_by_id(site_id).one(conn).await? else {
+            continue;
+        };
+        if administered.contains(&site_id)
+            && active_admins(conn, site_id, Some(user_id)).await? == 0
+        {
+            impact.last_admin_of.push(site.name.clone());
+        }
+        impact.sites.push(site.name);
+    }
+    impact.clients = client::Entity::find()
+        .filter(client::Column::OwnerUserId.eq(user_id))
+        .filter(client::Column::DeletedAt.is_null())
+        .order_by_asc(client::Column::NameKey)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    impact.grants = token_family::Entity::find()
+        .filter(token_family::Column::UserId.eq(user_id))
+        .filter(token_family::Column::RevokedAt.is_null())
+        .count(conn)
+        .await?;
+    Ok(impact)
+}
+
+/// The sites where `user_id` holds the site-administrator role.
+async fn administered_by(
+    conn: &impl ConnectionTrait,
+    user_id: Uuid,
+) -> Result<Vec<Uuid>, ServiceError> {
+    Ok(membership::Entity::find()
+        .select_only()
+        .column(membership::Column::SiteId)
+        .filter(membership::Column::UserId.eq(user_id))
+        .filter(membership::Column::IsSiteAdmin.eq(true))
+        .into_tuple()
+        .all(conn)
+        .await?)
+}
+
+/// Every grant deleting or purging `user_id` touches (theirs, and those of the clients they
+/// own), sorted, locked in the order the token endpoint takes them. First step of a
+/// transaction, before the user's row.
+async fn lock_grants_of(
+    conn: &impl ConnectionTrait,
+    user_id: Uuid,
+) -> Result<Vec<Uuid>, ServiceError> {
+    let owned: Vec<Uuid> = client::Entity::find()
+        .select_only()
+        .column(client::Column::Id)
+        .filter(client::Column::OwnerUserId.eq(user_id))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let mut families: Vec<Uuid> = token_family::Entity::find()
+        .select_only()
+        .column(token_family::Column::Id)
+        .filter(
+            Condition::any()
+                .add(token_family::Column::UserId.eq(user_id))
+                .add(token_family::Column::ClientUuid.is_in(owned)),
+        )
+        .into_tuple()
+        .all(conn)
+        .await?;
+    families.sort();
+    token_families::lock_families(conn, &families).await?;
+    Ok(families)
+}
+
+/// Moves a user to the Deleted view with the clients they own: sessions ended, every grant
+/// (theirs and their clients') revoked. Refused for oneself and for a site's last active
+/// administrator.
+pub async fn delete(cx: &ServiceContext<'_>, user_id: Uuid) -> Result<(), ServiceError> {
+    let ServiceContext {
+        db,
+        keys,
+        settings,
+        acting,
+        now,
+    } = *cx;
+    if acting.admin_id() == Some(user_id) {
+        return Err(ServiceError::Conflict(
+            "You cannot delete your own account.".into(),
+        ));
+    }
+    let txn = begin_write(db).await?;
+    // Grants first, then the user's row, so the reach judged below is the one deleted (a role
+    // granted meanwhile waits, see `lock_user`), then the sites.
+    let families = lock_grants_of(&txn, user_id).await?;
+    lock_user(&txn, user_id).await?;
+    let (current, sites) = require_account_manager(&txn, acting, user_id).await?;
+    let impact = deletion_impact(&txn, acting, user_id).await?;
+    lock_sites(&txn, &sites).await?;
+    let revoked = token_families::revoke_families(&txn, families, "user deleted", now).await?;
+    client::Entity::update_many()
+        .col_expr(client::Column::DeletedAt, Expr::value(now.unix()))
+        .col_expr(client::Column::DeletedWithOwner, Expr::value(true))
+        .col_expr(client::Column::UpdatedAt, Expr::value(now.unix()))
+        .filter(client::Column::OwnerUserId.eq(user_id))
+        .filter(client::Column::DeletedAt.is_null())
+        .exec(&txn)
+        .await?;
+    let generation = current.session_generation;
+    let mut update = current.clone().into_active_model();
+    update.deleted_at = Set(Some(now.unix()));
+    // Every session of theirs ends (the console checks the generation on each request).
+    update.session_generation = Set(generation + 1);
+    update.updated_at = Set(now.unix());
+    update.update(&txn).await?;
+    // Only where they were an administrator: a site that never had one (made by the CLI)
+    // does not stop the deletion of an API user.
+    ensure_sites_keep_an_admin(&txn, &administered_by(&txn, user_id).await?).await?;
+    audit::record_on_sites(
+        &txn,
+        keys,
+        sites.iter().copied(),
+        NewEvent::new(
+            None,
+            Action::UserDeleted,
+            acting.actor(),
+            format!(
+                "User \"{}\" deleted with {} API client(s); {} grant(s) revoked; restorable \
+                 until purged in {} day(s)",
+                current.username,
+                impact.clients.len(),
+                revoked,
+                settings.deleted_retention / 86_400
+            ),
+        )
+        .target(Target::user(&current))
+        .details(json!({
+            "email": current.email,
+            "clients_deleted": impact.clients,
+            "grants_revoked": revoked,
+            "purge_at": now.unix() + settings.deleted_retention,
+        })),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Brings a deleted user back with their roles and the clients deleted with them. Their
+/// sessions and tokens stay ended: they sign in again and clients ask for authorization again.
+pub async fn restore(cx: &ServiceContext<'_>, user_id: Uuid) -> Result<user::Model, ServiceError> {
+    let ServiceContext {
+        db,
+        keys,
+        settings: _,
+        acting,
+        now,
+    } = *cx;
+    let txn = begin_write(db).await?;
+    lock_user(&txn, user_id).await?;
+    let (current, sites) = require_deleted_account_manager(&txn, acting, user_id).await?;
+    let restored_clients = client::Entity::update_many()
+        .col_expr(client::Column::DeletedAt, Expr::value(Option::<i64>::None))
+        .col_expr(client::Column::DeletedWithOwner, Expr::value(false))
+        .col_expr(client::Column::UpdatedAt, Expr::value(now.unix()))
+        .filter(client::Column::OwnerUserId.eq(user_id))
+        .filter(client::Column::DeletedWithOwner.eq(true))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    let mut update = current.into_active_model();
+    update.deleted_at = Set(None);
+    update.updated_at = Set(now.unix());
+    let restored = update.update(&txn).await?;
+    audit::record_on_sites(
+        &txn,
+        keys,
+        sites.iter().copied(),
+        NewEvent::new(
+            None,
+            Action::UserRestored,
+            acting.actor(),
+            format!(
+                "User \"{}\" restored with {restored_clients} API client(s)",
+                restored.username
+            ),
+        )
+        .target(Target::user(&restored))
+        .details(json!({"clients_restored": restored_clients})),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(restored)
+}
+
+/// "Delete now": removes a deleted user for good, with the clients they own.
+pub async fn purge(cx: &ServiceContext<'_>, user_id: Uuid) -> Result<(), ServiceError> {
+    let ServiceContext {
+        db,
+        keys,
+        settings: _,
+        acting,
+        now,
+    } = *cx;
+    let txn = begin_write(db).await?;
+    lock_grants_of(&txn, user_id).await?;
+    lock_user(&txn, user_id).await?;
+    let (current, sites) = require_deleted_account_manager(&txn, acting, user_id).await?;
+    lock_sites(&txn, &sites).await?;
+    remove(&txn, keys, acting, &current, &sites, "deleted now", now).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Deletes the user's row with their memberships and clients (whose grants and tokens go with
+/// them) and audits it on `sites`.
+async fn remove(
+    conn: &impl ConnectionTrait,
+    keys: &Keys,
+    acting: &Acting,
+    current: &user::Model,
+    sites: &[Uuid],
+    why: &str,
+    now: Timestamp,
+) -> Result<(), ServiceError> {
+    let clients: Vec<String> = client::Entity::find()
+        .select_only()
+        .column(client::Column::ClientId)
+        .filter(client::Column::OwnerUserId.eq(current.id))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    membership::Entity::delete_many()
+        .filter(membership::Column::UserId.eq(current.id))
+        .exec(conn)
+        .await?;
+    user::Entity::delete_by_id(current.id).exec(conn).await?;
+    audit::record_on_sites(
+        conn,
+        keys,
+        sites.iter().copied(),
+        NewEvent::new(
+            None,
+            Action::UserPurged,
+            acting.actor(),
+            format!(
+                "Deleted user \"{}\" purged with {} API client(s) ({why})",
+                current.username,
+                clients.len()
+            ),
+        )
+        .target(Target::user(current))
+        .details(json!({"deleted_at": current.deleted_at, "clients_purged": clients})),
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Purges the users deleted at or before `cutoff` (the housekeeping loop), each in its own
+/// transaction; returns how many.
+pub async fn purge_expired(
+    db: &DatabaseConnection,
+    keys: &Keys,
+    cutoff: Timestamp,
+    now: Timestamp,
+) -> Result<u64, ServiceError> {
+    let due: Vec<Uuid> = user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .filter(user::Column::DeletedAt.lte(cutoff.unix()))
+        .order_by_asc(user::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let acting = Acting::operator();
+    let mut purged = 0;
+    for user_id in due {
+        let txn = begin_write(db).await?;
+        lock_grants_of(&txn, user_id).await?;
+        lock_user(&txn, user_id).await?;
+        // Read again under the lock: a restore may have come first.
+        let Some(current) = user::Entity::find_by_id(user_id)
+            .one(&txn)
+            .await?
+            .filter(|u| u.deleted_at.is_some_and(|at| at <= cutoff.unix()))
+        else {
+            continue;
+        };
+        let sites = reach(&txn, user_id).await?;
+        lock_sites(&txn, &sites).await?;
+        remove(
+            &txn,
+            keys,
+            &acting,
+            &current,
+            &sites,
+            "retention period over",
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        purged += 1;
+    }
+    Ok(purged)
+}
+
+/// One row of the Deleted view's users.
+#[derive(Debug, Clone)]
+pub struct DeletedUser {
+    /// The user.
+    pub user: user::Model,
+    /// Names of the clients deleted with them (restored with them).
+    pub clients: Vec<String>,
+}
+
+/// The deleted users with a role on `site_id`, newest deletion first. The actor must
+/// administer it.
+pub async fn deleted_on_site(
+    conn: &impl ConnectionTrait,
+    acting: &Acting,
+    site_id: Uuid,
+) -> Result<Vec<DeletedUser>, ServiceError> {
+    acting.require_site_admin(conn, site_id).await?;
+    let users = user::Entity::find()
+        .join(JoinType::InnerJoin, user::Relation::Membership.def())
+        .filter(membership::Column::SiteId.eq(site_id))
+        .filter(user::Column::DeletedAt.is_not_null())
+        .order_by_desc(user::Column::DeletedAt)
+        .order_by_asc(user::Column::UsernameKey)
+        .all(conn)
+        .await?;
+    let mut rows = Vec::with_capacity(users.len());
+    for user in users {
+        let clients = client::Entity::find()
+            .select_only()
+            .column(client::Column::Name)
+            .filter(client::Column::OwnerUserId.eq(user.id))
+            .filter(client::Column::DeletedWithOwner.eq(true))
+            .order_by_asc(client::Column::NameKey)
+            .into_tuple()
+            .all(conn)
+            .await?;
+        rows.push(DeletedUser { user, clients });
+    }
+    Ok(rows)
+}
