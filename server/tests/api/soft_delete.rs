@@ -212,6 +212,22 @@ async fn a_deleted_client_is_refused_at_once_restorable_and_purged_on_request() 
             StatusCode::NOT_FOUND,
         )
         .await;
+        // A code issued before the deletion was dropped with it: no grant starts after an undo.
+        expect_error(
+            token(
+                app,
+                &f,
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &unused_code),
+                    ("redirect_uri", &f.redirect_uri),
+                ],
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+        )
+        .await;
         // A new authorization works.
         let again = exchange(app, &f, &code_for(app, &f, &[]).await).await;
         assert_eq!(

@@ -8,7 +8,7 @@ use crate::domain::{
 use crate::server::{
     ServiceError,
     db::begin_write,
-    entities::{site, site_membership as membership},
+    entities::{site, site_membership as membership, user},
     keys::Keys,
     services::{
         access::Acting,
@@ -18,7 +18,7 @@ use crate::server::{
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder,
+    JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -244,8 +244,11 @@ pub async fn overview(
     };
     let mut rows = Vec::with_capacity(sites.len());
     for site in sites {
+        // Deleted users keep their memberships for a restore, but are no longer members.
         let members = membership::Entity::find()
+            .join(JoinType::InnerJoin, membership::Relation::User.def())
             .filter(membership::Column::SiteId.eq(site.id))
+            .filter(user::Column::DeletedAt.is_null())
             .count(conn)
             .await?;
         rows.push((site, members));

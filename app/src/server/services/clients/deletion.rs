@@ -8,7 +8,7 @@ use crate::domain::Timestamp;
 use crate::server::{
     ServiceError,
     db::begin_write,
-    entities::{client, user},
+    entities::{authorization_code, client, user},
     keys::Keys,
     services::{
         access::Acting,
@@ -39,12 +39,17 @@ pub async fn delete(
         now,
     } = *cx;
     let txn = begin_write(db).await?;
-    // Grants first, in the order the token endpoint takes them; then the client.
-    token_families::lock_client_families(&txn, client_uuid).await?;
+    lock_rows(&txn, client_uuid).await?;
     let current = acting.require_client(&txn, client_uuid).await?;
     let usage = token_families::client_usage(&txn, current.id, now).await?;
     let revoked =
         token_families::revoke_all_for_client(&txn, current.id, "client deleted", now).await?;
+    // Its unused codes go too: none may start a grant after an undo.
+    authorization_code::Entity::delete_many()
+        .filter(authorization_code::Column::ClientUuid.eq(current.id))
+        .filter(authorization_code::Column::ConsumedAt.is_null())
+        .exec(&txn)
+        .await?;
     let mut update = current.into_active_model();
     update.deleted_at = Set(Some(now.unix()));
     update.deleted_with_owner = Set(false);
@@ -96,11 +101,9 @@ pub async fn restore(
         now,
     } = *cx;
     let txn = begin_write(db).await?;
+    let owner = lock_rows(&txn, client_uuid).await?;
     let current = acting.require_deleted_client(&txn, client_uuid).await?;
-    let owner = user::Entity::find_by_id(current.owner_user_id)
-        .one(&txn)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
+    let owner = owner.ok_or(ServiceError::NotFound)?;
     if owner.is_deleted() {
         return Err(ServiceError::Conflict(format!(
             "Its owner \"{}\" is deleted too: restore them first (that restores this client \
@@ -108,6 +111,8 @@ pub async fn restore(
             owner.username
         )));
     }
+    // Whatever a grant in flight at the deletion managed to write stays revoked.
+    token_families::revoke_all_for_client(&txn, current.id, "client deleted", now).await?;
     let mut update = current.into_active_model();
     update.deleted_at = Set(None);
     update.deleted_with_owner = Set(false);
@@ -141,14 +146,46 @@ pub async fn purge(cx: &ServiceContext<'_>, client_uuid: Uuid) -> Result<(), Ser
         now,
     } = *cx;
     let txn = begin_write(db).await?;
-    token_families::lock_client_families(&txn, client_uuid).await?;
+    lock_rows(&txn, client_uuid).await?;
     let current = acting.require_deleted_client(&txn, client_uuid).await?;
-    remove(&txn, keys, acting, &current, "deleted now", now).await?;
+    if !remove(&txn, keys, acting, &current, "deleted now", now).await? {
+        return Err(ServiceError::NotFound);
+    }
     txn.commit().await?;
     Ok(())
 }
 
-/// Deletes the row (its secrets, scopes, grants and tokens go with it) and audits it.
+/// Locks what deleting, restoring or purging a client changes, in the one order every writer
+/// takes: its grants (as the token endpoint), its owner's row (as a user's deletion, which
+/// deletes the clients they own), then the client's row, so each of these reads the client as
+/// the last writer left it. Returns the owner.
+async fn lock_rows(
+    conn: &impl ConnectionTrait,
+    client_uuid: Uuid,
+) -> Result<Option<user::Model>, ServiceError> {
+    token_families::lock_client_families(conn, client_uuid).await?;
+    let Some(owner_id) = client::Entity::find_by_id(client_uuid)
+        .select_only()
+        .column(client::Column::OwnerUserId)
+        .into_tuple::<Uuid>()
+        .one(conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let owner = user::Entity::find_by_id(owner_id)
+        .lock_exclusive()
+        .one(conn)
+        .await?;
+    client::Entity::find_by_id(client_uuid)
+        .lock_exclusive()
+        .one(conn)
+        .await?;
+    Ok(owner)
+}
+
+/// Deletes the row if it is still deleted (its secrets, scopes, grants and tokens go with
+/// it) and audits it; false when there was nothing to purge.
 async fn remove(
     conn: &impl ConnectionTrait,
     keys: &Keys,
@@ -156,8 +193,16 @@ async fn remove(
     current: &client::Model,
     why: &str,
     now: Timestamp,
-) -> Result<(), ServiceError> {
-    client::Entity::delete_by_id(current.id).exec(conn).await?;
+) -> Result<bool, ServiceError> {
+    let removed = client::Entity::delete_many()
+        .filter(client::Column::Id.eq(current.id))
+        .filter(client::Column::DeletedAt.is_not_null())
+        .exec(conn)
+        .await?
+        .rows_affected;
+    if removed == 0 {
+        return Ok(false);
+    }
     audit::record(
         conn,
         keys,
@@ -175,7 +220,7 @@ async fn remove(
         now,
     )
     .await?;
-    Ok(())
+    Ok(true)
 }
 
 /// Purges the clients deleted at or before `cutoff` (the housekeeping loop, with the
@@ -200,8 +245,8 @@ pub async fn purge_expired(
     let mut purged = 0;
     for id in due {
         let txn = begin_write(db).await?;
-        token_families::lock_client_families(&txn, id).await?;
-        // Read again under the lock: a restore may have come first.
+        lock_rows(&txn, id).await?;
+        // Read again under the locks: a restore may have come first.
         let Some(current) = client::Entity::find_by_id(id)
             .one(&txn)
             .await?
@@ -209,9 +254,10 @@ pub async fn purge_expired(
         else {
             continue;
         };
-        remove(&txn, keys, &acting, &current, "retention period over", now).await?;
+        if remove(&txn, keys, &acting, &current, "retention period over", now).await? {
+            purged += 1;
+        }
         txn.commit().await?;
-        purged += 1;
     }
     Ok(purged)
 }

@@ -12,7 +12,9 @@ use crate::domain::Timestamp;
 use crate::server::{
     ServiceError,
     db::begin_write,
-    entities::{client, site, site_membership as membership, token_family, user},
+    entities::{
+        authorization_code, client, site, site_membership as membership, token_family, user,
+    },
     keys::Keys,
     services::{
         access::Acting,
@@ -24,7 +26,7 @@ use crate::server::{
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
     DatabaseConnection, EntityTrait, IntoActiveModel, JoinType, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, RelationTrait, sea_query::Expr,
+    QueryOrder, QuerySelect, QueryTrait, RelationTrait, sea_query::Expr,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -149,6 +151,21 @@ pub async fn delete(cx: &ServiceContext<'_>, user_id: Uuid) -> Result<(), Servic
     let impact = deletion_impact(&txn, acting, user_id).await?;
     lock_sites(&txn, &sites).await?;
     let revoked = token_families::revoke_families(&txn, families, "user deleted", now).await?;
+    // Unused codes (theirs, and their clients'): none may start a grant after an undo.
+    let owned = client::Entity::find()
+        .select_only()
+        .column(client::Column::Id)
+        .filter(client::Column::OwnerUserId.eq(user_id))
+        .into_query();
+    authorization_code::Entity::delete_many()
+        .filter(
+            Condition::any()
+                .add(authorization_code::Column::UserId.eq(user_id))
+                .add(authorization_code::Column::ClientUuid.in_subquery(owned)),
+        )
+        .filter(authorization_code::Column::ConsumedAt.is_null())
+        .exec(&txn)
+        .await?;
     client::Entity::update_many()
         .col_expr(client::Column::DeletedAt, Expr::value(now.unix()))
         .col_expr(client::Column::DeletedWithOwner, Expr::value(true))
@@ -209,8 +226,11 @@ pub async fn restore(cx: &ServiceContext<'_>, user_id: Uuid) -> Result<user::Mod
         now,
     } = *cx;
     let txn = begin_write(db).await?;
+    let families = lock_grants_of(&txn, user_id).await?;
     lock_user(&txn, user_id).await?;
     let (current, sites) = require_deleted_account_manager(&txn, acting, user_id).await?;
+    // Whatever a grant in flight at the deletion managed to write stays revoked.
+    token_families::revoke_families(&txn, families, "user deleted", now).await?;
     let restored_clients = client::Entity::update_many()
         .col_expr(client::Column::DeletedAt, Expr::value(Option::<i64>::None))
         .col_expr(client::Column::DeletedWithOwner, Expr::value(false))
@@ -260,13 +280,15 @@ pub async fn purge(cx: &ServiceContext<'_>, user_id: Uuid) -> Result<(), Service
     lock_user(&txn, user_id).await?;
     let (current, sites) = require_deleted_account_manager(&txn, acting, user_id).await?;
     lock_sites(&txn, &sites).await?;
-    remove(&txn, keys, acting, &current, &sites, "deleted now", now).await?;
+    if !remove(&txn, keys, acting, &current, &sites, "deleted now", now).await? {
+        return Err(ServiceError::NotFound);
+    }
     txn.commit().await?;
     Ok(())
 }
 
-/// Deletes the user's row with their memberships and clients (whose grants and tokens go with
-/// them) and audits it on `sites`.
+/// Deletes the user's row, if still deleted, with their memberships and clients (whose grants
+/// and tokens go with them) and audits it on `sites`; false when there was nothing to purge.
 async fn remove(
     conn: &impl ConnectionTrait,
     keys: &Keys,
@@ -275,7 +297,7 @@ async fn remove(
     sites: &[Uuid],
     why: &str,
     now: Timestamp,
-) -> Result<(), ServiceError> {
+) -> Result<bool, ServiceError> {
     let clients: Vec<String> = client::Entity::find()
         .select_only()
         .column(client::Column::ClientId)
@@ -283,6 +305,15 @@ async fn remove(
         .into_tuple()
         .all(conn)
         .await?;
+    // Callers hold the user's row lock (`lock_user`): still deleted now means still deleted
+    // at commit.
+    let still_deleted = user::Entity::find_by_id(current.id)
+        .one(conn)
+        .await?
+        .is_some_and(|user| user.is_deleted());
+    if !still_deleted {
+        return Ok(false);
+    }
     membership::Entity::delete_many()
         .filter(membership::Column::UserId.eq(current.id))
         .exec(conn)
@@ -307,7 +338,7 @@ async fn remove(
         now,
     )
     .await?;
-    Ok(())
+    Ok(true)
 }
 
 /// Purges the users deleted at or before `cutoff` (the housekeeping loop), each in its own
@@ -342,7 +373,7 @@ pub async fn purge_expired(
         };
         let sites = reach(&txn, user_id).await?;
         lock_sites(&txn, &sites).await?;
-        remove(
+        if remove(
             &txn,
             keys,
             &acting,
@@ -351,9 +382,11 @@ pub async fn purge_expired(
             "retention period over",
             now,
         )
-        .await?;
+        .await?
+        {
+            purged += 1;
+        }
         txn.commit().await?;
-        purged += 1;
     }
     Ok(purged)
 }
@@ -363,7 +396,7 @@ pub async fn purge_expired(
 pub struct DeletedUser {
     /// The user.
     pub user: user::Model,
-    /// Names of the clients deleted with them (restored with them).
+    /// Names of this site's clients deleted with them (restored with them).
     pub clients: Vec<String>,
 }
 
@@ -389,6 +422,7 @@ pub async fn deleted_on_site(
             .select_only()
             .column(client::Column::Name)
             .filter(client::Column::OwnerUserId.eq(user.id))
+            .filter(client::Column::SiteId.eq(site_id))
             .filter(client::Column::DeletedWithOwner.eq(true))
             .order_by_asc(client::Column::NameKey)
             .into_tuple()
