@@ -135,7 +135,7 @@ test('a client owner cannot leave the site until the client is given to another 
   await page.getByRole('link', { name: 'Delete user…' }).click();
   await expect(page.getByText(name)).toHaveCount(0);
   await page.getByRole('button', { name: `Delete ${owner}` }).click();
-  await expect(page).toHaveURL(/\/administrators$/);
+  await expect(page).toHaveURL(/\/deleted\?undo=/);
   await page.goto(client);
   await expect(page.getByRole('heading', { name })).toBeVisible();
 });

@@ -91,6 +91,12 @@ pub async fn rotate(
         ));
     }
     let txn = begin_write(db).await?;
+    // Grants before the client's row when they will be revoked: the order of the token
+    // endpoint and of deletion (see `token_families::lock_families`), so a rotation and a
+    // deletion of one client never wait for each other in a circle.
+    if existing == ExistingTokens::RevokeAll {
+        token_families::lock_client_families(&txn, client_uuid).await?;
+    }
     let client = acting.require_client(&txn, client_uuid).await?;
     client::Entity::find_by_id(client_uuid)
         .lock_exclusive()
