@@ -21,6 +21,7 @@ use crate::pages::{
     site_settings::SiteSettingsPage,
     sites::SitesPage,
     terms::TermsPage,
+    webhooks::WebhooksPage,
 };
 use leptos::prelude::*;
 use leptos_router::{
@@ -55,6 +56,7 @@ pub fn AppRoutes() -> impl IntoView {
                 <Route path=path!("/sites/:id") view=SiteSettingsPage ssr=SsrMode::Async/>
                 <Route path=path!("/audit") view=AuditLogPage ssr=SsrMode::Async/>
                 <Route path=path!("/deleted") view=DeletedPage ssr=SsrMode::Async/>
+                <Route path=path!("/webhooks") view=WebhooksPage ssr=SsrMode::Async/>
             </ParentRoute>
         </Routes>
     }

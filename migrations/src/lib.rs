@@ -22,6 +22,7 @@ mod m20261202_000012_client_failures;
 mod m20261202_000013_secret_expiry;
 mod m20261202_000014_leak_response;
 mod m20261202_000015_soft_delete;
+mod m20261202_000016_webhooks;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000013_secret_expiry::Migration),
             Box::new(m20261202_000014_leak_response::Migration),
             Box::new(m20261202_000015_soft_delete::Migration),
+            Box::new(m20261202_000016_webhooks::Migration),
         ]
     }
 }

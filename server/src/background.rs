@@ -25,6 +25,7 @@ const AUDIT_RETENTION_INTERVAL: Duration = Duration::from_secs(86_400);
 pub fn spawn(state: AppState, audit_retention_days: Option<i64>) {
     // Drops cached credentials when another process (a replica, the CLI) changed any.
     tokio::spawn(cache::watch_epoch(state.db.clone()));
+    tokio::spawn(crate::webhook_sender::run(state.clone()));
     let checkpoint_db = state.db.clone();
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(db::SQLITE_CHECKPOINT_INTERVAL);
@@ -116,6 +117,11 @@ pub fn spawn(state: AppState, audit_retention_days: Option<i64>) {
                 Err(error) => tracing::warn!(%error, "token purge failed"),
             }
             purge_deleted(&state, now).await;
+            if let Err(error) =
+                services::notifications::dispatch::prune_settled(&state.db, now).await
+            {
+                tracing::warn!(%error, "pruning the webhook delivery log failed");
+            }
         }
     });
 }

@@ -12,3 +12,4 @@ pub mod oauth_endpoints;
 pub mod resource_api;
 pub mod seed;
 pub mod startup;
+pub mod webhook_sender;

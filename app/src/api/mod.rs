@@ -12,6 +12,7 @@ pub mod session;
 pub mod sites;
 pub mod terms;
 pub mod users;
+pub mod webhooks;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

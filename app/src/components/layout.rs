@@ -134,6 +134,7 @@ fn Shell(session: ConsoleSession) -> impl IntoView {
             <A href="/administrators">"Administrators"</A>
             <A href="/sites">"Sites"</A>
             <A href="/audit">"Audit Log"</A>
+            <A href="/webhooks">"Webhooks"</A>
         </nav>
     }
 }

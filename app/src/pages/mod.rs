@@ -19,3 +19,4 @@ pub mod sign_in;
 pub mod site_settings;
 pub mod sites;
 pub mod terms;
+pub mod webhooks;

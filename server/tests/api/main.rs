@@ -35,3 +35,4 @@ mod trust_credentials;
 mod trust_cross_site;
 mod trust_rights;
 mod trust_wire;
+mod webhooks;

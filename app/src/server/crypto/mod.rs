@@ -10,9 +10,9 @@ pub mod tokens;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
-/// HMAC-SHA-256 of `message` under `key`.
-pub fn hmac_sha256(key: &[u8; 32], message: &[u8]) -> [u8; 32] {
-    // HMAC accepts keys of any length, so this cannot fail for a 32-byte key.
+/// HMAC-SHA-256 of `message` under `key` (our 32-byte keys, or a webhook's signing secret).
+pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    // HMAC accepts keys of any length, so this cannot fail.
     let mut mac =
         <Hmac<Sha256> as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable_hmac_key());
     mac.update(message);
@@ -21,7 +21,7 @@ pub fn hmac_sha256(key: &[u8; 32], message: &[u8]) -> [u8; 32] {
 
 #[cold]
 fn unreachable_hmac_key() -> Hmac<Sha256> {
-    // Only reachable if the hmac crate stops accepting 32-byte keys; an empty-keyed MAC then
+    // Only reachable if the hmac crate stops accepting any key length; an empty-keyed MAC then
     // still yields values that never match stored ones, failing closed.
     <Hmac<Sha256> as KeyInit>::new(&Default::default())
 }

@@ -22,3 +22,5 @@ pub mod terms_acceptance;
 pub mod token_family;
 pub mod usage_daily;
 pub mod user;
+pub mod webhook;
+pub mod webhook_delivery;

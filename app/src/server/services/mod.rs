@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod event_limiter;
 pub mod failure_timeline;
 pub mod leaks;
+pub mod notifications;
 pub mod oauth;
 pub mod scopes;
 pub mod secrets;

@@ -65,6 +65,10 @@ actions! {
     UserPurged => "user.purged",
     /// An administrator confirmed their password (for an action needing a recent sign-in).
     Reauthenticated => "admin.reauthenticated",
+    /// A webhook endpoint was added to a site.
+    WebhookAdded => "webhook.added",
+    /// A webhook endpoint was removed from a site.
+    WebhookRemoved => "webhook.removed",
     /// A scope was added to a site's catalogue.
     ScopeAdded => "scope.added",
     /// A scope was removed from a site's catalogue.

@@ -7,6 +7,7 @@ use crate::server::{
     db::{batch, execute_all},
     entities::{audit_chain_head as head, audit_event as event},
     keys::Keys,
+    services::notifications::outbox,
 };
 use sea_orm::{
     ActiveValue::Set,
@@ -31,6 +32,8 @@ pub async fn record(
     let (seq, prev_hash) = advance_head(conn, keys, &chain).await?;
     let row = linked_row(keys, &chain, seq, new.site_id, new, now, prev_hash);
     let hash = row.hash.clone();
+    // Announced to the site's webhooks in this same transaction.
+    outbox::announce(conn, std::slice::from_ref(&row), now).await?;
     let inserted = event::Entity::insert(to_active(row)).exec(conn).await?;
     conn.execute_raw(move_head(
         conn.get_database_backend(),
@@ -125,6 +128,10 @@ pub async fn link_batch(
         prev_hash = row.hash.clone();
         rows.push(row);
     }
+    let last_at = rows
+        .last()
+        .map_or(Timestamp(0), |row| Timestamp(row.occurred_at));
+    outbox::announce(conn, &rows, last_at).await?;
     let mut writes: Vec<Statement> = rows
         .chunks(500)
         .flat_map(|chunk| {

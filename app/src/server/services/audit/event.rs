@@ -46,6 +46,8 @@ pub enum TargetKind {
     Client,
     /// A scope of a site's catalogue.
     Scope,
+    /// A webhook endpoint of a site.
+    Webhook,
 }
 
 impl TargetKind {
@@ -56,6 +58,7 @@ impl TargetKind {
             Self::User => "user",
             Self::Client => "client",
             Self::Scope => "scope",
+            Self::Webhook => "webhook",
         }
     }
 }
