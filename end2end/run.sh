@@ -45,9 +45,9 @@ run_suite() {
     export LEPTOS_SITE_ROOT="$root/target/site"
     export LATCHKEY_LOG="info"
     # A short re-authentication window lets the specs reach the password prompt quickly;
-    # metrics on, so the browser tests run through the metrics layers too; loopback http
-    # accepted, so the webhook spec can deliver to a receiver of its own.
-    exec "$binary" serve --addr "127.0.0.1:$port" --reauth-window 5 --metrics --allow-loopback-redirects
+    # metrics on, so the browser tests run through the metrics layers too; webhooks to private
+    # addresses, so the webhook spec can deliver to a receiver of its own.
+    exec "$binary" serve --addr "127.0.0.1:$port" --reauth-window 5 --metrics --webhooks-allow-private
   ) >"$work/server.log" 2>&1 &
   local pid=$!
   local status=0

@@ -58,8 +58,18 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_webhooks_site_url")
+                    .table("webhooks")
+                    .col("site_id")
+                    .col("url")
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
         for (name, table, cols) in [
-            ("idx_webhooks_site", "webhooks", &["site_id"][..]),
             (
                 "idx_webhook_deliveries_due",
                 "webhook_deliveries",

@@ -170,6 +170,7 @@ fn settings(global: &GlobalArgs) -> Result<Settings, CliError> {
     };
     Ok(Settings {
         allow_loopback_redirects: global.allow_loopback_redirects,
+        webhooks_allow_private: global.webhooks_allow_private,
         secret_policy: match global.secret_policy {
             SecretPolicyArg::Reveal => SecretPolicy::Reveal,
             SecretPolicyArg::ShowOnce => SecretPolicy::ShowOnce,

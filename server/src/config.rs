@@ -76,6 +76,11 @@ pub struct GlobalArgs {
     #[arg(long, env = "LATCHKEY_ALLOW_LOOPBACK_REDIRECTS", global = true)]
     pub allow_loopback_redirects: bool,
 
+    /// Let webhooks go to private, loopback and link-local addresses, over http too (for
+    /// development and tests; never where site administrators are not fully trusted).
+    #[arg(long, env = "LATCHKEY_WEBHOOKS_ALLOW_PRIVATE", global = true)]
+    pub webhooks_allow_private: bool,
+
     /// A plain-text file with your own Terms of Use (paragraphs separated by blank lines).
     #[arg(
         long,

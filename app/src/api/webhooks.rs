@@ -55,8 +55,8 @@ pub struct WebhooksPage {
     pub events: Vec<String>,
     /// Adding an endpoint needs the password first.
     pub needs_password: bool,
-    /// http:// to loopback hosts is accepted.
-    pub allow_loopback: bool,
+    /// The operator allows private targets (and plain http).
+    pub allow_private: bool,
 }
 
 /// A signed-in administrator: the selected site's webhooks and delivery log.
@@ -112,7 +112,7 @@ pub async fn get_webhooks() -> Result<WebhooksPage, ConsoleError> {
             .map(|event| (*event).to_owned())
             .collect(),
         needs_password: !admin.recently_authenticated(),
-        allow_loopback: admin.state.settings.allow_loopback_redirects,
+        allow_private: admin.state.settings.webhooks_allow_private,
     })
 }
 

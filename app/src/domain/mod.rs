@@ -16,6 +16,7 @@ mod site_roles;
 mod text;
 mod timestamp;
 mod username;
+mod webhook_url;
 
 pub use client_text::{ClientDescription, ClientName};
 pub use email::EmailAddress;
@@ -28,3 +29,4 @@ pub use site_roles::SiteRoles;
 pub use text::{Invalid, display_excerpt, is_invisible_or_bidi};
 pub use timestamp::{Timestamp, ago_words};
 pub use username::Username;
+pub use webhook_url::{WebhookUrl, is_public};

@@ -19,17 +19,17 @@ pub fn WebhooksPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 page.await.map(|page| {
-                    let url_hint = if page.allow_loopback {
-                        "https, or http to 127.0.0.1, [::1] or localhost."
+                    let url_hint = if page.allow_private {
+                        "https or http; private addresses are allowed on this server."
                     } else {
-                        "https."
+                        "https, to a public address. Do not put secrets in the URL: it is recorded in the audit log."
                     };
                     let no_endpoints = page.endpoints.is_empty();
                     let no_deliveries = page.deliveries.is_empty();
                     view! {
                         <h1>"Webhooks"<span class="subtitle">{page.site_name.clone()}</span></h1>
                         <p class="hint">{format!(
-                            "Latchkey POSTs these events as JSON, signed: {}. Each request carries Latchkey-Event, Latchkey-Delivery and Latchkey-Signature (t=<unix time>,v1=<hex HMAC-SHA-256 of \"<t>.<body>\" under the endpoint's signing secret>). A delivery not answered with 2xx is retried with backoff (30 s, doubling, up to 10 attempts).",
+                            "Latchkey POSTs these events as JSON, signed: {}. Each request carries Latchkey-Event, Latchkey-Delivery and Latchkey-Signature (t=<unix time>,v1=<hex HMAC-SHA-256 of \"<t>.<body>\" under the endpoint's signing secret>). A delivery not answered with 2xx is retried with backoff (30 s, doubling, 12 attempts over about 14 hours).",
                             page.events.join(", ")
                         )}</p>
                         <section class="panel" aria-labelledby="endpoints-heading">

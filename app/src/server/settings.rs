@@ -67,6 +67,10 @@ pub struct Settings {
     /// How long a deleted client or user stays in the Deleted view, restorable, before it is
     /// purged (seconds).
     pub deleted_retention: i64,
+    /// Webhooks may be sent to private, loopback and link-local addresses, and over plain
+    /// http (development and tests only: otherwise a site administrator could make the server
+    /// probe its own network).
+    pub webhooks_allow_private: bool,
 }
 
 impl Default for Settings {
@@ -87,6 +91,7 @@ impl Default for Settings {
             retire_warning_window: 7 * 24 * 60 * 60,
             leak_report_keys: Vec::new(),
             deleted_retention: 30 * 24 * 60 * 60,
+            webhooks_allow_private: false,
         }
     }
 }

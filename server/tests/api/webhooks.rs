@@ -52,7 +52,7 @@ async fn page(app: &TestApp) -> Value {
 }
 
 async fn send(app: &TestApp) -> usize {
-    let http = server::webhook_sender::http_client().unwrap();
+    let http = server::webhook_sender::http_client(true).unwrap();
     server::webhook_sender::send_due(&app.state, &http)
         .await
         .unwrap()
@@ -73,8 +73,9 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
     headers.get(name).unwrap().to_str().unwrap()
 }
 
+/// The receivers of these tests listen on 127.0.0.1.
 fn allow_loopback(settings: &mut app::server::Settings) {
-    settings.allow_loopback_redirects = true;
+    settings.webhooks_allow_private = true;
 }
 
 #[tokio::test]
@@ -283,11 +284,17 @@ async fn two_senders_at_once_deliver_each_event_once() {
     on_each_backend_with(allow_loopback, async |app| {
         let f = fixture(app, "twice", false).await;
         let (url, received) = receiver(vec![]).await;
-        let hook = add(app, &f.csrf, &url).await;
-        for _ in 0..6 {
+        add(app, &f.csrf, &url).await;
+        // Six announced events: the client disabled and enabled three times.
+        for disabled in ["true", "false"].repeat(3) {
             app.call_json(
-                "send_test_webhook",
-                &[("csrf", &f.csrf), ("webhook_id", &hook)],
+                "set_client_disabled",
+                &[
+                    ("csrf", &f.csrf),
+                    ("client_uuid", &f.client_uuid),
+                    ("disabled", disabled),
+                    ("tokens", "keep"),
+                ],
                 StatusCode::OK,
             )
             .await;
@@ -338,6 +345,55 @@ async fn another_sites_administrator_cannot_see_test_or_remove_a_webhook() {
         }
         // Acme's events never reach a Globex endpoint, and the other way round.
         assert_eq!(page(app).await["endpoints"].as_array().unwrap().len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn by_default_webhooks_go_only_to_public_https_addresses_and_one_test_at_a_time() {
+    crate::helpers::on_each_backend(async |app| {
+        let f = fixture(app, "ssrf", false).await;
+        for refused in [
+            "http://hooks.example.com/in",
+            "https://127.0.0.1:8443/in",
+            "https://localhost/in",
+            "https://169.254.169.254/latest/meta-data",
+            "https://10.0.0.7/in",
+            "https://[::ffff:192.168.1.1]/in",
+            "https://[fd00::1]/in",
+        ] {
+            let bad = app
+                .call_json(
+                    "add_webhook",
+                    &[("csrf", &f.csrf), ("url", refused)],
+                    StatusCode::BAD_REQUEST,
+                )
+                .await;
+            assert!(field_message(&bad, "url").is_some(), "{refused}: {bad}");
+        }
+        // A public name is accepted (nothing is sent in this test).
+        let hook = add(app, &f.csrf, "https://hooks.example.com/in").await;
+        // The same URL twice is refused.
+        app.call_json(
+            "add_webhook",
+            &[("csrf", &f.csrf), ("url", "https://hooks.example.com/in")],
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+        // One test event on its way at a time.
+        let form = [("csrf", f.csrf.as_str()), ("webhook_id", hook.as_str())];
+        app.call_json("send_test_webhook", &form, StatusCode::OK)
+            .await;
+        let again = app
+            .call_json("send_test_webhook", &form, StatusCode::CONFLICT)
+            .await;
+        assert!(
+            again["Conflict"]
+                .as_str()
+                .unwrap()
+                .contains("still on its way"),
+            "{again}"
+        );
     })
     .await;
 }

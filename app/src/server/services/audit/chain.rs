@@ -96,9 +96,10 @@ pub async fn record_batch(
 }
 
 /// The first half of [`record_batch`]: reserves the events' places in their chain (the head
-/// row is updated and locked now) and returns the statements that store them and move the
-/// head's hash, for the caller to run in the same transaction, alone or with its own writes
-/// (see [`execute_all`]).
+/// row is updated and locked now), queues the webhook deliveries of announced events (now,
+/// in the caller's transaction), and returns the statements that store the events and move
+/// the head's hash, for the caller to run in the same transaction, alone or with its own
+/// writes (see [`execute_all`]).
 pub async fn link_batch(
     conn: &impl ConnectionTrait,
     keys: &Keys,

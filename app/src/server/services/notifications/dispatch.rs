@@ -16,13 +16,14 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-/// Attempts before a delivery is given up (about eight and a half hours of retries).
-pub const MAX_ATTEMPTS: i32 = 10;
-/// How long a claimed attempt belongs to its sender: longer than the sender's timeout, so a
-/// sender that died mid-attempt is retried by another after this.
+/// Attempts before a delivery is given up: the waits between them add up to about 14.5 hours.
+pub const MAX_ATTEMPTS: i32 = 12;
+/// How long a claimed attempt belongs to its sender: one attempt is claimed right before it
+/// is made and takes at most the sender's connect and request timeouts (15 s), so a claim
+/// lapses only when its sender died; another sender then makes the attempt.
 pub const CLAIM_SECONDS: i64 = 60;
-/// Deliveries claimed at once.
-const BATCH: u64 = 20;
+/// Due deliveries looked at per claim.
+const CANDIDATES: u64 = 5;
 
 /// Seconds before the next attempt, after `attempts` failed ones: 30 s, doubling, at most 6 h.
 pub fn backoff(attempts: i32) -> i64 {
@@ -56,6 +57,8 @@ pub struct Claimed {
     pub url: String,
     /// The JSON body.
     pub body: String,
+    /// The claim: the due time it set, which [`settle`] requires to be still in place.
+    claim_until: i64,
     secret: String,
 }
 
@@ -77,27 +80,27 @@ impl std::fmt::Debug for Claimed {
     }
 }
 
-/// Claims up to a batch of due deliveries: each claim moves its due time on by
-/// [`CLAIM_SECONDS`], conditionally, so of two replicas only one gets it.
-pub async fn claim_due(
+/// Claims the next due delivery, if any: the claim moves its due time on by
+/// [`CLAIM_SECONDS`], conditionally, so of two senders only one gets it. Claim one right
+/// before sending it. A delivery whose signing secret cannot be read is given up at once.
+pub async fn claim_next(
     db: &DatabaseConnection,
     keys: &Keys,
     now: Timestamp,
-) -> Result<Vec<Claimed>, ServiceError> {
+) -> Result<Option<Claimed>, ServiceError> {
     let due = delivery::Entity::find()
         .filter(delivery::Column::NextAttemptAt.lte(now.unix()))
+        .filter(delivery::Column::DeliveredAt.is_null())
+        .filter(delivery::Column::FailedAt.is_null())
         .order_by_asc(delivery::Column::NextAttemptAt)
-        .limit(BATCH)
+        .limit(CANDIDATES)
         .all(db)
         .await?;
-    let mut claimed = Vec::with_capacity(due.len());
+    let claim_until = now.unix() + CLAIM_SECONDS;
     for row in due {
         let txn = begin_write(db).await?;
         let won = delivery::Entity::update_many()
-            .col_expr(
-                delivery::Column::NextAttemptAt,
-                Expr::value(now.unix() + CLAIM_SECONDS),
-            )
+            .col_expr(delivery::Column::NextAttemptAt, Expr::value(claim_until))
             .filter(delivery::Column::Id.eq(row.id))
             .filter(delivery::Column::NextAttemptAt.eq(row.next_attempt_at))
             .exec(&txn)
@@ -115,17 +118,48 @@ pub async fn claim_due(
             &keys.secret_encryption,
             &hook.secret_sealed,
             &secret_context(hook.id),
-        )?;
-        claimed.push(Claimed {
+        )
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok());
+        let Some(secret) = secret else {
+            tracing::error!(webhook = %hook.id, "a webhook's signing secret cannot be read");
+            give_up(db, row.id, claim_until, "signing secret unreadable", now).await?;
+            continue;
+        };
+        return Ok(Some(Claimed {
             delivery_id: row.id,
             event: row.event,
             url: hook.url,
             body: row.payload,
-            secret: String::from_utf8(secret)
-                .map_err(|e| ServiceError::caused("reading a webhook secret", e))?,
-        });
+            claim_until,
+            secret,
+        }));
     }
-    Ok(claimed)
+    Ok(None)
+}
+
+/// Ends a claimed delivery as failed without an attempt.
+async fn give_up(
+    db: &DatabaseConnection,
+    delivery_id: Uuid,
+    claim_until: i64,
+    why: &str,
+    now: Timestamp,
+) -> Result<(), ServiceError> {
+    let txn = begin_write(db).await?;
+    delivery::Entity::update_many()
+        .col_expr(delivery::Column::FailedAt, Expr::value(now.unix()))
+        .col_expr(
+            delivery::Column::NextAttemptAt,
+            Expr::value(Option::<i64>::None),
+        )
+        .col_expr(delivery::Column::LastError, Expr::value(why))
+        .filter(delivery::Column::Id.eq(delivery_id))
+        .filter(delivery::Column::NextAttemptAt.eq(claim_until))
+        .exec(&txn)
+        .await?;
+    txn.commit_neutral().await?;
+    Ok(())
 }
 
 /// How an attempt ended.
@@ -137,16 +171,22 @@ pub enum Outcome {
     Failed(String),
 }
 
-/// Records an attempt of `delivery_id`: delivered, due again after [`backoff`], or given up
-/// after [`MAX_ATTEMPTS`].
+/// Records the attempt of `claimed`: delivered, due again after [`backoff`], or given up after
+/// [`MAX_ATTEMPTS`]. Only while the claim still holds: an attempt whose claim lapsed (its
+/// sender stalled past [`CLAIM_SECONDS`]) was handed to another sender, whose result counts.
 pub async fn settle(
     db: &DatabaseConnection,
-    delivery_id: Uuid,
+    claimed: &Claimed,
     outcome: Outcome,
     now: Timestamp,
 ) -> Result<(), ServiceError> {
+    let delivery_id = claimed.delivery_id;
     let txn = begin_write(db).await?;
-    let Some(row) = delivery::Entity::find_by_id(delivery_id).one(&txn).await? else {
+    let Some(row) = delivery::Entity::find_by_id(delivery_id)
+        .one(&txn)
+        .await?
+        .filter(|row| row.next_attempt_at == Some(claimed.claim_until))
+    else {
         return Ok(());
     };
     let attempts = row.attempts + 1;
@@ -161,7 +201,8 @@ pub async fn settle(
         .col_expr(delivery::Column::LastAttemptAt, Expr::value(now.unix()))
         .col_expr(delivery::Column::LastStatus, Expr::value(status))
         .col_expr(delivery::Column::LastError, Expr::value(error))
-        .filter(delivery::Column::Id.eq(delivery_id));
+        .filter(delivery::Column::Id.eq(delivery_id))
+        .filter(delivery::Column::NextAttemptAt.eq(claimed.claim_until));
     update = if delivered {
         update
             .col_expr(delivery::Column::DeliveredAt, Expr::value(now.unix()))
@@ -213,6 +254,9 @@ mod tests {
         let waits: Vec<i64> = (1..=MAX_ATTEMPTS).map(backoff).collect();
         assert_eq!(&waits[..5], &[30, 60, 120, 240, 480]);
         assert_eq!(backoff(MAX_ATTEMPTS + 40), 6 * 3600);
+        // The waits between the attempts: about 14.5 hours.
+        let total: i64 = (1..MAX_ATTEMPTS).map(backoff).sum();
+        assert_eq!(total, 52_290);
         assert!(waits.windows(2).all(|w| w[0] <= w[1]));
     }
 

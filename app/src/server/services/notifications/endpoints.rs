@@ -2,7 +2,7 @@
 //! event — and its delivery log. Every change is audited on the site.
 
 use super::{dispatch::secret_context, outbox};
-use crate::domain::{RedirectUri, Timestamp};
+use crate::domain::{Timestamp, WebhookUrl};
 use crate::server::{
     ServiceError,
     crypto::{random, secret_box, tokens::Secret},
@@ -27,8 +27,8 @@ pub const MAX_PER_SITE: usize = 10;
 pub const LOGGED: u64 = 50;
 
 /// Adds an endpoint to `site_id`; returns it with its signing secret, which is never shown
-/// again. The URL follows the redirect URI rules: https, or http to a loopback host when the
-/// operator allows it.
+/// again. The URL must be https to a public address (see [`WebhookUrl`]) unless the operator
+/// allows private targets.
 pub async fn add(
     cx: &ServiceContext<'_>,
     site_id: Uuid,
@@ -41,9 +41,8 @@ pub async fn add(
         acting,
         now,
     } = *cx;
-    let url = RedirectUri::parse(url, settings.allow_loopback_redirects).map_err(|invalid| {
-        ServiceError::invalid("url", invalid.0.replace("Redirect URI", "The webhook URL"))
-    })?;
+    let url = WebhookUrl::parse(url, settings.webhooks_allow_private)
+        .map_err(|invalid| ServiceError::invalid("url", invalid.0))?;
     let txn = begin_write(db).await?;
     let site = acting.require_site_admin(&txn, site_id).await?;
     let existing = webhook::Entity::find()
@@ -87,7 +86,16 @@ pub async fn add(
         created_at: Set(created.created_at),
     })
     .exec_without_returning(&txn)
-    .await?;
+    .await
+    .map_err(|error| {
+        // Two administrators adding the same URL at once: the unique index decides.
+        let error = ServiceError::from(error);
+        if error.is_unique_violation() {
+            ServiceError::invalid("url", "This site already sends to this URL.")
+        } else {
+            error
+        }
+    })?;
     audit::record(
         &txn,
         keys,
@@ -136,10 +144,22 @@ pub async fn remove(cx: &ServiceContext<'_>, webhook_id: Uuid) -> Result<(), Ser
     Ok(())
 }
 
-/// Queues the test event to one endpoint; returns the delivery.
+/// Queues the test event to one endpoint; returns the delivery. One test at a time per
+/// endpoint: a test still on its way refuses another, so the button cannot flood the outbox.
 pub async fn send_test(cx: &ServiceContext<'_>, webhook_id: Uuid) -> Result<Uuid, ServiceError> {
     let txn = begin_write(cx.db).await?;
     let hook = require(&txn, cx.acting, webhook_id).await?;
+    let pending = delivery::Entity::find()
+        .filter(delivery::Column::WebhookId.eq(hook.id))
+        .filter(delivery::Column::Event.eq(outbox::TEST_EVENT))
+        .filter(delivery::Column::NextAttemptAt.is_not_null())
+        .one(&txn)
+        .await?;
+    if pending.is_some() {
+        return Err(ServiceError::Conflict(
+            "A test event to this endpoint is still on its way; see the delivery log.".into(),
+        ));
+    }
     let id = outbox::queue_test(&txn, &hook, &cx.acting.actor().label, cx.now).await?;
     txn.commit_neutral().await?;
     Ok(id)
