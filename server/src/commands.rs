@@ -648,7 +648,7 @@ async fn client_delete(state: &AppState, client_id: &str, delete: bool) -> Resul
         "client_id": changed.client_id,
         "name": changed.name,
         "deleted_at": rfc3339(changed.deleted_at),
-        "purge_at": rfc3339(changed.deleted_at.map(|at| at + state.settings.deleted_retention)),
+        "purge_at": rfc3339(changed.deleted_at.map(|at| state.settings.purge_at(at))),
     }))
 }
 
@@ -675,7 +675,7 @@ async fn admin_delete(global: &GlobalArgs, username: &str, delete: bool) -> Resu
     print_json(&json!({
         "username": user.username,
         "deleted": delete,
-        "purge_at": delete.then(|| rfc3339(Some(state.clock.now().unix() + state.settings.deleted_retention))),
+        "purge_at": delete.then(|| rfc3339(Some(state.settings.purge_at(state.clock.now().unix())))),
     }))
 }
 

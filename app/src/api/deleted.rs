@@ -71,9 +71,9 @@ pub async fn list_deleted() -> Result<DeletedItems, ConsoleError> {
     let acting = admin.acting();
     let db = &admin.state.db;
     let now = admin.state.clock.now().unix();
-    let retention = admin.state.settings.deleted_retention;
+    let settings = &admin.state.settings;
     let purge = |deleted_at: Option<i64>| {
-        let at = deleted_at.unwrap_or(now) + retention;
+        let at = settings.purge_at(deleted_at.unwrap_or(now));
         (
             Timestamp(deleted_at.unwrap_or(now)).format_utc(),
             Timestamp(at).format_utc(),
@@ -115,7 +115,7 @@ pub async fn list_deleted() -> Result<DeletedItems, ConsoleError> {
         .collect();
     Ok(DeletedItems {
         site_name: admin.site.name.clone(),
-        retention_days: retention / 86_400,
+        retention_days: settings.deleted_retention_days(),
         clients,
         users,
     })

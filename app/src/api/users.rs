@@ -337,7 +337,7 @@ pub async fn preview_user_deletion(user_id: Uuid) -> Result<DeletionPreview, Con
     let view = users::view(&admin.state.db, &acting, user_id).await?;
     let impact = users::deletion_impact(&admin.state.db, &acting, user_id).await?;
     Ok(DeletionPreview {
-        retention_days: admin.state.settings.deleted_retention / 86_400,
+        retention_days: admin.state.settings.deleted_retention_days(),
         username: view.user.username,
         sites: impact.sites,
         last_admin_of: impact.last_admin_of,

@@ -73,6 +73,19 @@ pub struct Settings {
     pub webhooks_allow_private: bool,
 }
 
+impl Settings {
+    /// When something deleted at `deleted_at` is purged (the one place the Deleted view's
+    /// dates, the audit events and the CLI take it from).
+    pub fn purge_at(&self, deleted_at: i64) -> i64 {
+        deleted_at + self.deleted_retention
+    }
+
+    /// The retention period of deleted items, in whole days (as the console says it).
+    pub fn deleted_retention_days(&self) -> i64 {
+        self.deleted_retention / 86_400
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {

@@ -284,7 +284,7 @@ impl ClientDetail {
         let now = page.now.unix();
         let client = view.client;
         Self {
-            deleted_retention_days: page.settings.deleted_retention / 86_400,
+            deleted_retention_days: page.settings.deleted_retention_days(),
             active: client.is_active(),
             created: Timestamp(client.created_at).format_utc(),
             last_used: Timestamp::format_optional(client.last_used_at),

@@ -55,7 +55,7 @@ pub async fn delete(
     update.deleted_with_owner = Set(false);
     update.updated_at = Set(now.unix());
     let deleted = update.update(&txn).await?;
-    let purge_at = now.unix() + settings.deleted_retention;
+    let purge_at = settings.purge_at(now.unix());
     audit::record(
         &txn,
         keys,
@@ -69,7 +69,7 @@ pub async fn delete(
                 deleted.name,
                 usage.active_families,
                 usage.active_access_tokens,
-                settings.deleted_retention / 86_400
+                settings.deleted_retention_days()
             ),
         )
         .target(Target::client(&deleted))

@@ -51,9 +51,19 @@ pub async fn deletion_impact(
     user_id: Uuid,
 ) -> Result<DeletionImpact, ServiceError> {
     let (_, reach_ids) = require_account_manager(conn, acting, user_id).await?;
+    impact_on(conn, user_id, &reach_ids).await
+}
+
+/// [`deletion_impact`] once the actor is known to manage the user, whose reach is
+/// `reach_ids`.
+async fn impact_on(
+    conn: &impl ConnectionTrait,
+    user_id: Uuid,
+    reach_ids: &[Uuid],
+) -> Result<DeletionImpact, ServiceError> {
     let mut impact = DeletionImpact::default();
     let administered = administered_by(conn, user_id).await?;
-    for site_id in reach_ids {
+    for &site_id in reach_ids {
         let Some(site) = site::Entity::find_by_id(site_id).one(conn).await? else {
             continue;
         };
@@ -148,7 +158,7 @@ pub async fn delete(cx: &ServiceContext<'_>, user_id: Uuid) -> Result<(), Servic
     let families = lock_grants_of(&txn, user_id).await?;
     lock_user(&txn, user_id).await?;
     let (current, sites) = require_account_manager(&txn, acting, user_id).await?;
-    let impact = deletion_impact(&txn, acting, user_id).await?;
+    let impact = impact_on(&txn, user_id, &sites).await?;
     lock_sites(&txn, &sites).await?;
     let revoked = token_families::revoke_families(&txn, families, "user deleted", now).await?;
     // Unused codes (theirs, and their clients'): none may start a grant after an undo.
@@ -198,7 +208,7 @@ pub async fn delete(cx: &ServiceContext<'_>, user_id: Uuid) -> Result<(), Servic
                 current.username,
                 impact.clients.len(),
                 revoked,
-                settings.deleted_retention / 86_400
+                settings.deleted_retention_days()
             ),
         )
         .target(Target::user(&current))
@@ -206,7 +216,7 @@ pub async fn delete(cx: &ServiceContext<'_>, user_id: Uuid) -> Result<(), Servic
             "email": current.email,
             "clients_deleted": impact.clients,
             "grants_revoked": revoked,
-            "purge_at": now.unix() + settings.deleted_retention,
+            "purge_at": settings.purge_at(now.unix()),
         })),
         now,
     )
