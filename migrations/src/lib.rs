@@ -23,6 +23,7 @@ mod m20261202_000013_secret_expiry;
 mod m20261202_000014_leak_response;
 mod m20261202_000015_soft_delete;
 mod m20261202_000016_webhooks;
+mod m20261203_000017_mail;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000014_leak_response::Migration),
             Box::new(m20261202_000015_soft_delete::Migration),
             Box::new(m20261202_000016_webhooks::Migration),
+            Box::new(m20261203_000017_mail::Migration),
         ]
     }
 }

@@ -21,11 +21,19 @@ const PURGE_INTERVAL: Duration = Duration::from_secs(300);
 const AUDIT_RETENTION_INTERVAL: Duration = Duration::from_secs(86_400);
 
 /// Starts the housekeeping loops for the life of the process. `audit_retention_days`: prune
-/// audit events older than that many days (daily, starting now).
-pub fn spawn(state: AppState, audit_retention_days: Option<i64>) {
+/// audit events older than that many days (daily, starting now). `mailer`: the operator's SMTP
+/// server, when e-mail is configured.
+pub fn spawn(
+    state: AppState,
+    audit_retention_days: Option<i64>,
+    mailer: Option<crate::mail_sender::Mailer>,
+) {
     // Drops cached credentials when another process (a replica, the CLI) changed any.
     tokio::spawn(cache::watch_epoch(state.db.clone()));
     tokio::spawn(crate::webhook_sender::run(state.clone()));
+    if let Some(mailer) = mailer {
+        tokio::spawn(crate::mail_sender::run(state.clone(), mailer));
+    }
     let checkpoint_db = state.db.clone();
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(db::SQLITE_CHECKPOINT_INTERVAL);
@@ -122,8 +130,31 @@ pub fn spawn(state: AppState, audit_retention_days: Option<i64>) {
             {
                 tracing::warn!(%error, "pruning the webhook delivery log failed");
             }
+            if let Err(error) =
+                services::notifications::mail_dispatch::prune_settled(&state.db, now).await
+            {
+                tracing::warn!(%error, "pruning the mail log failed");
+            }
+            announce_notices(&state, now).await;
         }
     });
+}
+
+/// Announces the expiry reminders and stale clients due now (each once, whichever replica
+/// gets there first).
+async fn announce_notices(state: &AppState, now: app::domain::Timestamp) {
+    match services::secrets::reminders::announce_due(&state.db, &state.keys, now).await {
+        Ok(0) => {}
+        Ok(count) => tracing::info!(count, "announced secret expiry reminders"),
+        Err(error) => tracing::warn!(%error, "announcing expiry reminders failed"),
+    }
+    if let Some(after) = state.settings.stale_client_after {
+        match services::clients::announce_stale(&state.db, &state.keys, after, now).await {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(count, "announced stale API clients"),
+            Err(error) => tracing::warn!(%error, "announcing stale clients failed"),
+        }
+    }
 }
 
 /// Removes for good the clients and users deleted longer ago than the retention period

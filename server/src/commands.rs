@@ -22,7 +22,9 @@ use app::{
             access::{self, Acting},
             audit, clients,
             context::ServiceContext,
-            failure_timeline, leaks, secrets, setup, sites,
+            failure_timeline, leaks,
+            notifications::mail_settings,
+            secrets, setup, sites,
             users::{self, NewUser, SiteRoles},
         },
         state::{SecretPolicy, TermsOfUse},
@@ -264,13 +266,25 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), CliError> {
             Some(path) => leak_report_keys(path)?,
             None => Vec::new(),
         },
+        mail_configured: args.smtp_url.is_some(),
+        stale_client_after: (args.stale_client_days > 0).then_some(args.stale_client_days * 86_400),
         ..settings(global)?
+    };
+    let mailer = match &args.smtp_url {
+        Some(url) => {
+            let from = args
+                .mail_from
+                .clone()
+                .unwrap_or_else(|| default_mail_from(&public_url));
+            Some(crate::mail_sender::Mailer::new(&url.0, &from, &issuer).map_err(CliError)?)
+        }
+        None => None,
     };
     let state = open(
         global,
         settings,
         args.setup_token.clone(),
-        args.pool_size(global),
+        args.pool_size(global.is_sqlite()),
     )
     .await?;
     if setup::needs_setup(&state.db).await?
@@ -281,7 +295,7 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), CliError> {
              (or create an administrator with `latchkey admin create`)"
         );
     }
-    crate::background::spawn(state.clone(), args.audit_retention_days);
+    crate::background::spawn(state.clone(), args.audit_retention_days, mailer);
     let usage = state.clone();
     let leptos_options = leptos::config::LeptosOptions::builder()
         .output_name("latchkey")
@@ -319,6 +333,16 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), CliError> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// `Latchkey <latchkey@HOST>` with the public URL's host when it is a domain name, else
+/// `localhost` (an address needs a domain).
+fn default_mail_from(public_url: &url::Url) -> String {
+    let host = match public_url.host() {
+        Some(url::Host::Domain(name)) if name.contains('.') => name.to_owned(),
+        _ => "localhost".to_owned(),
+    };
+    format!("Latchkey <latchkey@{host}>")
 }
 
 async fn shutdown_signal() {
@@ -361,6 +385,7 @@ async fn site(global: &GlobalArgs, command: SiteCommand) -> Result<(), CliError>
         SiteCommand::Update {
             name,
             secret_expires_in,
+            email_notifications,
         } => {
             let site = sites::find_by_name(&state.db, &name)
                 .await?
@@ -377,10 +402,18 @@ async fn site(global: &GlobalArgs, command: SiteCommand) -> Result<(), CliError>
                     sites::set_secret_lifetime(&cx, site.id, lifetime).await?
                 }
             };
+            let site = match email_notifications {
+                None => site,
+                Some(switch) => {
+                    let on = switch == crate::config::Switch::On;
+                    mail_settings::set_enabled(&cx, site.id, on).await?
+                }
+            };
             print_json(&json!({
                 "id": site.id,
                 "name": site.name,
                 "secret_lifetime_seconds": site.secret_lifetime,
+                "email_notifications": site.email_notifications,
             }))
         }
         SiteCommand::List { json } => {

@@ -2,7 +2,11 @@
 //! defaults that make `latchkey serve` work on a fresh machine (SQLite under `./data/`).
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use std::{net::SocketAddr, path::PathBuf};
+use std::path::PathBuf;
+
+mod serve;
+
+pub use serve::{ServeArgs, SmtpUrl};
 
 /// The `latchkey` command line.
 #[derive(Debug, Parser)]
@@ -192,67 +196,6 @@ pub struct SeedArgs {
     pub password_stdin: bool,
 }
 
-/// `latchkey serve` settings.
-#[derive(Debug, Clone, Args)]
-pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, env = "LATCHKEY_ADDR", default_value = "127.0.0.1:3000")]
-    pub addr: SocketAddr,
-    /// Public base URL, also the OAuth issuer (https in production; plain http is accepted only
-    /// for loopback addresses). Default: `http://<addr>`.
-    #[arg(long, env = "LATCHKEY_PUBLIC_URL")]
-    pub public_url: Option<String>,
-    /// Trust `X-Forwarded-For`/`X-Forwarded-Proto` from a TLS-terminating proxy in front of
-    /// Latchkey: client addresses come from the proxy, cookies are `Secure`, HSTS is sent.
-    #[arg(long, env = "LATCHKEY_TRUSTED_PROXY")]
-    pub trusted_proxy: bool,
-    /// Use this first-run setup token instead of a random one (for automated installs).
-    #[arg(long, env = "LATCHKEY_SETUP_TOKEN", hide_env_values = true)]
-    pub setup_token: Option<String>,
-    /// Directory of the compiled front end (JS, WASM, CSS).
-    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
-    pub site_root: String,
-    /// Serve only the authorization server and the API (no console), e.g. as extra replicas
-    /// in front of the same database.
-    #[arg(long, env = "LATCHKEY_TOKEN_SERVER_ONLY")]
-    pub token_server_only: bool,
-    /// Database connections in the pool (default: 4 on SQLite, 16 on PostgreSQL; see
-    /// [`ServeArgs::pool_size`]).
-    #[arg(long, env = "LATCHKEY_DB_POOL", value_parser = clap::value_parser!(u32).range(1..=1_000))]
-    pub db_pool: Option<u32>,
-    /// Access token lifetime in seconds.
-    #[arg(long, env = "LATCHKEY_ACCESS_TOKEN_TTL", default_value_t = 1800, value_parser = clap::value_parser!(i64).range(60..=86_400))]
-    pub access_token_ttl: i64,
-    /// Refresh token lifetime in seconds (default 30 days).
-    #[arg(long, env = "LATCHKEY_REFRESH_TOKEN_TTL", default_value_t = 2_592_000, value_parser = clap::value_parser!(i64).range(300..=31_536_000))]
-    pub refresh_token_ttl: i64,
-    /// The longest a grant lives however often it is refreshed, in seconds from the code's
-    /// exchange (default 90 days); then the user must authorize again. At least the refresh
-    /// token lifetime.
-    #[arg(long, env = "LATCHKEY_REFRESH_TOKEN_ABSOLUTE_TTL", default_value_t = 7_776_000, value_parser = clap::value_parser!(i64).range(300..=315_360_000))]
-    pub refresh_token_absolute_ttl: i64,
-    /// How recent a password entry must be (seconds) to reveal, regenerate or retire a client
-    /// secret, or to set a password.
-    #[arg(long, env = "LATCHKEY_REAUTH_WINDOW", default_value_t = 300, value_parser = clap::value_parser!(i64).range(1..=3600))]
-    pub reauth_window: i64,
-    /// Authorization code lifetime in seconds (at most 600, RFC 6749 4.1.2).
-    #[arg(long, env = "LATCHKEY_CODE_TTL", default_value_t = 300, value_parser = clap::value_parser!(i64).range(30..=600))]
-    pub code_ttl: i64,
-    /// Serve Prometheus metrics at `/metrics` (requests, latencies, token grants, database
-    /// pool). Off by default: keep the endpoint away from the public internet.
-    #[arg(long, env = "LATCHKEY_METRICS")]
-    pub metrics: bool,
-    /// GitHub's secret-scanning public keys, as GitHub publishes them
-    /// (`https://api.github.com/meta/public_keys/secret_scanning`, saved to a file): JSON leak
-    /// reports must then carry a valid `Github-Public-Key-Signature`.
-    #[arg(long, env = "LATCHKEY_LEAK_REPORT_KEYS")]
-    pub leak_report_keys: Option<std::path::PathBuf>,
-    /// Delete audit events older than this many days (checked daily; a signed checkpoint keeps
-    /// `latchkey audit verify` working). Default: keep everything.
-    #[arg(long, env = "LATCHKEY_AUDIT_RETENTION_DAYS", value_parser = clap::value_parser!(i64).range(1..=36_500))]
-    pub audit_retention_days: Option<i64>,
-}
-
 /// `latchkey site ...`
 #[derive(Debug, Subcommand)]
 pub enum SiteCommand {
@@ -276,7 +219,20 @@ pub enum SiteCommand {
         /// How long new secrets of its clients stay valid (e.g. `90d`), or `never`.
         #[arg(long)]
         secret_expires_in: Option<String>,
+        /// Send the site's notifications by e-mail too (to owners and administrators; the
+        /// server needs `--smtp-url`).
+        #[arg(long, value_enum)]
+        email_notifications: Option<Switch>,
     },
+}
+
+/// `on` or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    /// Turned on.
+    On,
+    /// Turned off.
+    Off,
 }
 
 /// `latchkey admin ...`
@@ -473,30 +429,26 @@ impl GlobalArgs {
     }
 }
 
-/// Reader connections on SQLite when `--db-pool` is not given. SQLite writes go through one
-/// dedicated connection (`app::server::db`), so the pool only reads, and reads are CPU work in
-/// this process: more connections than a few per core add no throughput, only a page cache
-/// and a thread each (16 instead of 4 cost 15–35 MB of RSS under `make bench`).
-const SQLITE_DEFAULT_POOL: u32 = 4;
-
-/// Connections on PostgreSQL when `--db-pool` is not given: the server does the work there,
-/// and connections waiting on the network are cheap.
-const POSTGRES_DEFAULT_POOL: u32 = 16;
-
-impl ServeArgs {
-    /// The pool size: `--db-pool`, or the default for the database in use.
-    pub fn pool_size(&self, global: &GlobalArgs) -> u32 {
-        self.db_pool.unwrap_or(if global.is_sqlite() {
-            SQLITE_DEFAULT_POOL
-        } else {
-            POSTGRES_DEFAULT_POOL
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::serve::{POSTGRES_DEFAULT_POOL, SQLITE_DEFAULT_POOL};
     use super::*;
+
+    #[test]
+    fn the_smtp_url_never_shows_in_debug_output_and_a_sender_needs_it() {
+        let (_, args) = serve(&[
+            "serve",
+            "--smtp-url",
+            "smtps://mailer:hunter22@smtp.example.com",
+        ]);
+        let printed = format!("{args:?}");
+        assert!(!printed.contains("hunter22"), "{printed}");
+        assert!(
+            Cli::try_parse_from(["latchkey", "serve", "--mail-from", "ops@example.com"]).is_err()
+        );
+        let (_, args) = serve(&["serve", "--stale-client-days", "0"]);
+        assert_eq!(args.stale_client_days, 0);
+    }
 
     fn serve(args: &[&str]) -> (GlobalArgs, ServeArgs) {
         let cli = Cli::try_parse_from([&["latchkey"], args].concat()).expect("arguments parse");
@@ -510,12 +462,12 @@ mod tests {
     fn pool_size_defaults_by_database_and_follows_the_flag() {
         let (global, mut args) = serve(&["serve", "--database-url", "sqlite://x.db?mode=rwc"]);
         args.db_pool = None;
-        assert_eq!(args.pool_size(&global), SQLITE_DEFAULT_POOL);
+        assert_eq!(args.pool_size(global.is_sqlite()), SQLITE_DEFAULT_POOL);
         let (global, mut args) = serve(&["serve", "--database-url", "postgres://db/latchkey"]);
         args.db_pool = None;
-        assert_eq!(args.pool_size(&global), POSTGRES_DEFAULT_POOL);
+        assert_eq!(args.pool_size(global.is_sqlite()), POSTGRES_DEFAULT_POOL);
         let (global, args) = serve(&["serve", "--db-pool", "7"]);
-        assert_eq!(args.pool_size(&global), 7);
+        assert_eq!(args.pool_size(global.is_sqlite()), 7);
         assert!(Cli::try_parse_from(["latchkey", "serve", "--db-pool", "0"]).is_err());
     }
 }

@@ -5,6 +5,7 @@ pub mod background;
 pub mod commands;
 pub mod config;
 pub mod console;
+pub mod mail_sender;
 pub mod master_key;
 pub mod metrics;
 pub mod middleware;

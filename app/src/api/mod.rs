@@ -6,6 +6,7 @@ pub mod audit;
 pub mod clients;
 pub mod dashboard;
 pub mod deleted;
+pub mod mail;
 #[cfg(all(test, feature = "ssr"))]
 mod properties;
 pub mod session;

@@ -12,6 +12,7 @@ pub mod client_new;
 pub mod clients_list;
 pub mod dashboard;
 pub mod deleted;
+pub mod mail_section;
 pub mod not_found;
 pub mod security_settings;
 pub mod setup;

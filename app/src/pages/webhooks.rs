@@ -6,6 +6,7 @@ use crate::components::{
     copy_button::CopyButton,
     layout::CsrfField,
 };
+use crate::pages::mail_section::EmailSection;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -68,6 +69,7 @@ pub fn WebhooksPage() -> impl IntoView {
                                 }.into_any()
                             }}
                         </section>
+                        <EmailSection/>
                     }
                 })
             })}

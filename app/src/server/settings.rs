@@ -71,6 +71,11 @@ pub struct Settings {
     /// http (development and tests only: otherwise a site administrator could make the server
     /// probe its own network).
     pub webhooks_allow_private: bool,
+    /// The operator configured an SMTP server (`--smtp-url`): sites may turn e-mail
+    /// notifications on. The server's mail sender holds the rest (address, credentials).
+    pub mail_configured: bool,
+    /// A live client unused this long (seconds) is announced as stale; `None`: never.
+    pub stale_client_after: Option<i64>,
 }
 
 impl Settings {
@@ -105,6 +110,8 @@ impl Default for Settings {
             leak_report_keys: Vec::new(),
             deleted_retention: 30 * 24 * 60 * 60,
             webhooks_allow_private: false,
+            mail_configured: false,
+            stale_client_after: Some(90 * 24 * 60 * 60),
         }
     }
 }

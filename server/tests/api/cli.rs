@@ -703,6 +703,22 @@ async fn secret_expiry_from_the_command_line() {
             None,
         ));
         assert_eq!(site["secret_lifetime_seconds"], 90 * 86_400, "{}", db.name);
+        assert_eq!(site["email_notifications"], false);
+        // E-mail notifications, switched from the command line (no SMTP needed to decide).
+        let mailed = json(&latchkey(
+            &db,
+            &[
+                "site",
+                "update",
+                "--name",
+                "Acme",
+                "--email-notifications",
+                "on",
+            ],
+            None,
+        ));
+        assert_eq!(mailed["email_notifications"], true, "{mailed}");
+        assert_eq!(mailed["secret_lifetime_seconds"], 90 * 86_400);
         let by_site = json(&create("By site", &[]));
         let chosen = json(&create("Chosen", &["--secret-expires-in", "30d"]));
         let never = json(&create("Never", &["--secret-expires-in", "never"]));

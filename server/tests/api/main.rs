@@ -20,6 +20,7 @@ mod helpers;
 mod hostile;
 mod hostile_http;
 mod leaks;
+mod mail;
 mod metrics;
 mod oauth_authorize;
 mod oauth_flow;

@@ -34,6 +34,9 @@ pub struct Model {
     pub deleted_at: Option<i64>,
     /// Deleted together with its owner: restoring the owner restores it.
     pub deleted_with_owner: bool,
+    /// When the client was last announced as stale (unused for the stale period); it is
+    /// announced again only after it has been used since.
+    pub stale_announced_at: Option<i64>,
 }
 
 impl Model {

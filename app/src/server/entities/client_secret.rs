@@ -32,6 +32,9 @@ pub struct Model {
     /// The `User-Agent` of the last successful use (cleaned for display: at most 200
     /// characters and an ellipsis).
     pub last_user_agent: Option<String>,
+    /// The last expiry reminder announced, in days before the expiry (30, 14, 7, 1; 0: the
+    /// expiry itself), so each goes out once.
+    pub reminded_days: Option<i32>,
 }
 
 impl Model {

@@ -12,6 +12,7 @@ pub mod client_failure;
 pub mod client_scope;
 pub mod client_secret;
 pub mod credential_epoch;
+pub mod mail_delivery;
 pub mod refresh_token;
 pub mod session;
 pub mod sign_in_throttle;

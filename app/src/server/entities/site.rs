@@ -15,6 +15,9 @@ pub struct Model {
     pub updated_at: i64,
     /// How long new secrets of the site's clients stay valid (seconds); `None`: no expiry.
     pub secret_lifetime: Option<i64>,
+    /// Notifications go by e-mail too (to the client's owner and the site's administrators),
+    /// through the operator's SMTP server.
+    pub email_notifications: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -66,6 +66,7 @@ pub async fn insert(
         created_at: Set(now.unix()),
         updated_at: Set(now.unix()),
         secret_lifetime: Set(None),
+        email_notifications: Set(false),
     }
     .insert(conn)
     .await

@@ -41,6 +41,8 @@ actions! {
     CredentialLeaked => "client.credential_leaked",
     /// The lifetime of a site's new secrets changed.
     SiteSecretLifetimeChanged => "site.secret_lifetime_changed",
+    /// A site's e-mail notifications were turned on or off.
+    SiteEmailNotificationsChanged => "site.email_notifications_changed",
     /// A user was created.
     UserCreated => "user.created",
     /// A user's email address changed.
@@ -95,6 +97,12 @@ actions! {
     SecretRotated => "client.secret_rotated",
     /// An old client secret was retired.
     SecretRetired => "client.secret_retired",
+    /// A client's current secret expires soon (reminders at 30, 14, 7 and 1 days).
+    SecretExpiring => "client.secret_expiring",
+    /// A client's current secret reached its expiry and is no longer accepted.
+    SecretExpired => "client.secret_expired",
+    /// A client has not been used for the stale period.
+    ClientStale => "client.stale",
     /// Tokens were revoked by an administrator (one grant, or all of a client's).
     TokensRevoked => "token.revoked_by_admin",
     /// An API user authorized a client: an authorization code was issued.

@@ -77,6 +77,17 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// Latchkey itself, on its schedule (reminders, stale clients): the operator's kind, named
+    /// so a reader can tell it from a command.
+    pub fn scheduled() -> Self {
+        Self {
+            kind: ActorKind::Operator,
+            id: None,
+            label: "Latchkey (scheduled)".to_owned(),
+            address: None,
+        }
+    }
+
     /// An administrator acting in the console.
     pub fn admin(user_id: Uuid, username: &str, address: Option<String>) -> Self {
         Self {

@@ -6,6 +6,7 @@ mod deletion;
 mod list;
 mod registration;
 pub mod rows;
+mod stale;
 mod store;
 mod view;
 
@@ -13,6 +14,7 @@ pub use deletion::{DeletedClient, delete, deleted_on_site, purge, purge_expired,
 pub use list::{ClientPage, ClientQuery, ClientRow, ClientSort, list};
 pub use registration::{Registration, register};
 pub use rows::{CheckedRegistration, RegistrationRows};
+pub use stale::announce_stale;
 pub use view::{CHART_DAYS, ClientView, HISTORY_EVENTS, LISTED_GRANTS, client_scopes, view};
 
 use checks::{allowed_scopes, require_api_user};

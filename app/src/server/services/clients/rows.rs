@@ -95,6 +95,7 @@ pub fn registration_rows(
         terms_version: Set(registration.terms_version.to_owned()),
         deleted_at: Set(None),
         deleted_with_owner: Set(false),
+        stale_announced_at: Set(None),
     };
     let scopes = scope_rows(id, registration.scopes);
     let (slot, secret) = secrets::new_slot(

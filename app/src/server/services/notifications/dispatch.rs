@@ -2,35 +2,32 @@
 //! attempt twice, signing each body, and settling each attempt — delivered on a 2xx answer,
 //! otherwise retried with exponential backoff until the attempts run out.
 
+use super::attempts::{self, Claim, OutboxTable, Settled};
 use crate::domain::Timestamp;
 use crate::server::{
     ServiceError,
     crypto::{hex, hmac_sha256, secret_box},
-    db::begin_write,
     entities::{webhook, webhook_delivery as delivery},
     keys::Keys,
 };
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::Expr,
-};
+use sea_orm::{DatabaseConnection, EntityTrait, sea_query::Expr};
 use uuid::Uuid;
 
-/// Attempts before a delivery is given up: the waits between them add up to about 14.5 hours.
-pub const MAX_ATTEMPTS: i32 = 12;
-/// How long a claimed attempt belongs to its sender: one attempt is claimed right before it
-/// is made and takes at most the sender's connect and request timeouts (15 s), so a claim
-/// lapses only when its sender died; another sender then makes the attempt.
-pub const CLAIM_SECONDS: i64 = 60;
-/// Due deliveries looked at per claim.
-const CANDIDATES: u64 = 5;
+pub use attempts::{CLAIM_SECONDS, LOG_RETENTION_SECONDS, MAX_ATTEMPTS, backoff};
 
-/// Seconds before the next attempt, after `attempts` failed ones: 30 s, doubling, at most 6 h.
-pub fn backoff(attempts: i32) -> i64 {
-    let doublings = u32::try_from(attempts.saturating_sub(1))
-        .unwrap_or(0)
-        .min(20);
-    (30_i64 << doublings).min(6 * 3600)
+impl OutboxTable for delivery::Entity {
+    const ID: delivery::Column = delivery::Column::Id;
+    const NEXT_ATTEMPT_AT: delivery::Column = delivery::Column::NextAttemptAt;
+    const ATTEMPTS: delivery::Column = delivery::Column::Attempts;
+    const LAST_ATTEMPT_AT: delivery::Column = delivery::Column::LastAttemptAt;
+    const LAST_ERROR: delivery::Column = delivery::Column::LastError;
+    const DONE_AT: delivery::Column = delivery::Column::DeliveredAt;
+    const FAILED_AT: delivery::Column = delivery::Column::FailedAt;
+    const CREATED_AT: delivery::Column = delivery::Column::CreatedAt;
+
+    fn due(row: &delivery::Model) -> (Uuid, Option<i64>) {
+        (row.id, row.next_attempt_at)
+    }
 }
 
 /// The `Latchkey-Signature` header of `body` sent at `at`: `t=<unix seconds>,v1=<hex
@@ -57,8 +54,7 @@ pub struct Claimed {
     pub url: String,
     /// The JSON body.
     pub body: String,
-    /// The claim: the due time it set, which [`settle`] requires to be still in place.
-    claim_until: i64,
+    claim: Claim,
     secret: String,
 }
 
@@ -80,37 +76,14 @@ impl std::fmt::Debug for Claimed {
     }
 }
 
-/// Claims the next due delivery, if any: the claim moves its due time on by
-/// [`CLAIM_SECONDS`], conditionally, so of two senders only one gets it. Claim one right
+/// Claims the next due delivery, if any (see [`attempts::claim_next`]). Claim one right
 /// before sending it. A delivery whose signing secret cannot be read is given up at once.
 pub async fn claim_next(
     db: &DatabaseConnection,
     keys: &Keys,
     now: Timestamp,
 ) -> Result<Option<Claimed>, ServiceError> {
-    let due = delivery::Entity::find()
-        .filter(delivery::Column::NextAttemptAt.lte(now.unix()))
-        .filter(delivery::Column::DeliveredAt.is_null())
-        .filter(delivery::Column::FailedAt.is_null())
-        .order_by_asc(delivery::Column::NextAttemptAt)
-        .limit(CANDIDATES)
-        .all(db)
-        .await?;
-    let claim_until = now.unix() + CLAIM_SECONDS;
-    for row in due {
-        let txn = begin_write(db).await?;
-        let won = delivery::Entity::update_many()
-            .col_expr(delivery::Column::NextAttemptAt, Expr::value(claim_until))
-            .filter(delivery::Column::Id.eq(row.id))
-            .filter(delivery::Column::NextAttemptAt.eq(row.next_attempt_at))
-            .exec(&txn)
-            .await?
-            .rows_affected
-            == 1;
-        txn.commit_neutral().await?;
-        if !won {
-            continue;
-        }
+    while let Some((row, claim)) = attempts::claim_next::<delivery::Entity>(db, now).await? {
         let Some(hook) = webhook::Entity::find_by_id(row.webhook_id).one(db).await? else {
             continue;
         };
@@ -123,7 +96,8 @@ pub async fn claim_next(
         .and_then(|bytes| String::from_utf8(bytes).ok());
         let Some(secret) = secret else {
             tracing::error!(webhook = %hook.id, "a webhook's signing secret cannot be read");
-            give_up(db, row.id, claim_until, "signing secret unreadable", now).await?;
+            let why = Settled::GiveUp("signing secret unreadable".into());
+            attempts::settle::<delivery::Entity>(db, claim, why, false, Vec::new(), now).await?;
             continue;
         };
         return Ok(Some(Claimed {
@@ -131,35 +105,11 @@ pub async fn claim_next(
             event: row.event,
             url: hook.url,
             body: row.payload,
-            claim_until,
+            claim,
             secret,
         }));
     }
     Ok(None)
-}
-
-/// Ends a claimed delivery as failed without an attempt.
-async fn give_up(
-    db: &DatabaseConnection,
-    delivery_id: Uuid,
-    claim_until: i64,
-    why: &str,
-    now: Timestamp,
-) -> Result<(), ServiceError> {
-    let txn = begin_write(db).await?;
-    delivery::Entity::update_many()
-        .col_expr(delivery::Column::FailedAt, Expr::value(now.unix()))
-        .col_expr(
-            delivery::Column::NextAttemptAt,
-            Expr::value(Option::<i64>::None),
-        )
-        .col_expr(delivery::Column::LastError, Expr::value(why))
-        .filter(delivery::Column::Id.eq(delivery_id))
-        .filter(delivery::Column::NextAttemptAt.eq(claim_until))
-        .exec(&txn)
-        .await?;
-    txn.commit_neutral().await?;
-    Ok(())
 }
 
 /// How an attempt ended.
@@ -171,94 +121,34 @@ pub enum Outcome {
     Failed(String),
 }
 
-/// Records the attempt of `claimed`: delivered, due again after [`backoff`], or given up after
-/// [`MAX_ATTEMPTS`]. Only while the claim still holds: an attempt whose claim lapsed (its
-/// sender stalled past [`CLAIM_SECONDS`]) was handed to another sender, whose result counts.
+/// Records the attempt of `claimed`: delivered on a 2xx answer, otherwise due again after
+/// [`backoff`] or given up after [`MAX_ATTEMPTS`] (see [`attempts::settle`]).
 pub async fn settle(
     db: &DatabaseConnection,
     claimed: &Claimed,
     outcome: Outcome,
     now: Timestamp,
 ) -> Result<(), ServiceError> {
-    let delivery_id = claimed.delivery_id;
-    let txn = begin_write(db).await?;
-    let Some(row) = delivery::Entity::find_by_id(delivery_id)
-        .one(&txn)
-        .await?
-        .filter(|row| row.next_attempt_at == Some(claimed.claim_until))
-    else {
-        return Ok(());
+    let (status, settled) = match outcome {
+        Outcome::Answered(status @ 200..=299) => (Some(i32::from(status)), Settled::Done),
+        Outcome::Answered(status) => (
+            Some(i32::from(status)),
+            Settled::Retry("the endpoint did not answer 2xx".into()),
+        ),
+        Outcome::Failed(why) => (None, Settled::Retry(why)),
     };
-    let attempts = row.attempts + 1;
-    let (status, error) = match &outcome {
-        Outcome::Answered(status) => (Some(i32::from(*status)), None),
-        Outcome::Failed(why) => (None, Some(why.chars().take(200).collect::<String>())),
-    };
-    let delivered = matches!(outcome, Outcome::Answered(200..=299));
-    let error = error.or_else(|| (!delivered).then(|| "the endpoint did not answer 2xx".into()));
-    let mut update = delivery::Entity::update_many()
-        .col_expr(delivery::Column::Attempts, Expr::value(attempts))
-        .col_expr(delivery::Column::LastAttemptAt, Expr::value(now.unix()))
-        .col_expr(delivery::Column::LastStatus, Expr::value(status))
-        .col_expr(delivery::Column::LastError, Expr::value(error))
-        .filter(delivery::Column::Id.eq(delivery_id))
-        .filter(delivery::Column::NextAttemptAt.eq(claimed.claim_until));
-    update = if delivered {
-        update
-            .col_expr(delivery::Column::DeliveredAt, Expr::value(now.unix()))
-            .col_expr(
-                delivery::Column::NextAttemptAt,
-                Expr::value(Option::<i64>::None),
-            )
-    } else if attempts >= MAX_ATTEMPTS {
-        update
-            .col_expr(delivery::Column::FailedAt, Expr::value(now.unix()))
-            .col_expr(
-                delivery::Column::NextAttemptAt,
-                Expr::value(Option::<i64>::None),
-            )
-    } else {
-        update.col_expr(
-            delivery::Column::NextAttemptAt,
-            Expr::value(now.unix() + backoff(attempts)),
-        )
-    };
-    update.exec(&txn).await?;
-    txn.commit_neutral().await?;
-    Ok(())
+    let extra = vec![(delivery::Column::LastStatus, Expr::value(status))];
+    attempts::settle::<delivery::Entity>(db, claimed.claim, settled, true, extra, now).await
 }
 
-/// How long settled deliveries (delivered or given up) stay in the log.
-pub const LOG_RETENTION_SECONDS: i64 = 30 * 86_400;
-
-/// Deletes settled deliveries created before `now` less [`LOG_RETENTION_SECONDS`]; returns
-/// how many.
+/// Deletes settled deliveries older than [`LOG_RETENTION_SECONDS`]; returns how many.
 pub async fn prune_settled(db: &DatabaseConnection, now: Timestamp) -> Result<u64, ServiceError> {
-    let txn = begin_write(db).await?;
-    let pruned = delivery::Entity::delete_many()
-        .filter(delivery::Column::NextAttemptAt.is_null())
-        .filter(delivery::Column::CreatedAt.lt(now.unix() - LOG_RETENTION_SECONDS))
-        .exec(&txn)
-        .await?
-        .rows_affected;
-    txn.commit_neutral().await?;
-    Ok(pruned)
+    attempts::prune_settled::<delivery::Entity>(db, now).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_from_thirty_seconds_up_to_six_hours() {
-        let waits: Vec<i64> = (1..=MAX_ATTEMPTS).map(backoff).collect();
-        assert_eq!(&waits[..5], &[30, 60, 120, 240, 480]);
-        assert_eq!(backoff(MAX_ATTEMPTS + 40), 6 * 3600);
-        // The waits between the attempts: about 14.5 hours.
-        let total: i64 = (1..MAX_ATTEMPTS).map(backoff).sum();
-        assert_eq!(total, 52_290);
-        assert!(waits.windows(2).all(|w| w[0] <= w[1]));
-    }
 
     #[test]
     fn the_signature_is_the_hmac_of_the_timestamp_and_the_body() {

@@ -214,23 +214,14 @@ fn target(hook: &webhook::Model) -> Target {
     Target::new(TargetKind::Webhook, hook.id, &hook.url)
 }
 
-/// When a delivery stands, in words for the log.
+/// Where a delivery stands, in words for the log.
 pub fn state_words(row: &delivery::Model, now: Timestamp) -> String {
-    match (row.delivered_at, row.failed_at, row.next_attempt_at) {
-        (Some(_), _, _) => "Delivered".to_owned(),
-        (_, Some(_), _) => format!("Gave up after {} attempts", row.attempts),
-        (_, _, Some(next)) if row.attempts == 0 => {
-            if next <= now.unix() {
-                "Sending".to_owned()
-            } else {
-                "Queued".to_owned()
-            }
-        }
-        (_, _, Some(next)) => format!(
-            "Retrying in {} (attempt {} failed)",
-            crate::server::services::secrets::duration_words((next - now.unix()).max(0)),
-            row.attempts
-        ),
-        _ => "Queued".to_owned(),
-    }
+    super::attempts::state_words(
+        row.delivered_at,
+        row.failed_at,
+        row.next_attempt_at,
+        row.attempts,
+        "Delivered",
+        now,
+    )
 }

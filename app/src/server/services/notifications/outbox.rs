@@ -1,16 +1,18 @@
-//! The webhook outbox: the audited events a site's webhooks are told about, and their
-//! deliveries, inserted in the caller's transaction (the one recording the audit event).
+//! The notification outbox: the audited events a site is told about, and their webhook
+//! deliveries (and, through [`mail`](super::mail), e-mails), inserted in the caller's
+//! transaction (the one recording the audit event).
 
 use crate::domain::Timestamp;
 use crate::server::{
     ServiceError,
-    entities::{audit_event as event, webhook, webhook_delivery as delivery},
+    entities::{audit_event as event, site, webhook, webhook_delivery as delivery},
 };
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
 
-/// The audit actions announced to webhooks: a client's life, its credentials, and theft.
+/// The audit actions announced to webhooks (and some by e-mail, see
+/// [`mail::audience`](super::mail::audience)): a client's life, its credentials, and theft.
 pub const ANNOUNCED: &[&str] = &[
     "client.registered",
     "client.disabled",
@@ -21,6 +23,9 @@ pub const ANNOUNCED: &[&str] = &[
     "client.secret_rotated",
     "client.secret_retired",
     "client.credential_leaked",
+    "client.secret_expiring",
+    "client.secret_expired",
+    "client.stale",
     "oauth.code_reuse_detected",
     "oauth.refresh_reuse_detected",
     "user.deleted",
@@ -36,35 +41,38 @@ pub fn is_announced(action: &str) -> bool {
 }
 
 /// Queues a delivery of each announced event of `rows` (audit rows of one chain, about to be
-/// stored) to each webhook of its site. Call in the transaction that records them. Looks the
-/// webhooks up once, and only when some event is announced: the token path's batches pay
-/// one string comparison per event.
+/// stored) to each webhook of its site, and its e-mails when the site sends e-mail. Call in
+/// the transaction that records them. Looks the site up once, and only when some event is
+/// announced: the token path's batches pay one string comparison per event.
 pub async fn announce(
     conn: &impl ConnectionTrait,
     rows: &[event::Model],
     now: Timestamp,
 ) -> Result<(), ServiceError> {
-    let announced: Vec<(Uuid, &event::Model)> = rows
+    let announced: Vec<&event::Model> = rows
         .iter()
         .filter(|row| is_announced(&row.action))
-        .filter_map(|row| row.site_id.map(|site_id| (site_id, row)))
+        .filter(|row| row.site_id.is_some())
         .collect();
-    let Some(&(site_id, _)) = announced.first() else {
+    let Some(site_id) = announced.first().and_then(|row| row.site_id) else {
         return Ok(());
     };
+    // One chain: every row is of the same site.
+    let announced: Vec<&event::Model> = announced
+        .into_iter()
+        .filter(|row| row.site_id == Some(site_id))
+        .collect();
     let hooks = webhook::Entity::find()
         .filter(webhook::Column::SiteId.eq(site_id))
         .all(conn)
         .await?;
-    if hooks.is_empty() {
-        return Ok(());
-    }
-    for (row_site, row) in announced {
+    for row in &announced {
         for hook in &hooks {
-            if hook.site_id == row_site {
-                queue(conn, hook, &row.action, |id| body(id, row), now).await?;
-            }
+            queue(conn, hook, &row.action, |id| body(id, row), now).await?;
         }
+    }
+    if let Some(site) = site::Entity::find_by_id(site_id).one(conn).await? {
+        super::mail::announce(conn, &site, &announced, now).await?;
     }
     Ok(())
 }

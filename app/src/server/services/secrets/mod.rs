@@ -28,6 +28,7 @@ use uuid::Uuid;
 
 mod evidence;
 mod expiry;
+pub mod reminders;
 mod rotation;
 mod slots;
 
@@ -207,6 +208,7 @@ mod tests {
             use_count: 0,
             last_used_from: None,
             last_user_agent: None,
+            reminded_days: None,
         }
     }
 

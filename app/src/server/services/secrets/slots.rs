@@ -63,6 +63,7 @@ pub fn new_slot(
         use_count: Set(0),
         last_used_from: Set(None),
         last_user_agent: Set(None),
+        reminded_days: Set(None),
     };
     Ok((row, secret))
 }

@@ -1,0 +1,280 @@
+//! The e-mail outbox: who is told what by e-mail, and the messages, written in the caller's
+//! transaction (the one recording the audit event) when the site has e-mail turned on. The
+//! server's mail sender sends them through the operator's SMTP server.
+//!
+//! Who: the client's owner hears about their client's life and credentials; the site's
+//! administrators hear what needs someone to act (expiring or leaked secrets, theft, stale
+//! clients). Someone who is both gets one message.
+
+use crate::domain::Timestamp;
+use crate::server::{
+    ServiceError,
+    entities::{audit_event as event, client, mail_delivery as mail, site, site_membership, user},
+};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter,
+    QuerySelect, RelationTrait,
+};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// The event of "Send a test e-mail".
+pub const TEST_EVENT: &str = "mail.test";
+
+/// Who is e-mailed about an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Audience {
+    /// The owner of the client the event is about.
+    pub owner: bool,
+    /// The site's active administrators.
+    pub admins: bool,
+}
+
+/// Who is e-mailed about events of `action` (`None`: nobody; webhooks may still hear of it).
+pub fn audience(action: &str) -> Option<Audience> {
+    let owner_only = Audience {
+        owner: true,
+        admins: false,
+    };
+    let everyone = Audience {
+        owner: true,
+        admins: true,
+    };
+    match action {
+        "client.registered"
+        | "client.approved"
+        | "client.disabled"
+        | "client.enabled"
+        | "client.deleted"
+        | "client.restored"
+        | "client.secret_rotated" => Some(owner_only),
+        "client.secret_expiring"
+        | "client.secret_expired"
+        | "client.credential_leaked"
+        | "client.stale"
+        | "oauth.code_reuse_detected"
+        | "oauth.refresh_reuse_detected" => Some(everyone),
+        _ => None,
+    }
+}
+
+/// Queues the e-mails about `rows` (audit rows of `site`, about to be stored, already
+/// filtered to announced ones). Does nothing unless the site has e-mail turned on.
+pub async fn announce(
+    conn: &impl ConnectionTrait,
+    site: &site::Model,
+    rows: &[&event::Model],
+    now: Timestamp,
+) -> Result<(), ServiceError> {
+    if !site.email_notifications {
+        return Ok(());
+    }
+    let mut admins: Option<Vec<String>> = None;
+    for row in rows {
+        let Some(audience) = audience(&row.action) else {
+            continue;
+        };
+        // Address → why they receive it (the first reason wins: owner before administrator).
+        let mut recipients: BTreeMap<String, &'static str> = BTreeMap::new();
+        if audience.owner
+            && let Some(address) = owner_address(conn, site.id, row).await?
+        {
+            recipients.insert(address, "you own this API client");
+        }
+        if audience.admins {
+            if admins.is_none() {
+                admins = Some(admin_addresses(conn, site.id).await?);
+            }
+            for address in admins.iter().flatten() {
+                recipients
+                    .entry(address.clone())
+                    .or_insert("you administer this site");
+            }
+        }
+        for (address, why) in recipients {
+            let body = body_of(site, row, why);
+            queue(
+                conn,
+                site.id,
+                &address,
+                &row.action,
+                &subject_of(site, &row.summary),
+                &body,
+                now,
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Queues the test message to `address`.
+pub async fn queue_test(
+    conn: &impl ConnectionTrait,
+    site: &site::Model,
+    address: &str,
+    requested_by: &str,
+    now: Timestamp,
+) -> Result<Uuid, ServiceError> {
+    let summary = format!("Test e-mail sent by {requested_by}");
+    let body = format!(
+        "{summary}.\n\nSite: {}\n\nThe site \"{}\" sends its notifications by e-mail, and they \
+         reach this address.\n",
+        clean(&site.name),
+        clean(&site.name)
+    );
+    queue(
+        conn,
+        site.id,
+        address,
+        TEST_EVENT,
+        &subject_of(site, &summary),
+        &body,
+        now,
+    )
+    .await
+}
+
+/// The subject: the site and the event's sentence, one line, at most 150 characters.
+fn subject_of(site: &site::Model, summary: &str) -> String {
+    clean(&format!("{}: {summary}", site.name))
+        .chars()
+        .take(150)
+        .collect()
+}
+
+/// The plain-text body: what happened, where, when, by whom, and why this address hears it.
+fn body_of(site: &site::Model, row: &event::Model, why: &str) -> String {
+    let mut body = format!(
+        "{}\n\nSite: {}\nEvent: {}\nWhen: {}\nBy: {}\n",
+        clean(&row.summary),
+        clean(&site.name),
+        row.action,
+        Timestamp(row.occurred_at).format_rfc3339(),
+        clean(&row.actor_label),
+    );
+    if row.target_kind.as_deref() == Some("client") {
+        body.push_str(&format!(
+            "API client: {} (Consumer Key {})\n",
+            clean(row.target_label.as_deref().unwrap_or_default()),
+            clean(row.target_id.as_deref().unwrap_or_default()),
+        ));
+    }
+    body.push_str(&format!("\nYou receive this because {why}.\n"));
+    body
+}
+
+/// `text` without control characters (a name cannot start a header or fake a line).
+fn clean(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).collect()
+}
+
+/// The address of the owner of the client `row` is about, if it is one of `site_id`'s and the
+/// owner is active and has an address.
+async fn owner_address(
+    conn: &impl ConnectionTrait,
+    site_id: Uuid,
+    row: &event::Model,
+) -> Result<Option<String>, ServiceError> {
+    if row.target_kind.as_deref() != Some("client") {
+        return Ok(None);
+    }
+    let Some(client_id) = row.target_id.as_deref() else {
+        return Ok(None);
+    };
+    let owner = client::Entity::find()
+        .filter(client::Column::ClientId.eq(client_id))
+        .filter(client::Column::SiteId.eq(site_id))
+        .find_also_related(user::Entity)
+        .one(conn)
+        .await?
+        .and_then(|(_, owner)| owner);
+    Ok(owner
+        .filter(|owner| owner.is_active() && !owner.email.trim().is_empty())
+        .map(|owner| owner.email))
+}
+
+/// The addresses of the site's active administrators.
+async fn admin_addresses(
+    conn: &impl ConnectionTrait,
+    site_id: Uuid,
+) -> Result<Vec<String>, ServiceError> {
+    let addresses: Vec<String> = site_membership::Entity::find()
+        .join(JoinType::InnerJoin, site_membership::Relation::User.def())
+        .filter(site_membership::Column::SiteId.eq(site_id))
+        .filter(site_membership::Column::IsSiteAdmin.eq(true))
+        .filter(user::Column::DisabledAt.is_null())
+        .filter(user::Column::DeletedAt.is_null())
+        .select_only()
+        .column(user::Column::Email)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(addresses
+        .into_iter()
+        .filter(|address| !address.trim().is_empty())
+        .collect())
+}
+
+/// Inserts one message, due now.
+async fn queue(
+    conn: &impl ConnectionTrait,
+    site_id: Uuid,
+    recipient: &str,
+    event: &str,
+    subject: &str,
+    body: &str,
+    now: Timestamp,
+) -> Result<Uuid, ServiceError> {
+    let id = Uuid::now_v7();
+    mail::Entity::insert(mail::ActiveModel {
+        id: Set(id),
+        site_id: Set(site_id),
+        recipient: Set(recipient.to_owned()),
+        event: Set(event.to_owned()),
+        subject: Set(subject.to_owned()),
+        body: Set(body.to_owned()),
+        created_at: Set(now.unix()),
+        attempts: Set(0),
+        next_attempt_at: Set(Some(now.unix())),
+        last_attempt_at: Set(None),
+        last_error: Set(None),
+        sent_at: Set(None),
+        failed_at: Set(None),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owners_hear_of_their_clients_and_administrators_of_what_needs_action() {
+        let rotated = audience("client.secret_rotated").unwrap();
+        assert!(rotated.owner && !rotated.admins);
+        let leaked = audience("client.credential_leaked").unwrap();
+        assert!(leaked.owner && leaked.admins);
+        assert!(audience("client.secret_expiring").unwrap().admins);
+        assert_eq!(audience("admin.signed_in"), None);
+        assert_eq!(audience("client.purged"), None);
+    }
+
+    #[test]
+    fn a_name_cannot_break_the_subject_line() {
+        let site = site::Model {
+            id: Uuid::nil(),
+            name: "Acme\r\nBcc: victim@example.com".into(),
+            name_key: "acme".into(),
+            created_at: 0,
+            updated_at: 0,
+            secret_lifetime: None,
+            email_notifications: true,
+        };
+        let subject = subject_of(&site, &"x".repeat(400));
+        assert!(!subject.contains('\n') && !subject.contains('\r'));
+        assert_eq!(subject.chars().count(), 150);
+    }
+}
