@@ -27,6 +27,9 @@ run_suite() {
   work=$(mktemp -d /tmp/latchkey-e2e.XXXXXX)
   local port
   port=$(free_port)
+  # The mail spec runs an SMTP sink on this port; the server sends to it.
+  export E2E_SMTP_PORT
+  E2E_SMTP_PORT=$(free_port)
   local database_url=""
   local pg_name=""
   if [ "$backend" = postgres ]; then
@@ -46,8 +49,10 @@ run_suite() {
     export LATCHKEY_LOG="info"
     # A short re-authentication window lets the specs reach the password prompt quickly;
     # metrics on, so the browser tests run through the metrics layers too; webhooks to private
-    # addresses, so the webhook spec can deliver to a receiver of its own.
-    exec "$binary" serve --addr "127.0.0.1:$port" --reauth-window 5 --metrics --webhooks-allow-private
+    # addresses, so the webhook spec can deliver to a receiver of its own; e-mail to the mail
+    # spec's SMTP sink.
+    exec "$binary" serve --addr "127.0.0.1:$port" --reauth-window 5 --metrics --webhooks-allow-private \
+      --smtp-url "smtp://127.0.0.1:$E2E_SMTP_PORT"
   ) >"$work/server.log" 2>&1 &
   local pid=$!
   local status=0
