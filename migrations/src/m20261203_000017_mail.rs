@@ -3,6 +3,8 @@
 //! written in the transaction of the change they announce, sent through the operator's SMTP
 //! server with retries, kept as the mail log; and what has been announced already, so each
 //! expiry reminder and each "stale client" notice goes out once however many replicas look.
+//! Each message names the user it is for, so it is not sent once they are disabled, deleted
+//! or purged.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -43,6 +45,7 @@ impl MigrationTrait for Migration {
                     .col(uuid("id").primary_key())
                     .col(uuid("site_id"))
                     .col(text("recipient"))
+                    .col(uuid_null("user_id"))
                     .col(text("event"))
                     .col(text("subject"))
                     .col(text("body"))
@@ -60,6 +63,20 @@ impl MigrationTrait for Migration {
                             .to("sites", "id")
                             .on_delete(ForeignKeyAction::Cascade),
                     )
+                    .to_owned(),
+            )
+            .await?;
+        // Secrets that expired before reminders existed are old news: no "expired" notice for
+        // them when the server first runs this version.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_secs() as i64);
+        manager
+            .exec_stmt(
+                Query::update()
+                    .table("client_secrets")
+                    .value("reminded_days", 0)
+                    .and_where(Expr::col("valid_until").lte(now))
                     .to_owned(),
             )
             .await?;

@@ -4,7 +4,7 @@
 //! switch, and each notice going out once however many senders look at once.
 
 use crate::helpers::{TestApp, on_each_backend_with, site_id};
-use crate::oauth_helpers::{Fixture, fixture};
+use crate::oauth_helpers::{Fixture, code_for, disable_client, exchange, fixture, token};
 use app::domain::Timestamp;
 use app::server::{
     entities::{audit_event, client, mail_delivery},
@@ -123,10 +123,17 @@ fn mail_on(settings: &mut app::server::Settings) {
 }
 
 async fn send(app: &TestApp, url: &str) -> usize {
-    let mailer = Mailer::new(url, "Latchkey <latchkey@example.com>", &app.base).unwrap();
+    let mailer = Mailer::new(url, "Latchkey <latchkey@example.com>", &app.base)
+        .unwrap()
+        .with_send_timeout(std::time::Duration::from_secs(2));
     server::mail_sender::send_due(&app.state, &mailer)
         .await
         .unwrap()
+}
+
+/// The newest message of the mail log.
+async fn newest(app: &TestApp) -> Value {
+    mail_section(app).await["messages"][0].clone()
 }
 
 async fn mail_section(app: &TestApp) -> Value {
@@ -332,6 +339,105 @@ async fn owners_and_administrators_are_emailed_through_smtp_with_retries_and_a_l
 }
 
 #[tokio::test]
+async fn a_stalled_server_times_out_and_withdrawn_messages_are_not_sent() {
+    on_each_backend_with(mail_on, async |app| {
+        let f = fixture(app, "stalled", false).await;
+        switch(app, &f.csrf, true, StatusCode::OK).await;
+        // A server that accepts the connection and never greets.
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let silent_url = format!("smtp://{}", silent.local_addr().unwrap());
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = silent.accept().await {
+                held.push(socket);
+            }
+        });
+        rotate(app, &f).await;
+        let started = std::time::Instant::now();
+        assert_eq!(send(app, &silent_url).await, 1);
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        let stalled = newest(app).await;
+        assert_eq!(stalled["error"], "timed out", "{stalled}");
+
+        // Queued for the owner, who is disabled before it goes: withdrawn, never sent.
+        app.call_json(
+            "set_user_disabled",
+            &[
+                ("csrf", &f.csrf),
+                ("user_id", &f.user_id),
+                ("disabled", "true"),
+            ],
+            StatusCode::OK,
+        )
+        .await;
+        let (url, sink) = smtp_sink(Vec::new()).await;
+        app.state.clock.advance(attempts::backoff(1) + 1);
+        assert_eq!(send(app, &url).await, 0);
+        assert!(sink.accepted().is_empty());
+        let withdrawn = newest(app).await;
+        assert!(
+            withdrawn["state"].as_str().unwrap().starts_with("Gave up"),
+            "{withdrawn}"
+        );
+        assert!(
+            withdrawn["error"]
+                .as_str()
+                .unwrap()
+                .contains("no longer active")
+        );
+
+        // Turning e-mail off withdraws what is queued.
+        disable_client(app, &f).await;
+        let queued = outbox(app).await.len();
+        switch(app, &f.csrf, false, StatusCode::OK).await;
+        assert_eq!(send(app, &url).await, 0);
+        assert!(sink.accepted().is_empty());
+        assert_eq!(outbox(app).await.len(), queued);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_replayed_code_alarms_each_address_once_an_hour() {
+    on_each_backend_with(mail_on, async |app| {
+        let f = fixture(app, "replayed", false).await;
+        switch(app, &f.csrf, true, StatusCode::OK).await;
+        for _ in 0..2 {
+            let code = code_for(app, &f, &[]).await;
+            exchange(app, &f, &code).await;
+            for _ in 0..3 {
+                let replay = token(
+                    app,
+                    &f,
+                    &[
+                        ("grant_type", "authorization_code"),
+                        ("code", &code),
+                        ("redirect_uri", &f.redirect_uri),
+                    ],
+                )
+                .await;
+                assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
+            }
+        }
+        assert!(audited(app, "oauth.code_reuse_detected").await >= 2);
+        let mut alarms: Vec<String> = outbox(app)
+            .await
+            .into_iter()
+            .filter(|(_, event)| event == "oauth.code_reuse_detected")
+            .map(|(to, _)| to)
+            .collect();
+        alarms.sort();
+        assert_eq!(
+            alarms,
+            ["alice@example.com", "replayed@example.com"],
+            "{}",
+            app.backend
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn e_mail_cannot_be_turned_on_without_an_smtp_server() {
     on_each_backend_with(
         |_| {},
@@ -356,13 +462,13 @@ async fn expiry_reminders_go_out_once_at_each_step_however_many_replicas_look() 
             &[
                 ("csrf", &f.csrf),
                 ("site_id", &site),
-                ("secret_lifetime", &(30 * DAY).to_string()),
+                ("secret_lifetime", &(60 * DAY).to_string()),
             ],
             StatusCode::OK,
         )
         .await;
         switch(app, &f.csrf, true, StatusCode::OK).await;
-        // A new secret that expires in 30 days (the fixture's own never does).
+        // A new secret that expires in 60 days (the fixture's own never does).
         rotate(app, &f).await;
         let queued_before = outbox(app).await.len();
 
@@ -375,11 +481,19 @@ async fn expiry_reminders_go_out_once_at_each_step_however_many_replicas_look() 
             a.unwrap() + b.unwrap()
         };
         let start = app.state.clock.now();
-        // 30 days ahead: the 30-day reminder, once.
-        assert_eq!(run_twice(start).await, 1, "{}", app.backend);
-        assert_eq!(run_twice(start).await, 0);
-        // Then 14, 7 and 1 days before, each once; a day without a step sends nothing.
-        for (day, expected) in [(10, 0), (16, 1), (17, 0), (23, 1), (29, 1), (29, 0)] {
+        // 30, 14, 7 and 1 days before, each once; a day without a step sends nothing.
+        for (day, expected) in [
+            (0, 0),
+            (29, 0),
+            (30, 1),
+            (30, 0),
+            (31, 0),
+            (46, 1),
+            (47, 0),
+            (53, 1),
+            (59, 1),
+            (59, 0),
+        ] {
             let at = start.plus_seconds(day * DAY + 60);
             assert_eq!(
                 run_twice(at).await,
@@ -391,7 +505,7 @@ async fn expiry_reminders_go_out_once_at_each_step_however_many_replicas_look() 
         assert_eq!(audited(app, "client.secret_expiring").await, 4);
         assert_eq!(audited(app, "client.secret_expired").await, 0);
         // At the expiry: once.
-        let after = start.plus_seconds(30 * DAY + 60);
+        let after = start.plus_seconds(60 * DAY + 60);
         assert_eq!(run_twice(after).await, 1);
         assert_eq!(run_twice(after.plus_seconds(DAY)).await, 0);
         assert_eq!(audited(app, "client.secret_expired").await, 1);

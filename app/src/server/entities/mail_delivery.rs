@@ -13,6 +13,9 @@ pub struct Model {
     pub site_id: Uuid,
     /// The address it goes to.
     pub recipient: String,
+    /// The user it is for (`None`: an address of no user); a message for a user no longer
+    /// active is not sent.
+    pub user_id: Option<Uuid>,
     /// The event type (an audit action, or `mail.test`).
     pub event: String,
     /// The subject line, without the "[Latchkey]" prefix the sender adds.

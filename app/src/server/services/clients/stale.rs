@@ -16,10 +16,14 @@ use crate::server::{
     services::audit::{self, Action, Actor, NewEvent, Target},
 };
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, ExprTrait},
 };
 use serde_json::json;
+
+/// Most clients announced per pass: after an upgrade (or a long quiet spell) the notices
+/// come in batches, one pass every few minutes, not all at once.
+const PER_PASS: u64 = 100;
 
 /// The clients stale at `cutoff` (unused since, or never used and created before it) and not
 /// announced since their last use.
@@ -55,6 +59,7 @@ pub async fn announce_stale(
     let stale = client::Entity::find()
         .filter(stale_condition(cutoff))
         .order_by_asc(client::Column::Id)
+        .limit(PER_PASS)
         .all(db)
         .await?;
     let days = stale_after / 86_400;

@@ -6,7 +6,7 @@
 //! administrators hear what needs someone to act (expiring or leaked secrets, theft, stale
 //! clients). Someone who is both gets one message.
 
-use crate::domain::Timestamp;
+use crate::domain::{Timestamp, display_excerpt};
 use crate::server::{
     ServiceError,
     entities::{audit_event as event, client, mail_delivery as mail, site, site_membership, user},
@@ -69,49 +69,86 @@ pub async fn announce(
     if !site.email_notifications {
         return Ok(());
     }
-    let mut admins: Option<Vec<String>> = None;
+    let mut admins: Option<Vec<(Uuid, String)>> = None;
     for row in rows {
         let Some(audience) = audience(&row.action) else {
             continue;
         };
-        // Address → why they receive it (the first reason wins: owner before administrator).
-        let mut recipients: BTreeMap<String, &'static str> = BTreeMap::new();
+        // Address → (why they receive it, who they are); the first reason wins: owner
+        // before administrator.
+        let mut recipients: BTreeMap<String, (&'static str, Uuid)> = BTreeMap::new();
         if audience.owner
-            && let Some(address) = owner_address(conn, site.id, row).await?
+            && let Some((user_id, address)) = owner_address(conn, site.id, row).await?
         {
-            recipients.insert(address, "you own this API client");
+            recipients.insert(address, ("you own this API client", user_id));
         }
         if audience.admins {
             if admins.is_none() {
                 admins = Some(admin_addresses(conn, site.id).await?);
             }
-            for address in admins.iter().flatten() {
+            for (user_id, address) in admins.iter().flatten() {
                 recipients
                     .entry(address.clone())
-                    .or_insert("you administer this site");
+                    .or_insert(("you administer this site", *user_id));
             }
         }
-        for (address, why) in recipients {
-            let body = body_of(site, row, why);
-            queue(
-                conn,
-                site.id,
-                &address,
-                &row.action,
-                &subject_of(site, &row.summary),
-                &body,
-                now,
-            )
-            .await?;
+        for (address, (why, user_id)) in recipients {
+            if is_alarm(&row.action)
+                && told_recently(conn, site.id, &address, &row.action, now).await?
+            {
+                continue;
+            }
+            let message = Message {
+                site_id: site.id,
+                recipient: &address,
+                user_id: Some(user_id),
+                event: &row.action,
+                subject: &subject_of(site, &row.summary),
+                body: &body_of(site, row, why),
+            };
+            queue(conn, message, now).await?;
         }
     }
     Ok(())
 }
 
-/// Queues the test message to `address`.
+/// Alarms anyone who holds a client's credentials can raise again and again (replaying one
+/// authorization code, say): each address hears of one at most once an hour per site; the
+/// audit log and the alerts still count every one.
+fn is_alarm(action: &str) -> bool {
+    matches!(
+        action,
+        "oauth.code_reuse_detected" | "oauth.refresh_reuse_detected"
+    )
+}
+
+/// Seconds within which an address is told of an alarm once.
+const ALARM_QUIET_SECONDS: i64 = 3_600;
+
+/// True if `address` was sent (or is about to be sent) `event` of `site_id` within
+/// [`ALARM_QUIET_SECONDS`].
+async fn told_recently(
+    conn: &impl ConnectionTrait,
+    site_id: Uuid,
+    address: &str,
+    event: &str,
+    now: Timestamp,
+) -> Result<bool, ServiceError> {
+    Ok(mail::Entity::find()
+        .filter(mail::Column::SiteId.eq(site_id))
+        .filter(mail::Column::Recipient.eq(address))
+        .filter(mail::Column::Event.eq(event))
+        .filter(mail::Column::CreatedAt.gt(now.unix() - ALARM_QUIET_SECONDS))
+        .one(conn)
+        .await?
+        .is_some())
+}
+
+/// Queues the test message to `address` (the address of `user_id`).
 pub async fn queue_test(
     conn: &impl ConnectionTrait,
     site: &site::Model,
+    user_id: Uuid,
     address: &str,
     requested_by: &str,
     now: Timestamp,
@@ -123,16 +160,15 @@ pub async fn queue_test(
         clean(&site.name),
         clean(&site.name)
     );
-    queue(
-        conn,
-        site.id,
-        address,
-        TEST_EVENT,
-        &subject_of(site, &summary),
-        &body,
-        now,
-    )
-    .await
+    let message = Message {
+        site_id: site.id,
+        recipient: address,
+        user_id: Some(user_id),
+        event: TEST_EVENT,
+        subject: &subject_of(site, &summary),
+        body: &body,
+    };
+    queue(conn, message, now).await
 }
 
 /// The subject: the site and the event's sentence, one line, at most 150 characters.
@@ -164,18 +200,20 @@ fn body_of(site: &site::Model, row: &event::Model, why: &str) -> String {
     body
 }
 
-/// `text` without control characters (a name cannot start a header or fake a line).
+/// `text` on one line: control, invisible and bidirectional characters dropped, line and
+/// paragraph separators and other runs of white space folded to one space, so a name can
+/// neither start a header nor fake a line of the message.
 fn clean(text: &str) -> String {
-    text.chars().filter(|c| !c.is_control()).collect()
+    display_excerpt(text, 500).unwrap_or_default()
 }
 
-/// The address of the owner of the client `row` is about, if it is one of `site_id`'s and the
-/// owner is active and has an address.
+/// The owner (id and address) of the client `row` is about, if it is one of `site_id`'s and
+/// the owner is active and has an address.
 async fn owner_address(
     conn: &impl ConnectionTrait,
     site_id: Uuid,
     row: &event::Model,
-) -> Result<Option<String>, ServiceError> {
+) -> Result<Option<(Uuid, String)>, ServiceError> {
     if row.target_kind.as_deref() != Some("client") {
         return Ok(None);
     }
@@ -191,49 +229,57 @@ async fn owner_address(
         .and_then(|(_, owner)| owner);
     Ok(owner
         .filter(|owner| owner.is_active() && !owner.email.trim().is_empty())
-        .map(|owner| owner.email))
+        .map(|owner| (owner.id, owner.email)))
 }
 
-/// The addresses of the site's active administrators.
+/// The site's active administrators (id and address).
 async fn admin_addresses(
     conn: &impl ConnectionTrait,
     site_id: Uuid,
-) -> Result<Vec<String>, ServiceError> {
-    let addresses: Vec<String> = site_membership::Entity::find()
+) -> Result<Vec<(Uuid, String)>, ServiceError> {
+    let addresses: Vec<(Uuid, String)> = site_membership::Entity::find()
         .join(JoinType::InnerJoin, site_membership::Relation::User.def())
         .filter(site_membership::Column::SiteId.eq(site_id))
         .filter(site_membership::Column::IsSiteAdmin.eq(true))
         .filter(user::Column::DisabledAt.is_null())
         .filter(user::Column::DeletedAt.is_null())
         .select_only()
+        .column(user::Column::Id)
         .column(user::Column::Email)
         .into_tuple()
         .all(conn)
         .await?;
     Ok(addresses
         .into_iter()
-        .filter(|address| !address.trim().is_empty())
+        .filter(|(_, address)| !address.trim().is_empty())
         .collect())
+}
+
+/// One message to queue.
+struct Message<'a> {
+    site_id: Uuid,
+    recipient: &'a str,
+    user_id: Option<Uuid>,
+    event: &'a str,
+    subject: &'a str,
+    body: &'a str,
 }
 
 /// Inserts one message, due now.
 async fn queue(
     conn: &impl ConnectionTrait,
-    site_id: Uuid,
-    recipient: &str,
-    event: &str,
-    subject: &str,
-    body: &str,
+    message: Message<'_>,
     now: Timestamp,
 ) -> Result<Uuid, ServiceError> {
     let id = Uuid::now_v7();
     mail::Entity::insert(mail::ActiveModel {
         id: Set(id),
-        site_id: Set(site_id),
-        recipient: Set(recipient.to_owned()),
-        event: Set(event.to_owned()),
-        subject: Set(subject.to_owned()),
-        body: Set(body.to_owned()),
+        site_id: Set(message.site_id),
+        recipient: Set(message.recipient.to_owned()),
+        user_id: Set(message.user_id),
+        event: Set(message.event.to_owned()),
+        subject: Set(message.subject.to_owned()),
+        body: Set(message.body.to_owned()),
         created_at: Set(now.unix()),
         attempts: Set(0),
         next_attempt_at: Set(Some(now.unix())),
@@ -260,6 +306,15 @@ mod tests {
         assert!(audience("client.secret_expiring").unwrap().admins);
         assert_eq!(audience("admin.signed_in"), None);
         assert_eq!(audience("client.purged"), None);
+    }
+
+    #[test]
+    fn a_name_cannot_fake_a_line() {
+        assert_eq!(
+            clean("App\u{2028}Password reset: evil.example"),
+            "App Password reset: evil.example"
+        );
+        assert_eq!(clean("Re\u{202E}kcaB\u{0085}x"), "RekcaBx");
     }
 
     #[test]

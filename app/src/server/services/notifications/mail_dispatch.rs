@@ -4,9 +4,17 @@
 
 use super::attempts::{self, Claim, OutboxTable, Settled};
 use crate::domain::Timestamp;
-use crate::server::{ServiceError, entities::mail_delivery as mail};
-use sea_orm::DatabaseConnection;
+use crate::server::{
+    ServiceError,
+    db::begin_write,
+    entities::{mail_delivery as mail, site, user},
+};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
+
+/// A message not sent within this long after it was queued is given up (a notice that old
+/// is stale news: the server ran without an SMTP server, or it refused everything).
+pub const MAX_AGE_SECONDS: i64 = 2 * 86_400;
 
 impl OutboxTable for mail::Entity {
     const ID: mail::Column = mail::Column::Id;
@@ -38,20 +46,55 @@ pub struct ClaimedMail {
 }
 
 /// Claims the next due message, if any (see [`attempts::claim_next`]). Claim one right before
-/// sending it.
+/// sending it. A message that should no longer go — its site turned e-mail off, its recipient
+/// was disabled or deleted since, or it waited past [`MAX_AGE_SECONDS`] — is given up instead.
 pub async fn claim_next(
     db: &DatabaseConnection,
     now: Timestamp,
 ) -> Result<Option<ClaimedMail>, ServiceError> {
-    Ok(attempts::claim_next::<mail::Entity>(db, now)
-        .await?
-        .map(|(row, claim)| ClaimedMail {
+    while let Some((row, claim)) = attempts::claim_next::<mail::Entity>(db, now).await? {
+        if let Some(why) = withdrawn(db, &row, now).await? {
+            let settled = Settled::GiveUp(why.into());
+            attempts::settle::<mail::Entity>(db, claim, settled, false, Vec::new(), now).await?;
+            continue;
+        }
+        return Ok(Some(ClaimedMail {
             id: row.id,
             recipient: row.recipient,
             subject: row.subject,
             body: row.body,
             claim,
-        }))
+        }));
+    }
+    Ok(None)
+}
+
+/// Why `row` should no longer be sent, if it should not.
+async fn withdrawn(
+    db: &DatabaseConnection,
+    row: &mail::Model,
+    now: Timestamp,
+) -> Result<Option<&'static str>, ServiceError> {
+    if row.created_at < now.unix() - MAX_AGE_SECONDS {
+        return Ok(Some("not sent in time: too old now"));
+    }
+    let site_on = site::Entity::find_by_id(row.site_id)
+        .one(db)
+        .await?
+        .is_some_and(|site| site.email_notifications);
+    if !site_on {
+        return Ok(Some("withdrawn: the site turned e-mail off"));
+    }
+    if let Some(user_id) = row.user_id {
+        let active = user::Entity::find_by_id(user_id)
+            .one(db)
+            .await?
+            .is_some_and(|user| user.is_active() && user.email == row.recipient);
+        if !active {
+            return Ok(Some("withdrawn: the recipient is no longer active here"));
+        }
+    }
+    Ok(None)
 }
 
 /// How an attempt ended.
@@ -80,7 +123,28 @@ pub async fn settle(
     attempts::settle::<mail::Entity>(db, claimed.claim, settled, true, Vec::new(), now).await
 }
 
-/// Deletes settled messages older than [`attempts::LOG_RETENTION_SECONDS`]; returns how many.
+/// Deletes messages older than [`attempts::LOG_RETENTION_SECONDS`], settled or not (where no
+/// replica sends e-mail, queued messages would otherwise stay for good); returns how many.
 pub async fn prune_settled(db: &DatabaseConnection, now: Timestamp) -> Result<u64, ServiceError> {
-    attempts::prune_settled::<mail::Entity>(db, now).await
+    let settled = attempts::prune_settled::<mail::Entity>(db, now).await?;
+    let txn = begin_write(db).await?;
+    let unsent = mail::Entity::delete_many()
+        .filter(mail::Column::CreatedAt.lt(now.unix() - attempts::LOG_RETENTION_SECONDS))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    txn.commit_neutral().await?;
+    Ok(settled + unsent)
+}
+
+/// Forgets the messages of a user purged for good (their address and what they were told).
+pub async fn forget_user(
+    conn: &impl sea_orm::ConnectionTrait,
+    user_id: Uuid,
+) -> Result<(), ServiceError> {
+    mail::Entity::delete_many()
+        .filter(mail::Column::UserId.eq(user_id))
+        .exec(conn)
+        .await?;
+    Ok(())
 }

@@ -65,15 +65,14 @@ pub async fn set_enabled(
 pub async fn send_test(cx: &ServiceContext<'_>, site_id: Uuid) -> Result<Uuid, ServiceError> {
     let txn = begin_write(cx.db).await?;
     let site = cx.acting.require_site_admin(&txn, site_id).await?;
-    let address = match cx.acting.admin_id() {
+    let me = match cx.acting.admin_id() {
         Some(id) => user::Entity::find_by_id(id)
             .one(&txn)
             .await?
-            .map(|me| me.email)
-            .filter(|email| !email.trim().is_empty()),
+            .filter(|me| !me.email.trim().is_empty()),
         None => None,
     };
-    let Some(address) = address else {
+    let Some((user_id, address)) = me.map(|me| (me.id, me.email)) else {
         return Err(ServiceError::Conflict(
             "Your account has no e-mail address to send a test to.".into(),
         ));
@@ -90,7 +89,8 @@ pub async fn send_test(cx: &ServiceContext<'_>, site_id: Uuid) -> Result<Uuid, S
             "A test e-mail to you is still on its way; see the mail log.".into(),
         ));
     }
-    let id = mail::queue_test(&txn, &site, &address, &cx.acting.actor().label, cx.now).await?;
+    let label = cx.acting.actor().label;
+    let id = mail::queue_test(&txn, &site, user_id, &address, &label, cx.now).await?;
     txn.commit_neutral().await?;
     Ok(id)
 }

@@ -24,18 +24,23 @@ use serde_json::json;
 /// Days before the expiry at which a reminder goes out, latest first.
 pub const REMINDER_DAYS: [i32; 4] = [30, 14, 7, 1];
 
-/// The reminder due for a secret that expires at `valid_until`, at `now`: the closest of
-/// [`REMINDER_DAYS`] not yet passed, or 0 once it has expired; `None` before the first.
-pub fn due_reminder(valid_until: i64, now: Timestamp) -> Option<i32> {
+/// The reminder due for a secret made at `created_at` that expires at `valid_until`, at
+/// `now`: the closest of [`REMINDER_DAYS`] not yet passed, or 0 once it has expired; `None`
+/// before the first. A step longer than half the secret's lifetime is skipped: a secret that
+/// lives a week is not "expiring" on the day it is made.
+pub fn due_reminder(created_at: i64, valid_until: i64, now: Timestamp) -> Option<i32> {
     let left = valid_until - now.unix();
     if left <= 0 {
         return Some(0);
     }
+    let lifetime = valid_until - created_at;
     REMINDER_DAYS
         .iter()
         .rev()
-        .copied()
-        .find(|days| left <= i64::from(*days) * 86_400)
+        .map(|days| (*days, i64::from(*days) * 86_400))
+        .filter(|(_, step)| 2 * step <= lifetime)
+        .find(|(_, step)| left <= *step)
+        .map(|(days, _)| days)
 }
 
 /// Announces every reminder due at `now`; returns how many went out.
@@ -61,7 +66,7 @@ pub async fn announce_due(
         let Some(valid_until) = slot.valid_until else {
             continue;
         };
-        let Some(days) = due_reminder(valid_until, now) else {
+        let Some(days) = due_reminder(slot.created_at, valid_until, now) else {
             continue;
         };
         if slot.reminded_days.is_some_and(|sent| sent <= days) {
@@ -158,14 +163,28 @@ mod tests {
     fn each_reminder_falls_due_at_its_day_and_the_last_at_the_expiry() {
         let now = Timestamp(1_000_000_000);
         let at = |days: f64| now.unix() + (days * 86_400.0) as i64;
-        assert_eq!(due_reminder(at(45.0), now), None);
-        assert_eq!(due_reminder(at(30.0), now), Some(30));
-        assert_eq!(due_reminder(at(20.0), now), Some(30));
-        assert_eq!(due_reminder(at(14.0), now), Some(14));
-        assert_eq!(due_reminder(at(7.5), now), Some(14));
-        assert_eq!(due_reminder(at(7.0), now), Some(7));
-        assert_eq!(due_reminder(at(0.5), now), Some(1));
-        assert_eq!(due_reminder(at(0.0), now), Some(0));
-        assert_eq!(due_reminder(at(-3.0), now), Some(0));
+        // A secret made a year before its expiry.
+        let made = at(-300.0);
+        assert_eq!(due_reminder(made, at(45.0), now), None);
+        assert_eq!(due_reminder(made, at(30.0), now), Some(30));
+        assert_eq!(due_reminder(made, at(20.0), now), Some(30));
+        assert_eq!(due_reminder(made, at(14.0), now), Some(14));
+        assert_eq!(due_reminder(made, at(7.5), now), Some(14));
+        assert_eq!(due_reminder(made, at(7.0), now), Some(7));
+        assert_eq!(due_reminder(made, at(0.5), now), Some(1));
+        assert_eq!(due_reminder(made, at(0.0), now), Some(0));
+        assert_eq!(due_reminder(made, at(-3.0), now), Some(0));
+    }
+
+    #[test]
+    fn a_short_lived_secret_skips_the_steps_longer_than_half_its_life() {
+        let now = Timestamp(1_000_000_000);
+        let at = |days: f64| now.unix() + (days * 86_400.0) as i64;
+        // Made now, living 10 days: no 30-, 14- or 7-day reminder, the 1-day one later.
+        assert_eq!(due_reminder(now.unix(), at(10.0), now), None);
+        assert_eq!(due_reminder(at(-9.5), at(0.5), now), Some(1));
+        // Living one day: only the expiry itself.
+        assert_eq!(due_reminder(now.unix(), at(1.0), now), None);
+        assert_eq!(due_reminder(at(-1.0), at(0.0), now), Some(0));
     }
 }

@@ -328,6 +328,7 @@ async fn remove(
         .filter(membership::Column::UserId.eq(current.id))
         .exec(conn)
         .await?;
+    crate::server::services::notifications::mail_dispatch::forget_user(conn, current.id).await?;
     user::Entity::delete_by_id(current.id).exec(conn).await?;
     audit::record_on_sites(
         conn,
