@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// An endpoint, as the page lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebhookRow {
     /// Its id (the forms send it).
     pub id: Uuid,
@@ -19,6 +19,18 @@ pub struct WebhookRow {
     pub added: String,
     /// The signing secret, on the one page view right after it was added.
     pub new_secret: Option<String>,
+}
+
+impl std::fmt::Debug for WebhookRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the one-time signing secret (a logged page would keep it).
+        f.debug_struct("WebhookRow")
+            .field("id", &self.id)
+            .field("url", &self.url)
+            .field("secret_hint", &self.secret_hint)
+            .field("new_secret", &self.new_secret.as_ref().map(|_| "…"))
+            .finish()
+    }
 }
 
 /// One delivery of the log.
@@ -153,4 +165,23 @@ pub async fn send_test_webhook(csrf: String, webhook_id: Uuid) -> Result<Uuid, C
     let delivery = endpoints::send_test(&admin.service(), webhook_id).await?;
     leptos_axum::redirect("/webhooks");
     Ok(delivery)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_a_new_signing_secret() {
+        let row = WebhookRow {
+            id: Uuid::nil(),
+            url: "https://hooks.example.com/x".into(),
+            secret_hint: "abcd".into(),
+            added: String::new(),
+            new_secret: Some("lkws_supersecretvalue".into()),
+        };
+        let printed = format!("{row:?}");
+        assert!(!printed.contains("supersecret"), "{printed}");
+        assert!(printed.contains("abcd"));
+    }
 }

@@ -109,6 +109,11 @@ async fn seed_users(
         for i in chunk_start..(chunk_start + BATCH).min(plan.api_users) {
             let username = format!("seed-user-{:04}", i + 1);
             let user = match users::find_by_username(&txn, &username).await? {
+                Some(existing) if existing.is_deleted() => {
+                    return Err(ServiceError::Conflict(format!(
+                        "{username} is in the Deleted view: restore or purge it before seeding"
+                    )));
+                }
                 Some(existing) => {
                     let member = membership::Entity::find_by_id((site_id, existing.id))
                         .one(&txn)

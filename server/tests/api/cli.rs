@@ -912,3 +912,35 @@ async fn delete_and_restore_from_the_command_line() {
         assert_chains_verify(&db);
     }
 }
+
+#[tokio::test]
+async fn seeding_refuses_a_user_in_the_deleted_view() {
+    for db in TestDatabases::all().await {
+        assert!(latchkey(&db, &["migrate"], None).status.success());
+        json(&latchkey(&db, &["site", "create", "--name", "Acme"], None));
+        seed(&db, "Acme", 1, 0, 0);
+        json(&latchkey(
+            &db,
+            &["admin", "delete", "--username", "seed-user-0001"],
+            None,
+        ));
+        let refused = one_line_error(&latchkey(
+            &db,
+            &[
+                "seed",
+                "--site",
+                "Acme",
+                "--api-users",
+                "1",
+                "--clients",
+                "0",
+                "--audit-events",
+                "0",
+                "--password-stdin",
+            ],
+            Some("seeded users passphrase\n"),
+        ));
+        assert!(refused.contains("Deleted view"), "{} {refused}", db.name);
+        db.cleanup().await;
+    }
+}

@@ -427,19 +427,27 @@ pub async fn deleted_on_site(
         .order_by_asc(user::Column::UsernameKey)
         .all(conn)
         .await?;
-    let mut rows = Vec::with_capacity(users.len());
-    for user in users {
-        let clients = client::Entity::find()
-            .select_only()
-            .column(client::Column::Name)
-            .filter(client::Column::OwnerUserId.eq(user.id))
-            .filter(client::Column::SiteId.eq(site_id))
-            .filter(client::Column::DeletedWithOwner.eq(true))
-            .order_by_asc(client::Column::NameKey)
-            .into_tuple()
-            .all(conn)
-            .await?;
-        rows.push(DeletedUser { user, clients });
-    }
-    Ok(rows)
+    // One query for the clients of them all, not one per user.
+    let owned: Vec<(Uuid, String)> = client::Entity::find()
+        .select_only()
+        .column(client::Column::OwnerUserId)
+        .column(client::Column::Name)
+        .filter(client::Column::OwnerUserId.is_in(users.iter().map(|user| user.id)))
+        .filter(client::Column::SiteId.eq(site_id))
+        .filter(client::Column::DeletedWithOwner.eq(true))
+        .order_by_asc(client::Column::NameKey)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(users
+        .into_iter()
+        .map(|user| {
+            let clients = owned
+                .iter()
+                .filter(|(owner, _)| *owner == user.id)
+                .map(|(_, name)| name.clone())
+                .collect();
+            DeletedUser { user, clients }
+        })
+        .collect())
 }
