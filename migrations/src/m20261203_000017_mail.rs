@@ -46,6 +46,7 @@ impl MigrationTrait for Migration {
                     .col(uuid("site_id"))
                     .col(text("recipient"))
                     .col(uuid_null("user_id"))
+                    .col(boolean("as_admin").default(false))
                     .col(text("event"))
                     .col(text("subject"))
                     .col(text("body"))

@@ -3,7 +3,7 @@
 //! clients): who receives what, retries after a 4xx, giving up after a 5xx, the mail log, the
 //! switch, and each notice going out once however many senders look at once.
 
-use crate::helpers::{TestApp, on_each_backend_with, site_id};
+use crate::helpers::{TestApp, add_user, on_each_backend_with, site_id};
 use crate::oauth_helpers::{Fixture, code_for, disable_client, exchange, fixture, token};
 use app::domain::Timestamp;
 use app::server::{
@@ -386,12 +386,55 @@ async fn a_stalled_server_times_out_and_withdrawn_messages_are_not_sent() {
                 .contains("no longer active")
         );
 
+        // Queued for an administrator who no longer is one when it goes: withdrawn too.
+        let site = site_id(app).await;
+        let bob = add_user(app, "bob", &[(&site, true, false)], StatusCode::OK).await;
+        let bob = bob.as_str().unwrap().to_owned();
+        let other = fixture(app, "leakedtoo", false).await;
+        let leaked = reqwest::Client::new()
+            .post(format!("{}/oauth/leaks", app.base))
+            .form(&[("token", other.client_secret.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(leaked.status(), StatusCode::OK);
+        assert!(
+            outbox(app)
+                .await
+                .contains(&("bob@example.com".into(), "client.credential_leaked".into()))
+        );
+        app.call_json(
+            "update_user_roles",
+            &[
+                ("csrf", &f.csrf),
+                ("user_id", &bob),
+                ("roles[0][site_id]", &site),
+                ("roles[0][api_user]", "on"),
+            ],
+            StatusCode::OK,
+        )
+        .await;
+        // The new client's owner (registered, leaked) and alice (leaked); not bob.
+        assert_eq!(send(app, &url).await, 3, "{}", app.backend);
+        let delivered: Vec<String> = sink.accepted().iter().flat_map(|m| m.to.clone()).collect();
+        assert!(
+            delivered.iter().all(|to| !to.contains("bob@")),
+            "{delivered:?}"
+        );
+        assert_eq!(delivered.len(), 3, "{delivered:?}");
+
         // Turning e-mail off withdraws what is queued.
-        disable_client(app, &f).await;
+        let before = outbox(app).await.len();
+        disable_client(app, &other).await;
         let queued = outbox(app).await.len();
+        assert_eq!(
+            queued,
+            before + 1,
+            "the owner of the disabled client is to be told"
+        );
         switch(app, &f.csrf, false, StatusCode::OK).await;
         assert_eq!(send(app, &url).await, 0);
-        assert!(sink.accepted().is_empty());
+        assert_eq!(sink.accepted().len(), 3);
         assert_eq!(outbox(app).await.len(), queued);
     })
     .await;

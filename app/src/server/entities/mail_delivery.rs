@@ -16,6 +16,9 @@ pub struct Model {
     /// The user it is for (`None`: an address of no user); a message for a user no longer
     /// active is not sent.
     pub user_id: Option<Uuid>,
+    /// The user receives it as one of the site's administrators: withdrawn if they no longer
+    /// are one when it is sent.
+    pub as_admin: bool,
     /// The event type (an audit action, or `mail.test`).
     pub event: String,
     /// The subject line, without the "[Latchkey]" prefix the sender adds.

@@ -76,23 +76,25 @@ pub async fn announce(
         };
         // Address → (why they receive it, who they are); the first reason wins: owner
         // before administrator.
-        let mut recipients: BTreeMap<String, (&'static str, Uuid)> = BTreeMap::new();
+        let mut recipients: BTreeMap<String, (&'static str, Uuid, bool)> = BTreeMap::new();
         if audience.owner
             && let Some((user_id, address)) = owner_address(conn, site.id, row).await?
         {
-            recipients.insert(address, ("you own this API client", user_id));
+            recipients.insert(address, ("you own this API client", user_id, false));
         }
         if audience.admins {
             if admins.is_none() {
                 admins = Some(admin_addresses(conn, site.id).await?);
             }
             for (user_id, address) in admins.iter().flatten() {
-                recipients
-                    .entry(address.clone())
-                    .or_insert(("you administer this site", *user_id));
+                recipients.entry(address.clone()).or_insert((
+                    "you administer this site",
+                    *user_id,
+                    true,
+                ));
             }
         }
-        for (address, (why, user_id)) in recipients {
+        for (address, (why, user_id, as_admin)) in recipients {
             if is_alarm(&row.action)
                 && told_recently(conn, site.id, &address, &row.action, now).await?
             {
@@ -102,6 +104,7 @@ pub async fn announce(
                 site_id: site.id,
                 recipient: &address,
                 user_id: Some(user_id),
+                as_admin,
                 event: &row.action,
                 subject: &subject_of(site, &row.summary),
                 body: &body_of(site, row, why),
@@ -164,6 +167,7 @@ pub async fn queue_test(
         site_id: site.id,
         recipient: address,
         user_id: Some(user_id),
+        as_admin: true,
         event: TEST_EVENT,
         subject: &subject_of(site, &summary),
         body: &body,
@@ -260,6 +264,7 @@ struct Message<'a> {
     site_id: Uuid,
     recipient: &'a str,
     user_id: Option<Uuid>,
+    as_admin: bool,
     event: &'a str,
     subject: &'a str,
     body: &'a str,
@@ -277,6 +282,7 @@ async fn queue(
         site_id: Set(message.site_id),
         recipient: Set(message.recipient.to_owned()),
         user_id: Set(message.user_id),
+        as_admin: Set(message.as_admin),
         event: Set(message.event.to_owned()),
         subject: Set(message.subject.to_owned()),
         body: Set(message.body.to_owned()),

@@ -7,7 +7,7 @@ use crate::domain::Timestamp;
 use crate::server::{
     ServiceError,
     db::begin_write,
-    entities::{mail_delivery as mail, site, user},
+    entities::{mail_delivery as mail, site, site_membership, user},
 };
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
@@ -47,7 +47,8 @@ pub struct ClaimedMail {
 
 /// Claims the next due message, if any (see [`attempts::claim_next`]). Claim one right before
 /// sending it. A message that should no longer go — its site turned e-mail off, its recipient
-/// was disabled or deleted since, or it waited past [`MAX_AGE_SECONDS`] — is given up instead.
+/// was disabled or deleted since (or, told as an administrator, no longer is one), or it
+/// waited past [`MAX_AGE_SECONDS`] — is given up instead.
 pub async fn claim_next(
     db: &DatabaseConnection,
     now: Timestamp,
@@ -92,6 +93,16 @@ async fn withdrawn(
             .is_some_and(|user| user.is_active() && user.email == row.recipient);
         if !active {
             return Ok(Some("withdrawn: the recipient is no longer active here"));
+        }
+        let still_admin = !row.as_admin
+            || site_membership::Entity::find_by_id((row.site_id, user_id))
+                .one(db)
+                .await?
+                .is_some_and(|membership| membership.is_site_admin);
+        if !still_admin {
+            return Ok(Some(
+                "withdrawn: the recipient no longer administers the site",
+            ));
         }
     }
     Ok(None)
