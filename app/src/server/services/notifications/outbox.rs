@@ -49,18 +49,17 @@ pub async fn announce(
     rows: &[event::Model],
     now: Timestamp,
 ) -> Result<(), ServiceError> {
-    let announced: Vec<&event::Model> = rows
+    let Some(site_id) = rows
         .iter()
         .filter(|row| is_announced(&row.action))
-        .filter(|row| row.site_id.is_some())
-        .collect();
-    let Some(site_id) = announced.first().and_then(|row| row.site_id) else {
+        .find_map(|row| row.site_id)
+    else {
         return Ok(());
     };
     // One chain: every row is of the same site.
-    let announced: Vec<&event::Model> = announced
-        .into_iter()
-        .filter(|row| row.site_id == Some(site_id))
+    let announced: Vec<&event::Model> = rows
+        .iter()
+        .filter(|row| is_announced(&row.action) && row.site_id == Some(site_id))
         .collect();
     let hooks = webhook::Entity::find()
         .filter(webhook::Column::SiteId.eq(site_id))
