@@ -3,6 +3,8 @@
 
 use crate::components::layout::ConsoleLayout;
 use crate::pages::{
+    account::AccountPage,
+    account_forms::{AccountPasswordPage, RequestApplicationPage},
     administrator_delete::DeleteAdministratorPage,
     administrator_edit::EditAdministratorPage,
     administrator_new::AddAdministratorPage,
@@ -39,6 +41,9 @@ pub fn AppRoutes() -> impl IntoView {
             <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async/>
             <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async/>
             <Route path=path!("/terms") view=TermsPage ssr=SsrMode::Async/>
+            <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
+            <Route path=path!("/account/applications/new") view=RequestApplicationPage ssr=SsrMode::Async/>
+            <Route path=path!("/account/password") view=AccountPasswordPage ssr=SsrMode::Async/>
             <ParentRoute path=path!("") view=ConsoleLayout ssr=SsrMode::Async>
                 <Route path=path!("") view=DashboardPage ssr=SsrMode::Async/>
                 <Route path=path!("/clients") view=ClientsPage ssr=SsrMode::Async/>

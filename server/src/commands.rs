@@ -840,7 +840,8 @@ async fn client_list(
                         "created_at": Timestamp(row.client.created_at).format_rfc3339(),
                         "last_used_at": when(row.client.last_used_at),
                         "active": row.client.is_active(),
-                        "status": if row.client.is_active() { "active" } else { "disabled" },
+                        "status": row.client.status().as_str(),
+                        "rejection_reason": row.client.review_reason,
                         "secrets": slots.iter().zip(states).map(|(slot, state)| json!({
                             "hint": slot.hint,
                             "state": state.as_str(),
@@ -866,11 +867,7 @@ async fn client_list(
                 site,
                 row.owner,
                 when(row.client.last_used_at).unwrap_or_else(|| "never".into()),
-                if row.client.is_active() {
-                    "active"
-                } else {
-                    "disabled"
-                }
+                row.client.status().as_str()
             );
         }
     }

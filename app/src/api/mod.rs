@@ -2,6 +2,7 @@
 //! browser. Each body: who is asking (session), parse the input into domain types, call a
 //! service. No SQL here.
 
+pub mod account;
 pub mod audit;
 pub mod clients;
 pub mod dashboard;

@@ -1,5 +1,6 @@
-//! "Expires in N days": the badge of a secret with a lifetime, on the API Clients tab, the
-//! client's page and the Dashboard. A warning within the notice period, an alarm once expired.
+//! Badges: "Expires in N days" for a secret with a lifetime (on the API Clients tab, the
+//! client's page and the Dashboard; a warning within the notice period, an alarm once expired),
+//! and a client's status.
 
 use crate::domain::secret_lifetime::EXPIRY_NOTICE_DAYS;
 use leptos::prelude::*;
@@ -19,4 +20,21 @@ pub fn ExpiryBadge(
         };
         view! { <span class=class data-testid="expiry-badge">{text}</span> }
     })
+}
+
+/// The badge of a client's status (`active`, `disabled`, `pending`, `rejected`; see
+/// `domain::ClientStatus`).
+#[component]
+pub fn StatusBadge(
+    /// The status word.
+    #[prop(into)]
+    status: String,
+) -> impl IntoView {
+    let (class, text) = match status.as_str() {
+        "active" => ("badge active", "Active"),
+        "pending" => ("badge soon", "Pending approval"),
+        "rejected" => ("badge disabled", "Rejected"),
+        _ => ("badge disabled", "Disabled"),
+    };
+    view! { <span class=class data-testid="client-status">{text}</span> }
 }

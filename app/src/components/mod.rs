@@ -1,5 +1,6 @@
 //! Presentational pieces shared by pages.
 
+pub mod application_fields;
 pub mod audit_table;
 pub mod console_form;
 pub mod copy_button;

@@ -67,6 +67,25 @@ impl ClientDescription {
     }
 }
 
+/// Why a site administrator rejected a requested application: shown to the API user who asked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewReason(String);
+
+impl ReviewReason {
+    /// Longest accepted reason, in characters.
+    pub const MAX: usize = 500;
+
+    /// 1 to 500 characters on one line, without control or invisible characters (trimmed).
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        parse_display_text(raw, "Reason", Self::MAX).map(Self)
+    }
+
+    /// The reason.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

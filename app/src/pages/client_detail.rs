@@ -9,12 +9,13 @@ use crate::components::{
         SubmitButton, endpoint,
     },
     copy_button::CopyButton,
-    expiry_badge::ExpiryBadge,
+    expiry_badge::{ExpiryBadge, StatusBadge},
     failure_timeline::FailureTimeline,
     layout::CsrfField,
     usage_chart::UsageChart,
 };
 use crate::error::ConsoleError;
+use crate::pages::pending_requests::ReviewForms;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -59,19 +60,19 @@ pub fn ClientDetailPage() -> impl IntoView {
 fn ClientView(client: ClientDetail) -> impl IntoView {
     let id = client.id;
     view! {
-        <h1>{client.name.clone()}
-            {if client.active {
-                view! { <span class="badge active">"Active"</span> }.into_any()
-            } else {
-                view! { <span class="badge disabled">"Disabled"</span> }.into_any()
-            }}
-        </h1>
+        <h1>{client.name.clone()}" "<StatusBadge status=client.status.clone()/></h1>
+        {client.rejection_reason.clone().map(|reason| view! {
+            <p class="warning" data-testid="rejection-reason">"Rejected: "{reason}</p>
+        })}
+        {(client.status == "pending").then(|| view! { <ReviewForms client_uuid=id/> })}
         <div class="toolbar">
             <a href="/clients">"← API Clients"</a>
             <span class="spacer"></span>
             <a class="button secondary" href=format!("/clients/{id}/regenerate")>"Regenerate secret…"</a>
             {if client.active {
                 view! { <a class="button secondary" href=format!("/clients/{id}/disable")>"Disable…"</a> }.into_any()
+            } else if client.status != "disabled" {
+                ().into_any()
             } else {
                 view! {
                     <ConsoleForm action={endpoint::<SetClientDisabled>()} class="inline-form" success="Client enabled.">

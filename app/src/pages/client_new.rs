@@ -1,7 +1,8 @@
 use crate::api::clients::{RegisterClient, RegistrationOptions, get_registration_options};
 use crate::components::{
+    application_fields::{ApplicationFields, TermsOfUseBox},
     console_form::{
-        ConfirmPassword, ConsoleForm, Field, FieldGroup, FieldMessage, FormFeedback, SubmitButton,
+        ConfirmPassword, ConsoleForm, FieldGroup, FieldMessage, FormFeedback, SubmitButton,
         endpoint,
     },
     layout::CsrfField,
@@ -42,11 +43,6 @@ pub fn NewClientPage() -> impl IntoView {
 #[component]
 fn RegistrationForm(options: RegistrationOptions, preset_owner: String) -> impl IntoView {
     let no_owners = options.owners.is_empty();
-    let redirect_hint = if options.allow_loopback {
-        "The exact https address that receives the authorization code (http://127.0.0.1 or localhost allowed on this server)."
-    } else {
-        "The exact https address that receives the authorization code, e.g. https://app.example.com/callback."
-    };
     view! {
         {no_owners.then(|| view! {
             <p class="warning">
@@ -60,15 +56,7 @@ fn RegistrationForm(options: RegistrationOptions, preset_owner: String) -> impl 
             <CsrfField/>
             <FormFeedback summarize_fields=true/>
             <p class="hint">{format!("Site: {}", options.site.name)}</p>
-            <Field label="Name" name="name" required=true maxlength=100/>
-            <FieldGroup name="description">
-                <label for="field-description">"Description"</label>
-                <textarea id="field-description" name="description" maxlength="1000" required
-                    aria-describedby="description-error"></textarea>
-                <p class="hint">"Shown to API users on the authorization prompt."</p>
-            </FieldGroup>
-            <Field label="Redirect URI" name="redirect_uri" kind="url" required=true maxlength=2000
-                hint=redirect_hint/>
+            <ApplicationFields allow_loopback=options.allow_loopback/>
             <FieldGroup name="owner">
                 <label for="field-owner">"API user (owner)"</label>
                 <select id="field-owner" name="owner" aria-describedby="owner-error">
@@ -96,14 +84,7 @@ fn RegistrationForm(options: RegistrationOptions, preset_owner: String) -> impl 
                 <input type="checkbox" name="require_pkce"/>
                 " Require PKCE (S256) on every authorization request"
             </label>
-            <FieldGroup name="accept_terms" class="field checkbox">
-                <input type="checkbox" id="accept-terms" name="accept_terms" aria-describedby="accept_terms-error"/>
-                <label for="accept-terms">
-                    "I have read and agree to the "
-                    <a href="/terms" target="_blank" rel="noopener">"Latchkey API Terms of Use"</a>
-                    {format!(" (version {})", options.terms_version)}
-                </label>
-            </FieldGroup>
+            <TermsOfUseBox version=options.terms_version.clone()/>
             <ConfirmPassword id="register-confirm-password" always=options.needs_password/>
             <div class="toolbar">
                 <SubmitButton label="Done"/>

@@ -1,8 +1,9 @@
 use crate::api::clients::list_clients;
 use crate::components::{
-    expiry_badge::ExpiryBadge,
+    expiry_badge::{ExpiryBadge, StatusBadge},
     pagination::{Pagination, query_string},
 };
+use crate::pages::pending_requests::PendingRequests;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -29,6 +30,7 @@ pub fn ClientsPage() -> impl IntoView {
     view! {
         <Title text="API Clients"/>
         <h1>"API Clients"</h1>
+        <PendingRequests/>
         <div class="toolbar">
             <form method="get" action="" class="inline-form wrap" role="search">
                 <label class="visually-hidden" for="client-search">"Search clients"</label>
@@ -113,11 +115,7 @@ pub fn ClientsPage() -> impl IntoView {
                                             <td>{row.owner}</td>
                                             <td>{row.created}</td>
                                             <td>{row.last_used.unwrap_or_else(|| "Never".into())}</td>
-                                            <td>{if row.active {
-                                                view! { <span class="badge active">"Active"</span> }.into_any()
-                                            } else {
-                                                view! { <span class="badge disabled">"Disabled"</span> }.into_any()
-                                            }}
+                                            <td><StatusBadge status=row.status/>
                                             " "<ExpiryBadge days=row.secret_expires_in_days/></td>
                                         </tr>
                                     }).collect_view()}

@@ -5,6 +5,7 @@ use crate::components::{
     layout::CsrfField,
     usage_chart::UsageChart,
 };
+use crate::pages::pending_requests::PendingRequests;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -20,6 +21,7 @@ pub fn DashboardPage() -> impl IntoView {
                 dashboard.await.map(|dashboard| view! {
                     <h1>"Dashboard"<span class="subtitle">{dashboard.site_name.clone()}</span></h1>
                     <Alerts alerts=dashboard.alerts/>
+                    <PendingRequests/>
                     <section class="cards" aria-label="Counts">
                         <a class="card" href="/clients"><span class="count" data-testid="count-clients">{dashboard.clients}</span><span class="label">"API clients"</span></a>
                         <div class="card"><span class="count" data-testid="count-api-users">{dashboard.api_users}</span><span class="label">"API users"</span></div>

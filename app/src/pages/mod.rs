@@ -1,5 +1,7 @@
 //! One file per screen.
 
+pub mod account;
+pub mod account_forms;
 pub mod administrator_delete;
 pub mod administrator_edit;
 pub mod administrator_new;
@@ -14,6 +16,7 @@ pub mod dashboard;
 pub mod deleted;
 pub mod mail_section;
 pub mod not_found;
+pub mod pending_requests;
 pub mod security_settings;
 pub mod setup;
 pub mod sign_in;

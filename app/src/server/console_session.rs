@@ -172,6 +172,29 @@ pub(crate) fn internal(error: impl std::fmt::Display) -> ConsoleError {
     ConsoleError::Internal { reference }
 }
 
+/// The user a signed-in session names, if the session is still on time (idle and absolute
+/// timeouts) and the user still active, with the session generation the session started in.
+/// The one rule for every kind of session (console and `/account`).
+pub(crate) async fn session_user(
+    state: &AppState,
+    user_id: Uuid,
+    generation: i64,
+    signed_in_at: i64,
+    seen_at: i64,
+) -> Result<Option<user::Model>, ConsoleError> {
+    let now = state.clock.now().unix();
+    if now - signed_in_at > state.settings.session_absolute_timeout
+        || now - seen_at > state.settings.session_idle_timeout
+    {
+        return Ok(None);
+    }
+    Ok(user::Entity::find_by_id(user_id)
+        .one(&state.db)
+        .await
+        .map_err(internal)?
+        .filter(|user| user.is_active() && user.session_generation == generation))
+}
+
 /// The signed-in administrator, or `None` (no session, timed out, disabled, or no longer an
 /// administrator anywhere; such sessions are ended here).
 pub async fn load(
@@ -187,17 +210,14 @@ pub async fn load(
         return Ok(None);
     };
     let now = state.clock.now().unix();
-    let expired = now - data.signed_in_at > state.settings.session_absolute_timeout
-        || now - data.seen_at > state.settings.session_idle_timeout;
-    let user = if expired {
-        None
-    } else {
-        user::Entity::find_by_id(data.user_id)
-            .one(&state.db)
-            .await
-            .map_err(internal)?
-            .filter(|user| user.is_active() && user.session_generation == data.generation)
-    };
+    let user = session_user(
+        &state,
+        data.user_id,
+        data.generation,
+        data.signed_in_at,
+        data.seen_at,
+    )
+    .await?;
     let sites = match &user {
         Some(user) => administered_sites(&state.db, user.id)
             .await
@@ -255,20 +275,7 @@ impl Admin {
         client_uuid: Uuid,
         secret: &crate::server::crypto::tokens::Secret,
     ) -> Result<(), ConsoleError> {
-        let sealed = crate::server::crypto::secret_box::seal(
-            &self.state.keys.secret_encryption,
-            secret.expose().as_bytes(),
-            &flash_context(client_uuid),
-        )?;
-        let flash = SecretFlash {
-            client_uuid,
-            slot_hint: secret.hint(),
-            sealed,
-        };
-        self.session
-            .insert(SECRET_FLASH_KEY, &flash)
-            .await
-            .map_err(internal)
+        flash_secret(&self.session, &self.state.keys, client_uuid, secret).await
     }
 
     /// The flashed secret of `client_uuid` (hint, secret), removed from the session.
@@ -276,24 +283,56 @@ impl Admin {
         &self,
         client_uuid: Uuid,
     ) -> Result<Option<(String, String)>, ConsoleError> {
-        let flash: Option<SecretFlash> =
-            self.session.get(SECRET_FLASH_KEY).await.map_err(internal)?;
-        let Some(flash) = flash.filter(|f| f.client_uuid == client_uuid) else {
-            return Ok(None);
-        };
-        self.session
-            .remove::<SecretFlash>(SECRET_FLASH_KEY)
-            .await
-            .map_err(internal)?;
-        let plain = crate::server::crypto::secret_box::open(
-            &self.state.keys.secret_encryption,
-            &flash.sealed,
-            &flash_context(client_uuid),
-        )?;
-        Ok(String::from_utf8(plain)
-            .ok()
-            .map(|secret| (flash.slot_hint, secret)))
+        take_flashed_secret(&self.session, &self.state.keys, client_uuid).await
     }
+}
+
+/// Keeps `secret` (encrypted with the server key) in `session` for the next render of the page
+/// of `client_uuid` (the console's client page, or the owner's `/account` page).
+pub async fn flash_secret(
+    session: &Session,
+    keys: &crate::server::keys::Keys,
+    client_uuid: Uuid,
+    secret: &crate::server::crypto::tokens::Secret,
+) -> Result<(), ConsoleError> {
+    let sealed = crate::server::crypto::secret_box::seal(
+        &keys.secret_encryption,
+        secret.expose().as_bytes(),
+        &flash_context(client_uuid),
+    )?;
+    let flash = SecretFlash {
+        client_uuid,
+        slot_hint: secret.hint(),
+        sealed,
+    };
+    session
+        .insert(SECRET_FLASH_KEY, &flash)
+        .await
+        .map_err(internal)
+}
+
+/// The secret flashed in `session` for `client_uuid` (hint, secret), removed from it.
+pub async fn take_flashed_secret(
+    session: &Session,
+    keys: &crate::server::keys::Keys,
+    client_uuid: Uuid,
+) -> Result<Option<(String, String)>, ConsoleError> {
+    let flash: Option<SecretFlash> = session.get(SECRET_FLASH_KEY).await.map_err(internal)?;
+    let Some(flash) = flash.filter(|f| f.client_uuid == client_uuid) else {
+        return Ok(None);
+    };
+    session
+        .remove::<SecretFlash>(SECRET_FLASH_KEY)
+        .await
+        .map_err(internal)?;
+    let plain = crate::server::crypto::secret_box::open(
+        &keys.secret_encryption,
+        &flash.sealed,
+        &flash_context(client_uuid),
+    )?;
+    Ok(String::from_utf8(plain)
+        .ok()
+        .map(|secret| (flash.slot_hint, secret)))
 }
 
 /// The signature the server adds (`__sig`) to the refusal a form posted without JavaScript

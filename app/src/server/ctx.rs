@@ -3,10 +3,11 @@
 //! what does not need Leptos lives in `console_session`.
 
 use crate::error::ConsoleError;
+pub use crate::server::account_session::AccountUser;
 use crate::server::console_session::internal;
 pub use crate::server::console_session::{Admin, ClientAddress, ConsoleSessionData};
 use crate::server::{
-    AppState, console_session,
+    AppState, account_session, console_session,
     crypto::{constant_time_eq, random},
     entities::user,
 };
@@ -76,6 +77,8 @@ pub async fn require_admin_for_change(csrf: &str) -> Result<Admin, ConsoleError>
 pub async fn start_session(user: &user::Model) -> Result<(), ConsoleError> {
     let state = app_state()?;
     let session = session().await?;
+    // One cookie never speaks for two people: an `/account` session of this browser ends.
+    session.clear().await;
     session.cycle_id().await.map_err(internal)?;
     let now = state.clock.now().unix();
     let data = ConsoleSessionData {
@@ -91,6 +94,35 @@ pub async fn start_session(user: &user::Model) -> Result<(), ConsoleError> {
         .insert(console_session::SESSION_KEY, &data)
         .await
         .map_err(internal)
+}
+
+/// The API user signed in at `/account`, or `None` (see `account_session::load`).
+pub async fn current_account() -> Result<Option<AccountUser>, ConsoleError> {
+    account_session::load(app_state()?, session().await?, client_address().await).await
+}
+
+/// The API user signed in at `/account`, or `Unauthenticated`.
+pub async fn require_account() -> Result<AccountUser, ConsoleError> {
+    current_account()
+        .await?
+        .ok_or(ConsoleError::Unauthenticated)
+}
+
+/// The API user signed in at `/account`, after checking the anti-forgery token a mutation
+/// echoed.
+pub async fn require_account_for_change(csrf: &str) -> Result<AccountUser, ConsoleError> {
+    let account = require_account().await?;
+    if constant_time_eq(account.session_data.csrf_token.as_bytes(), csrf.as_bytes()) {
+        Ok(account)
+    } else {
+        Err(ConsoleError::CsrfRejected)
+    }
+}
+
+/// Starts a fresh `/account` session for `user` (new id; a console session of this browser
+/// ends).
+pub async fn start_account_session(user: &user::Model) -> Result<(), ConsoleError> {
+    account_session::start(&app_state()?, &session().await?, user).await
 }
 
 /// The refusal a form posted without JavaScript left in this page's URL, if the server signed

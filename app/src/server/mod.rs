@@ -5,6 +5,7 @@
 //! `entities`/`crypto`. Services take a connection, domain values and `now`; never HTTP or
 //! Leptos types, so the token server and the CLI call them exactly as the console does.
 
+pub mod account_session;
 pub mod cache;
 pub mod clock;
 pub mod console_session;

@@ -5,8 +5,8 @@
 //! server crate, not of the production services.
 
 use app::domain::{
-    ClientDescription, ClientName, EmailAddress, RedirectUri, ScopeName, ScopeSet, SiteRoles,
-    Timestamp, Username,
+    ClientDescription, ClientName, EmailAddress, RedirectUri, Review, ScopeName, ScopeSet,
+    SiteRoles, Timestamp, Username,
 };
 use app::server::{
     AppState, ServiceError,
@@ -195,7 +195,7 @@ async fn seed_clients(
             let mut rows = clients::rows::registration_rows(
                 &state.keys,
                 state.settings.secret_policy,
-                &operator,
+                &clients::rows::Author::of(&operator),
                 CheckedRegistration {
                     site_id,
                     name: &name,
@@ -207,6 +207,7 @@ async fn seed_clients(
                     secret_lifetime: None,
                     require_pkce: false,
                     terms_version: &state.settings.terms.version,
+                    review: Review::Approved,
                 },
                 created_at,
             )?;

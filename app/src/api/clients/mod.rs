@@ -5,7 +5,10 @@
 // Server function arguments are the form's fields, one per input.
 #![allow(clippy::too_many_arguments)]
 
+mod review;
 mod views;
+
+pub use review::*;
 
 pub use views::*;
 
@@ -74,6 +77,7 @@ pub async fn list_clients(
                     .map(|end| days_left(end, now.unix())),
                 id: row.client.id,
                 active: row.client.is_active(),
+                status: row.client.status().as_str().to_owned(),
                 created: crate::domain::Timestamp(row.client.created_at).format_utc(),
                 last_used: crate::domain::Timestamp::format_optional(row.client.last_used_at),
                 name: row.client.name,

@@ -23,8 +23,10 @@ pub struct ClientListRow {
     pub created: String,
     /// Last token activity (formatted), if any.
     pub last_used: Option<String>,
-    /// False when disabled.
+    /// False when disabled, pending or rejected.
     pub active: bool,
+    /// `active`, `disabled`, `pending` or `rejected`.
+    pub status: String,
     /// Whole days before its current secret expires (0: expired); `None`: it does not.
     pub secret_expires_in_days: Option<i64>,
 }
@@ -190,8 +192,12 @@ pub struct ClientDetail {
     pub scopes: Vec<String>,
     /// PKCE required.
     pub require_pkce: bool,
-    /// Not disabled.
+    /// Approved and not disabled.
     pub active: bool,
+    /// `active`, `disabled`, `pending` or `rejected`.
+    pub status: String,
+    /// Why a request was rejected.
+    pub rejection_reason: Option<String>,
     /// Registered (formatted).
     pub created: String,
     /// Registered by.
@@ -286,6 +292,8 @@ impl ClientDetail {
         Self {
             deleted_retention_days: page.settings.deleted_retention_days(),
             active: client.is_active(),
+            status: client.status().as_str().to_owned(),
+            rejection_reason: client.review_reason.clone(),
             created: Timestamp(client.created_at).format_utc(),
             last_used: Timestamp::format_optional(client.last_used_at),
             owner: view.owner.username,

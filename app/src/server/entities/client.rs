@@ -1,5 +1,6 @@
 //! `clients`: an API client (application) of a site.
 
+use crate::domain::{ClientStatus, Review};
 use sea_orm::entity::prelude::*;
 
 /// A row of `clients`.
@@ -37,12 +38,35 @@ pub struct Model {
     /// When the client was last announced as stale (unused for the stale period); it is
     /// announced again only after it has been used since.
     pub stale_announced_at: Option<i64>,
+    /// `approved`, `pending` or `rejected` (see `domain::Review`): only an approved client
+    /// authenticates.
+    pub review: String,
+    /// Why a request was rejected, in the administrator's words.
+    pub review_reason: Option<String>,
+    /// When a request was approved or rejected.
+    pub reviewed_at: Option<i64>,
+    /// Who approved or rejected it.
+    pub reviewed_by_label: Option<String>,
+    /// The first secret of an approved request, sealed under the secret key until its owner
+    /// has seen it once on their page (then cleared).
+    pub owner_secret_sealed: Option<String>,
 }
 
 impl Model {
-    /// True unless disabled or deleted: only an active client authenticates.
+    /// True when approved and neither disabled nor deleted: only an active client
+    /// authenticates.
     pub fn is_active(&self) -> bool {
-        self.disabled_at.is_none() && self.deleted_at.is_none()
+        self.disabled_at.is_none() && self.deleted_at.is_none() && self.review() == Review::Approved
+    }
+
+    /// The review of the client (approved, pending or rejected).
+    pub fn review(&self) -> Review {
+        Review::from_stored(&self.review)
+    }
+
+    /// Its status: active, disabled, pending or rejected.
+    pub fn status(&self) -> ClientStatus {
+        ClientStatus::of(self.review(), self.disabled_at.is_some())
     }
 
     /// True while in the Deleted view.

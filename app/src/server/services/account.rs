@@ -1,5 +1,6 @@
-//! An administrator's own account: changing their password (the current one first) and
-//! signing out of every session. Apart from `users` (accounts administered by others) since it
+//! A signed-in person's own account — an administrator in the console, an API user at
+//! `/account`: changing their password (the current one first) and signing out of every
+//! session. Apart from `users` (accounts administered by others) since it
 //! needs the sign-in's password confirmation, which itself reads `users`.
 
 use crate::domain::{NewPassword, Timestamp};
@@ -10,8 +11,9 @@ use crate::server::{
     keys::Keys,
     services::{
         access::Acting,
-        audit::{self, Action, Actor, NewEvent, Target},
-        sign_in, users,
+        audit::{self, Action, NewEvent, Target},
+        sign_in::{self, Door},
+        users,
     },
 };
 use sea_orm::{
@@ -31,9 +33,30 @@ pub async fn change_own_password(
     raw_new_password: &str,
     address: Option<String>,
 ) -> Result<i64, ServiceError> {
+    change_own_password_at(
+        state,
+        Door::Console,
+        user,
+        current_password,
+        raw_new_password,
+        address,
+    )
+    .await
+}
+
+/// [`change_own_password`] for someone signed in through `door` (the audit log names them as
+/// that door's kind of actor).
+pub async fn change_own_password_at(
+    state: &AppState,
+    door: Door,
+    user: &user::Model,
+    current_password: &str,
+    raw_new_password: &str,
+    address: Option<String>,
+) -> Result<i64, ServiceError> {
     let new_password = NewPassword::parse(raw_new_password, &user.username)
         .map_err(|problem| ServiceError::invalid("password", problem.to_string()))?;
-    sign_in::confirm_password(state, user, current_password, address.clone())
+    sign_in::confirm_password_at(state, door, user, current_password, address.clone())
         .await
         .map_err(|error| match error {
             ServiceError::BadCredentials => {
@@ -68,8 +91,8 @@ pub async fn change_own_password(
         sites,
         NewEvent::new(
             None,
-            Action::OwnPasswordChanged,
-            Actor::admin(user.id, &user.username, address),
+            door.password_changed(),
+            door.actor(user, address),
             format!(
                 "{} changed their password; their other sessions were ended",
                 current.username

@@ -6,6 +6,7 @@ pub mod account;
 pub mod alerts;
 pub mod audit;
 pub mod clients;
+pub mod connections;
 pub mod context;
 pub mod dashboard;
 pub mod event_limiter;

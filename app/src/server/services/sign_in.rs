@@ -1,8 +1,10 @@
-//! Console sign-in: throttled, constant-work password check, audited either way.
+//! Sign-in at both doors — the console (administrators) and `/account` (API users): throttled,
+//! constant-work password check, audited either way.
 //!
-//! Only an active user who administers at least one site may sign in to the console. Every
-//! refusal looks the same from outside ("incorrect username or password"); the audit log
-//! records the real reason.
+//! Only an active user who administers at least one site may sign in to the console; only an
+//! active API user who administers no site may sign in at `/account` (console administrators
+//! keep the console). Every refusal looks the same from outside ("incorrect username or
+//! password"); the audit log records the real reason.
 
 use crate::domain::Timestamp;
 use crate::server::{
@@ -10,7 +12,7 @@ use crate::server::{
     db::begin_write,
     entities::user,
     services::{
-        access::administered_sites,
+        access::{administered_sites, api_user_sites},
         audit::{self, Action, Actor, NewEvent, Target},
         event_limiter::record_limited,
         throttle,
@@ -30,6 +32,8 @@ enum Refusal {
     WrongPassword,
     Disabled,
     NotAnAdministrator,
+    NotAnApiUser,
+    ConsoleAdministrator,
 }
 
 impl Refusal {
@@ -39,16 +43,104 @@ impl Refusal {
             Self::WrongPassword => "wrong_password",
             Self::Disabled => "disabled",
             Self::NotAnAdministrator => "not_an_administrator",
+            Self::NotAnApiUser => "not_an_api_user",
+            Self::ConsoleAdministrator => "console_administrator",
         }
     }
 }
 
-/// Checks an administrator's credentials. On success records the sign-in and returns the
-/// user; the caller then starts a fresh session. The attempt is counted by the throttle before
-/// the password is checked (see `throttle`), so parallel guesses get no further than
-/// sequential ones; failures are audited within the cap of `event_limiter`.
+/// Where someone signs in: the door decides who may enter, how the audit log names them, and
+/// which sites' logs record their sign-ins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Door {
+    /// The administration console.
+    Console,
+    /// `/account`, the API users' own place.
+    Account,
+}
+
+impl Door {
+    /// How the audit log names `user` coming through this door.
+    pub fn actor(self, user: &user::Model, address: Option<String>) -> Actor {
+        match self {
+            Self::Console => Actor::admin(user.id, &user.username, address),
+            Self::Account => Actor::api_user(user.id, &user.username, address),
+        }
+    }
+
+    /// The sites whose audit logs record what `user_id` does through this door.
+    pub async fn sites(
+        self,
+        conn: &impl ConnectionTrait,
+        user_id: uuid::Uuid,
+    ) -> Result<Vec<crate::server::entities::site::Model>, ServiceError> {
+        match self {
+            Self::Console => administered_sites(conn, user_id).await,
+            Self::Account => api_user_sites(conn, user_id).await,
+        }
+    }
+
+    /// The audit action of a sign-in, a failed one, a sign-out, a confirmed password and a
+    /// password change at this door, in that order.
+    fn actions(self) -> [Action; 5] {
+        match self {
+            Self::Console => [
+                Action::SignedIn,
+                Action::SignInFailed,
+                Action::SignedOut,
+                Action::Reauthenticated,
+                Action::OwnPasswordChanged,
+            ],
+            Self::Account => [
+                Action::AccountSignedIn,
+                Action::AccountSignInFailed,
+                Action::AccountSignedOut,
+                Action::AccountReauthenticated,
+                Action::AccountPasswordChanged,
+            ],
+        }
+    }
+
+    /// The audit action of someone changing their own password at this door.
+    pub fn password_changed(self) -> Action {
+        self.actions()[4]
+    }
+
+    /// Why `user` (active, password right) may not come in, if they may not.
+    async fn refusal(
+        self,
+        conn: &impl ConnectionTrait,
+        user: &user::Model,
+    ) -> Result<Option<Refusal>, ServiceError> {
+        let administers = !administered_sites(conn, user.id).await?.is_empty();
+        Ok(match self {
+            Self::Console if !administers => Some(Refusal::NotAnAdministrator),
+            Self::Account if administers => Some(Refusal::ConsoleAdministrator),
+            Self::Account if api_user_sites(conn, user.id).await?.is_empty() => {
+                Some(Refusal::NotAnApiUser)
+            }
+            Self::Console | Self::Account => None,
+        })
+    }
+}
+
+/// Checks an administrator's credentials at the console's door (see [`sign_in`]).
 pub async fn sign_in_admin(
     state: &AppState,
+    username: &str,
+    password: &str,
+    address: Option<String>,
+) -> Result<user::Model, ServiceError> {
+    sign_in(state, Door::Console, username, password, address).await
+}
+
+/// Checks credentials at `door`. On success records the sign-in and returns the user; the
+/// caller then starts a fresh session. The attempt is counted by the throttle before the
+/// password is checked (see `throttle`), so parallel guesses get no further than sequential
+/// ones; failures are audited within the cap of `event_limiter`.
+pub async fn sign_in(
+    state: &AppState,
+    door: Door,
     username: &str,
     password: &str,
     address: Option<String>,
@@ -66,6 +158,7 @@ pub async fn sign_in_admin(
             let txn = begin_write(&state.db).await?;
             audit_failure(
                 state,
+                door,
                 &txn,
                 user.as_ref(),
                 username,
@@ -90,10 +183,7 @@ pub async fn sign_in_admin(
         None => Some(Refusal::UnknownUser),
         Some(_) if !password_ok => Some(Refusal::WrongPassword),
         Some(user) if !user.is_active() => Some(Refusal::Disabled),
-        Some(user) if administered_sites(&state.db, user.id).await?.is_empty() => {
-            Some(Refusal::NotAnAdministrator)
-        }
-        Some(_) => None,
+        Some(user) => door.refusal(&state.db, user).await?,
     };
 
     let txn = begin_write(&state.db).await?;
@@ -103,15 +193,25 @@ pub async fn sign_in_admin(
                 let mut update = user.into_active_model();
                 update.last_sign_in_at = Set(Some(now.unix()));
                 let user = update.update(&txn).await?;
-                for site in administered_sites(&txn, user.id).await? {
+                let (summary, actor) = match door {
+                    Door::Console => (
+                        format!("{} signed in", user.username),
+                        door.actor(&user, address.clone()),
+                    ),
+                    Door::Account => (
+                        format!("{} signed in to their account page", user.username),
+                        door.actor(&user, address.clone()),
+                    ),
+                };
+                for site in door.sites(&txn, user.id).await? {
                     audit::record(
                         &txn,
                         &state.keys,
                         NewEvent::new(
                             Some(site.id),
-                            Action::SignedIn,
-                            Actor::admin(user.id, &user.username, address.clone()),
-                            format!("{} signed in", user.username),
+                            door.actions()[0],
+                            actor.clone(),
+                            summary.clone(),
                         )
                         .target(Target::user(&user)),
                         now,
@@ -123,6 +223,7 @@ pub async fn sign_in_admin(
             Err(throttled) => {
                 audit_failure(
                     state,
+                    door,
                     &txn,
                     Some(&user),
                     username,
@@ -136,7 +237,17 @@ pub async fn sign_in_admin(
         },
         (user, refusal) => {
             let reason = refusal.unwrap_or(Refusal::UnknownUser).as_str();
-            audit_failure(state, &txn, user.as_ref(), username, &address, reason, now).await?;
+            audit_failure(
+                state,
+                door,
+                &txn,
+                user.as_ref(),
+                username,
+                &address,
+                reason,
+                now,
+            )
+            .await?;
             Err(ServiceError::BadCredentials)
         }
     };
@@ -157,8 +268,10 @@ async fn find_known(
 
 /// Records a failed sign-in: in each site of a known user (so their administrators see it),
 /// otherwise in the global chain; within the cap on anonymous events.
+#[allow(clippy::too_many_arguments)]
 async fn audit_failure(
     state: &AppState,
+    door: Door,
     conn: &impl ConnectionTrait,
     user: Option<&user::Model>,
     claimed_username: &str,
@@ -170,7 +283,7 @@ async fn audit_failure(
     let event = |site_id| {
         NewEvent::new(
             site_id,
-            Action::SignInFailed,
+            door.actions()[1],
             actor.clone(),
             format!("Failed sign-in as \"{}\"", actor.label),
         )
@@ -198,16 +311,25 @@ pub async fn record_sign_out(
     acting: &crate::server::services::access::Acting,
     user_id: uuid::Uuid,
 ) -> Result<(), ServiceError> {
+    record_sign_out_at(state, Door::Console, acting.actor(), user_id).await
+}
+
+/// Records a sign-out by `actor` through `door` in the sites that door's log covers.
+pub async fn record_sign_out_at(
+    state: &AppState,
+    door: Door,
+    actor: Actor,
+    user_id: uuid::Uuid,
+) -> Result<(), ServiceError> {
     let now = state.clock.now();
     let txn = begin_write(&state.db).await?;
-    let actor = acting.actor();
-    for site in administered_sites(&txn, user_id).await? {
+    for site in door.sites(&txn, user_id).await? {
         audit::record(
             &txn,
             &state.keys,
             NewEvent::new(
                 Some(site.id),
-                Action::SignedOut,
+                door.actions()[2],
                 actor.clone(),
                 format!("{} signed out", actor.label),
             ),
@@ -227,6 +349,17 @@ pub async fn confirm_password(
     password: &str,
     address: Option<String>,
 ) -> Result<(), ServiceError> {
+    confirm_password_at(state, Door::Console, user, password, address).await
+}
+
+/// [`confirm_password`] for someone signed in through `door`.
+pub async fn confirm_password_at(
+    state: &AppState,
+    door: Door,
+    user: &user::Model,
+    password: &str,
+    address: Option<String>,
+) -> Result<(), ServiceError> {
     let now = state.clock.now();
     if !state.passwords.has_room() {
         return Err(ServiceError::Busy);
@@ -239,21 +372,21 @@ pub async fn confirm_password(
             .verify(password, Some(&user.password_hash))
             .await?;
     let txn = begin_write(&state.db).await?;
-    let actor = Actor::admin(user.id, &user.username, address);
+    let actor = door.actor(user, address);
     let outcome = if ok {
         attempt.succeeded(&txn, now).await
     } else {
         Err(ServiceError::BadCredentials)
     };
-    for site in administered_sites(&txn, user.id).await? {
+    for site in door.sites(&txn, user.id).await? {
         let (action, summary) = if outcome.is_ok() {
             (
-                Action::Reauthenticated,
+                door.actions()[3],
                 format!("{} confirmed their password", user.username),
             )
         } else {
             (
-                Action::SignInFailed,
+                door.actions()[1],
                 format!(
                     "{} entered a wrong password to confirm an action",
                     user.username

@@ -33,6 +33,17 @@ actions! {
     SignInFailed => "admin.sign_in_failed",
     /// An administrator signed out.
     SignedOut => "admin.signed_out",
+    /// An API user signed in at `/account`.
+    AccountSignedIn => "account.signed_in",
+    /// A sign-in at `/account` failed (wrong password, disabled, not an API user, a console
+    /// administrator, throttled).
+    AccountSignInFailed => "account.sign_in_failed",
+    /// An API user signed out of `/account`.
+    AccountSignedOut => "account.signed_out",
+    /// An API user confirmed their password at `/account` (before a secret was shown).
+    AccountReauthenticated => "account.reauthenticated",
+    /// An API user changed their own password at `/account` (their other sessions ended).
+    AccountPasswordChanged => "account.password_changed",
     /// A site was created.
     SiteCreated => "site.created",
     /// A site was renamed.
@@ -77,6 +88,12 @@ actions! {
     ScopeRemoved => "scope.removed",
     /// An API client was registered.
     ClientRegistered => "client.registered",
+    /// An API user requested an application for themselves (pending until reviewed).
+    ClientRequested => "client.requested",
+    /// A site administrator approved a requested application.
+    ClientApproved => "client.approved",
+    /// A site administrator rejected a requested application, with a reason.
+    ClientRejected => "client.rejected",
     /// The Terms of Use were accepted for a client.
     TermsAccepted => "client.terms_accepted",
     /// A client's name, description, redirect URI, scopes or PKCE setting changed.
@@ -105,6 +122,8 @@ actions! {
     ClientStale => "client.stale",
     /// Tokens were revoked by an administrator (one grant, or all of a client's).
     TokensRevoked => "token.revoked_by_admin",
+    /// An API user withdrew an application's access at `/account` (every grant they gave it).
+    ConnectionRevoked => "token.revoked_by_user",
     /// An API user authorized a client: an authorization code was issued.
     CodeIssued => "oauth.code_issued",
     /// An API user (or someone at the prompt) denied an authorization request.

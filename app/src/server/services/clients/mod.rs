@@ -4,7 +4,10 @@
 mod checks;
 mod deletion;
 mod list;
+mod owned;
 mod registration;
+mod request;
+pub mod review;
 pub mod rows;
 mod stale;
 mod store;
@@ -12,7 +15,9 @@ mod view;
 
 pub use deletion::{DeletedClient, delete, deleted_on_site, purge, purge_expired, restore};
 pub use list::{ClientPage, ClientQuery, ClientRow, ClientSort, list};
+pub use owned::{OwnedClient, own_clients};
 pub use registration::{Registration, register};
+pub use request::{ApplicationRequest, MAX_PENDING_PER_USER, request};
 pub use rows::{CheckedRegistration, RegistrationRows};
 pub use stale::announce_stale;
 pub use view::{CHART_DAYS, ClientView, HISTORY_EVENTS, LISTED_GRANTS, client_scopes, view};

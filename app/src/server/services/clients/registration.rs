@@ -7,7 +7,7 @@ use super::{
     store::insert_scopes,
 };
 use crate::domain::{
-    ClientDescription, ClientName, RedirectUri, ScopeSet, secret_lifetime::LifetimeChoice,
+    ClientDescription, ClientName, RedirectUri, Review, ScopeSet, secret_lifetime::LifetimeChoice,
 };
 use crate::server::{
     ServiceError,
@@ -71,7 +71,7 @@ pub async fn register(
     let rows = rows::registration_rows(
         keys,
         settings.secret_policy,
-        acting,
+        &rows::Author::of(acting),
         CheckedRegistration {
             site_id,
             name: &registration.name,
@@ -82,6 +82,7 @@ pub async fn register(
             require_pkce: registration.require_pkce,
             terms_version: &settings.terms.version,
             secret_lifetime: registration.secret_lifetime.resolve(site.secret_lifetime),
+            review: Review::Approved,
         },
         now,
     )?;

@@ -3,7 +3,7 @@
 //! one here, so the console's registration ([`super::register`], one client per transaction)
 //! and bulk seeding (`latchkey seed`, hundreds per statement) cannot drift apart.
 
-use crate::domain::{ClientDescription, ClientName, RedirectUri, ScopeSet, Timestamp};
+use crate::domain::{ClientDescription, ClientName, RedirectUri, Review, ScopeSet, Timestamp};
 use crate::server::{
     ServiceError,
     crypto::tokens::{self, Secret, TokenKind},
@@ -11,7 +11,7 @@ use crate::server::{
     keys::Keys,
     services::{
         access::Acting,
-        audit::{Action, NewEvent, Target, TargetKind},
+        audit::{Action, Actor, NewEvent, Target, TargetKind},
         secrets,
     },
     state::SecretPolicy,
@@ -19,6 +19,34 @@ use crate::server::{
 use sea_orm::ActiveValue::{NotSet, Set};
 use serde_json::json;
 use uuid::Uuid;
+
+/// Who registers (an administrator, the operator) or requests (an API user, for themselves) a
+/// client: how the audit log names them, and their user id where they have one.
+#[derive(Debug, Clone)]
+pub struct Author {
+    /// The audit log's actor.
+    pub actor: Actor,
+    /// Their user id (`created_by_user_id`, `accepted_by_user_id`).
+    pub user_id: Option<Uuid>,
+}
+
+impl Author {
+    /// An administrator or the operator, acting through a service context.
+    pub fn of(acting: &Acting) -> Self {
+        Self {
+            actor: acting.actor(),
+            user_id: acting.admin_id(),
+        }
+    }
+
+    /// An API user requesting an application for themselves.
+    pub fn api_user(user: &user::Model, address: Option<String>) -> Self {
+        Self {
+            actor: Actor::api_user(user.id, &user.username, address),
+            user_id: Some(user.id),
+        }
+    }
+}
 
 /// A registration whose owner and scopes the caller has already checked against the site
 /// (`register` does, in its transaction; `latchkey seed`, an operator's command, passes the
@@ -43,6 +71,9 @@ pub struct CheckedRegistration<'a> {
     pub terms_version: &'a str,
     /// How long its first secret stays valid (seconds; `None`: no expiry).
     pub secret_lifetime: Option<i64>,
+    /// `Approved` when an administrator registers it; `Pending` when an API user requests it
+    /// (recorded as `client.requested`, and it never authenticates until approved).
+    pub review: Review,
 }
 
 /// Everything one registration writes, not yet written.
@@ -58,19 +89,19 @@ pub struct RegistrationRows {
     pub secret: Secret,
     /// The acceptance of the Terms of Use.
     pub terms: terms_acceptance::ActiveModel,
-    /// "Client registered" then "Terms accepted", for the site's chain.
+    /// "Client registered" (or "requested") then "Terms accepted", for the site's chain.
     pub events: Vec<NewEvent>,
 }
 
-/// Builds the rows of `registration` made by `acting` at `now`.
+/// Builds the rows of `registration` made by `author` at `now`.
 pub fn registration_rows(
     keys: &Keys,
     policy: SecretPolicy,
-    acting: &Acting,
+    author: &Author,
     registration: CheckedRegistration<'_>,
     now: Timestamp,
 ) -> Result<RegistrationRows, ServiceError> {
-    let actor = acting.actor();
+    let actor = author.actor.clone();
     let id = Uuid::now_v7();
     let client_id = tokens::generate(TokenKind::ClientId)?;
     let name = registration.name.as_str();
@@ -87,7 +118,7 @@ pub fn registration_rows(
         owner_user_id: Set(registration.owner.id),
         require_pkce: Set(registration.require_pkce),
         disabled_at: Set(None),
-        created_by_user_id: Set(acting.admin_id()),
+        created_by_user_id: Set(author.user_id),
         created_by_label: Set(actor.label.clone()),
         created_at: Set(now.unix()),
         updated_at: Set(now.unix()),
@@ -96,6 +127,11 @@ pub fn registration_rows(
         deleted_at: Set(None),
         deleted_with_owner: Set(false),
         stale_announced_at: Set(None),
+        review: Set(registration.review.as_str().to_owned()),
+        review_reason: Set(None),
+        reviewed_at: Set(None),
+        reviewed_by_label: Set(None),
+        owner_secret_sealed: Set(None),
     };
     let scopes = scope_rows(id, registration.scopes);
     let (slot, secret) = secrets::new_slot(
@@ -108,24 +144,29 @@ pub fn registration_rows(
         now,
     )?;
     let target = Target::new(TargetKind::Client, &client_id, name);
-    let registered = NewEvent::new(
-        Some(registration.site_id),
-        Action::ClientRegistered,
-        actor.clone(),
-        format!("API client \"{name}\" registered for {owner}"),
-    )
-    .target(target.clone())
-    .details(json!({
-        "client_id": client_id,
-        "owner": owner,
-        "redirect_uri": redirect_uri,
-        "scopes": registration.scopes.to_string(),
-        "require_pkce": registration.require_pkce,
-        "secret_valid_until": registration.secret_lifetime.map(|seconds| now.unix() + seconds),
-        "secret_hint": secret.hint(),
-    }));
+    let (action, summary) = match registration.review {
+        Review::Pending => (
+            Action::ClientRequested,
+            format!("API client \"{name}\" requested by {owner}, pending approval"),
+        ),
+        Review::Approved | Review::Rejected => (
+            Action::ClientRegistered,
+            format!("API client \"{name}\" registered for {owner}"),
+        ),
+    };
+    let registered = NewEvent::new(Some(registration.site_id), action, actor.clone(), summary)
+        .target(target.clone())
+        .details(json!({
+            "client_id": client_id,
+            "owner": owner,
+            "redirect_uri": redirect_uri,
+            "scopes": registration.scopes.to_string(),
+            "require_pkce": registration.require_pkce,
+            "secret_valid_until": registration.secret_lifetime.map(|seconds| now.unix() + seconds),
+            "secret_hint": secret.hint(),
+        }));
     let (terms, accepted) = terms_rows(
-        acting,
+        author,
         registration.site_id,
         id,
         target,
@@ -153,22 +194,22 @@ pub fn scope_rows(client_uuid: Uuid, scopes: &ScopeSet) -> Vec<client_scope::Act
         .collect()
 }
 
-/// The acceptance of Terms of Use `version` by `acting` for the client `target` (row id
+/// The acceptance of Terms of Use `version` by `author` for the client `target` (row id
 /// `client_uuid`) and its audit event.
 pub fn terms_rows(
-    acting: &Acting,
+    author: &Author,
     site_id: Uuid,
     client_uuid: Uuid,
     target: Target,
     version: &str,
     now: Timestamp,
 ) -> (terms_acceptance::ActiveModel, NewEvent) {
-    let actor = acting.actor();
+    let actor = author.actor.clone();
     let row = terms_acceptance::ActiveModel {
         id: NotSet,
         client_uuid: Set(client_uuid),
         terms_version: Set(version.to_owned()),
-        accepted_by_user_id: Set(acting.admin_id()),
+        accepted_by_user_id: Set(author.user_id),
         accepted_by_label: Set(actor.label.clone()),
         accepted_at: Set(now.unix()),
         accepted_from: Set(actor.address.clone()),

@@ -49,7 +49,7 @@ pub(super) async fn record_terms(
     now: Timestamp,
 ) -> Result<(), ServiceError> {
     let (row, event) = rows::terms_rows(
-        acting,
+        &rows::Author::of(acting),
         client.site_id,
         client.id,
         Target::client(client),

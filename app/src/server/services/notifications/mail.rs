@@ -36,6 +36,10 @@ pub fn audience(action: &str) -> Option<Audience> {
         owner: true,
         admins: false,
     };
+    let admins_only = Audience {
+        owner: false,
+        admins: true,
+    };
     let everyone = Audience {
         owner: true,
         admins: true,
@@ -43,6 +47,7 @@ pub fn audience(action: &str) -> Option<Audience> {
     match action {
         "client.registered"
         | "client.approved"
+        | "client.rejected"
         | "client.disabled"
         | "client.enabled"
         | "client.deleted"
@@ -54,6 +59,7 @@ pub fn audience(action: &str) -> Option<Audience> {
         | "client.stale"
         | "oauth.code_reuse_detected"
         | "oauth.refresh_reuse_detected" => Some(everyone),
+        "client.requested" => Some(admins_only),
         _ => None,
     }
 }

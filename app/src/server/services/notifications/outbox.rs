@@ -15,6 +15,9 @@ use uuid::Uuid;
 /// [`mail::audience`](super::mail::audience)): a client's life, its credentials, and theft.
 pub const ANNOUNCED: &[&str] = &[
     "client.registered",
+    "client.requested",
+    "client.approved",
+    "client.rejected",
     "client.disabled",
     "client.enabled",
     "client.deleted",

@@ -14,7 +14,10 @@ use crate::server::{
         token_families,
     },
 };
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel, QuerySelect};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QuerySelect,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -178,6 +181,18 @@ pub async fn rotate(
         now,
     )
     .await?;
+    // An approved request's first secret, not yet seen by its owner, is no longer the current
+    // one: its one-time view is withdrawn (the administrator hands the new one over).
+    if client.owner_secret_sealed.is_some() {
+        client::Entity::update_many()
+            .col_expr(
+                client::Column::OwnerSecretSealed,
+                sea_orm::sea_query::Expr::value(Option::<String>::None),
+            )
+            .filter(client::Column::Id.eq(client.id))
+            .exec(&txn)
+            .await?;
+    }
     let revoked = match existing {
         ExistingTokens::Keep => 0,
         ExistingTokens::RevokeAll => {
