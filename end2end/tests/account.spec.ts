@@ -24,11 +24,11 @@ test('an API user requests an application, an administrator approves it, the own
   await page.getByLabel('Name', { exact: true }).fill(name);
   await page.getByLabel('Description').fill('Builds my weekly report');
   await page.getByLabel('Redirect URI').fill('https://owner.example.com/callback');
-  const request = page.getByRole('button', { name: 'Request' });
+  const requestButton = page.getByRole('button', { name: 'Request' });
   // The Terms of Use box gates the button.
-  await expect(request).toBeDisabled();
+  await expect(requestButton).toBeDisabled();
   await page.getByLabel(/I have read and agree/).check();
-  await request.click();
+  await requestButton.click();
   const card = page.getByRole('listitem').filter({ hasText: name });
   await expect(card.getByTestId('application-status')).toHaveText('Pending approval');
   const clientId = (await card.getByTestId('consumer-key').textContent())!.trim();

@@ -624,6 +624,19 @@ async fn client(global: &GlobalArgs, command: ClientCommand) -> Result<(), CliEr
                 "tokens_revoked": revoke_tokens,
             }))
         }
+        ClientCommand::Approve { client_id } => {
+            client_review(&state, &client_id, clients::review::Decision::Approve).await
+        }
+        ClientCommand::Reject { client_id, reason } => {
+            let reason = app::domain::ReviewReason::parse(&reason)
+                .map_err(|problem| CliError(format!("--reason: {problem}")))?;
+            client_review(
+                &state,
+                &client_id,
+                clients::review::Decision::Reject(reason),
+            )
+            .await
+        }
         ClientCommand::Delete { client_id } => client_delete(&state, &client_id, true).await,
         ClientCommand::Restore { client_id } => client_delete(&state, &client_id, false).await,
         ClientCommand::RetireSecret {
@@ -660,6 +673,28 @@ async fn client(global: &GlobalArgs, command: ClientCommand) -> Result<(), CliEr
 }
 
 /// `latchkey client delete|restore`: moves a client to the Deleted view (`delete`) or back.
+/// `latchkey client approve|reject`: decides a pending request, as the console's Pending list
+/// does.
+async fn client_review(
+    state: &AppState,
+    client_id: &str,
+    decision: clients::review::Decision,
+) -> Result<(), CliError> {
+    let client = clients::find_by_client_id(&state.db, client_id)
+        .await?
+        .filter(|client| !client.is_deleted())
+        .ok_or_else(|| CliError(format!("no client with Consumer Key {client_id:?}")))?;
+    let operator = Acting::operator();
+    let cx = ServiceContext::new(state, &operator);
+    let decided = clients::review::decide(&cx, client.id, decision).await?;
+    print_json(&json!({
+        "client_id": decided.client_id,
+        "name": decided.name,
+        "status": decided.status().as_str(),
+        "rejection_reason": decided.review_reason,
+    }))
+}
+
 async fn client_delete(state: &AppState, client_id: &str, delete: bool) -> Result<(), CliError> {
     let client = clients::find_by_client_id(&state.db, client_id)
         .await?

@@ -338,6 +338,23 @@ pub enum ClientCommand {
         #[arg(long)]
         client_id: String,
     },
+    /// Approve an application an API user requested (pending); prints it as JSON. Its owner
+    /// then sees its Consumer Secret once on their `/account` page.
+    Approve {
+        /// The Consumer Key.
+        #[arg(long)]
+        client_id: String,
+    },
+    /// Reject an application an API user requested (pending), with the reason they will read;
+    /// prints it as JSON.
+    Reject {
+        /// The Consumer Key.
+        #[arg(long)]
+        client_id: String,
+        /// Why (shown to the requester; one line, at most 500 characters).
+        #[arg(long)]
+        reason: String,
+    },
     /// Retire a client's old secret (the one still in its grace period) now; prints what was
     /// retired as JSON. Refused while that secret was used recently, unless `--even-if-in-use`.
     RetireSecret {

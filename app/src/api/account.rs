@@ -28,8 +28,6 @@ pub struct OwnedApplication {
     pub redirect_uri: String,
     /// `active`, `disabled`, `pending` or `rejected`.
     pub status: String,
-    /// The status in words.
-    pub status_label: String,
     /// Why it was rejected.
     pub rejection_reason: Option<String>,
     /// Requested or registered.
@@ -101,7 +99,6 @@ pub async fn get_account() -> Result<Option<AccountView>, ConsoleError> {
             id: client.id,
             secret_waiting: client.owner_secret_sealed.is_some() && client.is_active(),
             status: status.as_str().to_owned(),
-            status_label: status.label().to_owned(),
             rejection_reason: client.review_reason.clone(),
             created: Timestamp(client.created_at).format_utc(),
             last_used: Timestamp::format_optional(client.last_used_at)
@@ -315,7 +312,12 @@ pub async fn show_owner_secret(
         state.clock.now(),
     )
     .await?
-    .ok_or_else(|| ConsoleError::Conflict("This secret was already shown.".into()))?;
+    .ok_or_else(|| {
+        ConsoleError::Conflict(
+            "There is no secret to show: it was shown once already, or it no longer works. A site administrator can regenerate it."
+                .into(),
+        )
+    })?;
     account.flash_secret(client_uuid, &secret).await?;
     leptos_axum::redirect("/account");
     Ok(())

@@ -2,7 +2,7 @@
 //! client's page and the Dashboard; a warning within the notice period, an alarm once expired),
 //! and a client's status.
 
-use crate::domain::secret_lifetime::EXPIRY_NOTICE_DAYS;
+use crate::domain::{ClientStatus, secret_lifetime::EXPIRY_NOTICE_DAYS};
 use leptos::prelude::*;
 
 /// The badge for a secret `days` whole days from its expiry (0: expired); nothing for `None`.
@@ -30,11 +30,12 @@ pub fn StatusBadge(
     #[prop(into)]
     status: String,
 ) -> impl IntoView {
-    let (class, text) = match status.as_str() {
-        "active" => ("badge active", "Active"),
-        "pending" => ("badge soon", "Pending approval"),
-        "rejected" => ("badge disabled", "Rejected"),
-        _ => ("badge disabled", "Disabled"),
+    let status = ClientStatus::from_word(&status).unwrap_or(ClientStatus::Disabled);
+    let class = match status {
+        ClientStatus::Active => "badge active",
+        ClientStatus::Pending => "badge soon",
+        ClientStatus::Disabled | ClientStatus::Rejected => "badge disabled",
     };
+    let text = status.label();
     view! { <span class=class data-testid="client-status">{text}</span> }
 }

@@ -72,6 +72,13 @@ impl ClientStatus {
         }
     }
 
+    /// The status a machine word names (`None` for anything else).
+    pub fn from_word(word: &str) -> Option<Self> {
+        [Self::Active, Self::Disabled, Self::Pending, Self::Rejected]
+            .into_iter()
+            .find(|status| status.as_str() == word)
+    }
+
     /// The word a person reads.
     pub fn label(self) -> &'static str {
         match self {

@@ -13,7 +13,7 @@ use crate::components::{
         SubmitButton, endpoint,
     },
     copy_button::CopyButton,
-    expiry_badge::ExpiryBadge,
+    expiry_badge::{ExpiryBadge, StatusBadge},
 };
 use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
@@ -142,17 +142,12 @@ fn ConnectionCard(connection: ConnectedApplication, csrf: String) -> impl IntoVi
 
 #[component]
 fn ApplicationCard(app: OwnedApplication, csrf: String, needs_password: bool) -> impl IntoView {
-    let status_class = match app.status.as_str() {
-        "active" => "badge active",
-        "pending" => "badge soon",
-        _ => "badge disabled",
-    };
     let testid = format!("application-{}", app.client_id);
     let id = app.id;
     let secret = app.shown_secret.clone();
     view! {
         <li data-testid=testid>
-            <h3>{app.name.clone()}" "<span class=status_class data-testid="application-status">{app.status_label.clone()}</span>
+            <h3>{app.name.clone()}" "<span data-testid="application-status"><StatusBadge status=app.status.clone()/></span>
                 " "<ExpiryBadge days=app.secret_expires_in_days/></h3>
             <p class="muted">{app.description.clone()}</p>
             <dl class="details">
@@ -161,7 +156,7 @@ fn ApplicationCard(app: OwnedApplication, csrf: String, needs_password: bool) ->
                 <dd class="secret"><code data-testid="consumer-key">{app.client_id.clone()}</code>
                     <CopyButton text=app.client_id.clone() label="Copy Consumer Key"/></dd>
                 <dt>"Redirect URI"</dt><dd><code>{app.redirect_uri.clone()}</code></dd>
-                <dt>"Requested"</dt><dd>{app.created.clone()}</dd>
+                <dt>"Created"</dt><dd>{app.created.clone()}</dd>
                 <dt>"Last used"</dt><dd>{app.last_used.clone()}</dd>
             </dl>
             {app.rejection_reason.clone().map(|reason| view! {

@@ -17,7 +17,7 @@ const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 /// A browser signed in at `/account` as `username`.
-async fn account_browser(app: &TestApp, username: &str, password: &str) -> reqwest::Client {
+pub async fn account_browser(app: &TestApp, username: &str, password: &str) -> reqwest::Client {
     let browser = app.new_client();
     let response = app
         .call_with(
@@ -77,7 +77,8 @@ async fn request(
     .await
 }
 
-async fn requested(app: &TestApp, browser: &reqwest::Client, site: &str, name: &str) -> String {
+/// Requests `name` on `site` as the user signed in to `browser`; returns the client's row id.
+pub async fn requested(app: &TestApp, browser: &reqwest::Client, site: &str, name: &str) -> String {
     let response = request(app, browser, site, name).await;
     assert_eq!(
         response.status(),
@@ -515,6 +516,39 @@ async fn a_rejected_request_never_authenticates_and_its_owner_reads_why() {
         );
         let waiting = client_row(app, &waiting).await;
         assert_eq!(status_of(&waiting.client_id).0, "pending");
+
+        // The operator decides from the command line as the console does, once.
+        let cli = |args: &[&str]| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
+                .args(args)
+                .env("DATABASE_URL", app.database_url())
+                .env("LATCHKEY_SECRET_KEY", app.master_key_hex())
+                .env("LATCHKEY_LOG", "warn")
+                .output()
+                .unwrap()
+        };
+        let blank = cli(&[
+            "client",
+            "reject",
+            "--client-id",
+            &waiting.client_id,
+            "--reason",
+            " ",
+        ]);
+        assert!(!blank.status.success());
+        assert!(String::from_utf8_lossy(&blank.stderr).contains("--reason"));
+        let approved = cli(&["client", "approve", "--client-id", &waiting.client_id]);
+        assert!(
+            approved.status.success(),
+            "{}",
+            String::from_utf8_lossy(&approved.stderr)
+        );
+        let approved: Value = serde_json::from_slice(&approved.stdout).unwrap();
+        assert_eq!(approved["status"], "active");
+        let again = cli(&["client", "approve", "--client-id", &waiting.client_id]);
+        assert!(!again.status.success());
+        assert!(String::from_utf8_lossy(&again.stderr).contains("already approved"));
+        assert!(client_row(app, &waiting.id.to_string()).await.is_active());
     })
     .await;
 }
@@ -688,8 +722,8 @@ async fn a_pending_client_gets_invalid_client_at_the_token_endpoint() {
         let site = with_api_user(app).await;
         let browser = account_browser(app, "paula", USER_PASSWORD).await;
         let client_uuid = requested(app, &browser, &site, "Early bird").await;
-        // The secret exists only sealed; an administrator can regenerate one while pending,
-        // and even then the client stays refused.
+        // A request has no secret; an administrator can make one while it is pending, and even
+        // then the client stays refused.
         let csrf = app.csrf().await;
         let rotated = app
             .call(
@@ -829,6 +863,134 @@ async fn connected_applications_are_listed_and_revoked_by_their_user_only() {
                 .await
                 .iter()
                 .any(|a| a == "token.revoked_by_user")
+        );
+    })
+    .await;
+}
+
+/// A request that waited is not born old: its secret's lifetime starts at approval, and it is
+/// not announced as stale for the time it spent waiting (nor while it waits).
+#[tokio::test]
+async fn a_request_that_waited_gets_a_fresh_secret_and_no_stale_notice() {
+    use app::server::{entities::client_secret, services::clients::announce_stale};
+    use sea_orm::{ColumnTrait, QueryFilter};
+    const DAY: i64 = 86_400;
+    on_each_backend(async |app| {
+        let site = with_api_user(app).await;
+        site::Entity::update(site::ActiveModel {
+            id: Set(site.parse().unwrap()),
+            secret_lifetime: Set(Some(30 * DAY)),
+            ..Default::default()
+        })
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+        let browser = account_browser(app, "paula", USER_PASSWORD).await;
+        let client_uuid = requested(app, &browser, &site, "Patient").await;
+        let id: uuid::Uuid = client_uuid.parse().unwrap();
+        let slots = || async {
+            client_secret::Entity::find()
+                .filter(client_secret::Column::ClientUuid.eq(id))
+                .all(&app.state.db)
+                .await
+                .unwrap()
+        };
+        assert!(slots().await.is_empty(), "no secret while pending");
+
+        app.state.clock.advance(40 * DAY);
+        let stale = announce_stale(
+            &app.state.db,
+            &app.state.keys,
+            30 * DAY,
+            app.state.clock.now(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(stale, 0, "a waiting request is not stale");
+        // Forty days on, both have to sign in again.
+        app.sign_in(ADMIN, ADMIN_PASSWORD).await;
+        let browser = account_browser(app, "paula", USER_PASSWORD).await;
+        assert_eq!(
+            decide(app, "approve_request", &client_uuid, "").await,
+            StatusCode::OK
+        );
+        let approved_at = app.state.clock.now().unix();
+        let made = slots().await;
+        assert_eq!(made.len(), 1);
+        assert_eq!(made[0].valid_until, Some(approved_at + 30 * DAY));
+        let stale = announce_stale(
+            &app.state.db,
+            &app.state.keys,
+            30 * DAY,
+            app.state.clock.now(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(stale, 0, "approved just now: not stale for having waited");
+
+        let csrf = account_of(app, &browser).await["csrf"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let shown = app
+            .call_with(
+                &browser,
+                "show_owner_secret",
+                &[("csrf", &csrf), ("client_uuid", &client_uuid)],
+            )
+            .await;
+        assert_eq!(shown.status(), StatusCode::OK);
+        assert!(
+            account_of(app, &browser).await["applications"][0]["shown_secret"][1]
+                .as_str()
+                .unwrap()
+                .starts_with("lkcs_")
+        );
+    })
+    .await;
+}
+
+/// A secret retired before its owner looked is not shown: only a working one is worth showing.
+#[tokio::test]
+async fn a_secret_retired_before_its_owner_looked_is_not_shown() {
+    on_each_backend(async |app| {
+        let site = with_api_user(app).await;
+        let browser = account_browser(app, "paula", USER_PASSWORD).await;
+        let client_uuid = requested(app, &browser, &site, "Leaky").await;
+        assert_eq!(
+            decide(app, "approve_request", &client_uuid, "").await,
+            StatusCode::OK
+        );
+        // Its only secret is quarantined (as a leak report would) before the owner looks.
+        use app::server::entities::client_secret;
+        use sea_orm::{ColumnTrait, QueryFilter};
+        let id: uuid::Uuid = client_uuid.parse().unwrap();
+        client_secret::Entity::update_many()
+            .col_expr(
+                client_secret::Column::RetiredAt,
+                sea_orm::sea_query::Expr::value(app.state.clock.now().unix()),
+            )
+            .filter(client_secret::Column::ClientUuid.eq(id))
+            .exec(&app.state.db)
+            .await
+            .unwrap();
+        let csrf = account_of(app, &browser).await["csrf"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let shown = app
+            .call_with(
+                &browser,
+                "show_owner_secret",
+                &[("csrf", &csrf), ("client_uuid", &client_uuid)],
+            )
+            .await;
+        assert_eq!(shown.status(), StatusCode::CONFLICT);
+        assert!(
+            client_row(app, &client_uuid)
+                .await
+                .owner_secret_sealed
+                .is_none()
         );
     })
     .await;

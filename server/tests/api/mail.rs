@@ -654,3 +654,50 @@ async fn a_stale_client_is_announced_once_and_again_only_after_it_was_used() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_requested_application_and_its_approval_are_announced_by_e_mail() {
+    on_each_backend_with(mail_on, async |app| {
+        app.complete_setup().await;
+        let site = site_id(app).await;
+        add_user(app, "paula", &[(&site, false, true)], StatusCode::OK).await;
+        let csrf = app.csrf().await;
+        switch(app, &csrf, true, StatusCode::OK).await;
+        let browser =
+            crate::account::account_browser(app, "paula", crate::helpers::USER_PASSWORD).await;
+        let client_uuid = crate::account::requested(app, &browser, &site, "Paula Reports").await;
+        app.call_json(
+            "approve_request",
+            &[("csrf", &csrf), ("client_uuid", &client_uuid)],
+            StatusCode::OK,
+        )
+        .await;
+        let (url, sink) = smtp_sink(vec![]).await;
+        assert_eq!(send(app, &url).await, 2, "{}", app.backend);
+        let accepted = sink.accepted();
+        let to = |address: &str| {
+            accepted
+                .iter()
+                .find(|m| m.to.iter().any(|rcpt| rcpt.contains(address)))
+                .map(|m| m.data.clone())
+                .unwrap_or_default()
+        };
+        assert!(
+            to("alice@example.com").contains("requested by paula"),
+            "{accepted:?}"
+        );
+        assert!(to("paula@example.com").contains("approved"), "{accepted:?}");
+        let client_id = client::Entity::find_by_id(client_uuid.parse::<uuid::Uuid>().unwrap())
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .client_id;
+        assert!(to("paula@example.com").contains(&client_id));
+        assert!(
+            accepted.iter().all(|m| !m.data.contains("lkcs_")),
+            "never a secret"
+        );
+    })
+    .await;
+}

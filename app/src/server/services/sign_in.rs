@@ -49,6 +49,16 @@ impl Refusal {
     }
 }
 
+/// What the audit log calls each step at one door.
+#[derive(Debug, Clone, Copy)]
+struct DoorActions {
+    signed_in: Action,
+    sign_in_failed: Action,
+    signed_out: Action,
+    reauthenticated: Action,
+    password_changed: Action,
+}
+
 /// Where someone signs in: the door decides who may enter, how the audit log names them, and
 /// which sites' logs record their sign-ins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,30 +90,29 @@ impl Door {
         }
     }
 
-    /// The audit action of a sign-in, a failed one, a sign-out, a confirmed password and a
-    /// password change at this door, in that order.
-    fn actions(self) -> [Action; 5] {
+    /// The audit actions of this door.
+    fn actions(self) -> DoorActions {
         match self {
-            Self::Console => [
-                Action::SignedIn,
-                Action::SignInFailed,
-                Action::SignedOut,
-                Action::Reauthenticated,
-                Action::OwnPasswordChanged,
-            ],
-            Self::Account => [
-                Action::AccountSignedIn,
-                Action::AccountSignInFailed,
-                Action::AccountSignedOut,
-                Action::AccountReauthenticated,
-                Action::AccountPasswordChanged,
-            ],
+            Self::Console => DoorActions {
+                signed_in: Action::SignedIn,
+                sign_in_failed: Action::SignInFailed,
+                signed_out: Action::SignedOut,
+                reauthenticated: Action::Reauthenticated,
+                password_changed: Action::OwnPasswordChanged,
+            },
+            Self::Account => DoorActions {
+                signed_in: Action::AccountSignedIn,
+                sign_in_failed: Action::AccountSignInFailed,
+                signed_out: Action::AccountSignedOut,
+                reauthenticated: Action::AccountReauthenticated,
+                password_changed: Action::AccountPasswordChanged,
+            },
         }
     }
 
     /// The audit action of someone changing their own password at this door.
     pub fn password_changed(self) -> Action {
-        self.actions()[4]
+        self.actions().password_changed
     }
 
     /// Why `user` (active, password right) may not come in, if they may not.
@@ -209,7 +218,7 @@ pub async fn sign_in(
                         &state.keys,
                         NewEvent::new(
                             Some(site.id),
-                            door.actions()[0],
+                            door.actions().signed_in,
                             actor.clone(),
                             summary.clone(),
                         )
@@ -283,7 +292,7 @@ async fn audit_failure(
     let event = |site_id| {
         NewEvent::new(
             site_id,
-            door.actions()[1],
+            door.actions().sign_in_failed,
             actor.clone(),
             format!("Failed sign-in as \"{}\"", actor.label),
         )
@@ -329,7 +338,7 @@ pub async fn record_sign_out_at(
             &state.keys,
             NewEvent::new(
                 Some(site.id),
-                door.actions()[2],
+                door.actions().signed_out,
                 actor.clone(),
                 format!("{} signed out", actor.label),
             ),
@@ -381,12 +390,12 @@ pub async fn confirm_password_at(
     for site in door.sites(&txn, user.id).await? {
         let (action, summary) = if outcome.is_ok() {
             (
-                door.actions()[3],
+                door.actions().reauthenticated,
                 format!("{} confirmed their password", user.username),
             )
         } else {
             (
-                door.actions()[1],
+                door.actions().sign_in_failed,
                 format!(
                     "{} entered a wrong password to confirm an action",
                     user.username

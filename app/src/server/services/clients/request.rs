@@ -1,11 +1,10 @@
 //! An API user requesting an application for themselves (the `/account` page): the same
 //! registration rows as an administrator's registration, in the `pending` state, owned by the
-//! requester, requiring PKCE. Any later self-registration path goes through here, so the rules
+//! requester, requiring PKCE, and without a secret (approval makes it, see `review`). Any later self-registration path goes through here, so the rules
 //! of a request (who may ask, how many may wait, what it may ask for) live in one place.
 
 use super::{
     checks::{allowed_scopes, require_api_user},
-    review::seal_for_owner,
     rows::{self, Author, CheckedRegistration},
     store::insert_scopes,
 };
@@ -19,8 +18,8 @@ use crate::server::{
     settings::Settings,
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QuerySelect,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QuerySelect,
 };
 use uuid::Uuid;
 
@@ -46,10 +45,10 @@ pub struct ApplicationRequest {
 }
 
 /// Records `request` by `requester` (an active API user of its site) as a pending client they
-/// own. Its first secret is made now and sealed for the owner's one-time view after approval;
-/// until then the client never authenticates. Refused beyond [`MAX_PENDING_PER_USER`] waiting
-/// requests on the site, counted under a lock on the requester's membership so parallel
-/// requests cannot slip past the limit.
+/// own, with no secret: it never authenticates until approved, and its secret's lifetime
+/// starts at approval. Refused beyond [`MAX_PENDING_PER_USER`] waiting requests on the site,
+/// counted under locks on the requester's user row, then membership (the order role changes
+/// take them in), so parallel requests cannot slip past the limit.
 pub async fn request(
     db: &DatabaseConnection,
     keys: &Keys,
@@ -66,12 +65,14 @@ pub async fn request(
         ));
     }
     let txn = begin_write(db).await?;
+    user::Entity::find_by_id(requester.id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?;
     membership::Entity::find_by_id((request.site_id, requester.id))
         .lock_exclusive()
         .one(&txn)
-        .await?
-        .filter(|m| m.is_api_user)
-        .ok_or_else(|| ServiceError::invalid("site_id", "Choose one of your sites."))?;
+        .await?;
     let owner = require_api_user(&txn, request.site_id, requester.id)
         .await
         .map_err(|_| ServiceError::invalid("site_id", "Choose one of your sites."))?;
@@ -111,12 +112,9 @@ pub async fn request(
         },
         now,
     )?;
-    let mut row = rows.client;
-    let client_uuid = *row.id.as_ref();
-    row.owner_secret_sealed = Set(Some(seal_for_owner(keys, client_uuid, &rows.secret)?));
-    let created = row.insert(&txn).await?;
+    // The rows' first slot is not written: a request has no secret until it is approved.
+    let created = rows.client.insert(&txn).await?;
     insert_scopes(&txn, rows.scopes).await?;
-    rows.slot.insert(&txn).await?;
     rows.terms.insert(&txn).await?;
     for event in rows.events {
         audit::record(&txn, keys, event, now).await?;

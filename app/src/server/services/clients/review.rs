@@ -1,6 +1,8 @@
 //! Reviewing the applications API users request for themselves: a site administrator approves
 //! or rejects a pending client (with a reason), once, whoever else clicks at the same moment;
-//! and the one-time hand-over of an approved request's first secret to its owner.
+//! and the one-time hand-over of an approved request's first secret to its owner. The secret
+//! is made at approval (so its lifetime starts then) and kept sealed under the master key only
+//! until the owner has seen it.
 //!
 //! The decision is a conditional update (`WHERE review = 'pending'`) in the transaction that
 //! records it, so two administrators deciding at once cannot both win, and a request cannot be
@@ -12,15 +14,17 @@ use crate::server::{
     ServiceError,
     crypto::{secret_box, tokens::Secret},
     db::begin_write,
-    entities::client,
+    entities::{client, client_secret, site},
     keys::Keys,
     services::{
         audit::{self, Action, Actor, NewEvent, Target},
         context::ServiceContext,
+        secrets,
     },
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::Expr,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -68,6 +72,10 @@ pub async fn decide(
     } = *cx;
     let txn = begin_write(db).await?;
     let current = acting.require_client(&txn, client_uuid).await?;
+    client::Entity::find_by_id(current.id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?;
     if current.review() != Review::Pending {
         return Err(already_decided(&current));
     }
@@ -91,14 +99,20 @@ pub async fn decide(
                             .into(),
                     )
                 })?;
-            update = update.col_expr(
-                client::Column::Review,
-                Expr::value(Review::Approved.as_str()),
-            );
+            let secret = first_secret(&txn, cx, &current).await?;
+            update = update
+                .col_expr(
+                    client::Column::Review,
+                    Expr::value(Review::Approved.as_str()),
+                )
+                .col_expr(
+                    client::Column::OwnerSecretSealed,
+                    Expr::value(seal_for_owner(keys, current.id, &secret)?),
+                );
             (
                 Action::ClientApproved,
                 format!("API client \"{}\" approved", current.name),
-                json!({"client_id": current.client_id}),
+                json!({"client_id": current.client_id, "secret_hint": secret.hint()}),
             )
         }
         Decision::Reject(reason) => {
@@ -118,7 +132,11 @@ pub async fn decide(
                 );
             (
                 Action::ClientRejected,
-                format!("API client \"{}\" rejected", current.name),
+                format!(
+                    "API client \"{}\" rejected: {}",
+                    current.name,
+                    reason.as_str()
+                ),
                 json!({"client_id": current.client_id, "reason": reason.as_str()}),
             )
         }
@@ -143,6 +161,36 @@ pub async fn decide(
     .await?;
     txn.commit().await?;
     Ok(updated)
+}
+
+/// The approved request's first secret: any slot made while it was pending (an administrator
+/// may regenerate one) is retired, and a new one made with the site's lifetime from now.
+async fn first_secret(
+    txn: &impl ConnectionTrait,
+    cx: &ServiceContext<'_>,
+    client: &client::Model,
+) -> Result<Secret, ServiceError> {
+    client_secret::Entity::update_many()
+        .col_expr(client_secret::Column::RetiredAt, Expr::value(cx.now.unix()))
+        .filter(client_secret::Column::ClientUuid.eq(client.id))
+        .filter(client_secret::Column::RetiredAt.is_null())
+        .exec(txn)
+        .await?;
+    let lifetime = site::Entity::find_by_id(client.site_id)
+        .one(txn)
+        .await?
+        .and_then(|site| site.secret_lifetime);
+    let (_, secret) = secrets::insert_new(
+        txn,
+        cx.keys,
+        cx.settings.secret_policy,
+        client,
+        &cx.acting.actor().label,
+        lifetime,
+        cx.now,
+    )
+    .await?;
+    Ok(secret)
 }
 
 fn already_decided(client: &client::Model) -> ServiceError {
@@ -191,6 +239,13 @@ pub async fn take_owner_secret(
     let Some(sealed) = client.owner_secret_sealed.clone() else {
         return Ok(None);
     };
+    // Still theirs to see: an API user of the client's site (the owner may have lost the role).
+    if require_api_user(&txn, client.site_id, owner_user_id)
+        .await
+        .is_err()
+    {
+        return Ok(None);
+    }
     let cleared = client::Entity::update_many()
         .col_expr(
             client::Column::OwnerSecretSealed,
@@ -208,6 +263,17 @@ pub async fn take_owner_secret(
         &sealed,
         &owner_secret_context(client.id),
     )?;
+    let secret =
+        Secret::new(String::from_utf8(plain).map_err(|_| {
+            ServiceError::Unexpected("an owner's sealed secret is not text".into())
+        })?);
+    // Only a secret that still works is worth showing (it may have been retired, quarantined
+    // or have expired meanwhile); the cleared copy goes either way.
+    let valid = secrets::valid_slots(&txn, client.id, now).await?;
+    if secrets::verify(keys, secret.expose(), &valid).is_none() {
+        txn.commit_neutral().await?;
+        return Ok(None);
+    }
     audit::record(
         &txn,
         keys,
@@ -225,7 +291,5 @@ pub async fn take_owner_secret(
     )
     .await?;
     txn.commit_neutral().await?;
-    let secret = String::from_utf8(plain)
-        .map_err(|_| ServiceError::Unexpected("an owner's sealed secret is not text".into()))?;
-    Ok(Some(Secret::new(secret)))
+    Ok(Some(secret))
 }

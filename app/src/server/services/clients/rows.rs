@@ -162,8 +162,11 @@ pub fn registration_rows(
             "redirect_uri": redirect_uri,
             "scopes": registration.scopes.to_string(),
             "require_pkce": registration.require_pkce,
-            "secret_valid_until": registration.secret_lifetime.map(|seconds| now.unix() + seconds),
-            "secret_hint": secret.hint(),
+            // A request gets its secret at approval (`review::decide`), which records it.
+            "secret_valid_until": (registration.review == Review::Approved)
+                .then(|| registration.secret_lifetime.map(|seconds| now.unix() + seconds))
+                .flatten(),
+            "secret_hint": (registration.review == Review::Approved).then(|| secret.hint()),
         }));
     let (terms, accepted) = terms_rows(
         author,

@@ -25,13 +25,20 @@ use serde_json::json;
 /// come in batches, one pass every few minutes, not all at once.
 const PER_PASS: u64 = 100;
 
-/// The clients stale at `cutoff` (unused since, or never used and created before it) and not
-/// announced since their last use.
+/// The approved clients stale at `cutoff` (unused since, or never used and created — and
+/// approved — before it) and not announced since their last use.
 fn stale_condition(cutoff: i64) -> Condition {
     Condition::all()
         .add(client::Column::DeletedAt.is_null())
         .add(client::Column::DisabledAt.is_null())
+        .add(client::Column::Review.eq(crate::domain::Review::Approved.as_str()))
         .add(client::Column::CreatedAt.lte(cutoff))
+        // A request approved lately is not stale for having waited.
+        .add(
+            Condition::any()
+                .add(client::Column::ReviewedAt.is_null())
+                .add(client::Column::ReviewedAt.lte(cutoff)),
+        )
         .add(
             Condition::any()
                 .add(client::Column::LastUsedAt.lte(cutoff))

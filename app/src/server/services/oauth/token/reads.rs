@@ -118,7 +118,7 @@ pub async fn presented(
 }
 
 /// The scopes each of `client_ids` is registered for, for the clients that are active (a
-/// disabled client is missing from the map): what each may be issued now, since it may have
+/// disabled, deleted or unapproved client is missing from the map): what each may be issued now, since it may have
 /// been disabled or lost scopes after it authenticated.
 pub async fn active_client_scopes(
     txn: &DatabaseTransaction,
@@ -137,6 +137,7 @@ pub async fn active_client_scopes(
         ))
         .filter(client::Column::DisabledAt.is_null())
         .filter(client::Column::DeletedAt.is_null())
+        .filter(client::Column::Review.eq(crate::domain::Review::Approved.as_str()))
         .into_tuple()
         .all(txn)
         .await?;
