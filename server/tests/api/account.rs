@@ -42,6 +42,14 @@ async fn account_of(app: &TestApp, browser: &reqwest::Client) -> Value {
         .unwrap()
 }
 
+/// The anti-forgery token of the `/account` session of `browser`.
+async fn account_csrf(app: &TestApp, browser: &reqwest::Client) -> String {
+    account_of(app, browser).await["csrf"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// Setup, and an API user `paula` of the first site. Returns the site id.
 async fn with_api_user(app: &TestApp) -> String {
     app.complete_setup().await;
@@ -57,10 +65,7 @@ async fn request(
     site: &str,
     name: &str,
 ) -> reqwest::Response {
-    let csrf = account_of(app, browser).await["csrf"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let csrf = account_csrf(app, browser).await;
     app.call_with(
         browser,
         "request_application",
@@ -102,6 +107,24 @@ async fn decide(app: &TestApp, function: &str, client_uuid: &str, reason: &str) 
         form.push(("reason", reason));
     }
     app.call(function, &form).await.status()
+}
+
+/// Calls `function` (an `/account` action on one client) as the user signed in to `browser`,
+/// with their anti-forgery token; returns the status.
+async fn on_client(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    function: &str,
+    client_uuid: &str,
+) -> StatusCode {
+    let csrf = account_csrf(app, browser).await;
+    app.call_with(
+        browser,
+        function,
+        &[("csrf", &csrf), ("client_uuid", client_uuid)],
+    )
+    .await
+    .status()
 }
 
 async fn client_row(app: &TestApp, client_uuid: &str) -> client::Model {
@@ -800,18 +823,10 @@ async fn connected_applications_are_listed_and_revoked_by_their_user_only() {
             account_of(app, &paula).await["connections"],
             serde_json::json!([])
         );
-        let paula_csrf = account_of(app, &paula).await["csrf"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let theirs = app
-            .call_with(
-                &paula,
-                "revoke_connection",
-                &[("csrf", &paula_csrf), ("client_uuid", &client_uuid)],
-            )
-            .await;
-        assert_eq!(theirs.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            on_client(app, &paula, "revoke_connection", &client_uuid).await,
+            StatusCode::NOT_FOUND
+        );
         assert_eq!(
             crate::oauth_helpers::me(app, &access).await.status(),
             StatusCode::OK
@@ -928,18 +943,10 @@ async fn a_request_that_waited_gets_a_fresh_secret_and_no_stale_notice() {
         .unwrap();
         assert_eq!(stale, 0, "approved just now: not stale for having waited");
 
-        let csrf = account_of(app, &browser).await["csrf"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let shown = app
-            .call_with(
-                &browser,
-                "show_owner_secret",
-                &[("csrf", &csrf), ("client_uuid", &client_uuid)],
-            )
-            .await;
-        assert_eq!(shown.status(), StatusCode::OK);
+        assert_eq!(
+            on_client(app, &browser, "show_owner_secret", &client_uuid).await,
+            StatusCode::OK
+        );
         assert!(
             account_of(app, &browser).await["applications"][0]["shown_secret"][1]
                 .as_str()
@@ -974,18 +981,10 @@ async fn a_secret_retired_before_its_owner_looked_is_not_shown() {
             .exec(&app.state.db)
             .await
             .unwrap();
-        let csrf = account_of(app, &browser).await["csrf"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let shown = app
-            .call_with(
-                &browser,
-                "show_owner_secret",
-                &[("csrf", &csrf), ("client_uuid", &client_uuid)],
-            )
-            .await;
-        assert_eq!(shown.status(), StatusCode::CONFLICT);
+        assert_eq!(
+            on_client(app, &browser, "show_owner_secret", &client_uuid).await,
+            StatusCode::CONFLICT
+        );
         assert!(
             client_row(app, &client_uuid)
                 .await
