@@ -672,7 +672,6 @@ async fn client(global: &GlobalArgs, command: ClientCommand) -> Result<(), CliEr
     }
 }
 
-/// `latchkey client delete|restore`: moves a client to the Deleted view (`delete`) or back.
 /// `latchkey client approve|reject`: decides a pending request, as the console's Pending list
 /// does.
 async fn client_review(
@@ -695,6 +694,7 @@ async fn client_review(
     }))
 }
 
+/// `latchkey client delete|restore`: moves a client to the Deleted view (`delete`) or back.
 async fn client_delete(state: &AppState, client_id: &str, delete: bool) -> Result<(), CliError> {
     let client = clients::find_by_client_id(&state.db, client_id)
         .await?

@@ -76,7 +76,12 @@ impl ReviewReason {
     pub const MAX: usize = 500;
 
     /// 1 to 500 characters on one line, without control or invisible characters (trimmed).
+    /// The Unicode line and paragraph separators (U+2028, U+2029) are refused too: the reason
+    /// travels into audit summaries, webhooks and e-mail as one line.
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        if raw.contains(['\u{2028}', '\u{2029}']) {
+            return Err(Invalid::new("Reason must be on one line."));
+        }
         parse_display_text(raw, "Reason", Self::MAX).map(Self)
     }
 
@@ -89,6 +94,20 @@ impl ReviewReason {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn review_reasons_stay_on_one_line() {
+        assert_eq!(
+            ReviewReason::parse("  Against the terms ")
+                .unwrap()
+                .as_str(),
+            "Against the terms"
+        );
+        for hostile in ["", " ", "a\u{2028}b", "a\u{2029}b", "a\nb", "a\u{202e}b"] {
+            assert!(ReviewReason::parse(hostile).is_err(), "{hostile:?}");
+        }
+        assert!(ReviewReason::parse(&"x".repeat(501)).is_err());
+    }
 
     #[test]
     fn names_and_descriptions() {

@@ -676,6 +676,26 @@ async fn another_sites_administrator_cannot_see_or_decide_a_request() {
         let elsewhere = request(app, &browser, &other, "Sneaky").await;
         assert_eq!(elsewhere.status(), StatusCode::BAD_REQUEST);
         assert_eq!(client_row(app, &client_uuid).await.review, "pending");
+
+        // A deleted request cannot be decided (and comes back pending if restored).
+        let csrf = app.csrf().await;
+        app.call_json(
+            "delete_client",
+            &[("csrf", &csrf), ("client_uuid", &client_uuid)],
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(
+            decide(app, "approve_request", &client_uuid, "").await,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(client_row(app, &client_uuid).await.review, "pending");
+        assert!(
+            client_row(app, &client_uuid)
+                .await
+                .owner_secret_sealed
+                .is_none()
+        );
     })
     .await;
 }

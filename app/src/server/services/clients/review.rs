@@ -71,11 +71,15 @@ pub async fn decide(
         now,
     } = *cx;
     let txn = begin_write(db).await?;
-    let current = acting.require_client(&txn, client_uuid).await?;
-    client::Entity::find_by_id(current.id)
+    acting.require_client(&txn, client_uuid).await?;
+    // Decided on the locked row: a deletion or another decision that committed meanwhile is
+    // seen here, not after the fact.
+    let current = client::Entity::find_by_id(client_uuid)
         .lock_exclusive()
         .one(&txn)
-        .await?;
+        .await?
+        .filter(|client| !client.is_deleted())
+        .ok_or(ServiceError::NotFound)?;
     if current.review() != Review::Pending {
         return Err(already_decided(&current));
     }
@@ -88,6 +92,7 @@ pub async fn decide(
         )
         .col_expr(client::Column::UpdatedAt, Expr::value(now.unix()))
         .filter(client::Column::Id.eq(current.id))
+        .filter(client::Column::DeletedAt.is_null())
         .filter(client::Column::Review.eq(Review::Pending.as_str()));
     let (action, summary, details) = match &decision {
         Decision::Approve => {
@@ -170,6 +175,8 @@ async fn first_secret(
     cx: &ServiceContext<'_>,
     client: &client::Model,
 ) -> Result<Secret, ServiceError> {
+    // Slots locked in id order, as rotation and retirement take them.
+    secrets::locked_slots(txn, client.id).await?;
     client_secret::Entity::update_many()
         .col_expr(client_secret::Column::RetiredAt, Expr::value(cx.now.unix()))
         .filter(client_secret::Column::ClientUuid.eq(client.id))
@@ -253,6 +260,11 @@ pub async fn take_owner_secret(
         )
         .filter(client::Column::Id.eq(client.id))
         .filter(client::Column::OwnerSecretSealed.eq(sealed.clone()))
+        // Still theirs and still able to act when the copy is taken, not only when read.
+        .filter(client::Column::OwnerUserId.eq(owner_user_id))
+        .filter(client::Column::DeletedAt.is_null())
+        .filter(client::Column::DisabledAt.is_null())
+        .filter(client::Column::Review.eq(Review::Approved.as_str()))
         .exec(&txn)
         .await?;
     if cleared.rows_affected != 1 {

@@ -183,16 +183,17 @@ pub async fn rotate(
     .await?;
     // An approved request's first secret, not yet seen by its owner, is no longer the current
     // one: its one-time view is withdrawn (the administrator hands the new one over).
-    if client.owner_secret_sealed.is_some() {
-        client::Entity::update_many()
-            .col_expr(
-                client::Column::OwnerSecretSealed,
-                sea_orm::sea_query::Expr::value(Option::<String>::None),
-            )
-            .filter(client::Column::Id.eq(client.id))
-            .exec(&txn)
-            .await?;
-    }
+    // (Cleared whatever the row read before the lock said: an approval may have committed
+    // while this rotation waited for it.)
+    client::Entity::update_many()
+        .col_expr(
+            client::Column::OwnerSecretSealed,
+            sea_orm::sea_query::Expr::value(Option::<String>::None),
+        )
+        .filter(client::Column::Id.eq(client.id))
+        .filter(client::Column::OwnerSecretSealed.is_not_null())
+        .exec(&txn)
+        .await?;
     let revoked = match existing {
         ExistingTokens::Keep => 0,
         ExistingTokens::RevokeAll => {
