@@ -64,12 +64,19 @@ run_suite() {
     sleep 0.5
   done
   # shellcheck disable=SC2086 # PLAYWRIGHT_ARGS holds extra arguments, e.g. a spec file to run alone
-  (cd end2end && BASE_URL="http://127.0.0.1:$port" SERVER_LOG="$work/server.log" npx playwright test ${PLAYWRIGHT_ARGS:-}) || status=$?
+  (cd end2end && BASE_URL="http://127.0.0.1:$port" SERVER_LOG="$work/server.log" npx playwright test ${PLAYWRIGHT_ARGS:-}) \
+    2>&1 | tee "$work/playwright.log" || status=$?
   if [ -n "${KEEP_SERVER_LOG:-}" ]; then cp "$work/server.log" "$KEEP_SERVER_LOG"; fi
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   if [ "$status" -ne 0 ]; then
     echo "---- server log (last 80 lines) ----"; tail -n 80 "$work/server.log"
+  fi
+  # Last, where a CI log's tail shows it: which specs failed or passed only on a retry.
+  if [ "$status" -ne 0 ] || grep -q " flaky" "$work/playwright.log"; then
+    echo "---- browser tests on $backend: summary ----"
+    grep -E '^ +[0-9]+ (failed|flaky|passed|skipped|did not run)|^ +\[[a-z-]+\] ›|Error:|Timeout' \
+      "$work/playwright.log" | tail -n 40 || true
   fi
   if [ -n "$pg_name" ]; then
     psql "${LATCHKEY_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}" -qc "DROP DATABASE IF EXISTS $pg_name WITH (FORCE)" || true

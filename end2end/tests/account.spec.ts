@@ -60,17 +60,20 @@ test('an API user requests an application, an administrator approves it, the own
   await expect(card.getByTestId('consumer-secret')).toHaveCount(0);
   await expect(card.getByRole('button', { name: 'Show the Consumer Secret (once)' })).toHaveCount(0);
 
-  // The first authorization asks for the password.
-  await page.route('https://owner.example.com/callback**', (route) =>
+  // The first authorization, in the browser the owner uses the application from, asks for the
+  // password.
+  const appContext = await browser.newContext();
+  const app = await appContext.newPage();
+  await app.route('https://owner.example.com/callback**', (route) =>
     route.fulfill({ status: 200, contentType: 'text/html', body: '<h1>Callback reached</h1>' }));
-  const q = new URLSearchParams({ response_type: 'code', client_id: clientId, redirect_uri: 'https://owner.example.com/callback',
-    scope: 'profile', state: 's1', code_challenge: CHALLENGE, code_challenge_method: 'S256' });
-  await page.goto(`/oauth/authorize?${q}`);
-  await page.getByLabel('Username').fill(user);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Authorize' }).click();
-  await expect(page.getByRole('heading', { name: 'Callback reached' })).toBeVisible();
-  const code = new URL(page.url()).searchParams.get('code')!;
+  const authorizeUrl = (state: string) => '/oauth/authorize?' + new URLSearchParams({ response_type: 'code', client_id: clientId,
+    redirect_uri: 'https://owner.example.com/callback', scope: 'profile', state, code_challenge: CHALLENGE, code_challenge_method: 'S256' });
+  await app.goto(authorizeUrl('s1'));
+  await app.getByLabel('Username').fill(user);
+  await app.getByLabel('Password').fill(PASSWORD);
+  await app.getByRole('button', { name: 'Authorize' }).click();
+  await expect(app.getByRole('heading', { name: 'Callback reached' })).toBeVisible();
+  const code = new URL(app.url()).searchParams.get('code')!;
   expect(code).toMatch(/^lkac_/);
 
   // The application exchanges the code; the user sees it under Connected applications.
@@ -79,6 +82,14 @@ test('an API user requests an application, an administrator approves it, the own
     form: { grant_type: 'authorization_code', code, redirect_uri: 'https://owner.example.com/callback', code_verifier: VERIFIER } });
   expect(exchanged.status()).toBe(200);
   const tokens = await exchanged.json();
+
+  // A second authorization in that browser shows no prompt at all: the prompt signed them in,
+  // and their consent is remembered.
+  await app.goto(authorizeUrl('s2'));
+  await expect(app.getByRole('heading', { name: 'Callback reached' })).toBeVisible();
+  expect(new URL(app.url()).searchParams.get('state')).toBe('s2');
+  expect(new URL(app.url()).searchParams.get('code')).toMatch(/^lkac_/);
+
   await page.goto('/account');
   await hydrated(page);
   const connection = page.getByTestId('connected-applications').getByRole('listitem').filter({ hasText: name });
@@ -92,6 +103,15 @@ test('an API user requests an application, an administrator approves it, the own
     form: { grant_type: 'refresh_token', refresh_token: tokens.refresh_token } });
   expect(refreshed.status()).toBe(400);
   expect((await refreshed.json()).error).toBe('invalid_grant');
+
+  // The consent went with it: the next authorization asks again, without a password.
+  await app.goto(authorizeUrl('s3'));
+  await expect(app.getByTestId('prompt-signed-in')).toContainText(user);
+  await expect(app.getByLabel('Password')).toHaveCount(0);
+  await app.getByRole('button', { name: 'Authorize' }).click();
+  await expect(app.getByRole('heading', { name: 'Callback reached' })).toBeVisible();
+  expect(new URL(app.url()).searchParams.get('state')).toBe('s3');
+  await appContext.close();
 });
 
 test('a rejected request shows its reason to the owner; administrators keep the console', async ({ page, browser }) => {

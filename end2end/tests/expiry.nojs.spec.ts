@@ -60,3 +60,15 @@ test('without JavaScript: a client page explains a refused request', async ({ pa
   const row = page.getByRole('table', { name: 'Recent failures' }).getByRole('row').filter({ hasText: 'Wrong client secret' });
   await expect(row).toContainText('invalid_client');
 });
+
+test('without JavaScript: the remembered-consent setting is saved', async ({ page }) => {
+  await signIn(page);
+  await page.goto('/sites');
+  await page.getByRole('link', { name: ADMIN.site }).click();
+  await page.getByLabel("Remember an API user's consent").selectOption({ label: '30 days' });
+  await page.getByRole('button', { name: 'Save consent setting' }).click();
+  await expect(page.getByLabel("Remember an API user's consent")).toHaveValue(String(30 * 86400));
+  await page.getByLabel("Remember an API user's consent").selectOption({ label: '90 days' });
+  await page.getByRole('button', { name: 'Save consent setting' }).click();
+  await expect(page.getByLabel("Remember an API user's consent")).toHaveValue(String(90 * 86400));
+});

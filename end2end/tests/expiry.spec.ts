@@ -35,12 +35,12 @@ test('the site setting for new secrets is saved and shown again', async ({ page 
   const select = page.getByLabel('New secrets');
   await expect(select).toHaveValue('0');
   await select.selectOption({ label: '90 days' });
-  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
   await expect(page.getByText('Secret expiry saved.')).toBeVisible();
   await page.reload();
   await expect(page.getByLabel('New secrets')).toHaveValue(String(90 * 86400));
   // Back to the default, so the other specs' secrets do not expire.
   await page.getByLabel('New secrets').selectOption({ label: 'Never expires' });
-  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
   await expect(page.getByText('Secret expiry saved.')).toBeVisible();
 });

@@ -25,6 +25,7 @@ mod m20261202_000015_soft_delete;
 mod m20261202_000016_webhooks;
 mod m20261203_000017_mail;
 mod m20261203_000018_client_review;
+mod m20261203_000019_consents;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000016_webhooks::Migration),
             Box::new(m20261203_000017_mail::Migration),
             Box::new(m20261203_000018_client_review::Migration),
+            Box::new(m20261203_000019_consents::Migration),
         ]
     }
 }

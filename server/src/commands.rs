@@ -386,6 +386,7 @@ async fn site(global: &GlobalArgs, command: SiteCommand) -> Result<(), CliError>
             name,
             secret_expires_in,
             email_notifications,
+            consent_lifetime,
         } => {
             let site = sites::find_by_name(&state.db, &name)
                 .await?
@@ -409,11 +410,22 @@ async fn site(global: &GlobalArgs, command: SiteCommand) -> Result<(), CliError>
                     mail_settings::set_enabled(&cx, site.id, on).await?
                 }
             };
+            let site = match consent_lifetime.as_deref().map(str::trim) {
+                None => site,
+                Some(raw) => {
+                    let seconds = match raw {
+                        "never" | "0" => 0,
+                        text => parse_duration(text)?,
+                    };
+                    sites::set_consent_lifetime(&cx, site.id, seconds).await?
+                }
+            };
             print_json(&json!({
                 "id": site.id,
                 "name": site.name,
                 "secret_lifetime_seconds": site.secret_lifetime,
                 "email_notifications": site.email_notifications,
+                "consent_lifetime_seconds": site.consent_lifetime,
             }))
         }
         SiteCommand::List { json } => {

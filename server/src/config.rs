@@ -223,6 +223,10 @@ pub enum SiteCommand {
         /// server needs `--smtp-url`).
         #[arg(long, value_enum)]
         email_notifications: Option<Switch>,
+        /// How long a consent given at the authorization prompt is remembered (e.g. `90d`),
+        /// or `never` (the prompt is always shown).
+        #[arg(long)]
+        consent_lifetime: Option<String>,
     },
 }
 

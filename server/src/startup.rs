@@ -135,13 +135,14 @@ pub fn build_router(
             .nest_service("/pkg", bundle)
             .route_service("/robots.txt", robots)
             .merge(crate::console::routes().with_state(state.clone()))
-            .layer(session_layer)
+            .layer(session_layer.clone())
     };
 
     let metrics = policy.metrics.then(Metrics::default);
     let operations = Router::new()
         .route("/healthz", get(healthz))
         .merge(crate::oauth_endpoints::routes())
+        .merge(crate::oauth_endpoints::prompt_routes().layer(session_layer.clone()))
         .merge(crate::resource_api::routes())
         .with_state(state.clone());
 

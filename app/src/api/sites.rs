@@ -71,6 +71,8 @@ pub struct SiteSettings {
     pub scopes: Vec<(String, String)>,
     /// How long new secrets stay valid (seconds; `None`: they never expire).
     pub secret_lifetime: Option<i64>,
+    /// How long a consent given at the prompt is remembered (seconds; 0: never).
+    pub consent_lifetime: i64,
 }
 
 /// An administrator of the site: its settings.
@@ -87,6 +89,7 @@ pub async fn get_site_settings(site_id: Uuid) -> Result<SiteSettings, ConsoleErr
         id: site.id,
         name: site.name,
         secret_lifetime: site.secret_lifetime,
+        consent_lifetime: site.consent_lifetime,
         scopes: catalogue
             .into_iter()
             .map(|s| (s.name, s.description))
@@ -129,6 +132,26 @@ pub async fn set_site_secret_lifetime(
         .and_then(LifetimeChoice::seconds)
         .map_err(|message| ConsoleError::invalid("secret_lifetime", message))?;
     sites::set_secret_lifetime(&admin.service(), site_id, lifetime).await?;
+    Ok(())
+}
+
+/// An administrator of the site: sets how long a consent given at the authorization prompt is
+/// remembered (`consent_lifetime`: seconds; `0`: never, the prompt is always shown).
+#[server(endpoint = "set_site_consent_lifetime")]
+pub async fn set_site_consent_lifetime(
+    csrf: String,
+    site_id: Uuid,
+    consent_lifetime: String,
+) -> Result<(), ConsoleError> {
+    use crate::server::{ctx, services::sites};
+    let admin = ctx::require_admin_for_change(&csrf).await?;
+    let seconds = consent_lifetime.trim().parse::<i64>().map_err(|_| {
+        ConsoleError::invalid(
+            "consent_lifetime",
+            "Choose how long a consent is remembered.",
+        )
+    })?;
+    sites::set_consent_lifetime(&admin.service(), site_id, seconds).await?;
     Ok(())
 }
 

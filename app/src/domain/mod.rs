@@ -3,6 +3,7 @@
 
 mod client_status;
 mod client_text;
+pub mod consent;
 mod email;
 mod failure_reason;
 mod password;

@@ -23,6 +23,10 @@ pub struct PromptView {
     pub username: String,
     /// Why the last attempt failed.
     pub error: Option<String>,
+    /// The API user signed in at this browser, who authorizes without a password.
+    pub signed_in_as: Option<String>,
+    /// For them: the same request asking for a password ("not you?").
+    pub switch_href: Option<String>,
 }
 
 /// A whole HTML document around `body`, styled like the console.
@@ -67,14 +71,24 @@ pub fn AuthorizePrompt(prompt: PromptView) -> impl IntoView {
                     {prompt.hidden.iter().map(|(name, value)| view! {
                         <input type="hidden" name=name.clone() value=value.clone()/>
                     }).collect_view()}
-                    <div class="field">
-                        <label for="prompt-username">"Username"</label>
-                        <input id="prompt-username" name="username" autocomplete="username" value=prompt.username.clone()/>
-                    </div>
-                    <div class="field">
-                        <label for="prompt-password">"Password"</label>
-                        <input id="prompt-password" type="password" name="password" autocomplete="current-password"/>
-                    </div>
+                    {match prompt.signed_in_as.clone() {
+                        Some(username) => view! {
+                            <p data-testid="prompt-signed-in">
+                                "Signed in as "<strong>{username}</strong>". "
+                                <a href=prompt.switch_href.clone().unwrap_or_default()>"Not you? Sign in as someone else"</a>
+                            </p>
+                        }.into_any(),
+                        None => view! {
+                            <div class="field">
+                                <label for="prompt-username">"Username"</label>
+                                <input id="prompt-username" name="username" autocomplete="username" value=prompt.username.clone()/>
+                            </div>
+                            <div class="field">
+                                <label for="prompt-password">"Password"</label>
+                                <input id="prompt-password" type="password" name="password" autocomplete="current-password"/>
+                            </div>
+                        }.into_any(),
+                    }}
                     <div class="toolbar">
                         <button type="submit" name="decision" value="allow" class="button primary">"Authorize"</button>
                         <button type="submit" name="decision" value="deny" class="button secondary">"Deny"</button>

@@ -1,11 +1,15 @@
 use crate::api::sites::{
-    AddSiteScope, RemoveSiteScope, SetSiteSecretLifetime, SiteSettings, get_site_settings,
+    AddSiteScope, RemoveSiteScope, SetSiteConsentLifetime, SetSiteSecretLifetime, SiteSettings,
+    get_site_settings,
 };
 use crate::components::{
     console_form::{ConsoleForm, Field, FieldGroup, FormFeedback, SubmitButton, endpoint},
     layout::CsrfField,
 };
-use crate::domain::secret_lifetime::LIFETIME_CHOICES;
+use crate::domain::{
+    consent::{CONSENT_LIFETIME_CHOICES, consent_lifetime_words},
+    secret_lifetime::LIFETIME_CHOICES,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -36,6 +40,7 @@ pub fn SiteSettingsPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 settings.await.map(|settings| view! {
                     <SecretExpiry settings=settings.clone()/>
+                    <ConsentMemory settings=settings.clone()/>
                     <Catalogue settings/>
                 })
             })}
@@ -70,6 +75,36 @@ fn SecretExpiry(settings: SiteSettings) -> impl IntoView {
                     <p class="hint">"Applies to secrets made from now on (at registration, and at each regeneration unless another lifetime is chosen there). An expired secret is refused; the Dashboard lists secrets expiring within 30 days."</p>
                 </FieldGroup>
                 <SubmitButton label="Save"/>
+            </ConsoleForm>
+        </section>
+    }
+}
+
+/// How long the site remembers what an API user granted at the authorization prompt.
+#[component]
+fn ConsentMemory(settings: SiteSettings) -> impl IntoView {
+    let current = settings.consent_lifetime;
+    view! {
+        <section class="panel" aria-labelledby="consent-heading">
+            <h2 id="consent-heading">"Remembered consent"</h2>
+            <ConsoleForm action={endpoint::<SetSiteConsentLifetime>()} class="stacked" success="Consent setting saved.">
+                <CsrfField/>
+                <input type="hidden" name="site_id" value=settings.id.to_string()/>
+                <FormFeedback/>
+                <FieldGroup name="consent_lifetime">
+                    <label for="consent_lifetime">"Remember an API user's consent"</label>
+                    <select id="consent_lifetime" name="consent_lifetime">
+                        {CONSENT_LIFETIME_CHOICES.iter().map(|(seconds, words)| view! {
+                            <option value=seconds.to_string() selected=*seconds == current>{*words}</option>
+                        }).collect_view()}
+                        // A lifetime set from the command line that is not one of the choices.
+                        {(!CONSENT_LIFETIME_CHOICES.iter().any(|(seconds, _)| *seconds == current)).then(|| view! {
+                            <option value=current.to_string() selected=true>{format!("{} (set from the command line)", consent_lifetime_words(current))}</option>
+                        })}
+                    </select>
+                    <p class="hint">"After an API user signed in at this browser authorizes an application, later authorizations of the same application and scopes complete without the prompt until this ends or they withdraw the application on their own page. \"Never remember\" shows the prompt every time, also for consents given before."</p>
+                </FieldGroup>
+                <SubmitButton label="Save consent setting"/>
             </ConsoleForm>
         </section>
     }

@@ -11,7 +11,7 @@ use crate::server::{
     crypto::tokens::Secret,
     entities::{site, user},
     services::{
-        access::{administered_sites, api_user_sites},
+        access::api_user_sites,
         audit::Actor,
         sign_in::{self, Door},
     },
@@ -178,20 +178,18 @@ pub async fn load(
         data.seen_at,
     )
     .await?;
-    let (sites, administers) = match &user {
-        Some(user) => (
-            api_user_sites(&state.db, user.id).await?,
-            !administered_sites(&state.db, user.id).await?.is_empty(),
-        ),
-        None => (Vec::new(), false),
+    let admitted = match user {
+        Some(user) if Door::Account.admits(&state.db, &user).await? => Some(user),
+        _ => None,
     };
-    let (Some(user), false, false) = (user, sites.is_empty(), administers) else {
+    let Some(user) = admitted else {
         session
             .remove::<AccountSessionData>(SESSION_KEY)
             .await
             .map_err(internal)?;
         return Ok(None);
     };
+    let sites = api_user_sites(&state.db, user.id).await?;
     let mut account = AccountUser {
         state,
         session_data: data.clone(),
@@ -227,4 +225,27 @@ pub async fn start(
         generation: user.session_generation,
     };
     session.insert(SESSION_KEY, &data).await.map_err(internal)
+}
+
+/// After a password authorization at the prompt: starts an account session for `user` in this
+/// browser, so their next authorization needs no password — only if `/account` admits them and
+/// the browser holds no console session (signing in at the prompt never signs an administrator
+/// out of the console). The sign-in is audited like one at `/account`. Returns whether it
+/// started one.
+pub async fn start_after_prompt(
+    state: &AppState,
+    session: &Session,
+    user: &user::Model,
+    address: Option<String>,
+) -> Result<bool, ConsoleError> {
+    if crate::server::console_session::holds_console_session(session).await? {
+        return Ok(false);
+    }
+    match sign_in::signed_in_at_prompt(state, user, address).await? {
+        Some(user) => {
+            start(state, session, &user).await?;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
 }

@@ -195,6 +195,16 @@ pub(crate) async fn session_user(
         .filter(|user| user.is_active() && user.session_generation == generation))
 }
 
+/// True if `session` carries a console session (valid or not): the authorization prompt never
+/// replaces one with an API user's.
+pub async fn holds_console_session(session: &Session) -> Result<bool, ConsoleError> {
+    Ok(session
+        .get::<serde_json::Value>(SESSION_KEY)
+        .await
+        .map_err(internal)?
+        .is_some())
+}
+
 /// The signed-in administrator, or `None` (no session, timed out, disabled, or no longer an
 /// administrator anywhere; such sessions are ended here).
 pub async fn load(

@@ -33,6 +33,8 @@ pub async fn metadata(State(state): State<AppState>) -> Response {
         "introspection_endpoint_auth_methods_supported": auth_methods,
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": true,
+        // The `prompt` values the authorization endpoint honours (OpenID Connect's name).
+        "prompt_values_supported": ["none", "login", "consent"],
         "service_documentation": format!("{issuer}/terms"),
     }))
     .into_response();

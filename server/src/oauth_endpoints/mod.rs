@@ -16,6 +16,7 @@ pub mod client_request;
 pub mod introspect;
 pub mod leaks;
 pub mod metadata;
+mod prompt_page;
 pub mod response;
 pub mod revoke;
 pub mod token;
@@ -26,13 +27,18 @@ use axum::{
     routing::{get, post},
 };
 
-/// The authorization server's routes.
+/// The authorization prompt's route: it reads the browser's session (an API user signed in at
+/// `/account` or by an earlier prompt), so the caller layers the session manager on it.
+pub fn prompt_routes() -> Router<AppState> {
+    Router::new().route(
+        "/oauth/authorize",
+        get(authorize::show).post(authorize::decide),
+    )
+}
+
+/// The authorization server's other routes (no session: clients authenticate themselves).
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(
-            "/oauth/authorize",
-            get(authorize::show).post(authorize::decide),
-        )
         .route("/oauth/token", post(token::token))
         .route("/oauth/revoke", post(revoke::revoke))
         .route("/oauth/introspect", post(introspect::introspect))

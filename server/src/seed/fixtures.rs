@@ -78,6 +78,7 @@ pub async fn mint(
             scope: scope.clone(),
             state: None,
             code_challenge: None,
+            prompt: Default::default(),
         })
         .collect();
     let now = state.clock.now();

@@ -944,3 +944,36 @@ async fn seeding_refuses_a_user_in_the_deleted_view() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn the_consent_lifetime_from_the_command_line() {
+    for db in TestDatabases::all().await {
+        acme_with_api_user(&db, "api-consent");
+        let update = |value: &str| {
+            latchkey(
+                &db,
+                &[
+                    "site",
+                    "update",
+                    "--name",
+                    "Acme",
+                    "--consent-lifetime",
+                    value,
+                ],
+                None,
+            )
+        };
+        let site = json(&update("30d"));
+        assert_eq!(site["consent_lifetime_seconds"], 30 * 86_400, "{}", db.name);
+        let never = json(&update("never"));
+        assert_eq!(never["consent_lifetime_seconds"], 0);
+        let too_short = one_line_error(&update("5m"));
+        assert!(
+            too_short.contains("between 1 hour and 2 years"),
+            "{too_short}"
+        );
+        let garbage = one_line_error(&update("soon"));
+        assert!(garbage.contains("is not a duration"), "{garbage}");
+        db.cleanup().await;
+    }
+}

@@ -8,6 +8,7 @@ mod administrators;
 mod audit_log;
 mod cli;
 mod clients;
+mod consent;
 mod console_session;
 mod credential_cache;
 mod dashboard;

@@ -212,16 +212,34 @@ async fn the_prompt_checks_credentials_permission_and_its_own_token() {
         let (_, params) = location_params(&denied);
         assert_eq!(param(&params, "error"), Some("access_denied"));
         assert_eq!(param(&params, "state"), Some("st@te 1"));
+        // Nonsense decision.
+        let odd = submit_prompt(app, &html, &f.username, &f.password, "maybe").await;
+        let (_, params) = location_params(&odd);
+        assert_eq!(param(&params, "error"), Some("invalid_request"));
         // Authorize: a code and the state.
         let allowed = submit_prompt(app, &html, &f.username, &f.password, "allow").await;
         assert_eq!(allowed.status(), StatusCode::SEE_OTHER);
         let (_, params) = location_params(&allowed);
         assert!(param(&params, "code").unwrap().starts_with("lkac_"));
         assert_eq!(param(&params, "state"), Some("st@te 1"));
-        // Nonsense decision.
-        let odd = submit_prompt(app, &html, &f.username, &f.password, "maybe").await;
-        let (_, params) = location_params(&odd);
-        assert_eq!(param(&params, "error"), Some("invalid_request"));
+        // That password signed the API user in at this browser; a password prompt opened
+        // before (another tab) still takes the password.
+        let other_tab = submit_prompt(app, &html, &f.username, &f.password, "allow").await;
+        assert_eq!(other_tab.status(), StatusCode::SEE_OTHER);
+        // A new page names them instead of asking.
+        let named = authorize(
+            app,
+            &[("prompt", "consent")]
+                .iter()
+                .chain(q.iter())
+                .copied()
+                .collect::<Vec<_>>(),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+        assert!(named.contains("prompt-signed-in"), "{named}");
 
         // A disabled API user can authorize nothing.
         let users = app

@@ -38,6 +38,9 @@ async fn user_authorizes(
     url: &url::Url,
     fixture: &Fixture,
 ) -> Vec<(String, String)> {
+    // The password every time: the browser stays signed in after the first authorization.
+    let mut url = url.clone();
+    url.query_pairs_mut().append_pair("prompt", "login");
     let prompt = app.browser.get(url.as_str()).send().await.unwrap();
     assert_eq!(prompt.status(), StatusCode::OK);
     let html = prompt.text().await.unwrap();

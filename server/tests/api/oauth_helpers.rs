@@ -228,9 +228,14 @@ pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> 
         .map(|(_, v)| v.as_str())
 }
 
-/// Walks the whole prompt and returns the authorization code.
+/// Walks the whole prompt and returns the authorization code. The password is asked every
+/// time (`prompt=login`, unless `extra` sets `prompt`): the browser stays signed in as the last
+/// API user who authorized, and the fixture's user is the one who must authorize now.
 pub async fn code_for(app: &TestApp, fixture: &Fixture, extra: &[(&str, &str)]) -> String {
     let mut q: Vec<(&str, String)> = query(fixture);
+    if !extra.iter().any(|(k, _)| *k == "prompt") {
+        q.push(("prompt", "login".into()));
+    }
     for (k, v) in extra {
         q.retain(|(key, _)| key != k);
         q.push((k, (*v).to_owned()));

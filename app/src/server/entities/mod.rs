@@ -11,6 +11,7 @@ pub mod client;
 pub mod client_failure;
 pub mod client_scope;
 pub mod client_secret;
+pub mod consent;
 pub mod credential_epoch;
 pub mod mail_delivery;
 pub mod refresh_token;

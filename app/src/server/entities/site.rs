@@ -18,6 +18,8 @@ pub struct Model {
     /// Notifications go by e-mail too (to the client's owner and the site's administrators),
     /// through the operator's SMTP server.
     pub email_notifications: bool,
+    /// How long a consent given at the prompt is remembered (seconds); 0: never.
+    pub consent_lifetime: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -21,6 +21,10 @@ pub enum ErrorCode {
     AccessDenied,
     /// `response_type` not supported.
     UnsupportedResponseType,
+    /// `prompt=none`, and the user would have to sign in (OpenID Connect Core §3.1.2.6).
+    LoginRequired,
+    /// `prompt=none`, and the user would have to consent (OpenID Connect Core §3.1.2.6).
+    ConsentRequired,
     /// An unexpected condition on the server (never for bad input).
     ServerError,
 }
@@ -37,6 +41,8 @@ impl ErrorCode {
             Self::InvalidScope => "invalid_scope",
             Self::AccessDenied => "access_denied",
             Self::UnsupportedResponseType => "unsupported_response_type",
+            Self::LoginRequired => "login_required",
+            Self::ConsentRequired => "consent_required",
             Self::ServerError => "server_error",
         }
     }
@@ -139,7 +145,9 @@ impl OAuthError {
             ErrorCode::InvalidRequest
             | ErrorCode::InvalidGrant
             | ErrorCode::UnauthorizedClient
-            | ErrorCode::AccessDenied => FailureReason::MalformedRequest,
+            | ErrorCode::AccessDenied
+            | ErrorCode::LoginRequired
+            | ErrorCode::ConsentRequired => FailureReason::MalformedRequest,
         }
     }
 

@@ -1,17 +1,18 @@
 //! An API user's connected applications (`/account`): every client they authorized that still
-//! holds a live grant of theirs — name, description, site, scopes, first authorized, last used —
-//! and withdrawing one, which revokes every grant (token family) they gave that client at once,
-//! so its next refresh gets `invalid_grant`.
+//! holds a live grant of theirs or a remembered consent — name, description, site, scopes,
+//! first authorized, last used — and withdrawing one, which forgets the consent and revokes
+//! every grant (token family) they gave that client at once, so its next refresh gets
+//! `invalid_grant` and its next authorization asks again.
 
 use crate::domain::Timestamp;
 use crate::server::{
     ServiceError,
     db::begin_write,
-    entities::{access_token, client, refresh_token, site, token_family, user},
+    entities::{access_token, client, consent, refresh_token, site, token_family, user},
     keys::Keys,
     services::{
         audit::{self, Action, Actor, NewEvent, Target},
-        token_families,
+        consents, token_families,
     },
 };
 use sea_orm::{
@@ -86,7 +87,13 @@ pub async fn connections_of(
     now: Timestamp,
 ) -> Result<Vec<Connection>, ServiceError> {
     let by_client = live_grants_by_client(conn, user_id, now).await?;
-    if by_client.is_empty() {
+    let remembered: BTreeMap<Uuid, consent::Model> = consents::live_of_user(conn, user_id, now)
+        .await?
+        .into_iter()
+        .map(|c| (c.client_uuid, c))
+        .collect();
+    let client_ids: BTreeSet<Uuid> = by_client.keys().chain(remembered.keys()).copied().collect();
+    if client_ids.is_empty() {
         return Ok(Vec::new());
     }
     let family_ids: Vec<Uuid> = by_client.values().flatten().map(|f| f.id).collect();
@@ -104,7 +111,7 @@ pub async fn connections_of(
         last_used.extend(issued);
     }
     let clients = client::Entity::find()
-        .filter(client::Column::Id.is_in(by_client.keys().copied().collect::<Vec<_>>()))
+        .filter(client::Column::Id.is_in(client_ids))
         .all(conn)
         .await?;
     let site_ids: Vec<Uuid> = clients.iter().map(|c| c.site_id).collect();
@@ -119,15 +126,23 @@ pub async fn connections_of(
         .into_iter()
         .filter(|c| c.is_active())
         .filter_map(|client| {
-            let families = by_client.get(&client.id)?;
-            let first_authorized_at = families.iter().map(|f| f.created_at).min()?;
+            let families = by_client.get(&client.id).map_or(&[][..], Vec::as_slice);
+            let consent = remembered.get(&client.id);
+            let first_authorized_at = families
+                .iter()
+                .map(|f| f.created_at)
+                .chain(consent.map(|c| c.created_at))
+                .min()?;
             let last_used_at = families
                 .iter()
                 .map(|f| last_used.get(&f.id).copied().unwrap_or(f.created_at))
+                .chain(consent.map(|c| c.updated_at))
                 .max()?;
             let scopes = families
                 .iter()
-                .flat_map(|f| f.scope.split(' ').map(str::to_owned))
+                .map(|f| f.scope.as_str())
+                .chain(consent.map(|c| c.scope.as_str()))
+                .flat_map(|scope| scope.split(' ').map(str::to_owned))
                 .filter(|s| !s.is_empty())
                 .collect();
             Some(Connection {
@@ -143,9 +158,10 @@ pub async fn connections_of(
     Ok(connections)
 }
 
-/// The user withdraws `client_uuid`'s access: every grant they gave it is revoked (its access
-/// and refresh tokens at once), in one transaction with the audit event. Returns how many
-/// grants were revoked; `NotFound` when the client holds none of theirs.
+/// The user withdraws `client_uuid`'s access: their consent is forgotten and every grant they
+/// gave it is revoked (its access and refresh tokens at once), in one transaction with the
+/// audit event. Returns how many grants were revoked; `NotFound` when the client holds neither
+/// a grant nor a consent of theirs.
 pub async fn revoke_connection(
     db: &DatabaseConnection,
     keys: &Keys,
@@ -165,7 +181,9 @@ pub async fn revoke_connection(
         .all(&txn)
         .await?;
     let revoked = token_families::revoke_families(&txn, ids, "revoked by the user", now).await?;
-    if revoked == 0 {
+    let forgotten =
+        consents::forget(&txn, consents::of_user_for_client(user.id, client_uuid)).await?;
+    if revoked == 0 && forgotten == 0 {
         return Err(ServiceError::NotFound);
     }
     let client = client::Entity::find_by_id(client_uuid)
@@ -180,12 +198,20 @@ pub async fn revoke_connection(
             Action::ConnectionRevoked,
             Actor::api_user(user.id, &user.username, address),
             format!(
-                "{} withdrew the access of \"{}\" ({revoked} grant(s) revoked)",
-                user.username, client.name
+                "{} withdrew the access of \"{}\" ({revoked} grant(s) revoked{})",
+                user.username,
+                client.name,
+                if forgotten > 0 {
+                    ", consent forgotten"
+                } else {
+                    ""
+                }
             ),
         )
         .target(Target::client(&client))
-        .details(serde_json::json!({"grants_revoked": revoked})),
+        .details(
+            serde_json::json!({"grants_revoked": revoked, "consent_forgotten": forgotten > 0}),
+        ),
         now,
     )
     .await?;

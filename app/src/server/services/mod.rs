@@ -7,6 +7,7 @@ pub mod alerts;
 pub mod audit;
 pub mod clients;
 pub mod connections;
+pub mod consents;
 pub mod context;
 pub mod dashboard;
 pub mod event_limiter;

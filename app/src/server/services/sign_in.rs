@@ -19,7 +19,7 @@ use crate::server::{
         users::find_by_username,
     },
 };
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, IntoActiveModel};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait, IntoActiveModel};
 use serde_json::json;
 
 /// Longest password accepted for checking; longer input is refused without hashing it.
@@ -115,6 +115,16 @@ impl Door {
         self.actions().password_changed
     }
 
+    /// True if `user` (active, password right) may come in through this door: the one rule,
+    /// for sign-in and for every later request of their session.
+    pub async fn admits(
+        self,
+        conn: &impl ConnectionTrait,
+        user: &user::Model,
+    ) -> Result<bool, ServiceError> {
+        Ok(self.refusal(conn, user).await?.is_none())
+    }
+
     /// Why `user` (active, password right) may not come in, if they may not.
     async fn refusal(
         self,
@@ -199,35 +209,13 @@ pub async fn sign_in(
     let result = match (user, refusal) {
         (Some(user), None) => match attempt.succeeded(&txn, now).await {
             Ok(()) => {
-                let mut update = user.into_active_model();
-                update.last_sign_in_at = Set(Some(now.unix()));
-                let user = update.update(&txn).await?;
-                let (summary, actor) = match door {
-                    Door::Console => (
-                        format!("{} signed in", user.username),
-                        door.actor(&user, address.clone()),
-                    ),
-                    Door::Account => (
-                        format!("{} signed in to their account page", user.username),
-                        door.actor(&user, address.clone()),
-                    ),
+                let summary = match door {
+                    Door::Console => format!("{} signed in", user.username),
+                    Door::Account => {
+                        format!("{} signed in to their account page", user.username)
+                    }
                 };
-                for site in door.sites(&txn, user.id).await? {
-                    audit::record(
-                        &txn,
-                        &state.keys,
-                        NewEvent::new(
-                            Some(site.id),
-                            door.actions().signed_in,
-                            actor.clone(),
-                            summary.clone(),
-                        )
-                        .target(Target::user(&user)),
-                        now,
-                    )
-                    .await?;
-                }
-                Ok(user)
+                record_signed_in(&txn, state, door, user, address.clone(), summary, now).await
             }
             Err(throttled) => {
                 audit_failure(
@@ -262,6 +250,73 @@ pub async fn sign_in(
     };
     txn.commit_neutral().await?;
     result
+}
+
+/// Records a sign-in through `door` that checked `user`'s password: their last sign-in time,
+/// and `summary` in the audit log of each site the door speaks for. Returns the updated user.
+async fn record_signed_in(
+    conn: &impl ConnectionTrait,
+    state: &AppState,
+    door: Door,
+    user: user::Model,
+    address: Option<String>,
+    summary: String,
+    now: Timestamp,
+) -> Result<user::Model, ServiceError> {
+    let mut update = user.into_active_model();
+    update.last_sign_in_at = Set(Some(now.unix()));
+    let user = update.update(conn).await?;
+    let actor = door.actor(&user, address);
+    for site in door.sites(conn, user.id).await? {
+        audit::record(
+            conn,
+            &state.keys,
+            NewEvent::new(
+                Some(site.id),
+                door.actions().signed_in,
+                actor.clone(),
+                summary.clone(),
+            )
+            .target(Target::user(&user)),
+            now,
+        )
+        .await?;
+    }
+    Ok(user)
+}
+
+/// The authorization prompt accepted `user`'s password (checked and throttled there): records
+/// it as their sign-in at `/account`, the session the prompt then starts. `None`: `/account`
+/// does not admit them (a console administrator, or no longer an API user), so no session.
+pub async fn signed_in_at_prompt(
+    state: &AppState,
+    user: &user::Model,
+    address: Option<String>,
+) -> Result<Option<user::Model>, ServiceError> {
+    let now = state.clock.now();
+    let txn = begin_write(&state.db).await?;
+    let current = crate::server::entities::user::Entity::find_by_id(user.id)
+        .one(&txn)
+        .await?
+        .filter(|current| {
+            current.is_active() && current.session_generation == user.session_generation
+        });
+    let Some(current) = current else {
+        txn.commit_neutral().await?;
+        return Ok(None);
+    };
+    if !Door::Account.admits(&txn, &current).await? {
+        txn.commit_neutral().await?;
+        return Ok(None);
+    }
+    let summary = format!(
+        "{} signed in to their account page at the authorization prompt",
+        current.username
+    );
+    let signed_in =
+        record_signed_in(&txn, state, Door::Account, current, address, summary, now).await?;
+    txn.commit_neutral().await?;
+    Ok(Some(signed_in))
 }
 
 /// The user a sign-in names, if the name could be one (longer input is never looked up).

@@ -13,6 +13,7 @@ use crate::server::{
     services::{
         access::Acting,
         audit::{self, Action, NewEvent, Target},
+        consents,
         context::ServiceContext,
     },
 };
@@ -67,6 +68,7 @@ pub async fn insert(
         updated_at: Set(now.unix()),
         secret_lifetime: Set(None),
         email_notifications: Set(false),
+        consent_lifetime: Set(crate::domain::consent::DEFAULT_CONSENT_LIFETIME),
     }
     .insert(conn)
     .await
@@ -204,6 +206,58 @@ pub async fn set_secret_lifetime(
                 "New secrets of \"{}\" now {}",
                 updated.name,
                 lifetime_words(seconds)
+            ),
+        )
+        .target(Target::site(&updated))
+        .details(json!({"from_seconds": before, "to_seconds": seconds})),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Sets how long the site remembers what an API user granted at the prompt (seconds; 0: never,
+/// the prompt is always shown). Consents already given keep their end.
+pub async fn set_consent_lifetime(
+    cx: &ServiceContext<'_>,
+    site_id: Uuid,
+    seconds: i64,
+) -> Result<site::Model, ServiceError> {
+    let ServiceContext {
+        db,
+        keys,
+        settings: _,
+        acting,
+        now,
+    } = *cx;
+    let seconds = crate::domain::consent::consent_lifetime(seconds)
+        .map_err(|message| ServiceError::invalid("consent_lifetime", message))?;
+    let txn = begin_write(db).await?;
+    let current = acting.require_site_admin(&txn, site_id).await?;
+    if current.consent_lifetime == seconds {
+        return Ok(current);
+    }
+    let before = current.consent_lifetime;
+    if seconds == 0 {
+        // Never remembering forgets what was remembered: a later lifetime starts afresh.
+        consents::forget(&txn, consents::of_site(site_id)).await?;
+    }
+    let mut update = current.into_active_model();
+    update.consent_lifetime = Set(seconds);
+    update.updated_at = Set(now.unix());
+    let updated = update.update(&txn).await?;
+    audit::record(
+        &txn,
+        keys,
+        NewEvent::new(
+            Some(site_id),
+            Action::SiteConsentLifetimeChanged,
+            acting.actor(),
+            format!(
+                "Consents given on \"{}\" now {}",
+                updated.name,
+                crate::domain::consent::consent_lifetime_words(seconds)
             ),
         )
         .target(Target::site(&updated))

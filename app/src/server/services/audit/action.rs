@@ -54,6 +54,8 @@ actions! {
     SiteSecretLifetimeChanged => "site.secret_lifetime_changed",
     /// A site's e-mail notifications were turned on or off.
     SiteEmailNotificationsChanged => "site.email_notifications_changed",
+    /// How long a site remembers the consent given at the authorization prompt changed.
+    SiteConsentLifetimeChanged => "site.consent_lifetime_changed",
     /// A user was created.
     UserCreated => "user.created",
     /// A user's email address changed.

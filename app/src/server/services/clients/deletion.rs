@@ -13,6 +13,7 @@ use crate::server::{
     services::{
         access::Acting,
         audit::{self, Action, NewEvent, Target},
+        consents,
         context::ServiceContext,
         token_families,
     },
@@ -50,6 +51,8 @@ pub async fn delete(
         .filter(authorization_code::Column::ConsumedAt.is_null())
         .exec(&txn)
         .await?;
+    // Remembered consents too: a restored client asks its users again.
+    consents::forget(&txn, consents::of_client(current.id)).await?;
     let mut update = current.into_active_model();
     update.deleted_at = Set(Some(now.unix()));
     update.deleted_with_owner = Set(false);

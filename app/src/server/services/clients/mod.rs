@@ -34,6 +34,7 @@ use crate::server::{
     services::{
         access::Acting,
         audit::{self, Action, NewEvent, Target},
+        consents,
         context::ServiceContext,
         secrets, token_families,
     },
@@ -181,6 +182,10 @@ pub async fn set_disabled(
     };
     if current.disabled_at.is_some() == disabled && revoked == 0 {
         return Ok(current);
+    }
+    if disabled {
+        // Re-enabled, it asks its users again.
+        consents::forget(&txn, consents::of_client(current.id)).await?;
     }
     let mut update = current.into_active_model();
     update.disabled_at = Set(disabled.then_some(now.unix()));

@@ -339,6 +339,7 @@ mod tests {
             updated_at: 0,
             secret_lifetime: None,
             email_notifications: true,
+            consent_lifetime: 0,
         };
         let subject = subject_of(&site, &"x".repeat(400));
         assert!(!subject.contains('\n') && !subject.contains('\r'));

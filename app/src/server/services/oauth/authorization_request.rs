@@ -4,7 +4,7 @@
 //! never redirected; every other problem goes back to the verified redirect URI. Each refusal
 //! of a known client carries that client, for its failure timeline.
 
-use crate::domain::{FailureReason, ScopeSet, uri_difference};
+use crate::domain::{FailureReason, ScopeSet, consent::PromptParam, uri_difference};
 use crate::server::{
     ServiceError,
     entities::{client, site, site_scope},
@@ -29,6 +29,8 @@ pub struct AuthorizationRequest {
     pub state: Option<String>,
     /// PKCE S256 challenge.
     pub code_challenge: Option<String>,
+    /// What the client asked of the prompt (`prompt`).
+    pub prompt: PromptParam,
 }
 
 /// What to do with an authorization request.
@@ -179,6 +181,10 @@ async fn validate_for(
             .because(FailureReason::PkceMissing),
         ));
     }
+    let prompt = match PromptParam::parse(params.get("prompt")) {
+        Ok(prompt) => prompt,
+        Err(problem) => return Ok(redirect(OAuthError::invalid_request(problem))),
+    };
     let site = site::Entity::find_by_id(client.site_id)
         .one(conn)
         .await?
@@ -190,6 +196,7 @@ async fn validate_for(
         scope,
         state,
         code_challenge,
+        prompt,
     })))
 }
 

@@ -9,107 +9,28 @@
 use crate::domain::Timestamp;
 use crate::server::{
     AppState, ServiceError,
-    crypto::{
-        constant_time_eq, hmac_sha256,
-        tokens::{self, Secret, TokenKind},
-    },
+    crypto::tokens::{self, Secret, TokenKind},
     db::begin_write,
-    entities::{authorization_code, site_membership as membership, user},
-    keys::Keys,
+    entities::{authorization_code, client, site_membership as membership, user},
     protocol::{ErrorCode, OAuthError},
     services::{
         audit::{self, Action, Actor, NewEvent, Target},
+        consents,
         event_limiter::record_limited,
         throttle,
         users::find_by_username,
     },
 };
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, QuerySelect};
 use serde_json::json;
 
 pub use super::authorization_request::{
     AuthorizationRequest, Validation, scope_descriptions, validate,
 };
-
-/// How long a rendered prompt may be submitted.
-pub const PROMPT_LIFETIME: i64 = 10 * 60;
-
-fn prompt_material(request: &AuthorizationRequest, browser: &str, issued_at: i64) -> String {
-    // Length-prefixed fields: no way to shift text from one field into another.
-    let fields = [
-        request.client.client_id.as_str(),
-        request.redirect_uri.as_str(),
-        &request.scope.to_string(),
-        request.state.as_deref().unwrap_or(""),
-        request.code_challenge.as_deref().unwrap_or(""),
-        &issued_at.to_string(),
-        browser,
-    ];
-    fields
-        .iter()
-        .map(|f| format!("{}:{f}", f.len()))
-        .collect::<Vec<_>>()
-        .join("|")
-}
-
-/// The anti-forgery token of a rendered prompt: binds the form to exactly the parameters it
-/// shows and to the browser it was shown in (`browser`: the value of the prompt's own cookie,
-/// see [`new_browser_binding`]), and expires after [`PROMPT_LIFETIME`]. A token harvested in
-/// one browser is worthless when posted from another, cookies or not, so the same-origin check
-/// is not the only defence against a forged authorization.
-pub fn prompt_token(
-    keys: &Keys,
-    request: &AuthorizationRequest,
-    browser: &str,
-    now: Timestamp,
-) -> String {
-    let mac = hmac_sha256(
-        &keys.anti_forgery,
-        prompt_material(request, browser, now.unix()).as_bytes(),
-    );
-    format!("{}.{}", now.unix(), URL_SAFE_NO_PAD.encode(mac))
-}
-
-/// A fresh value for the prompt's browser-binding cookie (256 random bits).
-pub fn new_browser_binding() -> Result<String, ServiceError> {
-    crate::server::crypto::random::token_256()
-}
-
-/// True if `value` could be a browser-binding cookie this server set (43 base64url characters).
-pub fn is_browser_binding(value: &str) -> bool {
-    value.len() == 43
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
-/// True if `token` was issued by [`prompt_token`] for this request and this browser, less than
-/// [`PROMPT_LIFETIME`] ago.
-pub fn verify_prompt_token(
-    keys: &Keys,
-    request: &AuthorizationRequest,
-    browser: &str,
-    token: &str,
-    now: Timestamp,
-) -> bool {
-    let Some((issued_at, mac)) = token.split_once('.') else {
-        return false;
-    };
-    let Ok(issued_at) = issued_at.parse::<i64>() else {
-        return false;
-    };
-    let age = now.unix() - issued_at;
-    if !is_browser_binding(browser) {
-        return false;
-    }
-    let expected = hmac_sha256(
-        &keys.anti_forgery,
-        prompt_material(request, browser, issued_at).as_bytes(),
-    );
-    (0..=PROMPT_LIFETIME).contains(&age)
-        && constant_time_eq(URL_SAFE_NO_PAD.encode(expected).as_bytes(), mac.as_bytes())
-}
+pub use super::prompt_token::{
+    PROMPT_LIFETIME, PromptFor, is_browser_binding, new_browser_binding, prompt_token,
+    verify_prompt_token,
+};
 
 /// `redirect_uri` with `pairs` appended to its query (the registered text is kept exactly;
 /// fragments are never registered, so appending is safe).
@@ -152,18 +73,29 @@ pub enum PromptRefusal {
     },
     /// Too many sign-ins are being checked right now: try again in a moment.
     Busy,
+    /// The application was disabled or deleted since the prompt was shown.
+    Unavailable,
+}
+
+/// An authorization the prompt granted.
+#[derive(Debug)]
+pub struct Approved {
+    /// Where to send the browser: the redirect URI with the code.
+    pub location: String,
+    /// Who authorized.
+    pub user: user::Model,
 }
 
 /// The API user at the prompt clicked Authorize: checks their credentials (throttled like
-/// console sign-in) and issues a single-use authorization code. Returns the redirect to send
-/// the browser to.
+/// console sign-in), issues a single-use authorization code and remembers the consent (see
+/// [`consents`]).
 pub async fn approve(
     state: &AppState,
     request: &AuthorizationRequest,
     username: &str,
     password: &str,
     address: Option<String>,
-) -> Result<Result<String, PromptRefusal>, ServiceError> {
+) -> Result<Result<Approved, PromptRefusal>, ServiceError> {
     let now = state.clock.now();
     let username_key = username.trim().to_ascii_lowercase();
     if !state.passwords.has_room() {
@@ -195,18 +127,16 @@ pub async fn approve(
     } else {
         false
     };
-    let may_authorize = match &user {
-        Some(user) if password_ok && user.is_active() => {
-            membership::Entity::find_by_id((request.site.id, user.id))
-                .one(&state.db)
-                .await?
-                .is_some_and(|m| m.is_api_user)
-        }
-        _ => false,
-    };
     let txn = begin_write(&state.db).await?;
-    let client_target = Target::client(&request.client);
-    let Some(user) = user.filter(|_| may_authorize) else {
+    if !client_still_active(&txn, request).await? {
+        txn.commit_neutral().await?;
+        return Ok(Err(PromptRefusal::Unavailable));
+    }
+    let authorized = match &user {
+        Some(user) if password_ok => may_authorize(&txn, request, user.id, None).await?,
+        _ => None,
+    };
+    let Some(user) = authorized else {
         let claimed: String = username
             .chars()
             .filter(|c| !c.is_control())
@@ -225,7 +155,7 @@ pub async fn approve(
                     request.client.name
                 ),
             )
-            .target(client_target),
+            .target(Target::client(&request.client)),
             now,
         )
         .await?;
@@ -241,14 +171,128 @@ pub async fn approve(
             other => Err(other),
         };
     }
-    let code = issue_code(&txn, state, request, &user, address, now).await?;
+    let code = issue_consented_code(&txn, state, request, &user, address, now).await?;
     txn.commit_neutral().await?;
+    Ok(Ok(Approved {
+        location: success_redirect(state, request, &code),
+        user,
+    }))
+}
+
+/// The redirect carrying `code` back to the client (with `state` and RFC 9207 `iss`).
+fn success_redirect(state: &AppState, request: &AuthorizationRequest, code: &Secret) -> String {
     let mut pairs = vec![("code", code.expose())];
     if let Some(state) = request.state.as_deref() {
         pairs.push(("state", state));
     }
     pairs.push(("iss", state.settings.public_url.as_str()));
-    Ok(Ok(redirect_with(&request.redirect_uri, &pairs)))
+    redirect_with(&request.redirect_uri, &pairs)
+}
+
+/// How a signed-in API user's authorization goes ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignedInGrant {
+    /// They clicked Authorize on the prompt: the consent is remembered.
+    Consented,
+    /// No prompt was shown: only a live remembered consent covering the request allows it.
+    Remembered,
+}
+
+/// The one rule for who may authorize a client of `request`'s site: the user `user_id` is active
+/// (and, for a signed-in session, still of `generation`: a password change or reset since
+/// counts) and an API user of the site. Read with shared locks in the caller's transaction, so
+/// a disabling, deletion or role removal waits for it (PostgreSQL; SQLite writers take turns).
+async fn may_authorize(
+    conn: &impl ConnectionTrait,
+    request: &AuthorizationRequest,
+    user_id: uuid::Uuid,
+    generation: Option<i64>,
+) -> Result<Option<user::Model>, ServiceError> {
+    let current = user::Entity::find_by_id(user_id)
+        .lock_shared()
+        .one(conn)
+        .await?
+        .filter(|user| user.is_active() && generation.is_none_or(|g| g == user.session_generation));
+    let Some(current) = current else {
+        return Ok(None);
+    };
+    let api_user = membership::Entity::find_by_id((request.site.id, user_id))
+        .lock_shared()
+        .one(conn)
+        .await?
+        .is_some_and(|m| m.is_api_user);
+    Ok(api_user.then_some(current))
+}
+
+/// True if the client of `request` may still be authorized (not disabled, deleted or
+/// unapproved since the request was validated), read with a shared lock in the caller's
+/// transaction, so a deletion waits for the code and consent written under it.
+async fn client_still_active(
+    conn: &impl ConnectionTrait,
+    request: &AuthorizationRequest,
+) -> Result<bool, ServiceError> {
+    Ok(client::Entity::find_by_id(request.client.id)
+        .lock_shared()
+        .one(conn)
+        .await?
+        .is_some_and(|client| client.is_active()))
+}
+
+/// Issues a code to `user`, an API user signed in at this browser (`/account`, or an earlier
+/// prompt), without a password: after their click on the prompt (`Consented`), or silently
+/// when a remembered consent covers the request (`Remembered`). Rechecks, in the transaction
+/// that issues the code, that they are still an API user of the client's site (and, silently,
+/// that the consent still covers the request). `None`: nothing was issued; ask them.
+pub async fn approve_signed_in(
+    state: &AppState,
+    request: &AuthorizationRequest,
+    user: &user::Model,
+    grant: SignedInGrant,
+    address: Option<String>,
+) -> Result<Option<String>, ServiceError> {
+    let now = state.clock.now();
+    let (site, scope) = (&request.site, &request.scope);
+    let client_uuid = request.client.id;
+    // Most page views of a signed-in user without a consent stop here, without a write lock.
+    if grant == SignedInGrant::Remembered
+        && !consents::covers(&state.db, site, user.id, client_uuid, scope, now).await?
+    {
+        return Ok(None);
+    }
+    let txn = begin_write(&state.db).await?;
+    let allowed = client_still_active(&txn, request).await?
+        && may_authorize(&txn, request, user.id, Some(user.session_generation))
+            .await?
+            .is_some()
+        && (grant == SignedInGrant::Consented
+            || consents::covers(&txn, site, user.id, client_uuid, scope, now).await?);
+    if !allowed {
+        txn.commit_neutral().await?;
+        return Ok(None);
+    }
+    let code = match grant {
+        SignedInGrant::Consented => {
+            issue_consented_code(&txn, state, request, user, address, now).await?
+        }
+        SignedInGrant::Remembered => issue_code(&txn, state, request, user, address, now).await?,
+    };
+    txn.commit_neutral().await?;
+    Ok(Some(success_redirect(state, request, &code)))
+}
+
+/// [`issue_code`] after the user clicked Authorize: their consent is remembered with it.
+async fn issue_consented_code(
+    conn: &impl ConnectionTrait,
+    state: &AppState,
+    request: &AuthorizationRequest,
+    user: &user::Model,
+    address: Option<String>,
+    now: Timestamp,
+) -> Result<Secret, ServiceError> {
+    let code = issue_code(conn, state, request, user, address, now).await?;
+    let (site, scope) = (&request.site, &request.scope);
+    consents::remember(conn, site, user.id, request.client.id, scope, now).await?;
+    Ok(code)
 }
 
 /// Issues a single-use authorization code for `request` to `user` (whose right to authorize
@@ -298,31 +342,60 @@ pub async fn issue_code(
     Ok(code)
 }
 
-/// Someone at the prompt clicked Deny: records it and returns the `access_denied` redirect.
+/// Someone at the prompt clicked Deny: records it and returns the `access_denied` redirect. A
+/// signed-in API user's Deny also forgets the consent they had given the client, and names them.
 pub async fn deny(
     state: &AppState,
     request: &AuthorizationRequest,
+    signed_in: Option<&user::Model>,
     address: Option<String>,
 ) -> Result<String, ServiceError> {
     let now = state.clock.now();
     let txn = begin_write(&state.db).await?;
-    record_limited(
-        &txn,
-        &state.keys,
-        &state.anonymous_events,
-        NewEvent::new(
-            Some(request.site.id),
-            Action::AuthorizationDenied,
-            Actor::anonymous("(authorization prompt)", address),
-            format!(
-                "Authorization of \"{}\" denied at the prompt",
-                request.client.name
-            ),
-        )
-        .target(Target::client(&request.client)),
-        now,
-    )
-    .await?;
+    match signed_in {
+        Some(user) => {
+            consents::forget(
+                &txn,
+                consents::of_user_for_client(user.id, request.client.id),
+            )
+            .await?;
+            audit::record(
+                &txn,
+                &state.keys,
+                NewEvent::new(
+                    Some(request.site.id),
+                    Action::AuthorizationDenied,
+                    Actor::api_user(user.id, &user.username, address),
+                    format!(
+                        "{} denied the authorization of \"{}\"",
+                        user.username, request.client.name
+                    ),
+                )
+                .target(Target::client(&request.client)),
+                now,
+            )
+            .await?;
+        }
+        None => {
+            record_limited(
+                &txn,
+                &state.keys,
+                &state.anonymous_events,
+                NewEvent::new(
+                    Some(request.site.id),
+                    Action::AuthorizationDenied,
+                    Actor::anonymous("(authorization prompt)", address),
+                    format!(
+                        "Authorization of \"{}\" denied at the prompt",
+                        request.client.name
+                    ),
+                )
+                .target(Target::client(&request.client)),
+                now,
+            )
+            .await?;
+        }
+    }
     txn.commit_neutral().await?;
     let error = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
     Ok(error_redirect(

@@ -10,6 +10,7 @@ pub mod client_auth;
 pub mod failure_log;
 pub mod introspection;
 pub mod issue;
+pub mod prompt_token;
 pub mod purge;
 pub mod revocation;
 pub mod token;

@@ -13,12 +13,14 @@ use crate::server::{
     ServiceError,
     db::begin_write,
     entities::{
-        authorization_code, client, site, site_membership as membership, token_family, user,
+        authorization_code, client, consent, site, site_membership as membership, token_family,
+        user,
     },
     keys::Keys,
     services::{
         access::Acting,
         audit::{self, Action, NewEvent, Target},
+        consents,
         context::ServiceContext,
         token_families,
     },
@@ -171,11 +173,19 @@ pub async fn delete(cx: &ServiceContext<'_>, user_id: Uuid) -> Result<(), Servic
         .filter(
             Condition::any()
                 .add(authorization_code::Column::UserId.eq(user_id))
-                .add(authorization_code::Column::ClientUuid.in_subquery(owned)),
+                .add(authorization_code::Column::ClientUuid.in_subquery(owned.clone())),
         )
         .filter(authorization_code::Column::ConsumedAt.is_null())
         .exec(&txn)
         .await?;
+    // And every remembered consent (theirs, and their clients'): an undo asks again.
+    consents::forget(
+        &txn,
+        Condition::any()
+            .add(consents::of_user(user_id))
+            .add(consent::Column::ClientUuid.in_subquery(owned)),
+    )
+    .await?;
     client::Entity::update_many()
         .col_expr(client::Column::DeletedAt, Expr::value(now.unix()))
         .col_expr(client::Column::DeletedWithOwner, Expr::value(true))

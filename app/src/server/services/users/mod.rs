@@ -27,6 +27,7 @@ use crate::server::{
     services::{
         access::Acting,
         audit::{self, Action, NewEvent, Target},
+        consents,
         context::ServiceContext,
     },
 };
@@ -414,6 +415,11 @@ pub async fn set_roles(
                 .await?;
             }
         }
+        // Losing the API User role ends the consents they gave on the site: given it back,
+        // they are asked again.
+        if before.is_api_user && !change.is_api_user {
+            consents::forget(&txn, consents::of_user_on_site(user_id, site.id)).await?;
+        }
         // Only a site where this user loses the administrator role can lose its last one: a
         // site an operator made without administrators may still get its API users.
         if before.is_site_admin && !change.is_site_admin {
@@ -586,6 +592,8 @@ pub async fn set_disabled(
     let updated = update.update(&txn).await?;
     if disabled {
         ensure_sites_keep_an_admin(&txn, &sites).await?;
+        // Re-enabled, they are asked again.
+        consents::forget(&txn, consents::of_user(user_id)).await?;
     }
     audit::record_on_sites(
         &txn,

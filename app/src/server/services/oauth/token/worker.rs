@@ -568,6 +568,7 @@ mod tests {
             scope: ScopeSet::parse("profile").unwrap(),
             state: None,
             code_challenge: None,
+            prompt: Default::default(),
         };
         let mut codes = Vec::new();
         for _ in 0..3 {
