@@ -213,6 +213,13 @@ async fn a_password_at_the_prompt_signs_the_api_user_in_for_the_next_authorizati
             .await
             .unwrap();
         assert_eq!(account["username"], "olga");
+        let signed_in = events(app, "account.signed_in").await;
+        assert!(
+            signed_in
+                .iter()
+                .any(|e| e.actor_label == "olga" && e.summary.contains("authorization prompt")),
+            "the prompt's sign-in is audited"
+        );
         let again = authorize_in(app, &browser, &f, &[]).await;
         code_of(&again);
 

@@ -285,6 +285,16 @@ async fn a_deleted_client_is_refused_at_once_restorable_and_purged_on_request() 
     .await;
 }
 
+/// How many audit events `action` name the client `client_id` as their target.
+async fn client_events(app: &TestApp, action: &str, client_id: &str) -> usize {
+    app::server::entities::audit_event::Entity::find()
+        .filter(app::server::entities::audit_event::Column::Action.eq(action))
+        .filter(app::server::entities::audit_event::Column::TargetId.eq(client_id))
+        .count(&app.state.db)
+        .await
+        .unwrap() as usize
+}
+
 #[tokio::test]
 async fn a_deleted_user_takes_their_clients_and_sessions_and_brings_them_back() {
     on_each_backend(async |app| {
@@ -334,6 +344,8 @@ async fn a_deleted_user_takes_their_clients_and_sessions_and_brings_them_back() 
             serde_json::json!(["App of dora"])
         );
         assert_eq!(view["clients"][0]["with_owner"], true);
+        // Her client's deletion is an event of its own (what `client.deleted` subscribers get).
+        assert_eq!(client_events(app, "client.deleted", &f.client_id).await, 1);
         // Her name stays hers until she is purged.
         let taken = add_user(
             app,
@@ -401,6 +413,7 @@ async fn a_deleted_user_takes_their_clients_and_sessions_and_brings_them_back() 
         .await;
         assert!(authenticates(app, &f).await, "{}", app.backend);
         assert_eq!(listed_clients(app).await, ["App of dora"]);
+        assert_eq!(client_events(app, "client.restored", &f.client_id).await, 1);
         assert_eq!(live_tokens(app, &f.client_uuid).await, 0);
         let again = exchange(app, &f, &code_for(app, &f, &[]).await).await;
         assert_eq!(

@@ -13,7 +13,7 @@ use crate::server::{
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    sea_query::OnConflict,
+    QuerySelect, sea_query::OnConflict,
 };
 use uuid::Uuid;
 
@@ -73,8 +73,21 @@ pub async fn remember(
         return Ok(());
     }
     let mut names: Vec<_> = scope.iter().cloned().collect();
-    if let Some(existing) = live(conn, user_id, client_uuid, now).await? {
-        names.extend(granted(&existing).iter().cloned());
+    // Locked (PostgreSQL), so a concurrent widening waits and unites with this one. Two first
+    // consents at once keep one scope set: narrower, never wider, than was granted.
+    let existing = consent::Entity::find()
+        .filter(consent::Column::UserId.eq(user_id))
+        .filter(consent::Column::ClientUuid.eq(client_uuid))
+        .filter(consent::Column::ExpiresAt.gt(now.unix()))
+        .lock_exclusive()
+        .one(conn)
+        .await?;
+    match existing {
+        Some(existing) => names.extend(granted(&existing).iter().cloned()),
+        // An ended consent is not renewed: a new one starts (its own first time).
+        None => {
+            forget(conn, of_user_for_client(user_id, client_uuid)).await?;
+        }
     }
     let union = ScopeSet::from_names(names).to_string();
     let expires_at = now.unix().saturating_add(site.consent_lifetime);

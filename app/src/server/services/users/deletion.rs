@@ -5,16 +5,16 @@
 //! Restoring gives all of it back (tokens stay revoked); purging removes it for good.
 
 use super::account_rules::{
-    active_admins, ensure_sites_keep_an_admin, lock_sites, lock_user, reach,
-    require_account_manager, require_deleted_account_manager,
+    ensure_sites_keep_an_admin, lock_sites, lock_user, reach, require_account_manager,
+    require_deleted_account_manager,
 };
+use super::deletion_impact::{administered_by, impact_on};
 use crate::domain::Timestamp;
 use crate::server::{
     ServiceError,
     db::begin_write,
     entities::{
-        authorization_code, client, consent, site, site_membership as membership, token_family,
-        user,
+        authorization_code, client, consent, site_membership as membership, token_family, user,
     },
     keys::Keys,
     services::{
@@ -27,86 +27,11 @@ use crate::server::{
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseConnection, EntityTrait, IntoActiveModel, JoinType, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, RelationTrait, sea_query::Expr,
+    DatabaseConnection, EntityTrait, IntoActiveModel, JoinType, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, RelationTrait, sea_query::Expr,
 };
 use serde_json::json;
 use uuid::Uuid;
-
-/// What deleting a user takes with them, shown before the administrator confirms.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DeletionImpact {
-    /// Names of the sites affected: where they hold a role, own clients or gave grants.
-    pub sites: Vec<String>,
-    /// API clients they own: deleted with them (and restored with them), every token revoked.
-    pub clients: Vec<String>,
-    /// Grants they gave to clients (as API user) that are not revoked: revoked with them.
-    pub grants: u64,
-    /// Sites where they are the only active site administrator (deletion is refused then).
-    pub last_admin_of: Vec<String>,
-}
-
-/// What deleting `user_id` would do.
-pub async fn deletion_impact(
-    conn: &impl ConnectionTrait,
-    acting: &Acting,
-    user_id: Uuid,
-) -> Result<DeletionImpact, ServiceError> {
-    let (_, reach_ids) = require_account_manager(conn, acting, user_id).await?;
-    impact_on(conn, user_id, &reach_ids).await
-}
-
-/// [`deletion_impact`] once the actor is known to manage the user, whose reach is
-/// `reach_ids`.
-async fn impact_on(
-    conn: &impl ConnectionTrait,
-    user_id: Uuid,
-    reach_ids: &[Uuid],
-) -> Result<DeletionImpact, ServiceError> {
-    let mut impact = DeletionImpact::default();
-    let administered = administered_by(conn, user_id).await?;
-    for &site_id in reach_ids {
-        let Some(site) = site::Entity::find_by_id(site_id).one(conn).await? else {
-            continue;
-        };
-        if administered.contains(&site_id)
-            && active_admins(conn, site_id, Some(user_id)).await? == 0
-        {
-            impact.last_admin_of.push(site.name.clone());
-        }
-        impact.sites.push(site.name);
-    }
-    impact.clients = client::Entity::find()
-        .filter(client::Column::OwnerUserId.eq(user_id))
-        .filter(client::Column::DeletedAt.is_null())
-        .order_by_asc(client::Column::NameKey)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|c| c.name)
-        .collect();
-    impact.grants = token_family::Entity::find()
-        .filter(token_family::Column::UserId.eq(user_id))
-        .filter(token_family::Column::RevokedAt.is_null())
-        .count(conn)
-        .await?;
-    Ok(impact)
-}
-
-/// The sites where `user_id` holds the site-administrator role.
-async fn administered_by(
-    conn: &impl ConnectionTrait,
-    user_id: Uuid,
-) -> Result<Vec<Uuid>, ServiceError> {
-    Ok(membership::Entity::find()
-        .select_only()
-        .column(membership::Column::SiteId)
-        .filter(membership::Column::UserId.eq(user_id))
-        .filter(membership::Column::IsSiteAdmin.eq(true))
-        .into_tuple()
-        .all(conn)
-        .await?)
-}
 
 /// Every grant deleting or purging `user_id` touches (theirs, and those of the clients they
 /// own), sorted, locked in the order the token endpoint takes them. First step of a
@@ -186,6 +111,11 @@ pub async fn delete(cx: &ServiceContext<'_>, user_id: Uuid) -> Result<(), Servic
             .add(consent::Column::ClientUuid.in_subquery(owned)),
     )
     .await?;
+    let going = client::Entity::find()
+        .filter(client::Column::OwnerUserId.eq(user_id))
+        .filter(client::Column::DeletedAt.is_null())
+        .all(&txn)
+        .await?;
     client::Entity::update_many()
         .col_expr(client::Column::DeletedAt, Expr::value(now.unix()))
         .col_expr(client::Column::DeletedWithOwner, Expr::value(true))
@@ -231,7 +161,55 @@ pub async fn delete(cx: &ServiceContext<'_>, user_id: Uuid) -> Result<(), Servic
         now,
     )
     .await?;
+    record_with_owner(
+        &txn,
+        keys,
+        acting,
+        &going,
+        Action::ClientDeleted,
+        &current,
+        now,
+    )
+    .await?;
     txn.commit().await?;
+    Ok(())
+}
+
+/// One event per client deleted or restored with its owner, on the client's site: what a
+/// webhook or mail subscriber to `client.deleted` / `client.restored` learns of it.
+async fn record_with_owner(
+    conn: &impl ConnectionTrait,
+    keys: &Keys,
+    acting: &Acting,
+    clients: &[client::Model],
+    action: Action,
+    owner: &user::Model,
+    now: Timestamp,
+) -> Result<(), ServiceError> {
+    let verb = if action == Action::ClientRestored {
+        "restored"
+    } else {
+        "deleted"
+    };
+    for client in clients {
+        audit::record(
+            conn,
+            keys,
+            NewEvent::new(
+                Some(client.site_id),
+                action,
+                acting.actor(),
+                format!(
+                    "API client \"{}\" {verb} with its owner \"{}\"",
+                    client.name, owner.username
+                ),
+            )
+            .target(Target::client(client))
+            .details(json!({"with_owner": owner.username})),
+            now,
+        )
+        .await?;
+    }
     Ok(())
 }
 
@@ -251,6 +229,11 @@ pub async fn restore(cx: &ServiceContext<'_>, user_id: Uuid) -> Result<user::Mod
     let (current, sites) = require_deleted_account_manager(&txn, acting, user_id).await?;
     // Whatever a grant in flight at the deletion managed to write stays revoked.
     token_families::revoke_families(&txn, families, "user deleted", now).await?;
+    let returning = client::Entity::find()
+        .filter(client::Column::OwnerUserId.eq(user_id))
+        .filter(client::Column::DeletedWithOwner.eq(true))
+        .all(&txn)
+        .await?;
     let restored_clients = client::Entity::update_many()
         .col_expr(client::Column::DeletedAt, Expr::value(Option::<i64>::None))
         .col_expr(client::Column::DeletedWithOwner, Expr::value(false))
@@ -279,6 +262,16 @@ pub async fn restore(cx: &ServiceContext<'_>, user_id: Uuid) -> Result<user::Mod
         )
         .target(Target::user(&restored))
         .details(json!({"clients_restored": restored_clients})),
+        now,
+    )
+    .await?;
+    record_with_owner(
+        &txn,
+        keys,
+        acting,
+        &returning,
+        Action::ClientRestored,
+        &restored,
         now,
     )
     .await?;

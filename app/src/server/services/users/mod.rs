@@ -15,6 +15,7 @@
 
 mod account_rules;
 mod deletion;
+mod deletion_impact;
 
 pub use crate::domain::SiteRoles;
 use crate::domain::{EmailAddress, NewPassword, Timestamp, Username};
@@ -33,10 +34,8 @@ use crate::server::{
 };
 pub use account_rules::{UserView, reach, site_ids, view};
 use account_rules::{ensure_sites_keep_an_admin, lock_sites, lock_user, require_account_manager};
-pub use deletion::{
-    DeletedUser, DeletionImpact, delete, deleted_on_site, deletion_impact, purge, purge_expired,
-    restore,
-};
+pub use deletion::{DeletedUser, delete, deleted_on_site, purge, purge_expired, restore};
+pub use deletion_impact::{DeletionImpact, deletion_impact};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
