@@ -73,7 +73,7 @@ run_suite() {
     echo "---- server log (last 80 lines) ----"; tail -n 80 "$work/server.log"
   fi
   # Last, where a CI log's tail shows it: which specs failed or passed only on a retry.
-  if [ "$status" -ne 0 ] || grep -q " flaky" "$work/playwright.log"; then
+  if [ "$status" -ne 0 ] || grep -qE '^ +[0-9]+ flaky' "$work/playwright.log"; then
     echo "---- browser tests on $backend: summary ----"
     grep -E '^ +[0-9]+ (failed|flaky|passed|skipped|did not run)|^ +\[[a-z-]+\] ›|Error:|Timeout' \
       "$work/playwright.log" | tail -n 40 || true

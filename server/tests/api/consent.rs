@@ -344,7 +344,7 @@ async fn withdrawing_an_application_forgets_the_consent_and_its_refresh_fails() 
 
         // A consent alone (its code never exchanged) is a connection too, and withdrawable.
         let html = prompt_html(app, &wanda, &f, &[("prompt", "consent")]).await;
-        code_of(&post_prompt(app, &wanda, &html, "allow", &[]).await);
+        let unexchanged = code_of(&post_prompt(app, &wanda, &html, "allow", &[]).await);
         let account: Value = app
             .call_with(&wanda, "get_account", &[])
             .await
@@ -361,6 +361,87 @@ async fn withdrawing_an_application_forgets_the_consent_and_its_refresh_fails() 
             .await;
         assert_eq!(revoked.status(), StatusCode::OK);
         assert_eq!(consents(app).await, 0);
+        // The code issued before the withdrawal starts no grant after it.
+        let late = token(
+            app,
+            &f,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &unexchanged),
+                ("redirect_uri", &f.redirect_uri),
+            ],
+        )
+        .await;
+        expect_error(late, StatusCode::BAD_REQUEST, "invalid_grant").await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn losing_the_api_user_role_or_being_disabled_forgets_consents() {
+    on_each_backend(async |app| {
+        let f = fixture(app, "owner-v", false).await;
+        let site = site_id(app).await;
+        // An API user of a second site too: she keeps a site when she loses this one.
+        let other = crate::helpers::create_site(app, "Elsewhere").await;
+        let vera = add_user(
+            app,
+            "vera",
+            &[(&site, false, true), (&other, false, true)],
+            StatusCode::OK,
+        )
+        .await;
+        let vera = vera.as_str().unwrap().to_owned();
+        let consent_once = async || {
+            let browser = account_browser(app, "vera", crate::helpers::USER_PASSWORD).await;
+            let html = prompt_html(app, &browser, &f, &[]).await;
+            code_of(&post_prompt(app, &browser, &html, "allow", &[]).await);
+            code_of(&authorize_in(app, &browser, &f, &[]).await);
+        };
+        let asked_again = async || {
+            let browser = account_browser(app, "vera", crate::helpers::USER_PASSWORD).await;
+            let shown = authorize_in(app, &browser, &f, &[]).await;
+            assert_eq!(
+                shown.status(),
+                StatusCode::OK,
+                "asked again on {}",
+                app.backend
+            );
+        };
+        let roles = |api_user: bool| {
+            let (csrf, site, vera) = (f.csrf.clone(), site.clone(), vera.clone());
+            async move {
+                let mut form = vec![
+                    ("csrf", csrf.as_str()),
+                    ("user_id", vera.as_str()),
+                    ("roles[0][site_id]", site.as_str()),
+                ];
+                if api_user {
+                    form.push(("roles[0][api_user]", "on"));
+                }
+                app.call_json("update_user_roles", &form, StatusCode::OK)
+                    .await;
+            }
+        };
+        consent_once().await;
+        roles(false).await;
+        roles(true).await;
+        asked_again().await;
+
+        consent_once().await;
+        for disabled in ["true", "false"] {
+            app.call_json(
+                "set_user_disabled",
+                &[
+                    ("csrf", &f.csrf),
+                    ("user_id", &vera),
+                    ("disabled", disabled),
+                ],
+                StatusCode::OK,
+            )
+            .await;
+        }
+        asked_again().await;
     })
     .await;
 }
@@ -413,6 +494,30 @@ async fn the_site_consent_lifetime_bounds_what_is_remembered() {
         let html = shown.text().await.unwrap();
         code_of(&post_prompt(app, &lena, &html, "allow", &[]).await);
 
+        // A lifetime shortened afterwards shortens the consent given before.
+        app.sign_in(crate::helpers::ADMIN, crate::helpers::ADMIN_PASSWORD)
+            .await;
+        assert_eq!(set("7776000").await.status(), StatusCode::OK);
+        let html = prompt_html(app, &lena, &f, &[("prompt", "consent")]).await;
+        code_of(&post_prompt(app, &lena, &html, "allow", &[]).await);
+        code_of(&authorize_in(app, &lena, &f, &[]).await);
+        app.state.clock.advance(1_800);
+        app.sign_in(crate::helpers::ADMIN, crate::helpers::ADMIN_PASSWORD)
+            .await;
+        assert_eq!(set("3600").await.status(), StatusCode::OK);
+        let lena = account_browser(app, "lena", &f.password).await;
+        code_of(&authorize_in(app, &lena, &f, &[]).await);
+        app.state.clock.advance(1_801);
+        let lena = account_browser(app, "lena", &f.password).await;
+        let shown = authorize_in(app, &lena, &f, &[]).await;
+        assert_eq!(
+            shown.status(),
+            StatusCode::OK,
+            "ended an hour after it was given"
+        );
+        let html = shown.text().await.unwrap();
+        code_of(&post_prompt(app, &lena, &html, "allow", &[]).await);
+
         // "Never remember" honours no consent, even one given before.
         app.sign_in(crate::helpers::ADMIN, crate::helpers::ADMIN_PASSWORD)
             .await;
@@ -422,7 +527,7 @@ async fn the_site_consent_lifetime_bounds_what_is_remembered() {
         let none = authorize_in(app, &lena, &f, &[("prompt", "none")]).await;
         assert_eq!(error_of(&none), "consent_required");
         let changes = events(app, "site.consent_lifetime_changed").await.len();
-        assert_eq!(changes, 2);
+        assert_eq!(changes, 4);
     })
     .await;
 }

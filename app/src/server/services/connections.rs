@@ -8,7 +8,9 @@ use crate::domain::Timestamp;
 use crate::server::{
     ServiceError,
     db::begin_write,
-    entities::{access_token, client, consent, refresh_token, site, token_family, user},
+    entities::{
+        access_token, authorization_code, client, consent, refresh_token, site, token_family, user,
+    },
     keys::Keys,
     services::{
         audit::{self, Action, Actor, NewEvent, Target},
@@ -171,6 +173,18 @@ pub async fn revoke_connection(
     now: Timestamp,
 ) -> Result<u64, ServiceError> {
     let txn = begin_write(db).await?;
+    // The consent first: a silent authorization relying on it (holding it shared) finishes
+    // before this goes on, and its code is found below.
+    let forgotten =
+        consents::forget(&txn, consents::of_user_for_client(user.id, client_uuid)).await?;
+    // Codes not yet exchanged would start new grants: they go too.
+    let codes = authorization_code::Entity::delete_many()
+        .filter(authorization_code::Column::UserId.eq(user.id))
+        .filter(authorization_code::Column::ClientUuid.eq(client_uuid))
+        .filter(authorization_code::Column::ConsumedAt.is_null())
+        .exec(&txn)
+        .await?
+        .rows_affected;
     let ids: Vec<Uuid> = token_family::Entity::find()
         .select_only()
         .column(token_family::Column::Id)
@@ -181,9 +195,7 @@ pub async fn revoke_connection(
         .all(&txn)
         .await?;
     let revoked = token_families::revoke_families(&txn, ids, "revoked by the user", now).await?;
-    let forgotten =
-        consents::forget(&txn, consents::of_user_for_client(user.id, client_uuid)).await?;
-    if revoked == 0 && forgotten == 0 {
+    if revoked == 0 && forgotten == 0 && codes == 0 {
         return Err(ServiceError::NotFound);
     }
     let client = client::Entity::find_by_id(client_uuid)

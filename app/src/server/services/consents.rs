@@ -17,19 +17,30 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-/// The live consent `user_id` gave `client_uuid`, if any.
-async fn live(
+/// The consent row of `user_id` for `client_uuid`, if any, live or not; `lock`: shared, so a
+/// withdrawal waits for the transaction that relies on it (PostgreSQL).
+async fn row(
     conn: &impl ConnectionTrait,
     user_id: Uuid,
     client_uuid: Uuid,
-    now: Timestamp,
+    lock: bool,
 ) -> Result<Option<consent::Model>, ServiceError> {
-    Ok(consent::Entity::find()
+    let mut query = consent::Entity::find()
         .filter(consent::Column::UserId.eq(user_id))
-        .filter(consent::Column::ClientUuid.eq(client_uuid))
-        .filter(consent::Column::ExpiresAt.gt(now.unix()))
-        .one(conn)
-        .await?)
+        .filter(consent::Column::ClientUuid.eq(client_uuid));
+    if lock {
+        query = query.lock_shared();
+    }
+    Ok(query.one(conn).await?)
+}
+
+/// True if `consent` still counts on `site`: the site remembers consents, the consent has not
+/// ended, and the site's *current* lifetime, counted from when it was last given, has not run
+/// out (a shortened lifetime shortens consents given before).
+pub fn is_live(consent: &consent::Model, site: &site::Model, now: Timestamp) -> bool {
+    site.consent_lifetime > 0
+        && consent.expires_at > now.unix()
+        && consent.updated_at.saturating_add(site.consent_lifetime) > now.unix()
 }
 
 /// The scopes of a stored consent (unparseable text counts as nothing granted).
@@ -38,7 +49,7 @@ fn granted(consent: &consent::Model) -> ScopeSet {
 }
 
 /// True if `user_id` gave `client_uuid` (of `site`) a consent that is still live and covers
-/// every scope of `scope`.
+/// every scope of `scope` (a read for deciding whether to try; see [`covers_locked`]).
 pub async fn covers(
     conn: &impl ConnectionTrait,
     site: &site::Model,
@@ -47,15 +58,24 @@ pub async fn covers(
     scope: &ScopeSet,
     now: Timestamp,
 ) -> Result<bool, ServiceError> {
-    if site.consent_lifetime <= 0 {
-        return Ok(false);
-    }
-    // A lifetime shortened since counts for consents given before, too.
-    let within_lifetime =
-        |consent: &consent::Model| consent.updated_at + site.consent_lifetime > now.unix();
-    Ok(live(conn, user_id, client_uuid, now)
+    Ok(row(conn, user_id, client_uuid, false)
         .await?
-        .is_some_and(|consent| within_lifetime(&consent) && scope.is_subset(&granted(&consent))))
+        .is_some_and(|c| is_live(&c, site, now) && scope.is_subset(&granted(&c))))
+}
+
+/// [`covers`] in the transaction that issues a code on the strength of it: the consent row is
+/// locked (shared), so a withdrawal committing meanwhile waits, then revokes that code too.
+pub async fn covers_locked(
+    conn: &impl ConnectionTrait,
+    site: &site::Model,
+    user_id: Uuid,
+    client_uuid: Uuid,
+    scope: &ScopeSet,
+    now: Timestamp,
+) -> Result<bool, ServiceError> {
+    Ok(row(conn, user_id, client_uuid, true)
+        .await?
+        .is_some_and(|c| is_live(&c, site, now) && scope.is_subset(&granted(&c))))
 }
 
 /// Remembers that `user_id` granted `scope` to `client_uuid` of `site`, for the site's
@@ -78,16 +98,18 @@ pub async fn remember(
     let existing = consent::Entity::find()
         .filter(consent::Column::UserId.eq(user_id))
         .filter(consent::Column::ClientUuid.eq(client_uuid))
-        .filter(consent::Column::ExpiresAt.gt(now.unix()))
         .lock_exclusive()
         .one(conn)
         .await?;
     match existing {
-        Some(existing) => names.extend(granted(&existing).iter().cloned()),
+        Some(existing) if is_live(&existing, site, now) => {
+            names.extend(granted(&existing).iter().cloned());
+        }
         // An ended consent is not renewed: a new one starts (its own first time).
-        None => {
+        Some(_) => {
             forget(conn, of_user_for_client(user_id, client_uuid)).await?;
         }
+        None => {}
     }
     let union = ScopeSet::from_names(names).to_string();
     let expires_at = now.unix().saturating_add(site.consent_lifetime);
@@ -115,17 +137,32 @@ pub async fn remember(
     Ok(())
 }
 
-/// The live consents of `user_id` (for their connected applications).
+/// The live consents of `user_id` (for their connected applications), by [`is_live`].
 pub async fn live_of_user(
     conn: &impl ConnectionTrait,
     user_id: Uuid,
     now: Timestamp,
 ) -> Result<Vec<consent::Model>, ServiceError> {
-    Ok(consent::Entity::find()
+    let rows = consent::Entity::find()
         .filter(consent::Column::UserId.eq(user_id))
         .filter(consent::Column::ExpiresAt.gt(now.unix()))
         .all(conn)
-        .await?)
+        .await?;
+    if rows.is_empty() {
+        return Ok(rows);
+    }
+    let sites: Vec<site::Model> = site::Entity::find()
+        .filter(site::Column::Id.is_in(rows.iter().map(|c| c.site_id).collect::<Vec<_>>()))
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|c| {
+            sites
+                .iter()
+                .any(|site| site.id == c.site_id && is_live(c, site, now))
+        })
+        .collect())
 }
 
 /// Forgets the consents matching `which` (a user's withdrawal, a deleted client or user);

@@ -239,14 +239,15 @@ pub async fn set_consent_lifetime(
         return Ok(current);
     }
     let before = current.consent_lifetime;
-    if seconds == 0 {
-        // Never remembering forgets what was remembered: a later lifetime starts afresh.
-        consents::forget(&txn, consents::of_site(site_id)).await?;
-    }
     let mut update = current.into_active_model();
     update.consent_lifetime = Set(seconds);
     update.updated_at = Set(now.unix());
     let updated = update.update(&txn).await?;
+    if seconds == 0 {
+        // Never remembering forgets what was remembered (after the row's update, so a consent
+        // written under the old lifetime meanwhile goes too): a later lifetime starts afresh.
+        consents::forget(&txn, consents::of_site(site_id)).await?;
+    }
     audit::record(
         &txn,
         keys,

@@ -183,14 +183,15 @@ pub async fn set_disabled(
     if current.disabled_at.is_some() == disabled && revoked == 0 {
         return Ok(current);
     }
-    if disabled {
-        // Re-enabled, it asks its users again.
-        consents::forget(&txn, consents::of_client(current.id)).await?;
-    }
     let mut update = current.into_active_model();
     update.disabled_at = Set(disabled.then_some(now.unix()));
     update.updated_at = Set(now.unix());
     let updated = update.update(&txn).await?;
+    if disabled {
+        // After the row's update (its lock): a consent written meanwhile is seen and goes too.
+        // Re-enabled, the client asks its users again.
+        consents::forget(&txn, consents::of_client(updated.id)).await?;
+    }
     audit::record(
         &txn,
         keys,

@@ -11,7 +11,7 @@ use crate::server::{
     AppState, ServiceError,
     crypto::tokens::{self, Secret, TokenKind},
     db::begin_write,
-    entities::{authorization_code, client, site_membership as membership, user},
+    entities::{authorization_code, client, site, site_membership as membership, user},
     protocol::{ErrorCode, OAuthError},
     services::{
         audit::{self, Action, Actor, NewEvent, Target},
@@ -21,7 +21,10 @@ use crate::server::{
         users::find_by_username,
     },
 };
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QuerySelect,
+};
 use serde_json::json;
 
 pub use super::authorization_request::{
@@ -128,14 +131,15 @@ pub async fn approve(
         false
     };
     let txn = begin_write(&state.db).await?;
-    if !client_still_active(&txn, request).await? {
-        txn.commit_neutral().await?;
-        return Ok(Err(PromptRefusal::Unavailable));
-    }
+    // The user's rows before the client's: the order a deletion takes them in.
     let authorized = match &user {
         Some(user) if password_ok => may_authorize(&txn, request, user.id, None).await?,
         _ => None,
     };
+    if authorized.is_some() && !client_still_active(&txn, request).await? {
+        txn.commit_neutral().await?;
+        return Ok(Err(PromptRefusal::Unavailable));
+    }
     let Some(user) = authorized else {
         let claimed: String = username
             .chars()
@@ -260,12 +264,14 @@ pub async fn approve_signed_in(
         return Ok(None);
     }
     let txn = begin_write(&state.db).await?;
-    let allowed = client_still_active(&txn, request).await?
-        && may_authorize(&txn, request, user.id, Some(user.session_generation))
-            .await?
-            .is_some()
+    // The user's rows before the client's (a deletion's order), the consent last, shared.
+    let allowed = may_authorize(&txn, request, user.id, Some(user.session_generation))
+        .await?
+        .is_some()
+        && client_still_active(&txn, request).await?
+        && live_codes(&txn, request, user.id, now).await? < MAX_LIVE_CODES
         && (grant == SignedInGrant::Consented
-            || consents::covers(&txn, site, user.id, client_uuid, scope, now).await?);
+            || consents::covers_locked(&txn, site, user.id, client_uuid, scope, now).await?);
     if !allowed {
         txn.commit_neutral().await?;
         return Ok(None);
@@ -280,7 +286,28 @@ pub async fn approve_signed_in(
     Ok(Some(success_redirect(state, request, &code)))
 }
 
-/// [`issue_code`] after the user clicked Authorize: their consent is remembered with it.
+/// Most unused, unexpired codes a signed-in user may hold for one client: without a password
+/// to check, a script could otherwise mint codes (and audit events) as fast as it asks.
+pub const MAX_LIVE_CODES: u64 = 10;
+
+/// The unused, unexpired codes `user_id` holds for the client of `request`.
+async fn live_codes(
+    conn: &impl ConnectionTrait,
+    request: &AuthorizationRequest,
+    user_id: uuid::Uuid,
+    now: Timestamp,
+) -> Result<u64, ServiceError> {
+    Ok(authorization_code::Entity::find()
+        .filter(authorization_code::Column::ClientUuid.eq(request.client.id))
+        .filter(authorization_code::Column::UserId.eq(user_id))
+        .filter(authorization_code::Column::ConsumedAt.is_null())
+        .filter(authorization_code::Column::ExpiresAt.gt(now.unix()))
+        .count(conn)
+        .await?)
+}
+
+/// [`issue_code`] after the user clicked Authorize: their consent is remembered with it, for
+/// the site's lifetime as it stands now (the site's row is read again, shared).
 async fn issue_consented_code(
     conn: &impl ConnectionTrait,
     state: &AppState,
@@ -290,8 +317,12 @@ async fn issue_consented_code(
     now: Timestamp,
 ) -> Result<Secret, ServiceError> {
     let code = issue_code(conn, state, request, user, address, now).await?;
-    let (site, scope) = (&request.site, &request.scope);
-    consents::remember(conn, site, user.id, request.client.id, scope, now).await?;
+    let site = site::Entity::find_by_id(request.site.id)
+        .lock_shared()
+        .one(conn)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    consents::remember(conn, &site, user.id, request.client.id, &request.scope, now).await?;
     Ok(code)
 }
 
@@ -359,9 +390,11 @@ pub async fn deny(
                 consents::of_user_for_client(user.id, request.client.id),
             )
             .await?;
-            audit::record(
+            // Limited like the anonymous Deny: a click costs nothing to repeat.
+            record_limited(
                 &txn,
                 &state.keys,
+                &state.anonymous_events,
                 NewEvent::new(
                     Some(request.site.id),
                     Action::AuthorizationDenied,
