@@ -58,13 +58,12 @@ pub async fn covers(
     scope: &ScopeSet,
     now: Timestamp,
 ) -> Result<bool, ServiceError> {
-    Ok(row(conn, user_id, client_uuid, false)
-        .await?
-        .is_some_and(|c| is_live(&c, site, now) && scope.is_subset(&granted(&c))))
+    let consent = row(conn, user_id, client_uuid, false).await?;
+    Ok(consent.is_some_and(|c| is_live(&c, site, now) && scope.is_subset(&granted(&c))))
 }
 
 /// [`covers`] in the transaction that issues a code on the strength of it: the consent row is
-/// locked (shared), so a withdrawal committing meanwhile waits, then revokes that code too.
+/// locked (shared), so a withdrawal committing meanwhile waits, then voids that code too.
 pub async fn covers_locked(
     conn: &impl ConnectionTrait,
     site: &site::Model,
@@ -73,9 +72,8 @@ pub async fn covers_locked(
     scope: &ScopeSet,
     now: Timestamp,
 ) -> Result<bool, ServiceError> {
-    Ok(row(conn, user_id, client_uuid, true)
-        .await?
-        .is_some_and(|c| is_live(&c, site, now) && scope.is_subset(&granted(&c))))
+    let consent = row(conn, user_id, client_uuid, true).await?;
+    Ok(consent.is_some_and(|c| is_live(&c, site, now) && scope.is_subset(&granted(&c))))
 }
 
 /// Remembers that `user_id` granted `scope` to `client_uuid` of `site`, for the site's
