@@ -26,7 +26,13 @@ test('a webhook: its secret shown once, a test event delivered signed, the deliv
     await submitConfirmingPassword(page, page.getByRole('button', { name: 'Add webhook' }), page.getByTestId('webhook-secret'));
     const secret = (await page.getByTestId('webhook-secret').textContent())!;
     expect(secret).toMatch(/^lkws_/);
-    await page.reload();
+    // Loaded again, the secret is gone. (A reload right after the form's answer can be cut
+    // short by the page's own navigation — "net::ERR_ABORTED" in CI — so load it anew, with
+    // a short timeout each time, until the page is there.)
+    await expect(async () => {
+      await page.goto('/webhooks', { timeout: 10_000 });
+      await expect(page.getByRole('heading', { name: /Webhooks/ })).toBeVisible({ timeout: 2_000 });
+    }).toPass({ timeout: 40_000 });
     await expect(page.getByTestId('webhook-secret')).toHaveCount(0);
 
     const item = page.locator('ul.webhooks li').filter({ hasText: url });
