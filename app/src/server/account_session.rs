@@ -11,7 +11,6 @@ use crate::server::{
     crypto::tokens::Secret,
     entities::{site, user},
     services::{
-        access::api_user_sites,
         audit::Actor,
         sign_in::{self, Door},
     },
@@ -179,17 +178,19 @@ pub async fn load(
     )
     .await?;
     let admitted = match user {
-        Some(user) if Door::Account.admits(&state.db, &user).await? => Some(user),
-        _ => None,
+        Some(user) => Door::Account
+            .admitted_sites(&state.db, &user)
+            .await?
+            .map(|sites| (user, sites)),
+        None => None,
     };
-    let Some(user) = admitted else {
+    let Some((user, sites)) = admitted else {
         session
             .remove::<AccountSessionData>(SESSION_KEY)
             .await
             .map_err(internal)?;
         return Ok(None);
     };
-    let sites = api_user_sites(&state.db, user.id).await?;
     let mut account = AccountUser {
         state,
         session_data: data.clone(),

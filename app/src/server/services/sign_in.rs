@@ -122,23 +122,39 @@ impl Door {
         conn: &impl ConnectionTrait,
         user: &user::Model,
     ) -> Result<bool, ServiceError> {
-        Ok(self.refusal(conn, user).await?.is_none())
+        Ok(self.admitted_sites(conn, user).await?.is_some())
     }
 
-    /// Why `user` (active, password right) may not come in, if they may not.
+    /// [`Door::admits`], with the door's sites for `user` when it admits them (one reading of
+    /// those sites serves both).
+    pub async fn admitted_sites(
+        self,
+        conn: &impl ConnectionTrait,
+        user: &user::Model,
+    ) -> Result<Option<Vec<crate::server::entities::site::Model>>, ServiceError> {
+        let sites = self.sites(conn, user.id).await?;
+        Ok(match self.refusal(conn, user, &sites).await? {
+            None => Some(sites),
+            Some(_) => None,
+        })
+    }
+
+    /// Why `user` (active, password right) may not come in, if they may not; `door_sites`:
+    /// their [`Door::sites`].
     async fn refusal(
         self,
         conn: &impl ConnectionTrait,
         user: &user::Model,
+        door_sites: &[crate::server::entities::site::Model],
     ) -> Result<Option<Refusal>, ServiceError> {
-        let administers = !administered_sites(conn, user.id).await?.is_empty();
         Ok(match self {
-            Self::Console if !administers => Some(Refusal::NotAnAdministrator),
-            Self::Account if administers => Some(Refusal::ConsoleAdministrator),
-            Self::Account if api_user_sites(conn, user.id).await?.is_empty() => {
-                Some(Refusal::NotAnApiUser)
+            Self::Console if door_sites.is_empty() => Some(Refusal::NotAnAdministrator),
+            Self::Console => None,
+            Self::Account if !administered_sites(conn, user.id).await?.is_empty() => {
+                Some(Refusal::ConsoleAdministrator)
             }
-            Self::Console | Self::Account => None,
+            Self::Account if door_sites.is_empty() => Some(Refusal::NotAnApiUser),
+            Self::Account => None,
         })
     }
 }
@@ -202,7 +218,10 @@ pub async fn sign_in(
         None => Some(Refusal::UnknownUser),
         Some(_) if !password_ok => Some(Refusal::WrongPassword),
         Some(user) if !user.is_active() => Some(Refusal::Disabled),
-        Some(user) => door.refusal(&state.db, user).await?,
+        Some(user) => {
+            let sites = door.sites(&state.db, user.id).await?;
+            door.refusal(&state.db, user, &sites).await?
+        }
     };
 
     let txn = begin_write(&state.db).await?;

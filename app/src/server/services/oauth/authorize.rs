@@ -383,52 +383,44 @@ pub async fn deny(
 ) -> Result<String, ServiceError> {
     let now = state.clock.now();
     let txn = begin_write(&state.db).await?;
-    match signed_in {
+    // Limited alike: a click costs nothing to repeat.
+    let (actor, summary) = match signed_in {
         Some(user) => {
             consents::forget(
                 &txn,
                 consents::of_user_for_client(user.id, request.client.id),
             )
             .await?;
-            // Limited like the anonymous Deny: a click costs nothing to repeat.
-            record_limited(
-                &txn,
-                &state.keys,
-                &state.anonymous_events,
-                NewEvent::new(
-                    Some(request.site.id),
-                    Action::AuthorizationDenied,
-                    Actor::api_user(user.id, &user.username, address),
-                    format!(
-                        "{} denied the authorization of \"{}\"",
-                        user.username, request.client.name
-                    ),
-                )
-                .target(Target::client(&request.client)),
-                now,
+            (
+                Actor::api_user(user.id, &user.username, address),
+                format!(
+                    "{} denied the authorization of \"{}\"",
+                    user.username, request.client.name
+                ),
             )
-            .await?;
         }
-        None => {
-            record_limited(
-                &txn,
-                &state.keys,
-                &state.anonymous_events,
-                NewEvent::new(
-                    Some(request.site.id),
-                    Action::AuthorizationDenied,
-                    Actor::anonymous("(authorization prompt)", address),
-                    format!(
-                        "Authorization of \"{}\" denied at the prompt",
-                        request.client.name
-                    ),
-                )
-                .target(Target::client(&request.client)),
-                now,
-            )
-            .await?;
-        }
-    }
+        None => (
+            Actor::anonymous("(authorization prompt)", address),
+            format!(
+                "Authorization of \"{}\" denied at the prompt",
+                request.client.name
+            ),
+        ),
+    };
+    record_limited(
+        &txn,
+        &state.keys,
+        &state.anonymous_events,
+        NewEvent::new(
+            Some(request.site.id),
+            Action::AuthorizationDenied,
+            actor,
+            summary,
+        )
+        .target(Target::client(&request.client)),
+        now,
+    )
+    .await?;
     txn.commit_neutral().await?;
     let error = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
     Ok(error_redirect(
