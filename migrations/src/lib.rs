@@ -26,6 +26,7 @@ mod m20261202_000016_webhooks;
 mod m20261203_000017_mail;
 mod m20261203_000018_client_review;
 mod m20261203_000019_consents;
+mod m20261203_000020_audit_streams;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000017_mail::Migration),
             Box::new(m20261203_000018_client_review::Migration),
             Box::new(m20261203_000019_consents::Migration),
+            Box::new(m20261203_000020_audit_streams::Migration),
         ]
     }
 }

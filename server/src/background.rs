@@ -22,12 +22,21 @@ const AUDIT_RETENTION_INTERVAL: Duration = Duration::from_secs(86_400);
 
 /// Starts the housekeeping loops for the life of the process. `audit_retention_days`: prune
 /// audit events older than that many days (daily, starting now). `mailer`: the operator's SMTP
-/// server, when e-mail is configured.
+/// server, when e-mail is configured. `audit_stream`: where to write the audit stream (and a
+/// stream file's size limit), when configured.
 pub fn spawn(
     state: AppState,
     audit_retention_days: Option<i64>,
     mailer: Option<crate::mail_sender::Mailer>,
+    audit_stream: Option<(crate::audit_stream::AuditStreamTarget, u64)>,
 ) {
+    if let Some((target, max_file_bytes)) = audit_stream {
+        tokio::spawn(crate::audit_stream::run(
+            state.clone(),
+            target,
+            max_file_bytes,
+        ));
+    }
     // Drops cached credentials when another process (a replica, the CLI) changed any.
     tokio::spawn(cache::watch_epoch(state.db.clone()));
     tokio::spawn(crate::webhook_sender::run(state.clone()));

@@ -2,6 +2,7 @@
 //! table); logs go to stderr; failures return one clear message for `main` to print.
 
 use crate::{
+    audit_stream_verify,
     config::{
         AdminCommand, AdminCreateArgs, AuditCommand, Cli, ClientCommand, ClientCreateArgs, Command,
         GlobalArgs, LeakCommand, SecretPolicyArg, SeedArgs, ServeArgs, SiteCommand,
@@ -94,7 +95,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             admin_delete(&cli.global, &username, false).await
         }
         Command::Client(command) => client(&cli.global, command).await,
-        Command::Audit(AuditCommand::Verify { against }) => {
+        Command::Audit(AuditCommand::Verify { against, stream }) if !stream.is_empty() => {
+            audit_verify_stream(&cli.global, &stream, against.as_deref())
+        }
+        Command::Audit(AuditCommand::Verify { against, .. }) => {
             audit_verify(&cli.global, against.as_deref()).await
         }
         Command::Audit(AuditCommand::Head) => audit_head(&cli.global).await,
@@ -295,7 +299,14 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), CliError> {
              (or create an administrator with `latchkey admin create`)"
         );
     }
-    crate::background::spawn(state.clone(), args.audit_retention_days, mailer);
+    crate::background::spawn(
+        state.clone(),
+        args.audit_retention_days,
+        mailer,
+        args.audit_stream
+            .clone()
+            .map(|target| (target, args.audit_stream_max_bytes)),
+    );
     let usage = state.clone();
     let leptos_options = leptos::config::LeptosOptions::builder()
         .output_name("latchkey")
@@ -1029,22 +1040,7 @@ async fn audit_verify(
     global: &GlobalArgs,
     against: Option<&std::path::Path>,
 ) -> Result<(), CliError> {
-    let anchors: Vec<audit::Anchor> = match against {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|error| CliError(format!("--against {}: {error}", path.display())))?;
-            let file: serde_json::Value = serde_json::from_str(&text).map_err(|error| {
-                CliError(format!("--against {}: not JSON: {error}", path.display()))
-            })?;
-            serde_json::from_value(file["anchors"].clone()).map_err(|error| {
-                CliError(format!(
-                    "--against {}: not written by `latchkey audit head`: {error}",
-                    path.display()
-                ))
-            })?
-        }
-        None => Vec::new(),
-    };
+    let anchors = audit_stream_verify::read_anchors(against).map_err(CliError)?;
     let state = open(global, settings(global)?, None, 2).await?;
     let mut reports = Vec::new();
     let mut broken = None;
@@ -1081,6 +1077,24 @@ async fn audit_verify(
     match broken {
         None => Ok(()),
         Some(message) => Err(CliError(message)),
+    }
+}
+
+/// `latchkey audit verify --stream FILE...`: an exported stream, checked with the key alone.
+fn audit_verify_stream(
+    global: &GlobalArgs,
+    files: &[std::path::PathBuf],
+    against: Option<&std::path::Path>,
+) -> Result<(), CliError> {
+    let anchors = audit_stream_verify::read_anchors(against).map_err(CliError)?;
+    let keys = app::server::keys::Keys::derive(&master_key::load_existing(global)?);
+    let report = audit_stream_verify::verify_files(&keys, files, anchors).map_err(CliError)?;
+    print_json(&audit_stream_verify::report_json(files, &report))?;
+    match report.broken {
+        None => Ok(()),
+        Some(problem) => Err(CliError(format!(
+            "the audit stream does not verify: {problem}"
+        ))),
     }
 }
 

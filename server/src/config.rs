@@ -415,6 +415,11 @@ pub enum AuditCommand {
         /// position it anchored (detects deleted newest events and a rewound head).
         #[arg(long)]
         against: Option<std::path::PathBuf>,
+        /// Verify an exported audit stream (`serve --audit-stream`) instead of the database:
+        /// a file of its lines, or several (rotated files, oldest first). Needs only the
+        /// server's key, not its database.
+        #[arg(long, value_name = "FILE")]
+        stream: Vec<std::path::PathBuf>,
     },
     /// Print every chain's current head, signed with the audit key, as JSON to keep outside
     /// the database (e.g. `latchkey audit head > anchors/$(date +%F).json`, daily).

@@ -1,6 +1,8 @@
 //! The `latchkey` server: HTTP application, configuration and command line. `main.rs` is a
 //! thin entry point; the integration tests drive the same `startup::build_router`.
 
+pub mod audit_stream;
+pub mod audit_stream_verify;
 pub mod background;
 pub mod commands;
 pub mod config;

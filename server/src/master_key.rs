@@ -30,6 +30,12 @@ pub enum KeyError {
          (generate one with: head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n')"
     )]
     Missing,
+    /// A command that checks an existing server's output found no key.
+    #[error(
+        "no master key at {0}: give the key of the server that wrote it (LATCHKEY_SECRET_KEY or \
+         --secret-key-file)"
+    )]
+    NotFound(String),
 }
 
 /// Parses 64 hex characters or 43 unpadded base64url characters.
@@ -72,6 +78,18 @@ pub fn load(global: &GlobalArgs) -> Result<[u8; 32], KeyError> {
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => generate(&path),
         Err(error) => Err(file_error(&path)(error)),
     }
+}
+
+/// Loads the master key without ever creating one, for commands that check what an existing
+/// server wrote (a new key would only make every check fail).
+pub fn load_existing(global: &GlobalArgs) -> Result<[u8; 32], KeyError> {
+    if global.secret_key.is_none() && global.secret_key_file.is_none() && global.is_sqlite() {
+        let path = global.data_dir.join("latchkey.key");
+        if !path.exists() {
+            return Err(KeyError::NotFound(path.display().to_string()));
+        }
+    }
+    load(global)
 }
 
 fn generate(path: &Path) -> Result<[u8; 32], KeyError> {

@@ -1,5 +1,5 @@
 //! `latchkey serve`'s own flags: the listener, the public URL, lifetimes, the pool, metrics,
-//! leak report keys, audit retention and notification e-mail.
+//! leak report keys, audit retention and streaming, and notification e-mail.
 
 use clap::Args;
 use std::net::SocketAddr;
@@ -79,6 +79,19 @@ pub struct ServeArgs {
     /// owner and the site's administrators); 0: never.
     #[arg(long, env = "LATCHKEY_STALE_CLIENT_DAYS", default_value_t = 90, value_parser = clap::value_parser!(i64).range(0..=3_650))]
     pub stale_client_days: i64,
+
+    /// Write every audit event as one JSON line (with its chain link) to `stdout`, to
+    /// `file:PATH` (rotated by size) or to `syslog:HOST:PORT` (RFC 5424 over TCP). Delivery
+    /// resumes from a cursor kept in the database, so nothing is lost across restarts (an
+    /// event may be written twice); replicas with the same setting take turns, one at a time.
+    /// Verify a copy with `latchkey audit verify --stream FILE`.
+    #[arg(long, env = "LATCHKEY_AUDIT_STREAM")]
+    pub audit_stream: Option<crate::audit_stream::AuditStreamTarget>,
+
+    /// With `--audit-stream file:PATH`: the size at which the file is renamed aside
+    /// (`PATH.YYYYMMDDTHHMMSSZ`) and a new one begun (default 64 MiB).
+    #[arg(long, env = "LATCHKEY_AUDIT_STREAM_MAX_BYTES", default_value_t = 64 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(4_096..))]
+    pub audit_stream_max_bytes: u64,
 }
 
 /// `--smtp-url`: kept out of `Debug` output, as it may hold the SMTP password.

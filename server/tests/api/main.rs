@@ -6,6 +6,7 @@
 mod account;
 mod administrators;
 mod audit_log;
+mod audit_stream;
 mod cli;
 mod clients;
 mod consent;

@@ -6,6 +6,8 @@ pub mod alert;
 pub mod audit_chain_head;
 pub mod audit_checkpoint;
 pub mod audit_event;
+pub mod audit_stream;
+pub mod audit_stream_cursor;
 pub mod authorization_code;
 pub mod client;
 pub mod client_failure;

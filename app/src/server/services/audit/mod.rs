@@ -16,9 +16,11 @@
 //!
 //! One job per file: [`action`] (the vocabulary), [`event`] (who did what to what), [`link`]
 //! and [`signing`] (how links and positions are computed), [`chain`] (appending), [`verify`],
-//! [`rekey`] and [`anchors`] (checking), [`query`] (reading), [`export`] (CSV) and
-//! [`retention`] (pruning behind a signed checkpoint). Dependencies point from the checking
-//! and reading files to the writing ones, never back.
+//! [`rekey`] and [`anchors`] (checking), [`query`] (reading), [`export`] (CSV),
+//! [`retention`] (pruning behind a signed checkpoint), and audit streaming: [`stream_line`]
+//! (the JSON line format), [`stream`] (what a stream has yet to deliver, its lease and
+//! cursor) and [`stream_verify`] (checking an exported stream without the database).
+//! Dependencies point from the checking and reading files to the writing ones, never back.
 
 pub mod action;
 pub mod anchors;
@@ -30,8 +32,13 @@ pub mod query;
 pub mod rekey;
 pub mod retention;
 pub mod signing;
+pub mod stream;
+pub mod stream_line;
+pub mod stream_verify;
 pub mod verify;
 
+#[cfg(test)]
+mod stream_tests;
 #[cfg(test)]
 mod tests;
 
@@ -42,4 +49,5 @@ pub use event::{Actor, ActorKind, NewEvent, Target, TargetKind};
 pub use link::{GENESIS_HASH, chain_key};
 pub use rekey::rekey;
 pub use signing::{Signed, sign_position, verify_position};
+pub use stream_verify::{StreamReport, StreamVerifier};
 pub use verify::{BrokenLink, ChainReport, chains, verify_chain};

@@ -1,4 +1,5 @@
-//! Retention: pruning old events behind a signed checkpoint, so `audit verify` still works.
+//! Retention: pruning old events behind a signed checkpoint, so `audit verify` still works;
+//! never an event an audit stream has yet to deliver.
 
 use crate::domain::Timestamp;
 use crate::server::{
@@ -9,6 +10,7 @@ use crate::server::{
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QueryTrait,
 };
 use serde_json::json;
 
@@ -16,6 +18,7 @@ use super::action::Action;
 use super::chain::record;
 use super::event::{Actor, NewEvent};
 use super::signing::{Signed, sign_position};
+use super::stream::retention_floor;
 use super::verify::chains;
 
 /// Deletes events of `chain` that occurred before `older_than`, after recording a signed
@@ -37,10 +40,15 @@ pub async fn prune(
     let Some(newest) = newest else {
         return Ok(0);
     };
+    // Nor an event an audit stream has yet to deliver.
+    let streamed = retention_floor(&txn, chain, now).await?;
     let last = event::Entity::find()
         .filter(event::Column::Chain.eq(chain))
         .filter(event::Column::OccurredAt.lt(older_than.unix()))
         .filter(event::Column::Seq.lt(newest.seq))
+        .apply_if(streamed, |query, floor| {
+            query.filter(event::Column::Seq.lte(floor))
+        })
         .order_by_desc(event::Column::Seq)
         .one(&txn)
         .await?;

@@ -1,0 +1,233 @@
+//! Audit streaming, the database side: which events a stream has yet to deliver, the lease
+//! that lets one replica at a time write a stream, and the cursor that moves only after a
+//! batch was written and flushed (so delivery is at-least-once across restarts: a crash
+//! between writing and moving the cursor writes that batch again, and the verifier accepts
+//! the repeat). The writing itself (stdout, a file, syslog) is the server's.
+//!
+//! Each chain is delivered in position order from its own cursor. Positions, not row ids:
+//! a chain's positions are assigned under its head's lock, so they commit in order, where ids
+//! from concurrent writers of different chains may commit out of order and be skipped.
+
+use crate::domain::Timestamp;
+use crate::server::{
+    ServiceError,
+    db::begin_write,
+    entities::{
+        audit_chain_head as head, audit_checkpoint as checkpoint, audit_event as event,
+        audit_stream as stream, audit_stream_cursor as cursor,
+    },
+};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, sea_query::OnConflict,
+};
+use std::collections::HashMap;
+
+use super::stream_line::{checkpoint_line, event_line};
+
+/// How long a lease lasts unless renewed: a replica that stops renewing (it died) is replaced
+/// after this long.
+pub const LEASE_SECONDS: i64 = 30;
+
+/// A stream whose lease has not been renewed for this long is abandoned (its operator turned
+/// it off): retention stops waiting for it.
+pub const ABANDONED_AFTER_SECONDS: i64 = 7 * 86_400;
+
+/// One line to deliver and the chain position it brings the stream to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamItem {
+    /// The chain.
+    pub chain: String,
+    /// The position the line covers (an event's, or the last pruned one's for a checkpoint).
+    pub seq: i64,
+    /// The line, without its newline.
+    pub line: String,
+    /// The event's action (for syslog's MSGID); `None` for a checkpoint.
+    pub action: Option<String>,
+    /// When the event occurred (for syslog's TIMESTAMP).
+    pub occurred_at: Option<i64>,
+}
+
+/// Takes or renews the lease of `stream` for `holder` (a random id per process): true when
+/// `holder` holds it now. A lease is taken over only after it has run out.
+pub async fn claim(
+    db: &DatabaseConnection,
+    name: &str,
+    holder: &str,
+    now: Timestamp,
+) -> Result<bool, ServiceError> {
+    let txn = begin_write(db).await?;
+    stream::Entity::insert(stream::ActiveModel {
+        name: Set(name.to_owned()),
+        holder: Set(holder.to_owned()),
+        lease_until: Set(now.unix() + LEASE_SECONDS),
+        delivered_at: Set(None),
+    })
+    .on_conflict(
+        OnConflict::column(stream::Column::Name)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(&txn)
+    .await?;
+    let taken = stream::Entity::update_many()
+        .col_expr(stream::Column::Holder, holder.into())
+        .col_expr(
+            stream::Column::LeaseUntil,
+            (now.unix() + LEASE_SECONDS).into(),
+        )
+        .filter(stream::Column::Name.eq(name))
+        .filter(
+            Condition::any()
+                .add(stream::Column::Holder.eq(holder))
+                .add(stream::Column::LeaseUntil.lt(now.unix())),
+        )
+        .exec(&txn)
+        .await?
+        .rows_affected
+        == 1;
+    txn.commit_neutral().await?;
+    Ok(taken)
+}
+
+/// Up to `limit` lines `name` has yet to deliver, chain by chain, each chain in position
+/// order from its cursor. Where a chain's next event does not follow the cursor because
+/// retention pruned the events between (or the stream starts after a pruning), the signed
+/// checkpoint that vouches for them comes first.
+pub async fn pending(
+    conn: &impl ConnectionTrait,
+    name: &str,
+    limit: u64,
+) -> Result<Vec<StreamItem>, ServiceError> {
+    let delivered: HashMap<String, i64> = cursor::Entity::find()
+        .filter(cursor::Column::Stream.eq(name))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|row| (row.chain, row.seq))
+        .collect();
+    let heads = head::Entity::find()
+        .order_by_asc(head::Column::Chain)
+        .all(conn)
+        .await?;
+    let mut items = Vec::new();
+    for head in heads {
+        let from = delivered.get(&head.chain).copied().unwrap_or(0);
+        let room = limit.saturating_sub(items.len() as u64);
+        if head.seq <= from {
+            continue;
+        }
+        if room == 0 {
+            break;
+        }
+        let rows = event::Entity::find()
+            .filter(event::Column::Chain.eq(head.chain.as_str()))
+            .filter(event::Column::Seq.gt(from))
+            .order_by_asc(event::Column::Seq)
+            .limit(room)
+            .all(conn)
+            .await?;
+        if let Some(first) = rows.first()
+            && first.seq > from + 1
+            && let Some(mark) = checkpoint::Entity::find()
+                .filter(checkpoint::Column::Chain.eq(head.chain.as_str()))
+                .filter(checkpoint::Column::Seq.eq(first.seq - 1))
+                .one(conn)
+                .await?
+        {
+            items.push(StreamItem {
+                chain: mark.chain.clone(),
+                seq: mark.seq,
+                line: checkpoint_line(&mark),
+                action: None,
+                occurred_at: None,
+            });
+        }
+        items.extend(rows.into_iter().map(|row| StreamItem {
+            line: event_line(&row),
+            chain: row.chain,
+            seq: row.seq,
+            action: Some(row.action),
+            occurred_at: Some(row.occurred_at),
+        }));
+    }
+    Ok(items)
+}
+
+/// Moves `name`'s cursors past `items` once they were written and flushed, if `holder` still
+/// holds the lease (renewing it). False when another replica took the stream over meanwhile:
+/// it delivers from the cursor as it was, so those lines reach the stream twice rather than never.
+pub async fn advance(
+    db: &DatabaseConnection,
+    name: &str,
+    holder: &str,
+    items: &[StreamItem],
+    now: Timestamp,
+) -> Result<bool, ServiceError> {
+    let txn = begin_write(db).await?;
+    let held = stream::Entity::update_many()
+        .col_expr(
+            stream::Column::LeaseUntil,
+            (now.unix() + LEASE_SECONDS).into(),
+        )
+        .col_expr(stream::Column::DeliveredAt, Some(now.unix()).into())
+        .filter(stream::Column::Name.eq(name))
+        .filter(stream::Column::Holder.eq(holder))
+        .exec(&txn)
+        .await?
+        .rows_affected
+        == 1;
+    if !held {
+        txn.rollback().await?;
+        return Ok(false);
+    }
+    let mut last: HashMap<&str, i64> = HashMap::new();
+    for item in items {
+        let seq = last.entry(item.chain.as_str()).or_insert(item.seq);
+        *seq = (*seq).max(item.seq);
+    }
+    for (chain, seq) in last {
+        cursor::Entity::insert(cursor::ActiveModel {
+            stream: Set(name.to_owned()),
+            chain: Set(chain.to_owned()),
+            seq: Set(seq),
+        })
+        .on_conflict(
+            OnConflict::columns([cursor::Column::Stream, cursor::Column::Chain])
+                .update_column(cursor::Column::Seq)
+                .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?;
+    }
+    txn.commit_neutral().await?;
+    Ok(true)
+}
+
+/// The last position of `chain` retention may prune without losing an event a stream has yet
+/// to deliver: the lowest cursor of the streams not abandoned (0 where one has delivered none
+/// of the chain). `None` when no stream is configured.
+pub async fn retention_floor(
+    conn: &impl ConnectionTrait,
+    chain: &str,
+    now: Timestamp,
+) -> Result<Option<i64>, ServiceError> {
+    let live = stream::Entity::find()
+        .filter(stream::Column::LeaseUntil.gte(now.unix() - ABANDONED_AFTER_SECONDS))
+        .all(conn)
+        .await?;
+    if live.is_empty() {
+        return Ok(None);
+    }
+    let cursors: HashMap<String, i64> = cursor::Entity::find()
+        .filter(cursor::Column::Chain.eq(chain))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|row| (row.stream, row.seq))
+        .collect();
+    Ok(live
+        .iter()
+        .map(|stream| cursors.get(&stream.name).copied().unwrap_or(0))
+        .min())
+}
