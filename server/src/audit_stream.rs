@@ -20,8 +20,6 @@ use std::{
 };
 use tokio::io::AsyncWriteExt;
 
-/// Lines read per pass.
-const BATCH: u64 = 500;
 /// How often a stream with nothing new looks again.
 const POLL: Duration = Duration::from_secs(1);
 /// The longest wait after a failed delivery (doubling from one second).
@@ -77,11 +75,12 @@ impl std::str::FromStr for AuditStreamTarget {
 
 impl AuditStreamTarget {
     /// The stream's name in the database (its lease and cursor): replicas configured alike
-    /// share one stream, written by one of them at a time.
+    /// share one stream, written by one of them at a time (a file: those on one machine).
     pub fn name(&self) -> String {
         match self {
             Self::Stdout => "stdout".to_owned(),
-            Self::File(path) => format!("file:{}", path.display()),
+            // A file is this machine's: replicas on other machines write their own copy.
+            Self::File(path) => format!("file:{}:{}", hostname(), path.display()),
             Self::Syslog(address) => format!("syslog:{address}"),
         }
     }
@@ -104,7 +103,8 @@ pub async fn run(state: AppState, target: AuditStreamTarget, max_file_bytes: u64
                 }
                 held_until = now.unix() + stream::LEASE_SECONDS;
             }
-            let items = stream::pending(&state.db, &name, BATCH).await?;
+            let stream::Pending { items, more } =
+                stream::pending(&state.db, &name, stream::BATCH).await?;
             if items.is_empty() {
                 return Ok(false);
             }
@@ -117,7 +117,7 @@ pub async fn run(state: AppState, target: AuditStreamTarget, max_file_bytes: u64
                 tracing::warn!(stream = %name, "another replica took the audit stream over; it writes these events again");
                 return Ok(false);
             }
-            Ok::<bool, PassError>(items.len() as u64 == BATCH)
+            Ok::<bool, PassError>(more)
         }
         .await;
         match pass {
@@ -207,7 +207,8 @@ fn joined(items: &[StreamItem]) -> Vec<u8> {
 
 /// A stream file, appended to; renamed aside (`PATH.YYYYMMDDTHHMMSSZ`) when the next batch
 /// would take it past its size limit, and opened anew when something else moved it away
-/// (logrotate).
+/// (logrotate's default `create` mode; never `copytruncate`, which loses what is written
+/// between its copy and its truncation).
 struct FileSink {
     path: PathBuf,
     max_bytes: u64,
@@ -249,6 +250,10 @@ fn open_repaired(path: &Path) -> io::Result<(fs::File, u64)> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o640);
     let mut file = options.open(path)?;
+    // The file's name must survive a power loss too (a new file, after a rotation).
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        fs::File::open(dir)?.sync_all()?;
+    }
     let len = file.metadata()?.len();
     let whole = whole_lines_length(&mut file, len)?;
     if whole < len {
@@ -389,8 +394,8 @@ mod tests {
             ))
         );
         assert_eq!(
-            "syslog:[::1]:6514".parse(),
-            Ok(AuditStreamTarget::Syslog("[::1]:6514".into()))
+            "syslog:[::1]:514".parse(),
+            Ok(AuditStreamTarget::Syslog("[::1]:514".into()))
         );
         for bad in [
             "",

@@ -5,12 +5,20 @@ use crate::domain::Timestamp;
 use crate::server::{
     ServiceError,
     db::begin_write,
-    entities::{audit_checkpoint as checkpoint, audit_event as event},
+    entities::{
+        audit_checkpoint as checkpoint, audit_event as event, audit_stream as stream,
+        audit_stream_cursor as cursor,
+    },
     keys::Keys,
 };
+use std::collections::HashMap;
+
+/// An audit stream whose lease has not been renewed for this long counts as turned off:
+/// retention stops waiting for it.
+pub const STREAM_ABANDONED_AFTER_SECONDS: i64 = 7 * 86_400;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QueryTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QueryTrait,
 };
 use serde_json::json;
 
@@ -18,7 +26,6 @@ use super::action::Action;
 use super::chain::record;
 use super::event::{Actor, NewEvent};
 use super::signing::{Signed, sign_position};
-use super::stream::retention_floor;
 use super::verify::chains;
 
 /// Deletes events of `chain` that occurred before `older_than`, after recording a signed
@@ -112,4 +119,32 @@ pub async fn prune_all(
         total += prune(db, keys, &chain, older_than, now).await?;
     }
     Ok(total)
+}
+
+/// The last position of `chain` retention may prune without losing an event a stream has yet
+/// to deliver: the lowest cursor of the streams not abandoned (0 where one has delivered none
+/// of the chain). `None` when no stream is configured.
+async fn retention_floor(
+    conn: &impl ConnectionTrait,
+    chain: &str,
+    now: Timestamp,
+) -> Result<Option<i64>, ServiceError> {
+    let live = stream::Entity::find()
+        .filter(stream::Column::LeaseUntil.gte(now.unix() - STREAM_ABANDONED_AFTER_SECONDS))
+        .all(conn)
+        .await?;
+    if live.is_empty() {
+        return Ok(None);
+    }
+    let cursors: HashMap<String, i64> = cursor::Entity::find()
+        .filter(cursor::Column::Chain.eq(chain))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|row| (row.stream, row.seq))
+        .collect();
+    Ok(live
+        .iter()
+        .map(|stream| cursors.get(&stream.name).copied().unwrap_or(0))
+        .min())
 }

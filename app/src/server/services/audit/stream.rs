@@ -29,9 +29,9 @@ use super::stream_line::{checkpoint_line, event_line};
 /// after this long.
 pub const LEASE_SECONDS: i64 = 30;
 
-/// A stream whose lease has not been renewed for this long is abandoned (its operator turned
-/// it off): retention stops waiting for it.
-pub const ABANDONED_AFTER_SECONDS: i64 = 7 * 86_400;
+/// Lines a writer reads and writes per pass (at most): a crash or a takeover repeats at most
+/// this many.
+pub const BATCH: u64 = 500;
 
 /// One line to deliver and the chain position it brings the stream to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,15 +90,25 @@ pub async fn claim(
     Ok(taken)
 }
 
-/// Up to `limit` lines `name` has yet to deliver, chain by chain, each chain in position
-/// order from its cursor. Where a chain's next event does not follow the cursor because
-/// retention pruned the events between (or the stream starts after a pruning), the signed
-/// checkpoint that vouches for them comes first.
+/// What a stream has yet to deliver, read in one pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    /// The lines, chain by chain, each chain in position order.
+    pub items: Vec<StreamItem>,
+    /// True when some chain has more than this pass read: the writer goes on at once.
+    pub more: bool,
+}
+
+/// Up to `limit` events `name` has yet to deliver, each chain in position order from its
+/// cursor. Each chain that is behind gets an equal share of `limit` (more if others need
+/// less), so a busy chain cannot hold the others back. Where a chain's next event does not
+/// follow the cursor because retention pruned the events between (the stream starts after a
+/// pruning), the signed checkpoint that vouches for them comes first (one extra line).
 pub async fn pending(
     conn: &impl ConnectionTrait,
     name: &str,
     limit: u64,
-) -> Result<Vec<StreamItem>, ServiceError> {
+) -> Result<Pending, ServiceError> {
     let delivered: HashMap<String, i64> = cursor::Entity::find()
         .filter(cursor::Column::Stream.eq(name))
         .all(conn)
@@ -106,31 +116,40 @@ pub async fn pending(
         .into_iter()
         .map(|row| (row.chain, row.seq))
         .collect();
-    let heads = head::Entity::find()
+    let behind: Vec<(String, i64, i64)> = head::Entity::find()
         .order_by_asc(head::Column::Chain)
         .all(conn)
-        .await?;
+        .await?
+        .into_iter()
+        .filter_map(|head| {
+            let from = delivered.get(&head.chain).copied().unwrap_or(0);
+            (head.seq > from).then_some((head.chain, from, head.seq))
+        })
+        .collect();
     let mut items = Vec::new();
-    for head in heads {
-        let from = delivered.get(&head.chain).copied().unwrap_or(0);
-        let room = limit.saturating_sub(items.len() as u64);
-        if head.seq <= from {
-            continue;
-        }
+    let mut more = false;
+    let mut events = 0_u64;
+    for (index, (chain, from, head_seq)) in behind.iter().enumerate() {
+        let chains_left = (behind.len() - index) as u64;
+        let room = limit.saturating_sub(events).div_ceil(chains_left);
         if room == 0 {
+            more = true;
             break;
         }
         let rows = event::Entity::find()
-            .filter(event::Column::Chain.eq(head.chain.as_str()))
-            .filter(event::Column::Seq.gt(from))
+            .filter(event::Column::Chain.eq(chain.as_str()))
+            .filter(event::Column::Seq.gt(*from))
             .order_by_asc(event::Column::Seq)
             .limit(room)
             .all(conn)
             .await?;
+        if rows.last().is_some_and(|row| row.seq < *head_seq) {
+            more = true;
+        }
         if let Some(first) = rows.first()
             && first.seq > from + 1
             && let Some(mark) = checkpoint::Entity::find()
-                .filter(checkpoint::Column::Chain.eq(head.chain.as_str()))
+                .filter(checkpoint::Column::Chain.eq(chain.as_str()))
                 .filter(checkpoint::Column::Seq.eq(first.seq - 1))
                 .one(conn)
                 .await?
@@ -143,6 +162,7 @@ pub async fn pending(
                 occurred_at: None,
             });
         }
+        events += rows.len() as u64;
         items.extend(rows.into_iter().map(|row| StreamItem {
             line: event_line(&row),
             chain: row.chain,
@@ -151,7 +171,7 @@ pub async fn pending(
             occurred_at: Some(row.occurred_at),
         }));
     }
-    Ok(items)
+    Ok(Pending { items, more })
 }
 
 /// Moves `name`'s cursors past `items` once they were written and flushed, if `holder` still
@@ -202,32 +222,4 @@ pub async fn advance(
     }
     txn.commit_neutral().await?;
     Ok(true)
-}
-
-/// The last position of `chain` retention may prune without losing an event a stream has yet
-/// to deliver: the lowest cursor of the streams not abandoned (0 where one has delivered none
-/// of the chain). `None` when no stream is configured.
-pub async fn retention_floor(
-    conn: &impl ConnectionTrait,
-    chain: &str,
-    now: Timestamp,
-) -> Result<Option<i64>, ServiceError> {
-    let live = stream::Entity::find()
-        .filter(stream::Column::LeaseUntil.gte(now.unix() - ABANDONED_AFTER_SECONDS))
-        .all(conn)
-        .await?;
-    if live.is_empty() {
-        return Ok(None);
-    }
-    let cursors: HashMap<String, i64> = cursor::Entity::find()
-        .filter(cursor::Column::Chain.eq(chain))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|row| (row.stream, row.seq))
-        .collect();
-    Ok(live
-        .iter()
-        .map(|stream| cursors.get(&stream.name).copied().unwrap_or(0))
-        .min())
 }

@@ -61,12 +61,14 @@ pub fn event_line(row: &event::Model) -> String {
     line
 }
 
-/// True when stored details can go into a line as they are: a JSON object or array with no
-/// line break.
+/// True when stored details can go into a line as they are and read back byte for byte: a
+/// JSON object or array with no line break, no surrounding whitespace and nothing a JSON
+/// reader refuses (a lone surrogate escape).
 fn details_fit_raw(details: &str) -> bool {
     details.starts_with(['{', '['])
         && !details.contains(['\n', '\r'])
-        && serde_json::from_str::<&RawValue>(details).is_ok()
+        && serde_json::from_str::<&RawValue>(details).is_ok_and(|raw| raw.get() == details)
+        && serde_json::from_str::<Value>(details).is_ok()
 }
 
 /// The line of a signed retention checkpoint.
@@ -84,6 +86,15 @@ pub fn checkpoint_line(row: &checkpoint::Model) -> String {
 /// A line read back.
 #[derive(Debug)]
 pub enum ReadLine {
+    /// Not a stream line: a collector's own message, another program's JSON.
+    Foreign,
+    /// The start of a stream line cut short (a write torn by a crash): nothing can be read
+    /// from it, and the event it held is written again whole.
+    Torn,
+    /// A line that says it is a stream line but is not a valid one (an unknown or duplicate
+    /// field, a wrong type, something after the object, a `time` that is not the event's):
+    /// what it says cannot be checked, so the stream does not verify.
+    Malformed(String),
     /// An event, as it was stored.
     Event(Box<event::Model>),
     /// A signed checkpoint: `(chain, seq, hash, signature)`.
@@ -91,8 +102,12 @@ pub enum ReadLine {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct EventFields<'a> {
+    // Told apart before these are read; listed so that `deny_unknown_fields` accepts it.
+    #[allow(dead_code)]
     format: String,
+    time: String,
     id: i64,
     chain: String,
     seq: i64,
@@ -114,64 +129,87 @@ struct EventFields<'a> {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct CheckpointFields {
+    // Told apart before these are read; listed so that `deny_unknown_fields` accepts it.
+    #[allow(dead_code)]
+    format: String,
     chain: String,
     seq: i64,
     hash: String,
     signature: String,
 }
 
-/// Reads a line: `None` for a blank line or one that is not a stream line (a torn write, a
-/// collector's own message); the verifier counts those.
-pub fn read_line(text: &str) -> Option<ReadLine> {
-    let start = text.find('{')?;
+/// Reads a line (without its newline). What comes before its first `{` (a syslog header a
+/// collector kept) is not evidence and is skipped: only the fields the link covers are.
+pub fn read_line(text: &str) -> ReadLine {
+    let Some(start) = text.find('{') else {
+        return ReadLine::Foreign;
+    };
     let text = text[start..].trim_end();
-    let format: Value = serde_json::from_str::<Map<String, Value>>(text)
-        .ok()?
-        .remove("format")?;
-    match format.as_str()? {
-        EVENT_FORMAT => {
-            let fields: EventFields = serde_json::from_str(text).ok()?;
-            if fields.format != EVENT_FORMAT {
-                return None;
+    let object = match serde_json::from_str::<Map<String, Value>>(text) {
+        Ok(object) => object,
+        Err(error) if error.is_eof() => return ReadLine::Torn,
+        Err(_) if text.contains("latchkey-audit") => {
+            return ReadLine::Malformed("not a valid stream line".into());
+        }
+        Err(_) => return ReadLine::Foreign,
+    };
+    let format = object
+        .get("format")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    match format {
+        EVENT_FORMAT => read_event(text),
+        CHECKPOINT_FORMAT => match serde_json::from_str::<CheckpointFields>(text) {
+            Ok(fields) => {
+                ReadLine::Checkpoint(fields.chain, fields.seq, fields.hash, fields.signature)
             }
-            let raw = fields.details.get();
-            let details = if raw.starts_with('"') {
-                serde_json::from_str::<String>(raw).ok()?
-            } else {
-                raw.to_owned()
-            };
-            Some(ReadLine::Event(Box::new(event::Model {
-                id: fields.id,
-                chain: fields.chain,
-                seq: fields.seq,
-                site_id: fields.site_id,
-                occurred_at: fields.occurred_at,
-                action: fields.action,
-                actor_kind: fields.actor_kind,
-                actor_id: fields.actor_id,
-                actor_label: fields.actor_label,
-                target_kind: fields.target_kind,
-                target_id: fields.target_id,
-                target_label: fields.target_label,
-                client_address: fields.client_address,
-                summary: fields.summary,
-                details,
-                prev_hash: fields.prev_hash,
-                hash: fields.hash,
-            })))
+            Err(error) => ReadLine::Malformed(format!("a checkpoint line: {error}")),
+        },
+        _ if format.starts_with("latchkey-audit") => {
+            ReadLine::Malformed(format!("unknown format {format:?}"))
         }
-        CHECKPOINT_FORMAT => {
-            let fields: CheckpointFields = serde_json::from_str(text).ok()?;
-            Some(ReadLine::Checkpoint(
-                fields.chain,
-                fields.seq,
-                fields.hash,
-                fields.signature,
-            ))
-        }
-        _ => None,
+        _ => ReadLine::Foreign,
     }
+}
+
+fn read_event(text: &str) -> ReadLine {
+    let fields: EventFields = match serde_json::from_str(text) {
+        Ok(fields) => fields,
+        Err(error) => return ReadLine::Malformed(format!("an event line: {error}")),
+    };
+    if fields.time != Timestamp(fields.occurred_at).format_rfc3339() {
+        return ReadLine::Malformed("its time is not the time the event occurred".into());
+    }
+    let raw = fields.details.get();
+    let details = if raw.starts_with('"') {
+        match serde_json::from_str::<String>(raw) {
+            Ok(details) => details,
+            Err(error) => return ReadLine::Malformed(format!("its details: {error}")),
+        }
+    } else {
+        raw.to_owned()
+    };
+    ReadLine::Event(Box::new(event::Model {
+        id: fields.id,
+        chain: fields.chain,
+        seq: fields.seq,
+        site_id: fields.site_id,
+        occurred_at: fields.occurred_at,
+        action: fields.action,
+        actor_kind: fields.actor_kind,
+        actor_id: fields.actor_id,
+        actor_label: fields.actor_label,
+        target_kind: fields.target_kind,
+        target_id: fields.target_id,
+        target_label: fields.target_label,
+        client_address: fields.client_address,
+        summary: fields.summary,
+        details,
+        prev_hash: fields.prev_hash,
+        hash: fields.hash,
+    }))
 }
 
 #[cfg(test)]
@@ -212,18 +250,20 @@ mod tests {
             "\"a string\"",
             "",
             "[1,2]",
+            "{} ",
+            "{\"lone\":\"\\ud800\"}",
         ] {
             let original = row(details);
             let line = event_line(&original);
             assert!(!line.contains('\n'), "{line}");
-            let Some(ReadLine::Event(read)) = read_line(&line) else {
+            let ReadLine::Event(read) = read_line(&line) else {
                 panic!("unreadable: {line}");
             };
             assert_eq!(*read, original, "{details:?}");
             // A collector's syslog header before the JSON is skipped.
             let prefixed =
                 format!("<110>1 2026-12-03T10:00:00Z host latchkey 1 - - \u{feff}{line}");
-            assert!(matches!(read_line(&prefixed), Some(ReadLine::Event(_))));
+            assert!(matches!(read_line(&prefixed), ReadLine::Event(_)));
         }
         let raw = event_line(&row("{\"b\":1}"));
         assert!(
@@ -235,11 +275,30 @@ mod tests {
     }
 
     #[test]
-    fn torn_and_foreign_lines_are_not_stream_lines() {
+    fn torn_foreign_and_malformed_lines_are_told_apart() {
         let line = event_line(&row("{}"));
-        assert!(read_line(&line[..line.len() / 2]).is_none());
-        assert!(read_line("").is_none());
-        assert!(read_line("{\"format\":\"something/1\"}").is_none());
-        assert!(read_line("2026-12-03 INFO started").is_none());
+        assert!(matches!(read_line(&line[..line.len() / 2]), ReadLine::Torn));
+        assert!(matches!(read_line(""), ReadLine::Foreign));
+        assert!(matches!(
+            read_line("{\"format\":\"something/1\"}"),
+            ReadLine::Foreign
+        ));
+        assert!(matches!(
+            read_line("2026-12-03 INFO started"),
+            ReadLine::Foreign
+        ));
+        for forged in [
+            line.replacen("{", "{\"extra\":1,", 1),
+            line.replacen("\"seq\":3", "\"seq\":\"3\"", 1),
+            line.replacen("\"seq\":3", "\"seq\":3,\"seq\":4", 1),
+            format!("{line}{line}"),
+            line.replacen("2027", "2030", 1),
+            line.replacen("latchkey-audit/1", "latchkey-audit/9", 1),
+        ] {
+            assert!(
+                matches!(read_line(&forged), ReadLine::Malformed(_)),
+                "{forged}"
+            );
+        }
     }
 }

@@ -6,7 +6,7 @@ use super::anchors::export_anchors;
 use super::chain::record;
 use super::event::{Actor, NewEvent};
 use super::retention::prune;
-use super::stream::{StreamItem, advance, claim, pending};
+use super::stream::{StreamItem, advance, claim};
 use super::stream_verify::{ChainStart, StreamReport, StreamVerifier};
 use crate::domain::Timestamp;
 use crate::server::{db::begin_write, keys::Keys, testing::TestDatabases};
@@ -44,6 +44,13 @@ fn verify(lines: &[String]) -> StreamReport {
     verifier.finish()
 }
 
+async fn pending(conn: &DatabaseConnection, name: &str, limit: u64) -> Vec<StreamItem> {
+    super::stream::pending(conn, name, limit)
+        .await
+        .unwrap()
+        .items
+}
+
 fn lines(items: &[StreamItem]) -> Vec<String> {
     items.iter().map(|item| item.line.clone()).collect()
 }
@@ -59,10 +66,20 @@ async fn a_stream_delivers_every_event_once_from_its_cursor_under_one_lease() {
         assert!(claim(conn, "file:/a", "one", now).await.unwrap());
         // A second replica waits while the lease lasts.
         assert!(!claim(conn, "file:/a", "two", now).await.unwrap());
-        let first = pending(conn, "file:/a", 3).await.unwrap();
+        let first = pending(conn, "file:/a", 3).await;
         assert_eq!(first.len(), 3, "{}", db.name);
+        // Each chain behind gets its share; the writer is told there is more.
+        assert_eq!(first.iter().filter(|i| i.chain == "global").count(), 2);
+        let pass = super::stream::pending(conn, "file:/a", 3).await.unwrap();
+        assert!(pass.more);
+        assert!(
+            !super::stream::pending(conn, "file:/a", 6)
+                .await
+                .unwrap()
+                .more
+        );
         assert!(advance(conn, "file:/a", "one", &first, now).await.unwrap());
-        let rest = pending(conn, "file:/a", 100).await.unwrap();
+        let rest = pending(conn, "file:/a", 100).await;
         assert_eq!(rest.len(), 3, "{}", db.name);
         let all: Vec<StreamItem> = first.iter().chain(&rest).cloned().collect();
         let report = verify(&lines(&all));
@@ -81,21 +98,21 @@ async fn a_stream_delivers_every_event_once_from_its_cursor_under_one_lease() {
         let later = now.plus_seconds(super::stream::LEASE_SECONDS + 1);
         assert!(claim(conn, "file:/a", "two", later).await.unwrap());
         assert!(!advance(conn, "file:/a", "one", &rest, later).await.unwrap());
-        let again = pending(conn, "file:/a", 100).await.unwrap();
+        let again = pending(conn, "file:/a", 100).await;
         assert_eq!(again, rest, "{}", db.name);
         assert!(
             advance(conn, "file:/a", "two", &again, later)
                 .await
                 .unwrap()
         );
-        assert!(pending(conn, "file:/a", 100).await.unwrap().is_empty());
+        assert!(pending(conn, "file:/a", 100).await.is_empty());
         // Written twice (at-least-once), the stream still verifies and says so.
         let twice: Vec<String> = lines(&all).into_iter().chain(lines(&again)).collect();
         let report = verify(&twice);
         assert_eq!(report.broken, None);
         assert_eq!(report.chains.iter().map(|c| c.repeated).sum::<u64>(), 3);
         // Another stream has its own cursor.
-        assert_eq!(pending(conn, "stdout", 100).await.unwrap().len(), 6);
+        assert_eq!(pending(conn, "stdout", 100).await.len(), 6);
         db.cleanup().await;
     }
 }
@@ -109,26 +126,31 @@ async fn retention_waits_for_a_stream_and_a_checkpoint_vouches_for_what_it_prune
         record_events(conn, site, 6, 1_000).await;
         let now = Timestamp(100_000);
         assert!(claim(conn, "stdout", "me", now).await.unwrap());
-        let first = pending(conn, "stdout", 2).await.unwrap();
+        let first = pending(conn, "stdout", 2).await;
         assert!(advance(conn, "stdout", "me", &first, now).await.unwrap());
         // Everything is old enough, but the stream has delivered only #1 and #2.
         let pruned = prune(conn, &keys(), &chain, Timestamp(50_000), now)
             .await
             .unwrap();
         assert_eq!(pruned, 2, "{}", db.name);
-        let rest = pending(conn, "stdout", 100).await.unwrap();
+        let rest = pending(conn, "stdout", 100).await;
         assert_eq!(rest.first().map(|item| item.seq), Some(3), "{}", db.name);
         let mut delivered = lines(&first);
         delivered.extend(lines(&rest));
         assert_eq!(verify(&delivered).broken, None);
 
         // A stream begun after the pruning starts at the signed checkpoint.
-        let fresh = pending(conn, "file:/new", 100).await.unwrap();
+        let fresh = pending(conn, "file:/new", 100).await;
         assert!(fresh[0].line.contains("latchkey-audit-checkpoint/1"));
         let report = verify(&lines(&fresh));
         assert_eq!(report.broken, None, "{}", db.name);
         assert_eq!(report.chains[0].starts, ChainStart::Checkpoint);
         assert_eq!(report.chains[0].from_seq, 3);
+        // Moved into another copy after its #1, the genuine checkpoint would hide #2: refused.
+        let mut hidden = lines(&first)[..1].to_vec();
+        hidden.extend(lines(&fresh));
+        let problem = verify(&hidden).broken.unwrap_or_default();
+        assert!(problem.contains("pruned before this stream"), "{problem}");
         db.cleanup().await;
     }
 }
@@ -138,7 +160,7 @@ async fn the_verifier_catches_edits_gaps_forks_forgeries_and_a_cut_off_end() {
     let db = crate::server::testing::TestDb::sqlite().await;
     let conn = &db.conn;
     record_events(conn, Some(Uuid::now_v7()), 5, 1_000).await;
-    let good = lines(&pending(conn, "stdout", 100).await.unwrap());
+    let good = lines(&pending(conn, "stdout", 100).await);
     assert_eq!(verify(&good).broken, None);
 
     let broken = |lines: Vec<String>| verify(&lines).broken.unwrap_or_default();
@@ -166,6 +188,12 @@ async fn the_verifier_catches_edits_gaps_forks_forgeries_and_a_cut_off_end() {
     let report = verify(&torn);
     assert_eq!(report.broken, None);
     assert_eq!(report.unreadable_lines, 1);
+    // The newest event moved to the top, then older ones deleted: out of order, not repeats.
+    let mut moved = vec![good[4].clone()];
+    moved.extend(good[..2].iter().cloned());
+    assert!(broken(moved).contains("out of order"));
+    // Nothing at all proves nothing.
+    assert!(broken(vec!["not a stream".to_owned()]).contains("no audit event"));
     // A checkpoint not signed with the key.
     let forged = "{\"format\":\"latchkey-audit-checkpoint/1\",\"chain\":\"global\",\"seq\":9,\
                   \"hash\":\"00\",\"signature\":\"00\"}";

@@ -6,17 +6,19 @@
 //! end: `--against` anchors (`latchkey audit head`) show that.
 
 use crate::server::keys::Keys;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// How many of each chain's latest links the verifier keeps to compare a repeated event with.
-/// A restart repeats at most one batch (`audit_stream`'s 500 lines), so this is ample; an
-/// older repeat is still checked on its own (its link must match its content), which only the
-/// key's holder can forge. Memory stays bounded however long the stream.
-const REPEAT_WINDOW: usize = 4_096;
+/// A restart or a takeover repeats at most one batch ([`BATCH`] lines), so this is ample; an
+/// older repeat (of a position already checked in order) is still checked on its own (its link
+/// must match its content), which only the key's holder can forge. Memory stays bounded however
+/// long the stream.
+const REPEAT_WINDOW: usize = 8 * BATCH as usize;
 
 use super::anchors::Anchor;
 use super::link::{GENESIS_HASH, link_hash};
 use super::signing::{Signed, verify_position};
+use super::stream::BATCH;
 use super::stream_line::{ReadLine, read_line};
 
 /// Where a chain's first line in the stream starts it.
@@ -66,8 +68,9 @@ pub struct AnchorCheck {
 pub struct StreamReport {
     /// Lines read.
     pub lines: u64,
-    /// Lines that are not stream lines (a write torn by a crash, which is written again
-    /// whole, or a collector's own message): skipped, since a missing event shows as a gap.
+    /// Lines that are not stream lines (a collector's own messages) and stream lines cut short
+    /// by a crash (the event is written again whole): skipped, since a missing event shows as
+    /// a gap. A line that claims to be a stream line but is not a valid one fails instead.
     pub unreadable_lines: u64,
     /// Each chain seen.
     pub chains: Vec<ChainSummary>,
@@ -101,7 +104,9 @@ impl ChainState {
 pub struct StreamVerifier<'k> {
     keys: &'k Keys,
     anchors: Vec<Anchor>,
-    /// The link seen at each anchored position, by chain and position.
+    /// The anchored positions, by chain and position.
+    anchor_positions: HashSet<(String, i64)>,
+    /// The link seen at each anchored position.
     anchored: HashMap<(String, i64), String>,
     chains: BTreeMap<String, ChainState>,
     lines: u64,
@@ -115,6 +120,10 @@ impl<'k> StreamVerifier<'k> {
     pub fn new(keys: &'k Keys, anchors: Vec<Anchor>) -> Self {
         Self {
             keys,
+            anchor_positions: anchors
+                .iter()
+                .map(|anchor| (anchor.chain.clone(), anchor.seq))
+                .collect(),
             anchors,
             anchored: HashMap::new(),
             chains: BTreeMap::new(),
@@ -132,18 +141,21 @@ impl<'k> StreamVerifier<'k> {
             return;
         }
         let problem = match read_line(text) {
-            None => {
+            ReadLine::Foreign | ReadLine::Torn => {
                 if !text.trim().is_empty() {
                     self.unreadable += 1;
                 }
                 None
             }
-            Some(ReadLine::Event(row)) => {
+            ReadLine::Malformed(why) => Some(format!(
+                "{why}: a line that claims to be an audit event but cannot be checked"
+            )),
+            ReadLine::Event(row) => {
                 let problem = self.event(&row);
                 self.note_anchored(&row.chain, row.seq, &row.hash);
                 problem
             }
-            Some(ReadLine::Checkpoint(chain, seq, hash, signature)) => {
+            ReadLine::Checkpoint(chain, seq, hash, signature) => {
                 self.note_anchored(&chain, seq, &hash);
                 self.checkpoint(chain, seq, hash, &signature)
             }
@@ -155,11 +167,7 @@ impl<'k> StreamVerifier<'k> {
 
     /// Keeps the link at an anchored position for [`StreamVerifier::finish`].
     fn note_anchored(&mut self, chain: &str, seq: i64, hash: &str) {
-        if self
-            .anchors
-            .iter()
-            .any(|a| a.chain == chain && a.seq == seq)
-        {
+        if self.anchor_positions.contains(&(chain.to_owned(), seq)) {
             self.anchored
                 .entry((chain.to_owned(), seq))
                 .or_insert_with(|| hash.to_owned());
@@ -181,6 +189,8 @@ impl<'k> StreamVerifier<'k> {
             let starts = if row.seq == 1 {
                 ChainStart::Genesis
             } else {
+                // The link before it, for an anchor at that position.
+                self.note_anchored(&row.chain, row.seq - 1, &row.prev_hash);
                 ChainStart::MidChain
             };
             self.chains.insert(
@@ -207,9 +217,15 @@ impl<'k> StreamVerifier<'k> {
                 Some(_) => Some(format!(
                     "{at} appears twice with different content (a rewritten copy)"
                 )),
-                // Before this file's first line of the chain, or older than the links kept:
-                // checked on its own above.
-                None if row.seq < state.from_seq || row.seq < oldest_kept => {
+                // Before the chain's first line here: out of order (files given newest
+                // first, or lines moved), and nothing before that line was checked.
+                None if row.seq < state.from_seq => Some(format!(
+                    "{at} comes after #{}: lines out of order (give rotated files oldest \
+                     first)",
+                    state.from_seq
+                )),
+                // A position checked in order earlier, older than the links kept.
+                None if row.seq < oldest_kept => {
                     state.repeated += 1;
                     None
                 }
@@ -266,12 +282,15 @@ impl<'k> StreamVerifier<'k> {
                 "the checkpoint at #{seq} of chain {chain} does not match the event there"
             )),
             Some(_) => None,
-            None if seq > state.last_seq => {
-                state.last_seq = seq;
-                state.last_hash = hash.clone();
-                state.remember(seq, hash);
-                None
-            }
+            // Events pruned from the database before this stream delivered them (the stream
+            // was turned off for longer than retention waits): the checkpoint vouches that they
+            // existed, but this copy lacks them, and a checkpoint moved here from elsewhere
+            // would hide deleted lines.
+            None if seq > state.last_seq => Some(format!(
+                "events #{}–#{seq} of chain {chain} are missing (a checkpoint says they were \
+                 pruned before this stream delivered them)",
+                state.last_seq + 1
+            )),
             None => None,
         }
     }
@@ -294,6 +313,11 @@ impl<'k> StreamVerifier<'k> {
             } else {
                 match self.chains.get(&anchor.chain) {
                     None => Some("the stream holds none of the chain".to_owned()),
+                    Some(state) if state.from_seq > anchor.seq + 1 => Some(format!(
+                        "the stream starts at #{}, after the anchored position (give the \
+                         older files too)",
+                        state.from_seq
+                    )),
                     Some(state) if state.last_seq < anchor.seq => Some(format!(
                         "the stream ends at #{} but the chain had reached #{} when anchored \
                          (lines cut off the end)",
@@ -321,6 +345,9 @@ impl<'k> StreamVerifier<'k> {
                 seq: anchor.seq,
                 problem,
             });
+        }
+        if broken.is_none() && self.chains.is_empty() {
+            broken = Some("the stream holds no audit event".to_owned());
         }
         StreamReport {
             lines: self.lines,
