@@ -2,11 +2,14 @@
 #   make run    build (release) and run on the embedded SQLite default at http://127.0.0.1:3000
 #   make test   unit + integration tests (SQLite and PostgreSQL) + browser tests
 #   make bench  load benchmarks (see BENCH.md)
+#   make deb    the Debian package (cargo-deb): binary, site bundle, systemd unit, settings file
+#   make package-test  install the package here, run the OAuth flow against it, purge it
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 
 CARGO_LEPTOS_VERSION := 0.3.10
+CARGO_DEB_VERSION := 3.8.0
 WASM_BINDGEN_VERSION := 0.2.129
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
@@ -15,7 +18,7 @@ export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export CARGO_TARGET_DIR := $(TARGET_DIR)
 export LATCHKEY_TEST_POSTGRES_URL ?= $(POSTGRES_URL)
 
-.PHONY: run dev test unit-test browser-test release-browser-test tools rust-tools npm-tools chromium postgres lint fmt bench clean
+.PHONY: run dev test unit-test browser-test release-browser-test deb package-test tools rust-tools npm-tools chromium postgres lint fmt bench clean
 
 ## ---- entry points -------------------------------------------------------------------------
 
@@ -27,7 +30,7 @@ dev: tools
 	cargo leptos build
 	LEPTOS_SITE_ROOT=$(CURDIR)/target/site $(TARGET_DIR)/debug/latchkey serve
 
-test: tools chromium postgres lint unit-test browser-test release-browser-test
+test: tools chromium postgres lint unit-test browser-test release-browser-test package-test
 
 unit-test: rust-tools postgres
 	cargo test -p app --features ssr
@@ -39,6 +42,17 @@ browser-test: tools chromium postgres
 # The optimised bundle `make run` serves must hydrate too: the same suite on the release build.
 release-browser-test: tools chromium
 	E2E_RELEASE=1 end2end/run.sh sqlite
+
+# The Debian package, from the release build (`make run`'s): target/debian/latchkey.deb in the
+# target directory.
+deb: tools
+	cargo leptos build --release
+	cargo deb -p server --no-build --output $(TARGET_DIR)/debian/latchkey.deb
+
+# Installs the package on this machine (root or passwordless sudo), starts its service, walks
+# the OAuth flow against it, and purges it (packaging/test.sh).
+package-test: deb
+	packaging/test.sh $(TARGET_DIR)/debian/latchkey.deb
 
 lint: rust-tools
 	cargo fmt --all -- --check
@@ -66,6 +80,8 @@ rust-tools:
 	  cargo install cargo-leptos --locked --version $(CARGO_LEPTOS_VERSION); fi
 	if ! wasm-bindgen --version 2>/dev/null | grep -q "$(WASM_BINDGEN_VERSION)"; then \
 	  cargo install wasm-bindgen-cli --locked --version $(WASM_BINDGEN_VERSION); fi
+	if ! cargo deb --version 2>/dev/null | grep -q "$(CARGO_DEB_VERSION)"; then \
+	  cargo install cargo-deb --locked --version $(CARGO_DEB_VERSION); fi
 
 # wasm-opt (binaryen) and sass come from npm: Debian's binaryen produces WASM that never hydrates.
 npm-tools: end2end/node_modules/.installed

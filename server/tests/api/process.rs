@@ -116,14 +116,18 @@ struct Flow {
 /// Setup, an API user, a client (secret revealed too), and one authorization walked in a
 /// browser: the console and the prompt as people use them.
 async fn walk_the_flow(server: &Server) -> Flow {
-    let base = &server.base;
+    walk_the_flow_at(&server.base, SETUP_TOKEN).await
+}
+
+/// [`walk_the_flow`] on the server at `base`, set up with `setup_token`.
+async fn walk_the_flow_at(base: &str, setup_token: &str) -> Flow {
     let console = browser();
     call(
         &console,
         base,
         "complete_setup",
         &[
-            ("setup_token", SETUP_TOKEN),
+            ("setup_token", setup_token),
             ("site_name", "Process"),
             ("username", "proc-admin"),
             ("email", "proc-admin@example.com"),
@@ -196,14 +200,13 @@ async fn walk_the_flow(server: &Server) -> Flow {
         redirect_uri,
         secrets: Vec::new(),
     };
-    let tokens = authorize_and_exchange(server, &flow).await;
+    let tokens = authorize_and_exchange(base, &flow).await;
     flow.secrets.extend(tokens);
     flow
 }
 
 /// One authorization through the prompt and its code exchange; returns the code and tokens.
-async fn authorize_and_exchange(server: &Server, flow: &Flow) -> Vec<String> {
-    let base = &server.base;
+async fn authorize_and_exchange(base: &str, flow: &Flow) -> Vec<String> {
     let prompt_browser = browser();
     let html = prompt_browser
         .get(format!("{base}/oauth/authorize"))
@@ -354,7 +357,7 @@ async fn sigkill_under_load_leaves_nothing_half_written_and_the_audit_log_verifi
         }
         // More authorizations while the load runs.
         for _ in 0..3 {
-            authorize_and_exchange(&server, &flow).await;
+            authorize_and_exchange(&server.base, &flow).await;
         }
         let mut server = server;
         server.child.kill().unwrap();
@@ -522,4 +525,38 @@ async fn the_whole_flow_at_debug_level_logs_no_password_secret_code_or_token() {
         }
         db.cleanup().await;
     }
+}
+
+/// The installed Debian package (`make package-test`: `packaging/test.sh` installs it, starts
+/// the service from its systemd unit and points this test at it): first-run setup, an API user
+/// and a client in the console, the whole authorization, the API, and the console's bundle
+/// served from the package's site directory.
+#[tokio::test]
+#[ignore = "run by `make package-test` against the package it installed and started"]
+async fn the_installed_package_completes_the_flow() {
+    let base = std::env::var("LATCHKEY_PACKAGE_URL").expect("LATCHKEY_PACKAGE_URL");
+    let token =
+        std::env::var("LATCHKEY_PACKAGE_SETUP_TOKEN").expect("LATCHKEY_PACKAGE_SETUP_TOKEN");
+    let flow = walk_the_flow_at(&base, &token).await;
+    let me: Value = reqwest::Client::new()
+        .get(format!("{base}/api/v1/me"))
+        .bearer_auth(&flow.secrets[1])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["username"], "proc-api", "{me}");
+    assert_eq!(me["client_id"], flow.client_id.as_str(), "{me}");
+    let page = reqwest::get(format!("{base}/sign-in")).await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    let script = html
+        .split('"')
+        .find(|part| part.starts_with("/pkg/") && part.ends_with(".js"))
+        .unwrap_or_else(|| panic!("no script in the page: {html}"))
+        .to_owned();
+    let bundle = reqwest::get(format!("{base}{script}")).await.unwrap();
+    assert_eq!(bundle.status(), StatusCode::OK, "{script}");
 }
