@@ -370,14 +370,16 @@ fn header_field(text: &str, max: usize) -> String {
     }
 }
 
-/// This machine's name for syslog's HOSTNAME (`-` when unknown).
+/// This machine's name, for syslog's HOSTNAME and a file stream's name (`-` when unknown): the
+/// kernel's, or `/etc/hostname` where `/proc/sys` is hidden (a sandbox).
 fn hostname() -> String {
-    header_field(
-        fs::read_to_string("/proc/sys/kernel/hostname")
-            .unwrap_or_default()
-            .trim(),
-        255,
-    )
+    let name = ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .filter_map(|path| fs::read_to_string(path).ok())
+        .map(|text| text.trim().to_owned())
+        .find(|name| !name.is_empty())
+        .unwrap_or_default();
+    header_field(&name, 255)
 }
 
 #[cfg(test)]

@@ -7,7 +7,11 @@ use app::server::{
     services::audit::{Anchor, StreamReport, StreamVerifier},
 };
 use serde_json::{Value, json};
-use std::io::BufRead;
+use std::io::{BufRead, Read};
+
+/// The longest line read: an audit event's line is a few kilobytes at most, and a file of one
+/// endless line must not take the verifier's memory.
+const MAX_LINE: u64 = 1 << 20;
 use std::path::{Path, PathBuf};
 
 /// The anchors in a file `latchkey audit head` wrote (`--against`), if one is given; the error
@@ -39,10 +43,23 @@ pub fn verify_files(
         let failed = |error: std::io::Error| format!("--stream {}: {error}", path.display());
         let mut reader = std::io::BufReader::new(std::fs::File::open(path).map_err(failed)?);
         let mut line = Vec::new();
+        let mut number = 0_u64;
         loop {
             line.clear();
-            if reader.read_until(b'\n', &mut line).map_err(failed)? == 0 {
+            let read = (&mut reader)
+                .take(MAX_LINE + 1)
+                .read_until(b'\n', &mut line)
+                .map_err(failed)?;
+            if read == 0 {
                 break;
+            }
+            number += 1;
+            if read as u64 > MAX_LINE {
+                return Err(format!(
+                    "--stream {}: line {number} is longer than {MAX_LINE} bytes: not an audit \
+                     stream",
+                    path.display()
+                ));
             }
             verifier.line(&String::from_utf8_lossy(&line));
         }
@@ -60,4 +77,19 @@ pub fn report_json(files: &[PathBuf], report: &StreamReport) -> Value {
         "anchors": report.anchors,
         "ok": report.broken.is_none(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_endless_line_is_refused_not_read_into_memory() {
+        let path = std::env::temp_dir().join(format!("latchkey-long-{}", uuid::Uuid::new_v4()));
+        std::fs::write(&path, vec![b'{'; 3 << 20]).unwrap();
+        let keys = Keys::derive(&[3u8; 32]);
+        let error = verify_files(&keys, std::slice::from_ref(&path), Vec::new()).unwrap_err();
+        assert!(error.contains("line 1 is longer than"), "{error}");
+        std::fs::remove_file(&path).ok();
+    }
 }
