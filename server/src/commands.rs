@@ -102,6 +102,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             audit_verify(&cli.global, against.as_deref()).await
         }
         Command::Audit(AuditCommand::Head) => audit_head(&cli.global).await,
+        Command::Audit(AuditCommand::Streams) => audit_streams(&cli.global).await,
         Command::Audit(AuditCommand::Rekey) => audit_rekey(&cli.global).await,
         Command::Audit(AuditCommand::Prune { older_than }) => {
             audit_prune(&cli.global, &older_than).await
@@ -1096,6 +1097,25 @@ fn audit_verify_stream(
             "the audit stream does not verify: {problem}"
         ))),
     }
+}
+
+/// `latchkey audit streams`: each stream's lease, last delivery and backlog.
+async fn audit_streams(global: &GlobalArgs) -> Result<(), CliError> {
+    let state = open(global, settings(global)?, None, 2).await?;
+    let now = state.clock.now();
+    let streams = audit::stream::status(&state.db).await?;
+    print_json(&json!({
+        "streams": streams
+            .iter()
+            .map(|s| json!({
+                "name": s.name,
+                "leased": s.lease_until >= now.unix(),
+                "lease_until": app::domain::Timestamp(s.lease_until).format_rfc3339(),
+                "delivered_at": s.delivered_at.map(|at| app::domain::Timestamp(at).format_rfc3339()),
+                "behind": s.behind,
+            }))
+            .collect::<Vec<_>>()
+    }))
 }
 
 /// `latchkey audit head`: the signed heads, for the operator to keep outside the database.

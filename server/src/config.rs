@@ -424,6 +424,9 @@ pub enum AuditCommand {
     /// Print every chain's current head, signed with the audit key, as JSON to keep outside
     /// the database (e.g. `latchkey audit head > anchors/$(date +%F).json`, daily).
     Head,
+    /// Print each audit stream (`serve --audit-stream`): its lease, when it last delivered, and
+    /// how many events it has yet to deliver.
+    Streams,
     /// Once, after upgrading from a version whose audit links were not keyed: check the old
     /// links, then key them with the audit key.
     Rekey,

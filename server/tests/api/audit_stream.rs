@@ -225,6 +225,17 @@ async fn a_file_stream_survives_a_crash_mid_write_and_verifies_on_its_own() {
             "{report}"
         );
 
+        // The operator sees the stream caught up (its lease still runs for a while).
+        let streams: Value =
+            serde_json::from_slice(&latchkey(&db, &["audit", "streams"]).stdout).unwrap();
+        assert_eq!(streams["streams"][0]["behind"], 0, "{streams}");
+        assert_eq!(streams["streams"][0]["leased"], true, "{streams}");
+        assert!(
+            streams["streams"][0]["name"]
+                .as_str()
+                .unwrap()
+                .starts_with("file:")
+        );
         // Against anchors kept elsewhere, a cut-off end shows; so does an edited line.
         let head = latchkey(&db, &["audit", "head"]);
         let anchors = dir.join("anchors.json");

@@ -223,3 +223,51 @@ pub async fn advance(
     txn.commit_neutral().await?;
     Ok(true)
 }
+
+/// How far a stream has come, for `latchkey audit streams`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StreamStatus {
+    /// The stream (`stdout`, `file:HOST:PATH`, `syslog:HOST:PORT`).
+    pub name: String,
+    /// When its lease ends (seconds since the epoch): long past means no replica writes it.
+    pub lease_until: i64,
+    /// When events were last delivered.
+    pub delivered_at: Option<i64>,
+    /// Events recorded but not yet delivered, over every chain.
+    pub behind: i64,
+}
+
+/// Every stream the database knows and how many events each has yet to deliver.
+pub async fn status(conn: &impl ConnectionTrait) -> Result<Vec<StreamStatus>, ServiceError> {
+    let heads: HashMap<String, i64> = head::Entity::find()
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|head| (head.chain, head.seq))
+        .collect();
+    let mut statuses = Vec::new();
+    for row in stream::Entity::find()
+        .order_by_asc(stream::Column::Name)
+        .all(conn)
+        .await?
+    {
+        let delivered: HashMap<String, i64> = cursor::Entity::find()
+            .filter(cursor::Column::Stream.eq(row.name.as_str()))
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|cursor| (cursor.chain, cursor.seq))
+            .collect();
+        let behind = heads
+            .iter()
+            .map(|(chain, seq)| (seq - delivered.get(chain).copied().unwrap_or(0)).max(0))
+            .sum();
+        statuses.push(StreamStatus {
+            name: row.name,
+            lease_until: row.lease_until,
+            delivered_at: row.delivered_at,
+            behind,
+        });
+    }
+    Ok(statuses)
+}

@@ -113,6 +113,15 @@ async fn a_stream_delivers_every_event_once_from_its_cursor_under_one_lease() {
         assert_eq!(report.chains.iter().map(|c| c.repeated).sum::<u64>(), 3);
         // Another stream has its own cursor.
         assert_eq!(pending(conn, "stdout", 100).await.len(), 6);
+        // What the operator sees: caught up, then two events behind.
+        let statuses = super::stream::status(conn).await.unwrap();
+        assert_eq!(statuses.len(), 1);
+        assert_eq!(
+            (statuses[0].name.as_str(), statuses[0].behind),
+            ("file:/a", 0)
+        );
+        record_events(conn, None, 2, 3_000).await;
+        assert_eq!(super::stream::status(conn).await.unwrap()[0].behind, 2);
         db.cleanup().await;
     }
 }
