@@ -22,7 +22,8 @@ if [ "$(id -u)" != 0 ]; then
 fi
 log="$(mktemp -t latchkey-package.XXXXXX.log)"
 # Marks a package this test installed, so a run killed half-way is cleaned up by the next.
-marker=/var/tmp/latchkey-package-test.installed
+# /run is emptied at boot, so a stale marker never makes it purge a later, real install.
+marker=/run/latchkey-package-test.installed
 server_pid=""
 with_systemd=false
 if [ -d /run/systemd/system ]; then with_systemd=true; fi
@@ -30,7 +31,7 @@ if [ -d /run/systemd/system ]; then with_systemd=true; fi
 fail() { echo "package-test: $*" >&2; exit 1; }
 
 purge() {
-  if dpkg -s latchkey >/dev/null 2>&1; then $SUDO dpkg --purge latchkey; fi
+  if dpkg -s latchkey >/dev/null 2>&1; then $SUDO dpkg --purge latchkey || return 1; fi
   $SUDO rm -f "$marker"
 }
 
@@ -66,8 +67,11 @@ for setting in ProtectSystem=strict NoNewPrivileges=yes User=latchkey StateDirec
 done
 if command -v systemd-analyze >/dev/null; then
   timeout 60 systemd-analyze verify "$unit" || fail "systemd-analyze verify refuses the unit"
-  exposure="$(timeout 60 systemd-analyze security --offline=yes "$unit" 2>/dev/null \
-    | sed -n 's/.*Overall exposure level for latchkey\.service: \([0-9.]*\).*/\1/p')"
+fi
+# `security --offline` needs systemd 250 or later.
+if command -v systemd-analyze >/dev/null && systemd-analyze security --help 2>/dev/null | grep -q -- --offline; then
+  report="$(timeout 60 systemd-analyze security --offline=yes "$unit" 2>&1 || true)"
+  exposure="$(sed -n 's/.*Overall exposure level for latchkey\.service: \([0-9.]*\).*/\1/p' <<<"$report")"
   awk -v e="$exposure" 'BEGIN { exit !(e != "" && e + 0 <= 2.0) }' \
     || fail "systemd-analyze security rates the unit's exposure ${exposure:-unknown} (at most 2.0 expected)"
   echo "package-test: systemd-analyze security: exposure $exposure"
@@ -91,12 +95,14 @@ else
   # shellcheck disable=SC2207
   environment=($(sed -n 's/^Environment=//p' "$unit"))
   settings=()
+  envtext="$($SUDO cat "$envfile")"
   while IFS= read -r line; do
+    line="${line#"${line%%[![:space:]]*}"}"
     case "$line" in ''|'#'*) continue ;; esac
     value="${line#*=}"
-    value="${value#\"}"; value="${value%\"}"
+    case "$value" in \"*\") value="${value:1:${#value}-2}" ;; \'*\') value="${value:1:${#value}-2}" ;; esac
     settings+=("${line%%=*}=$value")
-  done < <($SUDO cat "$envfile")
+  done <<<"$envtext"
   echo "package-test: no systemd here; running the unit's command line as $user: $command"
   # shellcheck disable=SC2086
   (cd / && exec $SUDO runuser -u "$user" -- env -i PATH=/usr/bin:/bin \
@@ -117,7 +123,7 @@ echo "package-test: the OAuth flow against the installed service"
 output="$(LATCHKEY_PACKAGE_URL="http://127.0.0.1:$port" LATCHKEY_PACKAGE_SETUP_TOKEN="$token" \
   cargo test -p server --test api -- --ignored --exact process::the_installed_package_completes_the_flow 2>&1)" \
   || { echo "$output" >&2; fail "the OAuth flow against the installed service failed"; }
-echo "$output" | grep -q "test result: ok. 1 passed" || { echo "$output" >&2; fail "the flow test did not run"; }
+grep -q "test result: ok. 1 passed" <<<"$output" || { echo "$output" >&2; fail "the flow test did not run"; }
 echo "package-test: the flow passed"
 
 if $with_systemd; then
