@@ -77,6 +77,9 @@ run_suite() {
     echo "---- browser tests on $backend: summary ----"
     grep -E '^ +[0-9]+ (failed|flaky|passed|skipped|did not run)|^ +\[[a-z-]+\] ›|Error:|Timeout' \
       "$work/playwright.log" | tail -n 40 || true
+    # What the server warned about meanwhile (a flaky spec's hang leaves no other trace here).
+    echo "---- server warnings and errors on $backend (last 30) ----"
+    grep -E ' (WARN|ERROR) ' "$work/server.log" | tail -n 30 || true
   fi
   if [ -n "$pg_name" ]; then
     psql "${LATCHKEY_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}" -qc "DROP DATABASE IF EXISTS $pg_name WITH (FORCE)" || true
