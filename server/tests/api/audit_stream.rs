@@ -43,8 +43,21 @@ fn latchkey(db: &TestDb, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// A running server, killed if a failing assertion drops it before [`stop`] (so a failed test
+/// leaves no process behind).
+struct Running(Option<Child>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            child.kill().ok();
+            child.wait().ok();
+        }
+    }
+}
+
 /// Starts `latchkey serve --audit-stream <target>` on `db` (standard output to `stdout`).
-async fn serve(db: &TestDb, dir: &Path, target: &str, stdout: Stdio) -> Child {
+async fn serve(db: &TestDb, dir: &Path, target: &str, stdout: Stdio) -> Running {
     let port = free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
         .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
@@ -68,7 +81,7 @@ async fn serve(db: &TestDb, dir: &Path, target: &str, stdout: Stdio) -> Child {
             .await
             .is_ok_and(|r| r.status() == StatusCode::OK)
         {
-            return child;
+            return Running(Some(child));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -80,7 +93,10 @@ async fn serve(db: &TestDb, dir: &Path, target: &str, stdout: Stdio) -> Child {
     );
 }
 
-fn stop(mut child: Child, signal: &str) {
+fn stop(mut server: Running, signal: &str) {
+    let Some(mut child) = server.0.take() else {
+        return;
+    };
     Command::new("kill")
         .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
@@ -88,7 +104,7 @@ fn stop(mut child: Child, signal: &str) {
     child.wait().unwrap();
 }
 
-/// `count` audit events from the command line (a site each, renamed once).
+/// `count` audit events from the command line (one new site each).
 fn make_events(db: &TestDb, prefix: &str, count: u32) {
     for n in 0..count {
         let name = format!("{prefix} {n}");
