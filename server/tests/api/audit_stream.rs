@@ -3,8 +3,8 @@
 //! `latchkey audit verify --stream`, rotated files and all; a syslog collector receives RFC 5424
 //! frames whose lines verify too; standard output carries the same lines.
 
+use crate::helpers::{answers_health, free_port};
 use app::server::testing::{TestDatabases, TestDb};
-use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -13,14 +13,6 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt};
 
 const KEY: &str = "00000000000000000000000000000000000000000000000000000000000000b3";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn scratch(db: &TestDb, name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
@@ -73,17 +65,8 @@ async fn serve(db: &TestDb, dir: &Path, target: &str, stdout: Stdio) -> Running 
         .stderr(std::fs::File::create(dir.join("server.log")).unwrap())
         .spawn()
         .unwrap();
-    let client = reqwest::Client::new();
-    for _ in 0..200 {
-        if client
-            .get(format!("http://127.0.0.1:{port}/healthz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == StatusCode::OK)
-        {
-            return Running(Some(child));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    if answers_health(&format!("http://127.0.0.1:{port}")).await {
+        return Running(Some(child));
     }
     child.kill().ok();
     child.wait().ok();

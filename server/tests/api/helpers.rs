@@ -431,3 +431,29 @@ pub async fn session_of(app: &TestApp, browser: &reqwest::Client) -> Value {
         .await
         .unwrap()
 }
+
+/// A free loopback port, for a `latchkey serve` process a test starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits up to 10 s for the server at `base` to answer `/healthz`; false if it never does.
+pub async fn answers_health(base: &str) -> bool {
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == reqwest::StatusCode::OK)
+        {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    false
+}

@@ -6,6 +6,7 @@
 //! - no secret in the log: the whole flow at debug level, and no password, client secret,
 //!   code or token appears in what the server wrote.
 
+use crate::helpers::{answers_health, free_port};
 use crate::oauth_helpers::{basic, form_fields, location_params, param};
 use app::server::testing::{TestDatabases, TestDb};
 use reqwest::StatusCode;
@@ -23,14 +24,6 @@ struct Server {
     child: Child,
     base: String,
     log: std::path::PathBuf,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Starts the binary on `db` and waits until it answers.
@@ -54,17 +47,8 @@ async fn start(db: &TestDb, log_level: &str, name: &str) -> Server {
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    for _ in 0..200 {
-        if client
-            .get(format!("{base}/healthz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == StatusCode::OK)
-        {
-            return Server { child, base, log };
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    if answers_health(&base).await {
+        return Server { child, base, log };
     }
     child.kill().ok();
     child.wait().ok();

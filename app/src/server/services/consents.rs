@@ -59,7 +59,7 @@ pub async fn covers(
     now: Timestamp,
 ) -> Result<bool, ServiceError> {
     let consent = row(conn, user_id, client_uuid, false).await?;
-    Ok(consent.is_some_and(|c| is_live(&c, site, now) && scope.is_subset(&granted(&c))))
+    Ok(grants(consent, site, scope, now))
 }
 
 /// [`covers`] in the transaction that issues a code on the strength of it: the consent row is
@@ -73,7 +73,17 @@ pub async fn covers_locked(
     now: Timestamp,
 ) -> Result<bool, ServiceError> {
     let consent = row(conn, user_id, client_uuid, true).await?;
-    Ok(consent.is_some_and(|c| is_live(&c, site, now) && scope.is_subset(&granted(&c))))
+    Ok(grants(consent, site, scope, now))
+}
+
+/// True when `consent` is live and grants every scope of `scope`.
+fn grants(
+    consent: Option<consent::Model>,
+    site: &site::Model,
+    scope: &ScopeSet,
+    now: Timestamp,
+) -> bool {
+    consent.is_some_and(|c| is_live(&c, site, now) && scope.is_subset(&granted(&c)))
 }
 
 /// Remembers that `user_id` granted `scope` to `client_uuid` of `site`, for the site's

@@ -90,6 +90,20 @@ pub async fn claim(
     Ok(taken)
 }
 
+/// The last position `name` delivered of each chain (a chain it has not begun is absent).
+async fn delivered(
+    conn: &impl ConnectionTrait,
+    name: &str,
+) -> Result<HashMap<String, i64>, ServiceError> {
+    Ok(cursor::Entity::find()
+        .filter(cursor::Column::Stream.eq(name))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|row| (row.chain, row.seq))
+        .collect())
+}
+
 /// What a stream has yet to deliver, read in one pass.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pending {
@@ -109,13 +123,7 @@ pub async fn pending(
     name: &str,
     limit: u64,
 ) -> Result<Pending, ServiceError> {
-    let delivered: HashMap<String, i64> = cursor::Entity::find()
-        .filter(cursor::Column::Stream.eq(name))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|row| (row.chain, row.seq))
-        .collect();
+    let delivered = delivered(conn, name).await?;
     let behind: Vec<(String, i64, i64)> = head::Entity::find()
         .order_by_asc(head::Column::Chain)
         .all(conn)
@@ -251,13 +259,7 @@ pub async fn status(conn: &impl ConnectionTrait) -> Result<Vec<StreamStatus>, Se
         .all(conn)
         .await?
     {
-        let delivered: HashMap<String, i64> = cursor::Entity::find()
-            .filter(cursor::Column::Stream.eq(row.name.as_str()))
-            .all(conn)
-            .await?
-            .into_iter()
-            .map(|cursor| (cursor.chain, cursor.seq))
-            .collect();
+        let delivered = delivered(conn, &row.name).await?;
         let behind = heads
             .iter()
             .map(|(chain, seq)| (seq - delivered.get(chain).copied().unwrap_or(0)).max(0))
