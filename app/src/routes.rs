@@ -5,6 +5,7 @@ use crate::components::layout::ConsoleLayout;
 use crate::pages::{
     account::AccountPage,
     account_forms::{AccountPasswordPage, RequestApplicationPage},
+    admin_tokens::AdminTokensPage,
     administrator_delete::DeleteAdministratorPage,
     administrator_edit::EditAdministratorPage,
     administrator_new::AddAdministratorPage,
@@ -62,6 +63,7 @@ pub fn AppRoutes() -> impl IntoView {
                 <Route path=path!("/audit") view=AuditLogPage ssr=SsrMode::Async/>
                 <Route path=path!("/deleted") view=DeletedPage ssr=SsrMode::Async/>
                 <Route path=path!("/webhooks") view=WebhooksPage ssr=SsrMode::Async/>
+                <Route path=path!("/api-tokens") view=AdminTokensPage ssr=SsrMode::Async/>
             </ParentRoute>
         </Routes>
     }

@@ -37,7 +37,7 @@ test('dashboard, navigation tabs and sign-out', async ({ page }) => {
   await signIn(page);
   await hydrated(page);
   const tabs = page.getByRole('navigation', { name: 'Console' });
-  for (const name of ['Dashboard', 'API Clients', 'Administrators', 'Sites', 'Audit Log']) {
+  for (const name of ['Dashboard', 'API Clients', 'Administrators', 'Sites', 'Audit Log', 'Webhooks', 'API Tokens']) {
     await expect(tabs.getByRole('link', { name })).toBeVisible();
   }
   await expect(tabs.getByRole('link', { name: 'Dashboard' })).toHaveAttribute('aria-current', 'page');

@@ -1,8 +1,9 @@
 //! What each `latchkey` subcommand does. Machine-readable results go to stdout (JSON or a
 //! table); logs go to stderr; failures return one clear message for `main` to print.
 
+use crate::cli_support::{CliError, parse_duration, print_json, rfc3339};
 use crate::{
-    audit_stream_verify,
+    admin_token_commands, audit_stream_verify,
     config::{
         AdminCommand, AdminCreateArgs, AuditCommand, Cli, ClientCommand, ClientCreateArgs, Command,
         GlobalArgs, LeakCommand, SecretPolicyArg, SeedArgs, ServeArgs, SiteCommand,
@@ -17,7 +18,7 @@ use app::{
         Timestamp, Username, secret_lifetime::LifetimeChoice,
     },
     server::{
-        AppState, Clock, ServiceError, Settings,
+        AppState, Clock, Settings,
         crypto::signatures::PayloadKey,
         services::{
             access::{self, Acting},
@@ -34,44 +35,6 @@ use app::{
 use migrations::{Migrator, MigratorTrait};
 use serde_json::json;
 use std::{io::BufRead, net::SocketAddr};
-
-/// A failed command, as one line for the operator.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct CliError(pub String);
-
-impl From<ServiceError> for CliError {
-    fn from(error: ServiceError) -> Self {
-        Self(match error {
-            ServiceError::Invalid(errors) => errors
-                .into_iter()
-                .map(|e| match e.field.as_str() {
-                    // The console's confirmation box is this command's flag.
-                    "retire_anyway" => format!("{} (pass --even-if-in-use)", e.message),
-                    field => format!("{}: {}", field.replace('_', "-"), e.message),
-                })
-                .collect::<Vec<_>>()
-                .join("; "),
-            other => other.to_string(),
-        })
-    }
-}
-
-macro_rules! cli_error_from {
-    ($($source:ty),*) => {$(
-        impl From<$source> for CliError {
-            fn from(error: $source) -> Self {
-                Self(error.to_string())
-            }
-        }
-    )*};
-}
-cli_error_from!(
-    sea_orm::DbErr,
-    std::io::Error,
-    master_key::KeyError,
-    app::domain::Invalid
-);
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
@@ -95,6 +58,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             admin_delete(&cli.global, &username, false).await
         }
         Command::Client(command) => client(&cli.global, command).await,
+        Command::AdminToken(command) => {
+            let state = open(&cli.global, settings(&cli.global)?, None, 2).await?;
+            admin_token_commands::run(&state, command).await
+        }
         Command::Audit(AuditCommand::Verify { against, stream }) if !stream.is_empty() => {
             audit_verify_stream(&cli.global, &stream, against.as_deref())
         }
@@ -379,12 +346,6 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-fn print_json(value: &serde_json::Value) -> Result<(), CliError> {
-    let text = serde_json::to_string_pretty(value).map_err(|error| CliError(error.to_string()))?;
-    println!("{text}");
-    Ok(())
-}
-
 async fn site(global: &GlobalArgs, command: SiteCommand) -> Result<(), CliError> {
     let state = open(global, settings(global)?, None, 2).await?;
     match command {
@@ -573,37 +534,6 @@ fn lifetime_arg(raw: Option<&str>) -> Result<LifetimeChoice, CliError> {
         Some(text) => LifetimeChoice::seconds(parse_duration(text)?)
             .map_err(|message| CliError(format!("{text:?}: {message}"))),
     }
-}
-
-/// A unix time as RFC 3339 (JSON null for none).
-fn rfc3339(at: Option<i64>) -> Option<String> {
-    at.map(|at| Timestamp(at).format_rfc3339())
-}
-
-/// Parses `90d`, `12h`, `30m`, `45s` or plain seconds.
-fn parse_duration(text: &str) -> Result<i64, CliError> {
-    let text = text.trim();
-    let (number, unit) = match text.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => (&text[..i], c),
-        _ => (text, 's'),
-    };
-    let number: i64 = number.parse().map_err(|_| {
-        CliError(format!(
-            "{text:?} is not a duration like 90d, 12h, 30m or 3600"
-        ))
-    })?;
-    let seconds = match unit {
-        'd' => number.checked_mul(86_400),
-        'h' => number.checked_mul(3_600),
-        'm' => number.checked_mul(60),
-        's' => Some(number),
-        _ => None,
-    };
-    seconds.filter(|s| *s >= 0).ok_or_else(|| {
-        CliError(format!(
-            "{text:?} is not a duration like 90d, 12h, 30m or 3600"
-        ))
-    })
 }
 
 async fn client(global: &GlobalArgs, command: ClientCommand) -> Result<(), CliError> {
@@ -1140,31 +1070,4 @@ async fn audit_rekey(global: &GlobalArgs) -> Result<(), CliError> {
         results.push(json!({"chain": chain, "relinked": relinked}));
     }
     print_json(&json!({"chains": results}))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_duration;
-    use proptest::prelude::*;
-
-    #[test]
-    fn durations_in_the_units_operators_type() {
-        assert_eq!(parse_duration("90d").unwrap(), 90 * 86_400);
-        assert_eq!(parse_duration(" 12h ").unwrap(), 12 * 3_600);
-        assert_eq!(parse_duration("3600").unwrap(), 3_600);
-        for bad in ["", "d", "-1d", "1w", "9999999999999999999d", "1é", "１d"] {
-            assert!(parse_duration(bad).is_err(), "{bad:?}");
-        }
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig { cases: 2_000, failure_persistence: None, ..ProptestConfig::default() })]
-
-        #[test]
-        fn any_text_is_a_duration_or_a_clear_error(raw in any::<String>()) {
-            if let Ok(seconds) = parse_duration(&raw) {
-                prop_assert!(seconds >= 0);
-            }
-        }
-    }
 }

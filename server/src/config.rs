@@ -4,8 +4,10 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
+mod admin_token;
 mod serve;
 
+pub use admin_token::{AdminTokenCommand, AdminTokenCreateArgs};
 pub use serve::{ServeArgs, SmtpUrl};
 
 /// The `latchkey` command line.
@@ -138,6 +140,9 @@ pub enum Command {
     /// Manage API clients.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Manage admin API tokens (for automation with `/admin/v1`).
+    #[command(subcommand)]
+    AdminToken(AdminTokenCommand),
     /// Check the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),

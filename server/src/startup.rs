@@ -136,6 +136,8 @@ pub fn build_router(
             .route_service("/robots.txt", robots)
             .merge(crate::console::routes().with_state(state.clone()))
             .layer(session_layer.clone())
+            // Token-authenticated: no session, no cookies.
+            .merge(crate::admin_api::routes().with_state(state.clone()))
     };
 
     let metrics = policy.metrics.then(Metrics::default);

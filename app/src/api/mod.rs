@@ -3,6 +3,7 @@
 //! service. No SQL here.
 
 pub mod account;
+pub mod admin_tokens;
 pub mod audit;
 pub mod clients;
 pub mod dashboard;

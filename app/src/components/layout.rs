@@ -135,6 +135,7 @@ fn Shell(session: ConsoleSession) -> impl IntoView {
             <A href="/sites">"Sites"</A>
             <A href="/audit">"Audit Log"</A>
             <A href="/webhooks">"Webhooks"</A>
+            <A href="/api-tokens">"API Tokens"</A>
         </nav>
     }
 }

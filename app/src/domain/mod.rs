@@ -21,7 +21,7 @@ mod username;
 mod webhook_url;
 
 pub use client_status::{ClientStatus, Review};
-pub use client_text::{ClientDescription, ClientName, ReviewReason};
+pub use client_text::{AdminTokenName, ClientDescription, ClientName, ReviewReason};
 pub use email::EmailAddress;
 pub use failure_reason::{FailureReason, uri_difference};
 pub use password::{NewPassword, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod account_forms;
+pub mod admin_tokens;
 pub mod administrator_delete;
 pub mod administrator_edit;
 pub mod administrator_new;

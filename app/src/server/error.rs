@@ -32,6 +32,9 @@ pub enum ServiceError {
     /// The change contradicts current state; the message says how.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The thing changed since the caller read it (their `If-Match` revision is stale).
+    #[error("precondition failed: changed since it was read")]
+    PreconditionFailed,
     /// A database failure that is not the caller's fault.
     #[error("database: {0}")]
     Database(#[from] DbErr),
@@ -99,6 +102,9 @@ impl From<ServiceError> for ConsoleError {
             ServiceError::Forbidden => Self::Forbidden,
             ServiceError::NotFound => Self::NotFound,
             ServiceError::Conflict(message) => Self::Conflict(message),
+            ServiceError::PreconditionFailed => {
+                Self::Conflict("It changed since you loaded it: reload and try again.".into())
+            }
             unexpected @ (ServiceError::Database(_)
             | ServiceError::Unexpected(_)
             | ServiceError::Caused { .. }) => {

@@ -13,6 +13,8 @@ use axum::{
 };
 use serde_json::json;
 
+use crate::bearer_header::{BearerCredential, bearer_token};
+
 /// The scope this endpoint needs.
 const SCOPE: &str = "profile";
 
@@ -24,45 +26,6 @@ fn challenge(status: StatusCode, value: String) -> Response {
             .insert(header::WWW_AUTHENTICATE, value);
     }
     crate::oauth_endpoints::response::no_store(response)
-}
-
-/// What the request's `Authorization` header says about a bearer token (RFC 6750 §2.1).
-#[derive(Debug, PartialEq, Eq)]
-enum BearerCredential<'a> {
-    /// No `Authorization: Bearer` header: the client sent no credentials.
-    Absent,
-    /// The token (any bytes after `Bearer `; its format is checked by the service).
-    Token(&'a str),
-    /// A `Bearer` header whose value is not a token (`b64token` is visible ASCII): the
-    /// client did send credentials, malformed ones, so `invalid_token`.
-    Malformed,
-    /// More than one `Authorization` header: `invalid_request`.
-    Repeated,
-}
-
-/// Reads the bearer token of `Authorization: Bearer <token>`. The scheme name is
-/// case-insensitive; a non-ASCII value is a malformed token, never "no credentials".
-fn bearer_token(headers: &HeaderMap) -> BearerCredential<'_> {
-    let mut values = headers.get_all(header::AUTHORIZATION).iter();
-    let Some(value) = values.next() else {
-        return BearerCredential::Absent;
-    };
-    if values.next().is_some() {
-        return BearerCredential::Repeated;
-    }
-    let bytes = value.as_bytes();
-    let Some(space) = bytes.iter().position(|&b| b == b' ') else {
-        return BearerCredential::Absent;
-    };
-    if !bytes[..space].eq_ignore_ascii_case(b"bearer") {
-        return BearerCredential::Absent;
-    }
-    match std::str::from_utf8(&bytes[space + 1..]) {
-        Ok(token) if token.trim().bytes().all(|b| b.is_ascii_graphic()) => {
-            BearerCredential::Token(token.trim())
-        }
-        _ => BearerCredential::Malformed,
-    }
 }
 
 /// Returns the profile of the API user the token speaks for.

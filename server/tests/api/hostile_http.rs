@@ -290,6 +290,36 @@ async fn send_checked(
     *before = after;
 }
 
+/// A write token of the setup administrator on Acme, for the admin API's share of the run.
+async fn admin_token_for_hostile_run(app: &TestApp) -> String {
+    use app::server::services::{
+        access::Acting, admin_tokens, context::ServiceContext, sites, users,
+    };
+    let operator = Acting::operator();
+    let cx = ServiceContext::new(&app.state, &operator);
+    let user = users::find_by_username(&app.state.db, crate::helpers::ADMIN)
+        .await
+        .unwrap()
+        .unwrap();
+    let site = sites::find_by_name(&app.state.db, "Acme")
+        .await
+        .unwrap()
+        .unwrap();
+    let (_, secret) = admin_tokens::create(
+        &cx,
+        admin_tokens::NewAdminToken {
+            name: app::domain::AdminTokenName::parse("hostile").unwrap(),
+            user_id: user.id,
+            sites: vec![site.id],
+            write: true,
+            lifetime_seconds: 86_400,
+        },
+    )
+    .await
+    .unwrap();
+    secret.expose().to_owned()
+}
+
 #[tokio::test]
 async fn hostile_input_to_every_endpoint_and_server_function_gets_a_clean_refusal() {
     count_panics();
@@ -478,6 +508,118 @@ async fn hostile_input_to_every_endpoint_and_server_function_gets_a_clean_refusa
                     &mut snapshot,
                 )
                 .await;
+            }
+        }
+        // The admin REST API, with a live write token: every operation its document lists,
+        // with hostile path segments, JSON, headers and content types.
+        let token = admin_token_for_hostile_run(app).await;
+        let document: serde_json::Value = app
+            .client
+            .get(format!("{}/admin/v1/openapi.json", app.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let fields = [
+            "name",
+            "description",
+            "redirect_uri",
+            "owner",
+            "scopes",
+            "accept_terms",
+            "site",
+            "require_pkce",
+            "grace_seconds",
+            "revoke_tokens",
+            "even_if_in_use",
+        ];
+        for (template, item) in document["paths"].as_object().unwrap() {
+            for method in ["get", "post", "patch", "delete"] {
+                if item.get(method).is_none() {
+                    continue;
+                }
+                for case in 0..CASES_PER_TARGET {
+                    tally.count("admin API operations");
+                    let mut path = template.clone();
+                    for (name, real) in [
+                        ("{client_id}", fixture.client_id.as_str()),
+                        ("{site}", "Acme"),
+                        ("{secret_id}", "00000000-0000-0000-0000-000000000000"),
+                        ("{grant_id}", "not-a-uuid"),
+                        ("{alert_id}", "-1"),
+                    ] {
+                        // A DELETE never names the real client: it would (rightly) succeed.
+                        let value = if method != "delete" && g.chance(50) {
+                            real.to_owned()
+                        } else {
+                            url::form_urlencoded::byte_serialize(g.text().as_bytes()).collect()
+                        };
+                        path = path.replace(name, &value);
+                    }
+                    if g.chance(30) {
+                        let query = String::from_utf8_lossy(&g.bytes()).into_owned();
+                        let encoded: String =
+                            url::form_urlencoded::byte_serialize(query.as_bytes()).collect();
+                        path.push_str(&format!("?limit={encoded}&cursor={encoded}&{encoded}"));
+                    }
+                    let body: Vec<u8> = if g.chance(30) {
+                        g.bytes()
+                    } else {
+                        let mut object = serde_json::Map::new();
+                        for field in fields {
+                            if g.chance(50) {
+                                let value = match g.value(0u32..4) {
+                                    0 => serde_json::json!(g.text()),
+                                    1 => serde_json::json!([g.text(), g.text()]),
+                                    2 => serde_json::json!(g.value(i64::MIN..i64::MAX)),
+                                    _ => serde_json::Value::Null,
+                                };
+                                object.insert(field.to_owned(), value);
+                            }
+                        }
+                        serde_json::to_vec(&object).unwrap()
+                    };
+                    let http_method =
+                        reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+                    let mut request = fresh_browser()
+                        .request(http_method, format!("{}{path}", app.base))
+                        .header(
+                            "content-type",
+                            if g.chance(80) {
+                                "application/json"
+                            } else {
+                                "text/plain; charset=x-unknown"
+                            },
+                        )
+                        .body(body);
+                    request = match case % 3 {
+                        0 => request.bearer_auth(&token),
+                        1 => {
+                            let garbage = format!("Bearer {}", g.text());
+                            match reqwest::header::HeaderValue::from_bytes(garbage.as_bytes()) {
+                                Ok(value) => request.header("authorization", value),
+                                Err(_) => request.header("authorization", "Bearer lkad_%%%"),
+                            }
+                        }
+                        _ => request,
+                    };
+                    for header in ["if-match", "idempotency-key"] {
+                        if g.chance(50)
+                            && let Ok(value) = reqwest::header::HeaderValue::from_bytes(&g.bytes())
+                        {
+                            request = request.header(header, value);
+                        }
+                    }
+                    send_checked(
+                        app,
+                        request,
+                        &format!("{method} {path} case {case}"),
+                        &mut snapshot,
+                    )
+                    .await;
+                }
             }
         }
         // A body over the limit is refused before anything reads it.

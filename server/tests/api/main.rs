@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod account;
+mod admin_api;
 mod administrators;
 mod audit_log;
 mod audit_stream;

@@ -27,6 +27,8 @@ pub enum TokenKind {
     AccessToken,
     /// A rotating refresh token.
     RefreshToken,
+    /// An administrator's admin REST API token.
+    AdminToken,
 }
 
 const CHECKSUM_LEN: usize = 6;
@@ -41,6 +43,7 @@ impl TokenKind {
             Self::AuthorizationCode => "lkac_",
             Self::AccessToken => "lkat_",
             Self::RefreshToken => "lkrt_",
+            Self::AdminToken => "lkad_",
         }
     }
 
@@ -138,12 +141,13 @@ mod tests {
     use super::*;
     use std::collections::HashSet;
 
-    const KINDS: [TokenKind; 5] = [
+    const KINDS: [TokenKind; 6] = [
         TokenKind::ClientId,
         TokenKind::ClientSecret,
         TokenKind::AuthorizationCode,
         TokenKind::AccessToken,
         TokenKind::RefreshToken,
+        TokenKind::AdminToken,
     ];
 
     #[test]

@@ -2,6 +2,9 @@
 //! The schema itself is defined only by the `migrations` crate; these mirror it.
 
 pub mod access_token;
+pub mod admin_idempotency;
+pub mod admin_token;
+pub mod admin_token_site;
 pub mod alert;
 pub mod audit_chain_head;
 pub mod audit_checkpoint;

@@ -25,6 +25,21 @@ pub enum Principal {
         /// Their username, for the audit log.
         username: String,
     },
+    /// An automation with an administrator's admin API token: only the sites the token names
+    /// *and* its administrator still administers, checked on every call (a role taken away
+    /// takes the token's reach with it).
+    AdminToken {
+        /// The token's id (the audit log's actor id).
+        token_id: Uuid,
+        /// The token's name, for the audit log.
+        token_name: String,
+        /// The administrator it acts for.
+        user_id: Uuid,
+        /// Their username.
+        username: String,
+        /// The sites the token names.
+        sites: Vec<Uuid>,
+    },
 }
 
 /// A principal plus the address the request came from: everything an audit event needs.
@@ -56,10 +71,12 @@ impl Acting {
         }
     }
 
-    /// The administrator's user id, if this is one.
+    /// The administrator's user id, if this is one (or a token acting for one).
     pub fn admin_id(&self) -> Option<Uuid> {
         match &self.principal {
-            Principal::Admin { user_id, .. } => Some(*user_id),
+            Principal::Admin { user_id, .. } | Principal::AdminToken { user_id, .. } => {
+                Some(*user_id)
+            }
             Principal::Operator => None,
         }
     }
@@ -71,6 +88,16 @@ impl Acting {
             Principal::Admin { user_id, username } => {
                 Actor::admin(*user_id, username, self.address.clone())
             }
+            Principal::AdminToken {
+                token_id,
+                token_name,
+                username,
+                ..
+            } => Actor::admin_token(
+                *token_id,
+                format!("{token_name} ({username})"),
+                self.address.clone(),
+            ),
         }
     }
 
@@ -81,6 +108,11 @@ impl Acting {
         conn: &impl ConnectionTrait,
         site_id: Uuid,
     ) -> Result<site::Model, ServiceError> {
+        if let Principal::AdminToken { sites, .. } = &self.principal
+            && !sites.contains(&site_id)
+        {
+            return Err(ServiceError::NotFound);
+        }
         if let Some(user_id) = self.admin_id() {
             let is_admin = membership::Entity::find_by_id((site_id, user_id))
                 .one(conn)

@@ -13,6 +13,7 @@ use crate::server::{
     entities::{access_token, authorization_code, client, client_secret, refresh_token},
     keys::Keys,
     services::{
+        admin_tokens,
         alerts::{self, AlertKind, AlertSubject},
         audit::{self, Action, Actor, NewEvent, Target},
         secrets, token_families,
@@ -157,6 +158,23 @@ async fn one(
     now: Timestamp,
 ) -> Result<LeakFinding, ServiceError> {
     let token = candidate.token.trim();
+    if tokens::is_well_formed(TokenKind::AdminToken, token) {
+        let reporter_actor = Actor::anonymous(
+            &format!("leak report: {}", reporter.label),
+            reporter.address.clone(),
+        );
+        let status =
+            match admin_tokens::revoke_reported(db, keys, token, reporter_actor, now).await? {
+                None => LeakStatus::Unknown,
+                Some(true) => LeakStatus::Revoked,
+                Some(false) => LeakStatus::Inactive,
+            };
+        return Ok(LeakFinding {
+            status,
+            kind: Some("admin_token"),
+            client_id: None,
+        });
+    }
     let Some((kind, name)) = KINDS
         .into_iter()
         .find(|(kind, _)| tokens::is_well_formed(*kind, token))
@@ -274,6 +292,8 @@ async fn look_up(
                 live.then_some(Act::DropCode(code.code_hash)),
             )
         }
+        // Not in `KINDS`: an admin token belongs to no client (`one` revokes it directly).
+        TokenKind::AdminToken => return Ok((None, None)),
         TokenKind::ClientId => {
             let client = client::Entity::find()
                 .filter(client::Column::ClientId.eq(token))

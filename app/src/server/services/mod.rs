@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod account;
+pub mod admin_tokens;
 pub mod alerts;
 pub mod audit;
 pub mod clients;

@@ -275,6 +275,11 @@ pub async fn find_by_name(
     conn: &impl ConnectionTrait,
     name: &str,
 ) -> Result<Option<site::Model>, ServiceError> {
+    // Control characters are in no site's name; a NUL byte would reach PostgreSQL as an
+    // error rather than as "no such site".
+    if name.chars().any(char::is_control) {
+        return Ok(None);
+    }
     Ok(site::Entity::find()
         .filter(site::Column::NameKey.eq(name.trim().to_lowercase()))
         .one(conn)

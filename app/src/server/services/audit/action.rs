@@ -152,4 +152,10 @@ actions! {
     AuditRekeyed => "audit.rekeyed",
     /// An administrator exported the Audit Log as CSV.
     AuditExported => "audit.exported",
+    /// An administrator (or the operator) created an admin API token.
+    AdminTokenCreated => "admin_token.created",
+    /// An admin API token was revoked.
+    AdminTokenRevoked => "admin_token.revoked",
+    /// An automation read through the admin API (method, route and answer in the details).
+    AdminApiRead => "admin_api.read",
 }

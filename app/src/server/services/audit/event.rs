@@ -18,6 +18,8 @@ pub enum ActorKind {
     ApiUser,
     /// An API client at the token, revocation or introspection endpoint.
     Client,
+    /// An automation with an administrator's admin API token.
+    AdminToken,
     /// Someone not (yet) identified.
     Anonymous,
 }
@@ -30,6 +32,7 @@ impl ActorKind {
             Self::Operator => "operator",
             Self::ApiUser => "user",
             Self::Client => "client",
+            Self::AdminToken => "admin_token",
             Self::Anonymous => "anonymous",
         }
     }
@@ -48,6 +51,8 @@ pub enum TargetKind {
     Scope,
     /// A webhook endpoint of a site.
     Webhook,
+    /// An admin API token.
+    AdminToken,
 }
 
 impl TargetKind {
@@ -59,6 +64,7 @@ impl TargetKind {
             Self::Client => "client",
             Self::Scope => "scope",
             Self::Webhook => "webhook",
+            Self::AdminToken => "admin_token",
         }
     }
 }
@@ -124,6 +130,17 @@ impl Actor {
             kind: ActorKind::Client,
             id: Some(client_id.to_owned()),
             label: name.to_owned(),
+            address,
+        }
+    }
+
+    /// An automation calling the admin API with `token_id`, named `label` (its name and its
+    /// administrator's username).
+    pub fn admin_token(token_id: Uuid, label: String, address: Option<String>) -> Self {
+        Self {
+            kind: ActorKind::AdminToken,
+            id: Some(token_id.to_string()),
+            label,
             address,
         }
     }

@@ -32,6 +32,16 @@ pub async fn delete(
     cx: &ServiceContext<'_>,
     client_uuid: Uuid,
 ) -> Result<client::Model, ServiceError> {
+    delete_if(cx, client_uuid, None).await
+}
+
+/// [`delete`] if the client's [`super::revision`] is still `expected` (checked under the
+/// row's lock in the deletion's transaction); `None` deletes unconditionally.
+pub async fn delete_if(
+    cx: &ServiceContext<'_>,
+    client_uuid: Uuid,
+    expected: Option<&str>,
+) -> Result<client::Model, ServiceError> {
     let ServiceContext {
         db,
         keys,
@@ -42,6 +52,11 @@ pub async fn delete(
     let txn = begin_write(db).await?;
     lock_rows(&txn, client_uuid).await?;
     let current = acting.require_client(&txn, client_uuid).await?;
+    // `lock_rows` holds the client's row: its revision cannot change before the write.
+    if expected.is_some() {
+        let scopes = super::client_scopes(&txn, current.id).await?;
+        super::revision::expect(&current, &scopes, expected)?;
+    }
     let usage = token_families::client_usage(&txn, current.id, now).await?;
     let revoked =
         token_families::revoke_all_for_client(&txn, current.id, "client deleted", now).await?;

@@ -8,16 +8,20 @@ mod owned;
 mod registration;
 mod request;
 pub mod review;
+mod revision;
 pub mod rows;
 mod stale;
 mod store;
 mod view;
 
-pub use deletion::{DeletedClient, delete, deleted_on_site, purge, purge_expired, restore};
+pub use deletion::{
+    DeletedClient, delete, delete_if, deleted_on_site, purge, purge_expired, restore,
+};
 pub use list::{ClientPage, ClientQuery, ClientRow, ClientSort, list};
 pub use owned::{OwnedClient, own_clients};
 pub use registration::{Registration, register};
 pub use request::{ApplicationRequest, MAX_PENDING_PER_USER, request};
+pub use revision::revision;
 pub use rows::{CheckedRegistration, RegistrationRows};
 pub use stale::announce_stale;
 pub use view::{CHART_DAYS, ClientView, HISTORY_EVENTS, LISTED_GRANTS, client_scopes, view};
@@ -70,6 +74,17 @@ pub async fn update(
     client_uuid: Uuid,
     changes: ClientChanges,
 ) -> Result<client::Model, ServiceError> {
+    update_if(cx, client_uuid, changes, None).await
+}
+
+/// Edits a client if its [`revision`] is still `expected` (checked under the row's lock, in the
+/// edit's own transaction, so two automations cannot both win); `None` edits unconditionally.
+pub async fn update_if(
+    cx: &ServiceContext<'_>,
+    client_uuid: Uuid,
+    changes: ClientChanges,
+    expected: Option<&str>,
+) -> Result<client::Model, ServiceError> {
     let ServiceContext {
         db,
         keys,
@@ -78,9 +93,11 @@ pub async fn update(
         now,
     } = *cx;
     let txn = begin_write(db).await?;
+    revision::lock(&txn, client_uuid).await?;
     let current = acting.require_client(&txn, client_uuid).await?;
     let scopes = allowed_scopes(&txn, current.site_id, &changes.scopes).await?;
     let old_scopes = client_scopes(&txn, client_uuid).await?;
+    revision::expect(&current, &old_scopes, expected)?;
     let mut changed = serde_json::Map::new();
     let mut note = |field: &str, from: serde_json::Value, to: serde_json::Value| {
         if from != to {

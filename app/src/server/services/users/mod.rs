@@ -27,6 +27,7 @@ use crate::server::{
     keys::Keys,
     services::{
         access::Acting,
+        admin_tokens,
         audit::{self, Action, NewEvent, Target},
         consents,
         context::ServiceContext,
@@ -67,6 +68,11 @@ pub async fn find_by_username(
     conn: &impl ConnectionTrait,
     username: &str,
 ) -> Result<Option<user::Model>, ServiceError> {
+    // Control characters are in no username; a NUL byte would reach PostgreSQL as an error
+    // rather than as "no such user".
+    if username.chars().any(char::is_control) {
+        return Ok(None);
+    }
     Ok(user::Entity::find()
         .filter(user::Column::UsernameKey.eq(username.trim().to_ascii_lowercase()))
         .one(conn)
@@ -521,6 +527,8 @@ pub async fn reset_password(
     let txn = begin_write(db).await?;
     let (current, sites) = require_account_manager(&txn, acting, user_id).await?;
     let generation = store_password(&txn, current.clone(), hash, now).await?;
+    // A reset is how an account is taken back: what the old password could make goes too.
+    let tokens_revoked = admin_tokens::revoke_all_of_user(&txn, current.id, now).await?;
     audit::record_on_sites(
         &txn,
         keys,
@@ -535,7 +543,11 @@ pub async fn reset_password(
             ),
         )
         .target(Target::user(&current))
-        .details(json!({"sessions_ended": true, "session_generation": generation})),
+        .details(json!({
+            "sessions_ended": true,
+            "session_generation": generation,
+            "admin_tokens_revoked": tokens_revoked,
+        })),
         now,
     )
     .await?;

@@ -1,0 +1,416 @@
+//! `/admin/v1/clients`: list, register (Terms of Use acceptance required), read, edit and
+//! delete API clients. Edits and deletions need `If-Match` with the client's `ETag`.
+
+use super::{
+    body::{self, IfMatch},
+    caller::Caller,
+    problem::{Problem, responses::*},
+    shared::{
+        ClientOut, audit_read, chosen_site, client_out, find_client, idempotent, reachable_sites,
+        with_etag,
+    },
+};
+use app::{
+    domain::{
+        ClientDescription, ClientName, RedirectUri, ScopeSet, Timestamp,
+        secret_lifetime::LifetimeChoice,
+    },
+    error::FieldError,
+    server::{
+        AppState, ServiceError,
+        crypto::tokens::{self, TokenKind},
+        entities::client,
+        services::{clients, context::ServiceContext, secrets, users},
+    },
+};
+use axum::{
+    body::Bytes,
+    extract::{Path, Query, State, rejection::QueryRejection},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+
+/// The most clients one page holds.
+const PAGE_MAX: u64 = 200;
+
+/// `GET /admin/v1/clients` query.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Only this site (by name); default every site the token reaches.
+    site: Option<String>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// Clients per page, 1 to 200 (default 50).
+    limit: Option<u64>,
+}
+
+/// A page of clients, ordered by Consumer Key.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientPage {
+    /// The clients.
+    pub clients: Vec<ClientOut>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// Lists the live (not deleted) clients of the sites the token reaches.
+#[utoipa::path(get, path = "/admin/v1/clients", tag = "clients", params(ListQuery),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "A page of clients", body = ClientPage),
+        Unauthorized,
+        NotFound,
+    ))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Response, Problem> {
+    let query = body::query(query)?;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=PAGE_MAX).contains(&limit) {
+        return Err(Problem::invalid("limit", "1 to 200."));
+    }
+    let sites = match &query.site {
+        Some(name) => vec![chosen_site(&state, &caller, Some(name)).await?],
+        None => reachable_sites(&state, &caller).await?,
+    };
+    let site_ids: Vec<_> = sites.iter().map(|s| s.id).collect();
+    let mut find = client::Entity::find()
+        .filter(client::Column::SiteId.is_in(site_ids.clone()))
+        .filter(client::Column::DeletedAt.is_null())
+        .order_by_asc(client::Column::ClientId)
+        .limit(limit + 1);
+    if let Some(cursor) = &query.cursor {
+        if !tokens::is_well_formed(TokenKind::ClientId, cursor) {
+            return Err(Problem::invalid(
+                "cursor",
+                "Pass next_cursor as the last page gave it.",
+            ));
+        }
+        find = find.filter(client::Column::ClientId.gt(cursor.as_str()));
+    }
+    let mut rows = find.all(&state.db).await.map_err(ServiceError::from)?;
+    let next_cursor = (rows.len() as u64 > limit).then(|| {
+        rows.truncate(limit as usize);
+        rows.last().map(|c| c.client_id.clone())
+    });
+    let mut clients = Vec::with_capacity(rows.len());
+    for row in &rows {
+        clients.push(client_out(&state, row).await?.0);
+    }
+    audit_read(&state, &caller, site_ids, "the API client list").await?;
+    Ok(axum::Json(ClientPage {
+        clients,
+        next_cursor: next_cursor.flatten(),
+    })
+    .into_response())
+}
+
+/// `POST /admin/v1/clients` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewClient {
+    /// The site (by name); may be left out when the token reaches one site.
+    #[serde(default)]
+    pub site: Option<String>,
+    /// Name, 1 to 100 characters.
+    pub name: String,
+    /// What the client does, shown on the authorization prompt.
+    pub description: String,
+    /// The one https redirect URI.
+    pub redirect_uri: String,
+    /// The API user (username) it belongs to: an API user of the site.
+    pub owner: String,
+    /// Scopes it may request (default `profile`).
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Refuse authorization requests without PKCE.
+    #[serde(default)]
+    pub require_pkce: bool,
+    /// Must be true: the Latchkey API Terms of Use are accepted for this client.
+    pub accept_terms: bool,
+}
+
+/// A registered client, with its Consumer Secret: shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedClient {
+    /// The client.
+    #[serde(flatten)]
+    pub client: ClientOut,
+    /// The Consumer Secret. Store it now.
+    pub client_secret: String,
+    /// When the secret expires (RFC 3339), if it does.
+    pub secret_expires_at: Option<String>,
+}
+
+/// Registers a client. Send `Idempotency-Key` to make retrying safe.
+#[utoipa::path(post, path = "/admin/v1/clients", tag = "clients", request_body = NewClient,
+    security(("admin_token" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry answer the first request again instead of registering twice")),
+    responses(
+        (status = 201, description = "Registered; the secret is shown once", body = CreatedClient),
+        Unauthorized,
+        ReadOnly,
+        InProgress,
+        Refused,
+    ))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    let run = register(&state, &caller, &headers, &bytes);
+    idempotent(
+        &state,
+        &caller,
+        &headers,
+        ("POST", "/admin/v1/clients", &bytes),
+        run,
+    )
+    .await
+}
+
+async fn register(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    bytes: &[u8],
+) -> Result<(StatusCode, serde_json::Value), Problem> {
+    let new: NewClient = body::json(headers, bytes)?;
+    let site = chosen_site(state, caller, new.site.as_deref()).await?;
+    let mut errors = Vec::new();
+    let mut field = |name: &str, problem: app::domain::Invalid| {
+        errors.push(FieldError::new(name, problem.to_string()));
+    };
+    let name = ClientName::parse(&new.name)
+        .map_err(|e| field("name", e))
+        .ok();
+    let description = ClientDescription::parse(&new.description)
+        .map_err(|e| field("description", e))
+        .ok();
+    let redirect_uri =
+        RedirectUri::parse(&new.redirect_uri, state.settings.allow_loopback_redirects)
+            .map_err(|e| field("redirect_uri", e))
+            .ok();
+    let scopes = ScopeSet::from_inputs(&new.scopes)
+        .map_err(|e| field("scopes", e))
+        .ok();
+    if !new.accept_terms {
+        errors.push(FieldError::new(
+            "accept_terms",
+            format!(
+                "Accept the Latchkey API Terms of Use (version {}) for this client.",
+                state.settings.terms.version
+            ),
+        ));
+    }
+    let owner = users::find_by_username(&state.db, &new.owner).await?;
+    if owner.is_none() {
+        errors.push(FieldError::new("owner", "No user by that name."));
+    }
+    let (Some(name), Some(description), Some(redirect_uri), Some(scopes), Some(owner), true) = (
+        name,
+        description,
+        redirect_uri,
+        scopes,
+        owner,
+        errors.is_empty(),
+    ) else {
+        return Err(ServiceError::Invalid(errors).into());
+    };
+    let registration = clients::Registration {
+        name,
+        description,
+        redirect_uri,
+        scopes,
+        owner_user_id: owner.id,
+        require_pkce: new.require_pkce,
+        terms_accepted: true,
+        secret_lifetime: LifetimeChoice::SiteDefault,
+    };
+    let cx = ServiceContext::new(state, &caller.0.acting);
+    let (client, secret) = clients::register(&cx, site.id, registration).await?;
+    let (out, _) = client_out(state, &client).await?;
+    let slots = secrets::slots(&state.db, client.id).await?;
+    let created = CreatedClient {
+        client: out,
+        client_secret: secret.expose().to_owned(),
+        secret_expires_at: slots
+            .first()
+            .and_then(|slot| slot.ends_at())
+            .map(|at| Timestamp(at).format_rfc3339()),
+    };
+    Ok((StatusCode::CREATED, json!(created)))
+}
+
+/// Reads a client; its `ETag` goes in `If-Match` of an edit or deletion.
+#[utoipa::path(get, path = "/admin/v1/clients/{client_id}", tag = "clients",
+    security(("admin_token" = [])),
+    params(("client_id" = String, Path, description = "The Consumer Key")),
+    responses(
+        (status = 200, description = "The client", body = ClientOut,
+            headers(("ETag" = String, description = "The client's revision"))),
+        Unauthorized,
+        NotFound,
+    ))]
+pub async fn read(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(client_id): Path<String>,
+) -> Result<Response, Problem> {
+    let client = find_client(&state, &caller, &client_id).await?;
+    let (out, tag) = client_out(&state, &client).await?;
+    audit_read(
+        &state,
+        &caller,
+        [client.site_id],
+        &format!("API client {client_id}"),
+    )
+    .await?;
+    Ok(with_etag(StatusCode::OK, &tag, &out))
+}
+
+/// `PATCH /admin/v1/clients/{client_id}` body: the fields to change; absent ones stay.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientChanges {
+    /// Name.
+    pub name: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Redirect URI.
+    pub redirect_uri: Option<String>,
+    /// A new owner (username of an API user of the site).
+    pub owner: Option<String>,
+    /// The scopes it may request (replaces the list).
+    pub scopes: Option<Vec<String>>,
+    /// Refuse authorization requests without PKCE.
+    pub require_pkce: Option<bool>,
+}
+
+/// Edits a client if it is still as its `ETag` says (`If-Match`).
+#[utoipa::path(patch, path = "/admin/v1/clients/{client_id}", tag = "clients",
+    security(("admin_token" = [])),
+    request_body = ClientChanges,
+    params(("client_id" = String, Path, description = "The Consumer Key"),
+        ("If-Match" = String, Header, description = "The ETag of your last GET, or *")),
+    responses(
+        (status = 200, description = "Edited", body = ClientOut,
+            headers(("ETag" = String, description = "The new revision"))),
+        Unauthorized,
+        ReadOnly,
+        NotFound,
+        Stale,
+        Refused,
+        IfMatchRequired,
+    ))]
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(client_id): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, Problem> {
+    let precondition = body::if_match(&headers)?;
+    let changes: ClientChanges = body::json(&headers, &bytes)?;
+    let current = find_client(&state, &caller, &client_id).await?;
+    let current_scopes = clients::client_scopes(&state.db, current.id).await?;
+    let mut errors = Vec::new();
+    let mut field = |name: &str, problem: app::domain::Invalid| {
+        errors.push(FieldError::new(name, problem.to_string()));
+    };
+    let name = ClientName::parse(changes.name.as_deref().unwrap_or(&current.name))
+        .map_err(|e| field("name", e))
+        .ok();
+    let description = ClientDescription::parse(
+        changes
+            .description
+            .as_deref()
+            .unwrap_or(&current.description),
+    )
+    .map_err(|e| field("description", e))
+    .ok();
+    let redirect_uri = RedirectUri::parse(
+        changes
+            .redirect_uri
+            .as_deref()
+            .unwrap_or(&current.redirect_uri),
+        state.settings.allow_loopback_redirects,
+    )
+    .map_err(|e| field("redirect_uri", e))
+    .ok();
+    let scopes = match &changes.scopes {
+        Some(scopes) => ScopeSet::from_inputs(scopes)
+            .map_err(|e| field("scopes", e))
+            .ok(),
+        None => Some(current_scopes),
+    };
+    let owner = match &changes.owner {
+        Some(username) => match users::find_by_username(&state.db, username).await? {
+            Some(owner) => Some(owner.id),
+            None => {
+                errors.push(FieldError::new("owner", "No user by that name."));
+                None
+            }
+        },
+        None => None,
+    };
+    let (Some(name), Some(description), Some(redirect_uri), Some(scopes), true) =
+        (name, description, redirect_uri, scopes, errors.is_empty())
+    else {
+        return Err(ServiceError::Invalid(errors).into());
+    };
+    let cx = ServiceContext::new(&state, &caller.0.acting);
+    let updated = clients::update_if(
+        &cx,
+        current.id,
+        clients::ClientChanges {
+            name,
+            description,
+            redirect_uri,
+            scopes,
+            require_pkce: changes.require_pkce.unwrap_or(current.require_pkce),
+            owner_user_id: owner,
+        },
+        precondition.expected(),
+    )
+    .await?;
+    let (out, tag) = client_out(&state, &updated).await?;
+    Ok(with_etag(StatusCode::OK, &tag, &out))
+}
+
+/// Deletes a client (to the console's Deleted view, restorable until purged): every grant and
+/// token revoked, its credentials refused.
+#[utoipa::path(delete, path = "/admin/v1/clients/{client_id}", tag = "clients",
+    security(("admin_token" = [])),
+    params(("client_id" = String, Path, description = "The Consumer Key"),
+        ("If-Match" = String, Header, description = "The ETag of your last GET, or *")),
+    responses(
+        (status = 204, description = "Deleted"),
+        Unauthorized,
+        ReadOnly,
+        NotFound,
+        Stale,
+        IfMatchRequired,
+    ))]
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(client_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let precondition: IfMatch = body::if_match(&headers)?;
+    let client = find_client(&state, &caller, &client_id).await?;
+    let cx = ServiceContext::new(&state, &caller.0.acting);
+    clients::delete_if(&cx, client.id, precondition.expected()).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
