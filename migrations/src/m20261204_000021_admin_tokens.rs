@@ -39,6 +39,15 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
+            .create_index(
+                Index::create()
+                    .name("idx_admin_tokens_user")
+                    .table("admin_tokens")
+                    .col("user_id")
+                    .to_owned(),
+            )
+            .await?;
+        manager
             .create_table(
                 Table::create()
                     .table("admin_token_sites")
@@ -69,6 +78,7 @@ impl MigrationTrait for Migration {
                     .col(uuid("token_id"))
                     .col(text("key"))
                     .col(text("request_digest"))
+                    .col(uuid_null("site_id"))
                     .col(integer_null("status"))
                     .col(text_null("body_sealed"))
                     .col(big_integer("created_at"))

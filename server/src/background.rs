@@ -134,6 +134,12 @@ pub fn spawn(
                 Err(error) => tracing::warn!(%error, "token purge failed"),
             }
             purge_deleted(&state, now).await;
+            // Stored admin API answers (they may hold a new secret) end after their day.
+            if let Err(error) =
+                services::admin_tokens::idempotency::forget_expired(&state.db, now).await
+            {
+                tracing::warn!(%error, "pruning idempotency answers failed");
+            }
             if let Err(error) =
                 services::notifications::dispatch::prune_settled(&state.db, now).await
             {

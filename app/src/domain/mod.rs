@@ -1,6 +1,7 @@
 //! Value types shared by the browser and the server. Each has a `parse` constructor that is the
 //! one place its rule lives; a value that exists has passed it.
 
+mod admin_token_name;
 mod client_status;
 mod client_text;
 pub mod consent;
@@ -20,8 +21,9 @@ mod timestamp;
 mod username;
 mod webhook_url;
 
+pub use admin_token_name::AdminTokenName;
 pub use client_status::{ClientStatus, Review};
-pub use client_text::{AdminTokenName, ClientDescription, ClientName, ReviewReason};
+pub use client_text::{ClientDescription, ClientName, ReviewReason};
 pub use email::EmailAddress;
 pub use failure_reason::{FailureReason, uri_difference};
 pub use password::{NewPassword, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};

@@ -29,7 +29,7 @@ pub fn AdminTokensPage() -> impl IntoView {
                             "Automation (scripts, Terraform, CI) manages API clients through the admin REST API at "
                             <code>"/admin/v1"</code>" (described in "<a href="/admin/v1/openapi.json">"/admin/v1/openapi.json"</a>
                             ") with one of your tokens in "<code>"Authorization: Bearer"</code>
-                            ". A token acts as you, on the sites you tick, and only while you administer them. Every call is in the Audit Log with the token as actor."
+                            ". A token acts as you, on the sites you tick, and only while you administer them. Changing your password or signing out everywhere revokes your tokens. Every call is in the Audit Log with the token as actor."
                         </p>
                         <section class="panel" aria-labelledby="tokens-heading">
                             <h2 id="tokens-heading">"Your tokens"</h2>

@@ -45,7 +45,15 @@ pub enum IfMatch {
 /// overwrite a change it never saw by forgetting the header.
 pub fn if_match(headers: &HeaderMap) -> Result<IfMatch, Problem> {
     let mut values = headers.get_all(header::IF_MATCH).iter();
-    let (Some(value), None) = (values.next(), values.next()) else {
+    let (first, second) = (values.next(), values.next());
+    if second.is_some() {
+        return Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            Some("malformed-if-match"),
+            "Send one If-Match header.",
+        ));
+    }
+    let Some(value) = first else {
         return Err(Problem::new(
             StatusCode::PRECONDITION_REQUIRED,
             Some("if-match-required"),

@@ -42,14 +42,21 @@ where
             .extensions
             .get::<ClientAddress>()
             .map(|address| address.0.clone());
-        let grant =
-            match admin_tokens::authenticate(&state.db, token, address, state.clock.now()).await? {
-                Ok(grant) => grant,
-                Err(reason) => {
-                    tracing::info!(?reason, "admin API token refused");
-                    return Err(refused());
-                }
-            };
+        let grant = match admin_tokens::authenticate(
+            &state.db,
+            &state.keys,
+            token,
+            address,
+            state.clock.now(),
+        )
+        .await?
+        {
+            Ok(grant) => grant,
+            Err(reason) => {
+                tracing::info!(?reason, "admin API token refused");
+                return Err(refused());
+            }
+        };
         if parts.method != Method::GET && parts.method != Method::HEAD && !grant.may_write {
             return Err(Problem::new(
                 StatusCode::FORBIDDEN,

@@ -6,13 +6,13 @@ use super::{
     caller::Caller,
     problem::{Problem, responses::*},
     shared::{
-        ClientOut, audit_read, chosen_site, client_out, find_client, idempotent, reachable_sites,
-        with_etag,
+        Answer, ClientOut, audit_read, chosen_site, client_out, client_out_of, find_client,
+        idempotent, reachable_sites, with_etag,
     },
 };
 use app::{
     domain::{
-        ClientDescription, ClientName, RedirectUri, ScopeSet, Timestamp,
+        ClientDescription, ClientName, RedirectUri, ScopeName, ScopeSet, Timestamp,
         secret_lifetime::LifetimeChoice,
     },
     error::FieldError,
@@ -65,8 +65,10 @@ pub struct ClientPage {
     security(("admin_token" = [])),
     responses(
         (status = 200, description = "A page of clients", body = ClientPage),
+        BadRequest,
         Unauthorized,
         NotFound,
+        Refused,
     ))]
 pub async fn list(
     State(state): State<AppState>,
@@ -156,10 +158,14 @@ pub struct CreatedClient {
     security(("admin_token" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry answer the first request again instead of registering twice")),
     responses(
-        (status = 201, description = "Registered; the secret is shown once", body = CreatedClient),
+        (status = 201, description = "Registered; the secret is shown once", body = CreatedClient,
+            headers(("Idempotent-Replayed" = String, description = "true when this repeats the stored answer to the same Idempotency-Key"))),
+        NotFound,
+        UnsupportedMediaType,
+        BadRequest,
         Unauthorized,
         ReadOnly,
-        InProgress,
+        Conflict,
         Refused,
     ))]
 pub async fn create(
@@ -168,7 +174,12 @@ pub async fn create(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Response {
-    let run = register(&state, &caller, &headers, &bytes);
+    let run = register(
+        state.clone(),
+        caller.clone(),
+        headers.clone(),
+        bytes.clone(),
+    );
     idempotent(
         &state,
         &caller,
@@ -180,13 +191,13 @@ pub async fn create(
 }
 
 async fn register(
-    state: &AppState,
-    caller: &Caller,
-    headers: &HeaderMap,
-    bytes: &[u8],
-) -> Result<(StatusCode, serde_json::Value), Problem> {
-    let new: NewClient = body::json(headers, bytes)?;
-    let site = chosen_site(state, caller, new.site.as_deref()).await?;
+    state: AppState,
+    caller: Caller,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Answer, Problem> {
+    let new: NewClient = body::json(&headers, &bytes)?;
+    let site = chosen_site(&state, &caller, new.site.as_deref()).await?;
     let mut errors = Vec::new();
     let mut field = |name: &str, problem: app::domain::Invalid| {
         errors.push(FieldError::new(name, problem.to_string()));
@@ -201,9 +212,15 @@ async fn register(
         RedirectUri::parse(&new.redirect_uri, state.settings.allow_loopback_redirects)
             .map_err(|e| field("redirect_uri", e))
             .ok();
-    let scopes = ScopeSet::from_inputs(&new.scopes)
-        .map_err(|e| field("scopes", e))
-        .ok();
+    // What the service stores for "no scopes", so the answer can say it without a read.
+    let scopes = match ScopeSet::from_inputs(&new.scopes) {
+        Ok(scopes) if scopes.is_empty() => ScopeSet::parse(ScopeName::PROFILE).ok(),
+        Ok(scopes) => Some(scopes),
+        Err(e) => {
+            field("scopes", e);
+            None
+        }
+    };
     if !new.accept_terms {
         errors.push(FieldError::new(
             "accept_terms",
@@ -213,10 +230,7 @@ async fn register(
             ),
         ));
     }
-    let owner = users::find_by_username(&state.db, &new.owner).await?;
-    if owner.is_none() {
-        errors.push(FieldError::new("owner", "No user by that name."));
-    }
+    let owner = api_user_of(&state, site.id, &new.owner, &mut errors).await?;
     let (Some(name), Some(description), Some(redirect_uri), Some(scopes), Some(owner), true) = (
         name,
         description,
@@ -231,25 +245,63 @@ async fn register(
         name,
         description,
         redirect_uri,
-        scopes,
+        scopes: scopes.clone(),
         owner_user_id: owner.id,
         require_pkce: new.require_pkce,
         terms_accepted: true,
         secret_lifetime: LifetimeChoice::SiteDefault,
     };
-    let cx = ServiceContext::new(state, &caller.0.acting);
+    let cx = ServiceContext::new(&state, &caller.0.acting);
     let (client, secret) = clients::register(&cx, site.id, registration).await?;
-    let (out, _) = client_out(state, &client).await?;
-    let slots = secrets::slots(&state.db, client.id).await?;
+    // Committed: from here on nothing may fail (the secret exists only in this answer).
+    let (out, _) = client_out_of(&client, site.name.clone(), owner.username, &scopes);
+    let secret_expires_at = secrets::slots(&state.db, client.id)
+        .await
+        .ok()
+        .and_then(|slots| slots.first().and_then(|slot| slot.ends_at()))
+        .map(|at| Timestamp(at).format_rfc3339());
     let created = CreatedClient {
         client: out,
         client_secret: secret.expose().to_owned(),
-        secret_expires_at: slots
-            .first()
-            .and_then(|slot| slot.ends_at())
-            .map(|at| Timestamp(at).format_rfc3339()),
+        secret_expires_at,
     };
-    Ok((StatusCode::CREATED, json!(created)))
+    Ok(Answer {
+        status: StatusCode::CREATED,
+        body: json!(created),
+        site_id: site.id,
+    })
+}
+
+/// The active API user `username` of `site_id`, or a refusal of `owner` that says the same
+/// whether the name is unknown or belongs to someone elsewhere (no listing of other sites'
+/// users through this field).
+async fn api_user_of(
+    state: &AppState,
+    site_id: uuid::Uuid,
+    username: &str,
+    errors: &mut Vec<FieldError>,
+) -> Result<Option<app::server::entities::user::Model>, Problem> {
+    let candidate = users::find_by_username(&state.db, username)
+        .await?
+        .filter(app::server::entities::user::Model::is_active);
+    let is_api_user = match &candidate {
+        Some(user) => {
+            app::server::entities::site_membership::Entity::find_by_id((site_id, user.id))
+                .one(&state.db)
+                .await
+                .map_err(ServiceError::from)?
+                .is_some_and(|m| m.is_api_user)
+        }
+        None => false,
+    };
+    if !is_api_user {
+        errors.push(FieldError::new(
+            "owner",
+            "Choose an active API user of this site.",
+        ));
+        return Ok(None);
+    }
+    Ok(candidate)
 }
 
 /// Reads a client; its `ETag` goes in `If-Match` of an edit or deletion.
@@ -259,6 +311,7 @@ async fn register(
     responses(
         (status = 200, description = "The client", body = ClientOut,
             headers(("ETag" = String, description = "The client's revision"))),
+        BadRequest,
         Unauthorized,
         NotFound,
     ))]
@@ -306,6 +359,8 @@ pub struct ClientChanges {
     responses(
         (status = 200, description = "Edited", body = ClientOut,
             headers(("ETag" = String, description = "The new revision"))),
+        UnsupportedMediaType,
+        BadRequest,
         Unauthorized,
         ReadOnly,
         NotFound,
@@ -324,6 +379,10 @@ pub async fn update(
     let changes: ClientChanges = body::json(&headers, &bytes)?;
     let current = find_client(&state, &caller, &client_id).await?;
     let current_scopes = clients::client_scopes(&state.db, current.id).await?;
+    // Fields left out are taken from this read, so even `If-Match: *` must find the client
+    // still as read here (otherwise a concurrent edit would be silently written back).
+    let read_revision = clients::revision(&current, &current_scopes);
+    let expected = precondition.expected().unwrap_or(&read_revision).to_owned();
     let mut errors = Vec::new();
     let mut field = |name: &str, problem: app::domain::Invalid| {
         errors.push(FieldError::new(name, problem.to_string()));
@@ -352,16 +411,12 @@ pub async fn update(
         Some(scopes) => ScopeSet::from_inputs(scopes)
             .map_err(|e| field("scopes", e))
             .ok(),
-        None => Some(current_scopes),
+        None => Some(current_scopes.clone()),
     };
     let owner = match &changes.owner {
-        Some(username) => match users::find_by_username(&state.db, username).await? {
-            Some(owner) => Some(owner.id),
-            None => {
-                errors.push(FieldError::new("owner", "No user by that name."));
-                None
-            }
-        },
+        Some(username) => api_user_of(&state, current.site_id, username, &mut errors)
+            .await?
+            .map(|owner| owner.id),
         None => None,
     };
     let (Some(name), Some(description), Some(redirect_uri), Some(scopes), true) =
@@ -381,7 +436,7 @@ pub async fn update(
             require_pkce: changes.require_pkce.unwrap_or(current.require_pkce),
             owner_user_id: owner,
         },
-        precondition.expected(),
+        Some(&expected),
     )
     .await?;
     let (out, tag) = client_out(&state, &updated).await?;
@@ -396,6 +451,7 @@ pub async fn update(
         ("If-Match" = String, Header, description = "The ETag of your last GET, or *")),
     responses(
         (status = 204, description = "Deleted"),
+        BadRequest,
         Unauthorized,
         ReadOnly,
         NotFound,

@@ -6,7 +6,7 @@ use super::{
     body,
     caller::Caller,
     problem::{Problem, responses::*},
-    shared::{ClientOut, audit_read, client_out, find_client, idempotent, with_etag},
+    shared::{Answer, ClientOut, audit_read, client_out, find_client, idempotent, with_etag},
 };
 use app::{
     domain::{Timestamp, secret_lifetime::LifetimeChoice},
@@ -64,11 +64,15 @@ pub struct RotatedSecret {
 /// Rotates the client's secret. Send `Idempotency-Key` to make retrying safe.
 #[utoipa::path(post, path = "/admin/v1/clients/{client_id}/secrets", tag = "credentials",
     security(("admin_token" = [])),
-    request_body = Rotation,
+    request_body(content = Option<Rotation>, description = "Optional: without a body, the current secret is retired at once and tokens are kept"),
     params(("client_id" = String, Path, description = "The Consumer Key"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry answer the first request again instead of rotating twice")),
     responses(
-        (status = 201, description = "Rotated; the secret is shown once", body = RotatedSecret),
+        (status = 201, description = "Rotated; the secret is shown once", body = RotatedSecret,
+            headers(("Idempotent-Replayed" = String, description = "true when this repeats the stored answer to the same Idempotency-Key"))),
+        Conflict,
+        UnsupportedMediaType,
+        BadRequest,
         Unauthorized,
         ReadOnly,
         NotFound,
@@ -82,46 +86,66 @@ pub async fn rotate(
     bytes: Bytes,
 ) -> Response {
     let path = format!("/admin/v1/clients/{client_id}/secrets");
-    let run = async {
-        let rotation: Rotation = if bytes.is_empty() {
-            Rotation::default()
-        } else {
-            body::json(&headers, &bytes)?
-        };
-        if !(0..=GRACE_MAX_SECONDS).contains(&rotation.grace_seconds) {
-            return Err(Problem::invalid("grace_seconds", "0 to 2592000 (30 days)."));
-        }
-        let client = find_client(&state, &caller, &client_id).await?;
-        let cx = ServiceContext::new(&state, &caller.0.acting);
-        let secret = secrets::rotate(
-            &cx,
-            client.id,
-            secrets::Rotation {
-                grace_seconds: rotation.grace_seconds,
-                existing: if rotation.revoke_tokens {
-                    secrets::ExistingTokens::RevokeAll
-                } else {
-                    secrets::ExistingTokens::Keep
-                },
-                lifetime: LifetimeChoice::SiteDefault,
-                even_if_in_use: rotation.even_if_in_use,
-            },
-        )
-        .await?;
-        let slots = secrets::slots(&state.db, client.id).await?;
-        let rotated = RotatedSecret {
-            client_id: client.client_id,
-            client_secret: secret.expose().to_owned(),
-            expires_at: slots
-                .first()
-                .and_then(|slot| slot.ends_at())
-                .map(|at| Timestamp(at).format_rfc3339()),
-            old_secret_valid_for_seconds: rotation.grace_seconds,
-            tokens_revoked: rotation.revoke_tokens,
-        };
-        Ok((StatusCode::CREATED, json!(rotated)))
-    };
+    let run = rotated(
+        state.clone(),
+        caller.clone(),
+        client_id,
+        headers.clone(),
+        bytes.clone(),
+    );
     idempotent(&state, &caller, &headers, ("POST", &path, &bytes), run).await
+}
+
+async fn rotated(
+    state: AppState,
+    caller: Caller,
+    client_id: String,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Answer, Problem> {
+    let rotation: Rotation = if bytes.is_empty() {
+        Rotation::default()
+    } else {
+        body::json(&headers, &bytes)?
+    };
+    if !(0..=GRACE_MAX_SECONDS).contains(&rotation.grace_seconds) {
+        return Err(Problem::invalid("grace_seconds", "0 to 2592000 (30 days)."));
+    }
+    let client = find_client(&state, &caller, &client_id).await?;
+    let cx = ServiceContext::new(&state, &caller.0.acting);
+    let secret = secrets::rotate(
+        &cx,
+        client.id,
+        secrets::Rotation {
+            grace_seconds: rotation.grace_seconds,
+            existing: if rotation.revoke_tokens {
+                secrets::ExistingTokens::RevokeAll
+            } else {
+                secrets::ExistingTokens::Keep
+            },
+            lifetime: LifetimeChoice::SiteDefault,
+            even_if_in_use: rotation.even_if_in_use,
+        },
+    )
+    .await?;
+    // Committed: from here on nothing may fail (the secret exists only in this answer).
+    let expires_at = secrets::slots(&state.db, client.id)
+        .await
+        .ok()
+        .and_then(|slots| slots.first().and_then(|slot| slot.ends_at()))
+        .map(|at| Timestamp(at).format_rfc3339());
+    let rotated = RotatedSecret {
+        client_id: client.client_id,
+        client_secret: secret.expose().to_owned(),
+        expires_at,
+        old_secret_valid_for_seconds: rotation.grace_seconds,
+        tokens_revoked: rotation.revoke_tokens,
+    };
+    Ok(Answer {
+        status: StatusCode::CREATED,
+        body: json!(rotated),
+        site_id: client.site_id,
+    })
 }
 
 /// One secret of a client, without its value.
@@ -149,6 +173,7 @@ pub struct SecretOut {
     params(("client_id" = String, Path, description = "The Consumer Key")),
     responses(
         (status = 200, description = "Its secrets", body = Vec<SecretOut>),
+        BadRequest,
         Unauthorized,
         NotFound,
     ))]
@@ -198,6 +223,8 @@ pub struct RetireQuery {
         ("secret_id" = Uuid, Path, description = "The secret's id"), RetireQuery),
     responses(
         (status = 204, description = "Retired"),
+        Conflict,
+        BadRequest,
         Unauthorized,
         ReadOnly,
         NotFound,
@@ -235,10 +262,12 @@ pub struct Disabling {
 /// Disables the client: its credentials are refused (`invalid_client`) until enabled.
 #[utoipa::path(post, path = "/admin/v1/clients/{client_id}/disable", tag = "credentials",
     security(("admin_token" = [])),
-    request_body = Disabling,
+    request_body(content = Option<Disabling>, description = "Optional: without a body, tokens are kept"),
     params(("client_id" = String, Path, description = "The Consumer Key")),
     responses(
         (status = 200, description = "Disabled", body = ClientOut),
+        UnsupportedMediaType,
+        BadRequest,
         Unauthorized,
         ReadOnly,
         NotFound,
@@ -269,6 +298,7 @@ pub async fn disable(
     params(("client_id" = String, Path, description = "The Consumer Key")),
     responses(
         (status = 200, description = "Enabled", body = ClientOut),
+        BadRequest,
         Unauthorized,
         ReadOnly,
         NotFound,
@@ -321,6 +351,7 @@ pub struct GrantOut {
     params(("client_id" = String, Path, description = "The Consumer Key")),
     responses(
         (status = 200, description = "Its live grants", body = Vec<GrantOut>),
+        BadRequest,
         Unauthorized,
         NotFound,
     ))]
@@ -358,6 +389,7 @@ pub async fn list_grants(
         ("grant_id" = Uuid, Path, description = "The grant's id")),
     responses(
         (status = 204, description = "Revoked"),
+        BadRequest,
         Unauthorized,
         ReadOnly,
         NotFound,

@@ -16,6 +16,7 @@ mod credentials;
 pub mod problem;
 mod shared;
 mod site_reads;
+mod site_writes;
 
 use app::server::AppState;
 use axum::{
@@ -37,7 +38,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
     info(
         title = "Latchkey admin API",
         version = "1",
-        description = "Manage a Latchkey site's API clients, their credentials and grants, and read its audit log, with an admin API token (Authorization: Bearer lkad_…). Errors are RFC 9457 problem details. Edits and deletions need If-Match with the ETag of a GET; creations accept an Idempotency-Key."
+        description = "Manage a Latchkey site's API clients, their credentials and grants, and read its audit log, with an admin API token (Authorization: Bearer lkad_…). Errors are RFC 9457 problem details. Editing or deleting a client needs If-Match with the ETag of its GET; registering a client, rotating a secret and creating a user accept an Idempotency-Key."
     ),
     modifiers(&AdminTokenScheme),
     tags(
@@ -79,8 +80,10 @@ fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(credentials::list_grants))
         .routes(routes!(credentials::revoke_grant))
         .routes(routes!(site_reads::sites))
-        .routes(routes!(site_reads::site_users))
-        .routes(routes!(site_reads::site_scopes))
+        .routes(routes!(site_reads::site_users, site_writes::create_user))
+        .routes(routes!(site_writes::set_roles))
+        .routes(routes!(site_reads::site_scopes, site_writes::add_scope))
+        .routes(routes!(site_writes::remove_scope))
         .routes(routes!(site_reads::site_alerts))
         .routes(routes!(site_reads::acknowledge_alert))
         .routes(routes!(site_reads::audit_events))
@@ -103,6 +106,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/v1/openapi.json", get(document))
         .route("/admin/v1", any(unknown))
         .route("/admin/v1/{*rest}", any(unknown))
+        .method_not_allowed_fallback(not_allowed)
 }
 
 async fn document() -> Response {
@@ -112,6 +116,15 @@ async fn document() -> Response {
         HeaderValue::from_static("application/json"),
     );
     response
+}
+
+async fn not_allowed() -> Response {
+    problem::Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        None,
+        "This route does not take that method: see /admin/v1/openapi.json.",
+    )
+    .into_response()
 }
 
 async fn unknown() -> Response {
@@ -135,6 +148,7 @@ mod tests {
             include_str!("clients.rs"),
             include_str!("credentials.rs"),
             include_str!("site_reads.rs"),
+            include_str!("site_writes.rs"),
             include_str!("shared.rs"),
             include_str!("caller.rs"),
             include_str!("body.rs"),
@@ -160,5 +174,9 @@ mod tests {
             document["components"]["securitySchemes"]["admin_token"]["scheme"],
             "bearer"
         );
+        // A rotation's body is optional, as the handler treats it.
+        let rotate = &document["paths"]["/admin/v1/clients/{client_id}/secrets"]["post"];
+        assert_ne!(rotate["requestBody"]["required"], true, "{rotate}");
+        assert!(rotate["responses"]["400"].is_object());
     }
 }

@@ -181,10 +181,23 @@ pub mod responses {
     #[response(status = 404, content_type = "application/problem+json")]
     pub struct NotFound(pub Problem);
 
-    /// A request with the same `Idempotency-Key` is still running.
+    /// Refused by the current state: a rule (a scope still in use, the site's last
+    /// administrator, the client's only secret), or a request with the same
+    /// `Idempotency-Key` still running.
     #[derive(IntoResponses)]
     #[response(status = 409, content_type = "application/problem+json")]
-    pub struct InProgress(pub Problem);
+    pub struct Conflict(pub Problem);
+
+    /// Malformed: a body that is not the operation's JSON, a query string that does not
+    /// parse, a malformed `If-Match` or `Idempotency-Key`, or a repeated header.
+    #[derive(IntoResponses)]
+    #[response(status = 400, content_type = "application/problem+json")]
+    pub struct BadRequest(pub Problem);
+
+    /// The body is not `application/json`.
+    #[derive(IntoResponses)]
+    #[response(status = 415, content_type = "application/problem+json")]
+    pub struct UnsupportedMediaType(pub Problem);
 
     /// It changed since the `If-Match` ETag.
     #[derive(IntoResponses)]

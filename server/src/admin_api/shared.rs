@@ -3,7 +3,7 @@
 
 use super::{caller::Caller, problem::Problem};
 use app::{
-    domain::Timestamp,
+    domain::{ScopeSet, Timestamp},
     server::{
         AppState, ServiceError,
         db::begin_write,
@@ -69,13 +69,12 @@ pub async fn find_client(
     Ok(caller.0.acting.require_client(&state.db, found.id).await?)
 }
 
-/// The client's JSON form and its `ETag` (its revision).
+/// The client's JSON form and its `ETag` (its revision), read from the database.
 pub async fn client_out(
     state: &AppState,
     client: &client::Model,
 ) -> Result<(ClientOut, String), ServiceError> {
     let scopes = clients::client_scopes(&state.db, client.id).await?;
-    let tag = clients::revision(client, &scopes);
     let site = site::Entity::find_by_id(client.site_id)
         .one(&state.db)
         .await?
@@ -86,6 +85,18 @@ pub async fn client_out(
         .await?
         .map(|u| u.username)
         .unwrap_or_default();
+    Ok(client_out_of(client, site, owner, &scopes))
+}
+
+/// The client's JSON form and `ETag` from what the caller already holds (no database read:
+/// after a creation has committed, its answer must not be able to fail).
+pub fn client_out_of(
+    client: &client::Model,
+    site: String,
+    owner: String,
+    scopes: &ScopeSet,
+) -> (ClientOut, String) {
+    let tag = clients::revision(client, scopes);
     let out = ClientOut {
         client_id: client.client_id.clone(),
         site,
@@ -101,7 +112,7 @@ pub async fn client_out(
         created_at: Timestamp(client.created_at).format_rfc3339(),
         updated_at: Timestamp(client.updated_at).format_rfc3339(),
     };
-    Ok((out, tag))
+    (out, tag)
 }
 
 /// `body` as JSON with `status` and the client's `ETag`.
@@ -119,15 +130,7 @@ pub async fn reachable_sites(
     state: &AppState,
     caller: &Caller,
 ) -> Result<Vec<site::Model>, ServiceError> {
-    let mut reachable = Vec::new();
-    for site in sites::list_all(&state.db).await? {
-        match caller.0.acting.require_site_admin(&state.db, site.id).await {
-            Ok(site) => reachable.push(site),
-            Err(ServiceError::NotFound) => {}
-            Err(error) => return Err(error),
-        }
-    }
-    Ok(reachable)
+    caller.0.acting.administered_sites(&state.db).await
 }
 
 /// The site `name`, if the caller reaches it; with no name, the caller's only site (a token
@@ -190,9 +193,21 @@ pub async fn audit_read(
     Ok(())
 }
 
+/// What a creation answers: status, body, and the site it is about (a replay re-checks it).
+pub struct Answer {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// JSON body.
+    pub body: serde_json::Value,
+    /// The site the created thing belongs to.
+    pub site_id: Uuid,
+}
+
 /// Runs a creation at most once per `Idempotency-Key` (if the request has one): a repeat of
 /// the same request gets the first answer, a parallel copy 409, another request with the
-/// same key 422.
+/// same key 422. `run` may fail only before it changes anything (a refusal releases the key);
+/// it runs to completion in its own task, so a client that hangs up cannot leave a change made
+/// but its answer unstored.
 pub async fn idempotent<F>(
     state: &AppState,
     caller: &Caller,
@@ -201,19 +216,21 @@ pub async fn idempotent<F>(
     run: F,
 ) -> Response
 where
-    F: Future<Output = Result<(StatusCode, serde_json::Value), Problem>>,
+    F: Future<Output = Result<Answer, Problem>> + Send + 'static,
 {
-    let Some(key) = headers.get("idempotency-key") else {
-        return match run.await {
-            Ok((status, body)) => (status, axum::Json(body)).into_response(),
-            Err(problem) => problem.into_response(),
-        };
+    let mut keys = headers.get_all("idempotency-key").iter();
+    let Some(key) = keys.next() else {
+        return answer(run.await);
     };
     let key = match key.to_str() {
-        Ok(key) if idempotency::is_valid_key(key) => key.to_owned(),
+        Ok(key) if idempotency::is_valid_key(key) && keys.next().is_none() => key.to_owned(),
         _ => {
-            return Problem::invalid("Idempotency-Key", "1 to 255 visible ASCII characters.")
-                .into_response();
+            return Problem::new(
+                StatusCode::BAD_REQUEST,
+                Some("malformed-idempotency-key"),
+                "Send one Idempotency-Key of 1 to 255 visible ASCII characters.",
+            )
+            .into_response();
         }
     };
     let token_id = caller.0.token.id;
@@ -222,7 +239,19 @@ where
     let now = state.clock.now();
     match idempotency::claim(&state.db, &state.keys, token_id, &key, &digest, now).await {
         Err(error) => Problem::from(error).into_response(),
-        Ok(Claim::Replay { status, body }) => {
+        Ok(Claim::Replay {
+            status,
+            body,
+            site_id,
+        }) => {
+            // Only while the token still reaches what the answer is about.
+            let reachable = match site_id {
+                Some(site_id) => caller.0.acting.require_site_admin(&state.db, site_id).await,
+                None => Err(ServiceError::NotFound),
+            };
+            if let Err(error) = reachable {
+                return Problem::from(error).into_response();
+            }
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
             let mut response = (status, body).into_response();
             let headers = response.headers_mut();
@@ -245,36 +274,41 @@ where
             "This Idempotency-Key was used for a different request.",
         )
         .into_response(),
-        Ok(Claim::Fresh) => match run.await {
-            Ok((status, body)) => {
-                let bytes = serde_json::to_vec(&body).unwrap_or_default();
-                if let Err(error) = idempotency::complete(
-                    &state.db,
-                    &state.keys,
-                    token_id,
-                    &key,
-                    status.as_u16(),
-                    &bytes,
-                )
-                .await
-                {
-                    // The change is made: answer it; a retry will see "in progress" until
-                    // the key is forgotten, never a second creation.
-                    tracing::error!(error = %error.chain(), "storing an idempotent answer");
+        Ok(Claim::Fresh) => {
+            let (db, keys) = (state.db.clone(), state.keys.clone());
+            let settled = tokio::spawn(async move {
+                let result = run.await;
+                let stored = match &result {
+                    Ok(done) => {
+                        let bytes = serde_json::to_vec(&done.body).unwrap_or_default();
+                        let answer = (done.status.as_u16(), bytes.as_slice(), done.site_id);
+                        idempotency::complete(&db, &keys, token_id, &key, answer).await
+                    }
+                    Err(_) => idempotency::release(&db, token_id, &key).await,
+                };
+                if let Err(error) = stored {
+                    // A stored claim without its answer keeps saying "in progress" until it
+                    // is forgotten: never a second creation.
+                    tracing::error!(error = %error.chain(), "settling an idempotency key");
                 }
-                let mut response = (status, bytes).into_response();
-                response.headers_mut().insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                );
-                response
-            }
-            Err(problem) => {
-                if let Err(error) = idempotency::release(&state.db, token_id, &key).await {
-                    tracing::error!(error = %error.chain(), "releasing an idempotency key");
+                result
+            })
+            .await;
+            match settled {
+                Ok(result) => answer(result),
+                Err(error) => {
+                    tracing::error!(%error, "an idempotent creation's task failed");
+                    Problem::from(ServiceError::Unexpected("creation task failed".into()))
+                        .into_response()
                 }
-                problem.into_response()
             }
-        },
+        }
+    }
+}
+
+fn answer(result: Result<Answer, Problem>) -> Response {
+    match result {
+        Ok(done) => (done.status, axum::Json(done.body)).into_response(),
+        Err(problem) => problem.into_response(),
     }
 }

@@ -44,6 +44,7 @@ pub struct SiteOut {
     security(("admin_token" = [])),
     responses(
         (status = 200, description = "Its sites", body = Vec<SiteOut>),
+        BadRequest,
         Unauthorized,
     ))]
 pub async fn sites(State(state): State<AppState>, caller: Caller) -> Result<Response, Problem> {
@@ -80,6 +81,7 @@ pub struct SiteUserOut {
     params(("site" = String, Path, description = "The site's name")),
     responses(
         (status = 200, description = "Its users", body = Vec<SiteUserOut>),
+        BadRequest,
         Unauthorized,
         NotFound,
     ))]
@@ -105,8 +107,9 @@ pub async fn site_users(
     Ok(axum::Json(out).into_response())
 }
 
-/// A scope of a site's catalogue.
-#[derive(Debug, Serialize, ToSchema)]
+/// A scope of a site's catalogue (also the body that adds one).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ScopeOut {
     /// Its name.
     pub name: String,
@@ -120,6 +123,7 @@ pub struct ScopeOut {
     params(("site" = String, Path, description = "The site's name")),
     responses(
         (status = 200, description = "Its scopes", body = Vec<ScopeOut>),
+        BadRequest,
         Unauthorized,
         NotFound,
     ))]
@@ -162,6 +166,7 @@ pub struct AlertOut {
     params(("site" = String, Path, description = "The site's name")),
     responses(
         (status = 200, description = "Its open alerts", body = Vec<AlertOut>),
+        BadRequest,
         Unauthorized,
         NotFound,
     ))]
@@ -192,6 +197,7 @@ pub async fn site_alerts(
     params(("alert_id" = i64, Path, description = "The alert's id")),
     responses(
         (status = 204, description = "Acknowledged"),
+        BadRequest,
         Unauthorized,
         ReadOnly,
         NotFound,
@@ -285,6 +291,7 @@ pub struct AuditEventPage {
     params(AuditQuery),
     responses(
         (status = 200, description = "A page of events", body = AuditEventPage),
+        BadRequest,
         Unauthorized,
         NotFound,
         Refused,

@@ -189,6 +189,15 @@ async fn every_documented_operation_answers_as_its_document_says() {
             ("get", "/admin/v1/sites", "/admin/v1/sites".into(), None, 200),
             ("get", "/admin/v1/sites/{site}/users", "/admin/v1/sites/Acme/users".into(), None, 200),
             ("get", "/admin/v1/sites/{site}/scopes", "/admin/v1/sites/Acme/scopes".into(), None, 200),
+            ("post", "/admin/v1/sites/{site}/users", "/admin/v1/sites/Acme/users".into(), Some(json!({
+                "username": "dave", "email": "dave@example.com", "password": "a sturdy long passphrase",
+                "api_user": true,
+            })), 201),
+            ("put", "/admin/v1/sites/{site}/users/{username}/roles", "/admin/v1/sites/Acme/users/dave/roles".into(),
+                Some(json!({"site_admin": true, "api_user": false})), 204),
+            ("post", "/admin/v1/sites/{site}/scopes", "/admin/v1/sites/Acme/scopes".into(),
+                Some(json!({"name": "reports", "description": "Read reports"})), 201),
+            ("delete", "/admin/v1/sites/{site}/scopes/{scope}", "/admin/v1/sites/Acme/scopes/reports".into(), None, 204),
             ("get", "/admin/v1/sites/{site}/alerts", "/admin/v1/sites/Acme/alerts".into(), None, 200),
             ("post", "/admin/v1/alerts/{alert_id}/acknowledge", "/admin/v1/alerts/{alert}/acknowledge".into(), None, 204),
             ("get", "/admin/v1/clients", "/admin/v1/clients".into(), None, 200),
@@ -988,6 +997,171 @@ async fn a_token_reported_leaked_is_revoked_and_the_site_alerted() {
                     && a["summary"].as_str().unwrap().contains("reported leaked")),
             "{alerts}"
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_database_writer_without_the_keys_cannot_plant_a_token() {
+    on_each_backend(async |app| {
+        fixture(app, "bob", false).await;
+        // A row as a writer without the master key could make it: the token's bare digest.
+        let planted = app::server::crypto::tokens::generate(
+            app::server::crypto::tokens::TokenKind::AdminToken,
+        )
+        .unwrap();
+        let alice = users::find_by_username(&app.state.db, ADMIN)
+            .await
+            .unwrap()
+            .unwrap();
+        let site = sites::find_by_name(&app.state.db, "Acme")
+            .await
+            .unwrap()
+            .unwrap();
+        let id = uuid::Uuid::now_v7();
+        use app::server::entities::{admin_token, admin_token_site};
+        use sea_orm::ActiveValue::Set;
+        admin_token::Entity::insert(admin_token::ActiveModel {
+            id: Set(id),
+            user_id: Set(alice.id),
+            name: Set("planted".into()),
+            token_digest: Set(app::server::crypto::tokens::digest(&planted)),
+            hint: Set("xxxx".into()),
+            can_write: Set(true),
+            created_by_label: Set("nobody".into()),
+            created_at: Set(0),
+            expires_at: Set(i64::MAX),
+            last_used_at: Set(None),
+            last_used_from: Set(None),
+            revoked_at: Set(None),
+        })
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+        admin_token_site::Entity::insert(admin_token_site::ActiveModel {
+            token_id: Set(id),
+            site_id: Set(site.id),
+        })
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+        let (status, ..) = call(
+            app,
+            Some(&planted),
+            Method::GET,
+            "/admin/v1/sites",
+            &[],
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn changing_ones_own_password_or_signing_out_everywhere_revokes_ones_tokens() {
+    on_each_backend(async |app| {
+        fixture(app, "bob", false).await;
+        let first = admin_token(app, ADMIN, &["Acme"], false).await;
+        let csrf = app.csrf().await;
+        app.call_json("sign_out_everywhere", &[("csrf", &csrf)], StatusCode::OK)
+            .await;
+        let (status, ..) = call(app, Some(&first), Method::GET, "/admin/v1/sites", &[], None).await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "sign out everywhere, {}",
+            app.backend
+        );
+
+        let second = admin_token(app, ADMIN, &["Acme"], false).await;
+        let alice = users::find_by_username(&app.state.db, ADMIN)
+            .await
+            .unwrap()
+            .unwrap();
+        app::server::services::account::change_own_password(
+            &app.state,
+            &alice,
+            crate::helpers::ADMIN_PASSWORD,
+            "an entirely different passphrase",
+            None,
+        )
+        .await
+        .unwrap();
+        let (status, ..) = call(
+            app,
+            Some(&second),
+            Method::GET,
+            "/admin/v1/sites",
+            &[],
+            None,
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "own password change, {}",
+            app.backend
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_stored_answer_is_replayed_only_while_the_token_still_reaches_its_site() {
+    on_each_backend(async |app| {
+        let fixture = fixture(app, "bob", false).await;
+        let acme = site_id(app).await;
+        add_user(app, "carol", &[(&acme, true, false)], StatusCode::OK).await;
+        let token = admin_token(app, "carol", &["Acme"], true).await;
+        let key = [("idempotency-key", "once".to_owned())];
+        let body = json!({"name": "Kept", "description": "d", "redirect_uri": "https://k.example.com/cb", "owner": fixture.username, "accept_terms": true});
+        let (status, ..) = call(app, Some(&token), Method::POST, "/admin/v1/clients", &key, Some(&body)).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let carol = users::find_by_username(&app.state.db, "carol").await.unwrap().unwrap();
+        use app::server::entities::site_membership as membership;
+        membership::Entity::update_many()
+            .col_expr(membership::Column::IsSiteAdmin, sea_orm::sea_query::Expr::value(false))
+            .filter(membership::Column::UserId.eq(carol.id))
+            .exec(&app.state.db)
+            .await
+            .unwrap();
+        let (status, _, problem) = call(app, Some(&token), Method::POST, "/admin/v1/clients", &key, Some(&body)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{problem}");
+        assert!(!problem.to_string().contains("lkcs_"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_owner_from_another_site_is_refused_like_an_unknown_name() {
+    on_each_backend(async |app| {
+        let fixture = fixture(app, "bob", false).await;
+        let beta = create_site(app, "Beta").await;
+        add_user(app, "stranger", &[(&beta, false, true)], StatusCode::OK).await;
+        let token = admin_token(app, ADMIN, &["Acme"], true).await;
+        let mut messages = Vec::new();
+        for owner in ["stranger", "nobody-at-all"] {
+            let body = json!({"name": "X", "description": "d", "redirect_uri": "https://x.example.com/cb", "owner": owner, "accept_terms": true});
+            let (status, _, problem) = call(app, Some(&token), Method::POST, "/admin/v1/clients", &[], Some(&body)).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+            messages.push(problem["errors"].clone());
+        }
+        assert_eq!(messages[0], messages[1]);
+        let client = format!("/admin/v1/clients/{}", fixture.client_id);
+        let mut answers = Vec::new();
+        for owner in ["stranger", "nobody-at-all"] {
+            let (status, _, problem) = call(app, Some(&token), Method::PATCH, &client, &[("if-match", "*".into())], Some(&json!({"owner": owner}))).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+            answers.push(problem["errors"].clone());
+        }
+        assert_eq!(answers[0], answers[1]);
+        // Wrong method, repeated If-Match: problem details too.
+        let (status, ..) = call(app, Some(&token), Method::PUT, &client, &[], None).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+        let (status, ..) = call(app, Some(&token), Method::PATCH, &client, &[("if-match", "*".into()), ("if-match", "*".into())], Some(&json!({}))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
     })
     .await;
 }

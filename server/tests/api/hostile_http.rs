@@ -536,7 +536,7 @@ async fn hostile_input_to_every_endpoint_and_server_function_gets_a_clean_refusa
             "even_if_in_use",
         ];
         for (template, item) in document["paths"].as_object().unwrap() {
-            for method in ["get", "post", "patch", "delete"] {
+            for method in ["get", "post", "put", "patch", "delete"] {
                 if item.get(method).is_none() {
                     continue;
                 }
@@ -549,6 +549,8 @@ async fn hostile_input_to_every_endpoint_and_server_function_gets_a_clean_refusa
                         ("{secret_id}", "00000000-0000-0000-0000-000000000000"),
                         ("{grant_id}", "not-a-uuid"),
                         ("{alert_id}", "-1"),
+                        ("{username}", crate::helpers::ADMIN),
+                        ("{scope}", "profile"),
                     ] {
                         // A DELETE never names the real client: it would (rightly) succeed.
                         let value = if method != "delete" && g.chance(50) {

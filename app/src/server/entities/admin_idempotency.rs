@@ -13,13 +13,17 @@ pub struct Model {
     pub key: String,
     /// SHA-256 of method, path and body: the same key with another request is refused.
     pub request_digest: String,
+    /// The site the answer is about: a replay is refused once the token no longer reaches it.
+    pub site_id: Option<Uuid>,
     /// The answer's HTTP status; `None` while the first request is still running.
     pub status: Option<i32>,
     /// The answer's body, sealed under the secret-encryption key (it may hold a new secret).
     pub body_sealed: Option<String>,
+    /// When the key was claimed (Unix seconds); forgotten a day later.
     pub created_at: i64,
 }
 
+/// No relations declared: queries join by id.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 

@@ -12,6 +12,7 @@ pub struct Model {
     pub site_id: Uuid,
 }
 
+/// No relations declared: queries join by id.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 

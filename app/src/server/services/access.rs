@@ -4,7 +4,7 @@
 
 use crate::server::{
     ServiceError,
-    entities::{client, site, site_membership as membership},
+    entities::{admin_token, client, site, site_membership as membership},
     services::audit::Actor,
 };
 use sea_orm::{
@@ -108,10 +108,24 @@ impl Acting {
         conn: &impl ConnectionTrait,
         site_id: Uuid,
     ) -> Result<site::Model, ServiceError> {
-        if let Principal::AdminToken { sites, .. } = &self.principal
-            && !sites.contains(&site_id)
+        if let Principal::AdminToken {
+            sites, token_id, ..
+        } = &self.principal
         {
-            return Err(ServiceError::NotFound);
+            if !sites.contains(&site_id) {
+                return Err(ServiceError::NotFound);
+            }
+            // Checked again here, in the action's own transaction (and held against a
+            // revocation on PostgreSQL): a token revoked while its request was in flight
+            // changes nothing.
+            let live = admin_token::Entity::find_by_id(*token_id)
+                .filter(admin_token::Column::RevokedAt.is_null())
+                .lock_shared()
+                .one(conn)
+                .await?;
+            if live.is_none() {
+                return Err(ServiceError::NotFound);
+            }
         }
         if let Some(user_id) = self.admin_id() {
             let is_admin = membership::Entity::find_by_id((site_id, user_id))
@@ -162,6 +176,30 @@ impl Acting {
             .ok_or(ServiceError::NotFound)?;
         self.require_site_admin(conn, client.site_id).await?;
         Ok(client)
+    }
+}
+
+impl Acting {
+    /// The sites this principal administers, by name: every site for the operator, an
+    /// administrator's own, and for a token those of its sites its administrator still
+    /// administers. The one statement of "reach" for lists (single checks use
+    /// [`Acting::require_site_admin`]).
+    pub async fn administered_sites(
+        &self,
+        conn: &impl ConnectionTrait,
+    ) -> Result<Vec<site::Model>, ServiceError> {
+        match &self.principal {
+            Principal::Operator => Ok(site::Entity::find()
+                .order_by_asc(site::Column::NameKey)
+                .all(conn)
+                .await?),
+            Principal::Admin { user_id, .. } => administered_sites(conn, *user_id).await,
+            Principal::AdminToken { user_id, sites, .. } => Ok(administered_sites(conn, *user_id)
+                .await?
+                .into_iter()
+                .filter(|site| sites.contains(&site.id))
+                .collect()),
+        }
     }
 }
 

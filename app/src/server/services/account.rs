@@ -10,7 +10,8 @@ use crate::server::{
     entities::user,
     keys::Keys,
     services::{
-        access::Acting,
+        access::{Acting, Principal},
+        admin_tokens,
         audit::{self, Action, NewEvent, Target},
         sign_in::{self, Door},
         users,
@@ -84,7 +85,8 @@ pub async fn change_own_password_at(
         ));
     }
     let sites = users::site_ids(&txn, user.id).await?;
-    let generation = users::store_password(&txn, current.clone(), hash, now).await?;
+    let (generation, tokens_revoked) =
+        users::store_password(&txn, current.clone(), hash, now).await?;
     audit::record_on_sites(
         &txn,
         &state.keys,
@@ -99,7 +101,10 @@ pub async fn change_own_password_at(
             ),
         )
         .target(Target::user(&current))
-        .details(json!({"session_generation": generation})),
+        .details(json!({
+            "session_generation": generation,
+            "admin_tokens_revoked": tokens_revoked,
+        })),
         now,
     )
     .await?;
@@ -115,7 +120,8 @@ pub async fn end_own_sessions(
     acting: &Acting,
     now: Timestamp,
 ) -> Result<(), ServiceError> {
-    let Some(user_id) = acting.admin_id() else {
+    // A person signed in, never a token acting for them.
+    let Principal::Admin { user_id, .. } = acting.principal else {
         return Err(ServiceError::Forbidden);
     };
     let txn = begin_write(db).await?;
@@ -132,6 +138,8 @@ pub async fn end_own_sessions(
         .filter(user::Column::Id.eq(user_id))
         .exec(&txn)
         .await?;
+    // Whoever had a session may have made a token with it: those go too.
+    let tokens_revoked = admin_tokens::revoke_all_of_user(&txn, user_id, now).await?;
     audit::record_on_sites(
         &txn,
         keys,
@@ -143,7 +151,10 @@ pub async fn end_own_sessions(
             format!("{} signed out of every session", current.username),
         )
         .target(Target::user(&current))
-        .details(json!({"session_generation": generation})),
+        .details(json!({
+            "session_generation": generation,
+            "admin_tokens_revoked": tokens_revoked,
+        })),
         now,
     )
     .await?;

@@ -299,10 +299,7 @@ pub async fn overview(
     conn: &impl ConnectionTrait,
     acting: &Acting,
 ) -> Result<Vec<(site::Model, u64)>, ServiceError> {
-    let sites = match acting.admin_id() {
-        Some(admin) => crate::server::services::access::administered_sites(conn, admin).await?,
-        None => list_all(conn).await?,
-    };
+    let sites = acting.administered_sites(conn).await?;
     let mut rows = Vec::with_capacity(sites.len());
     for site in sites {
         // Deleted users keep their memberships for a restore, but are no longer members.

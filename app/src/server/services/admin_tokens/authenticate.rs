@@ -1,12 +1,14 @@
 //! Who is calling the admin API: the `Authorization: Bearer lkad_…` token, checked on every
 //! request against its digest, expiry, revocation and its administrator's account.
 
+use super::stored::{find_by_token, token_sites};
 use crate::domain::Timestamp;
 use crate::server::{
     ServiceError,
     crypto::tokens::{self, TokenKind},
     db::begin_write,
     entities::{admin_token, user},
+    keys::Keys,
     services::access::{Acting, Principal},
 };
 use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
@@ -47,6 +49,7 @@ pub enum AdminTokenRefused {
 /// Checks `presented` and, when it is a live token, records its use (at most once a minute).
 pub async fn authenticate(
     db: &DatabaseConnection,
+    keys: &Keys,
     presented: &str,
     address: Option<String>,
     now: Timestamp,
@@ -54,11 +57,7 @@ pub async fn authenticate(
     if !tokens::is_well_formed(TokenKind::AdminToken, presented) {
         return Ok(Err(AdminTokenRefused::Malformed));
     }
-    let Some(token) = admin_token::Entity::find()
-        .filter(admin_token::Column::TokenDigest.eq(tokens::digest(presented)))
-        .one(db)
-        .await?
-    else {
+    let Some(token) = find_by_token(db, keys, presented).await? else {
         return Ok(Err(AdminTokenRefused::Unknown));
     };
     if token.revoked_at.is_some() {
@@ -74,7 +73,7 @@ pub async fn authenticate(
     else {
         return Ok(Err(AdminTokenRefused::OwnerInactive));
     };
-    let sites = super::token_sites(db, token.id).await?;
+    let sites = token_sites(db, token.id).await?;
     let address = address.map(|a| a.chars().take(ADDRESS_MAX).collect::<String>());
     note_use(db, &token, address.as_deref(), now).await?;
     Ok(Ok(AdminTokenGrant {

@@ -4,8 +4,10 @@
 //! The key is claimed *before* the creation runs, by an insert that only one of several
 //! parallel copies wins; the others see "in progress" (409) until the answer is stored. The
 //! answer may hold a new client secret, so it is stored sealed under the secret-encryption key,
-//! bound to the token and key, and forgotten after [`KEEP_SECONDS`]. A key used again with a
-//! different request is refused (422), never answered with another request's result.
+//! bound to the token and key, with the site it is about (a replay re-checks that the token
+//! still reaches it), and forgotten after [`KEEP_SECONDS`] (by the housekeeping loop) or when
+//! the token is revoked. A key used again with a different request is refused (422), never
+//! answered with another request's result.
 
 use crate::domain::Timestamp;
 use crate::server::{
@@ -16,7 +18,7 @@ use crate::server::{
     keys::Keys,
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     sea_query::OnConflict,
 };
 use uuid::Uuid;
@@ -31,12 +33,15 @@ pub const KEY_MAX: usize = 255;
 pub enum Claim {
     /// The key is new: run the request, then [`complete`] (or [`release`] on failure).
     Fresh,
-    /// The same request was answered already: send this again.
+    /// The same request was answered already: send this again (if the token still reaches
+    /// `site_id`).
     Replay {
         /// HTTP status.
         status: u16,
         /// JSON body.
         body: Vec<u8>,
+        /// The site the answer is about.
+        site_id: Option<Uuid>,
     },
     /// The same key is being answered right now.
     InProgress,
@@ -79,6 +84,7 @@ pub async fn claim(
         token_id: Set(token_id),
         key: Set(key.to_owned()),
         request_digest: Set(digest.to_owned()),
+        site_id: Set(None),
         status: Set(None),
         body_sealed: Set(None),
         created_at: Set(now.unix()),
@@ -102,6 +108,7 @@ pub async fn claim(
             (Some(status), Some(sealed)) => Claim::Replay {
                 status: u16::try_from(status).unwrap_or(500),
                 body: secret_box::open(&keys.secret_encryption, &sealed, &context(token_id, key))?,
+                site_id: existing.site_id,
             },
             _ => Claim::InProgress,
         }
@@ -110,21 +117,22 @@ pub async fn claim(
     Ok(found)
 }
 
-/// Stores the answer to a [`Claim::Fresh`] request.
+/// Stores the answer to a [`Claim::Fresh`] request, about `site_id`.
 pub async fn complete(
     db: &DatabaseConnection,
     keys: &Keys,
     token_id: Uuid,
     key: &str,
-    status: u16,
-    body: &[u8],
+    answer: (u16, &[u8], Uuid),
 ) -> Result<(), ServiceError> {
+    let (status, body, site_id) = answer;
     let sealed = secret_box::seal(&keys.secret_encryption, body, &context(token_id, key))?;
     let txn = begin_write(db).await?;
     row::Entity::update_many()
         .set(row::ActiveModel {
             status: Set(Some(i32::from(status))),
             body_sealed: Set(Some(sealed)),
+            site_id: Set(Some(site_id)),
             ..Default::default()
         })
         .filter(row::Column::TokenId.eq(token_id))
@@ -149,6 +157,27 @@ pub async fn release(
         .exec(&txn)
         .await?;
     txn.commit().await?;
+    Ok(())
+}
+
+/// Forgets every answer older than [`KEEP_SECONDS`], of every token.
+pub async fn forget_expired(db: &DatabaseConnection, now: Timestamp) -> Result<u64, ServiceError> {
+    let txn = begin_write(db).await?;
+    let forgotten = row::Entity::delete_many()
+        .filter(row::Column::CreatedAt.lt(now.unix() - KEEP_SECONDS))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    txn.commit().await?;
+    Ok(forgotten)
+}
+
+/// Forgets every answer of tokens of `which` (a revoked token's, in its revocation).
+pub(super) async fn forget_tokens(
+    conn: &impl ConnectionTrait,
+    which: sea_orm::Condition,
+) -> Result<(), ServiceError> {
+    row::Entity::delete_many().filter(which).exec(conn).await?;
     Ok(())
 }
 

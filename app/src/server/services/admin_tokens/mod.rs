@@ -14,15 +14,19 @@
 
 mod authenticate;
 pub mod idempotency;
+mod stored;
 
 pub use authenticate::{AdminTokenGrant, AdminTokenRefused, authenticate};
+use stored::{find_by_token, token_sites};
 
 use crate::domain::{AdminTokenName, Timestamp};
 use crate::server::{
     ServiceError,
     crypto::tokens::{self, Secret, TokenKind},
     db::begin_write,
-    entities::{admin_token, admin_token_site, site, site_membership as membership, user},
+    entities::{
+        admin_idempotency, admin_token, admin_token_site, site, site_membership as membership, user,
+    },
     services::{
         access::Principal,
         alerts::{self, AlertKind, AlertSubject},
@@ -127,7 +131,7 @@ pub async fn create(
         id: Uuid::now_v7(),
         user_id: owner.id,
         name: new.name.as_str().to_owned(),
-        token_digest: tokens::digest(secret.expose()),
+        token_digest: stored::verifier(cx.keys, secret.expose()),
         hint: secret.hint(),
         can_write: new.write,
         created_by_label: cx.acting.actor().label,
@@ -223,6 +227,19 @@ pub async fn revoke_all_of_user(
         .filter(admin_token::Column::RevokedAt.is_null())
         .exec(conn)
         .await?;
+    idempotency::forget_tokens(
+        conn,
+        sea_orm::Condition::all().add(
+            admin_idempotency::Column::TokenId.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(admin_token::Column::Id)
+                    .from(admin_token::Entity)
+                    .and_where(admin_token::Column::UserId.eq(user_id))
+                    .to_owned(),
+            ),
+        ),
+    )
+    .await?;
     Ok(revoked.rows_affected)
 }
 
@@ -330,21 +347,12 @@ async fn mark_revoked(
         .filter(admin_token::Column::RevokedAt.is_null())
         .exec(conn)
         .await?;
+    idempotency::forget_tokens(
+        conn,
+        sea_orm::Condition::all().add(admin_idempotency::Column::TokenId.eq(token_id)),
+    )
+    .await?;
     Ok(revoked.rows_affected == 1)
-}
-
-/// The sites token `token_id` names.
-pub(crate) async fn token_sites(
-    conn: &impl ConnectionTrait,
-    token_id: Uuid,
-) -> Result<Vec<Uuid>, ServiceError> {
-    Ok(admin_token_site::Entity::find()
-        .filter(admin_token_site::Column::TokenId.eq(token_id))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|link| link.site_id)
-        .collect())
 }
 
 fn token_target(token: &admin_token::Model) -> Target {
@@ -378,11 +386,7 @@ pub async fn revoke_reported(
     reporter: Actor,
     now: Timestamp,
 ) -> Result<Option<bool>, ServiceError> {
-    let Some(token) = admin_token::Entity::find()
-        .filter(admin_token::Column::TokenDigest.eq(tokens::digest(presented)))
-        .one(db)
-        .await?
-    else {
+    let Some(token) = find_by_token(db, keys, presented).await? else {
         return Ok(None);
     };
     if token.revoked_at.is_some() || token.expires_at <= now.unix() {

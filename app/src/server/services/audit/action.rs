@@ -156,6 +156,6 @@ actions! {
     AdminTokenCreated => "admin_token.created",
     /// An admin API token was revoked.
     AdminTokenRevoked => "admin_token.revoked",
-    /// An automation read through the admin API (method, route and answer in the details).
+    /// An automation read through the admin API (what it read, in the details).
     AdminApiRead => "admin_api.read",
 }

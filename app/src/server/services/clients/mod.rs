@@ -95,9 +95,9 @@ pub async fn update_if(
     let txn = begin_write(db).await?;
     revision::lock(&txn, client_uuid).await?;
     let current = acting.require_client(&txn, client_uuid).await?;
-    let scopes = allowed_scopes(&txn, current.site_id, &changes.scopes).await?;
     let old_scopes = client_scopes(&txn, client_uuid).await?;
     revision::expect(&current, &old_scopes, expected)?;
+    let scopes = allowed_scopes(&txn, current.site_id, &changes.scopes).await?;
     let mut changed = serde_json::Map::new();
     let mut note = |field: &str, from: serde_json::Value, to: serde_json::Value| {
         if from != to {

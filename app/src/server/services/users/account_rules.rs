@@ -10,8 +10,8 @@ use crate::server::{
     services::access::Acting,
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, RelationTrait, sea_query::Expr,
+    ColumnTrait, ConnectionTrait, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QuerySelect,
+    RelationTrait, sea_query::Expr,
 };
 use std::collections::BTreeSet;
 use uuid::Uuid;
@@ -96,15 +96,7 @@ async fn view_of(
         .filter(membership::Column::UserId.eq(user_id))
         .all(conn)
         .await?;
-    let viewer_sites = match acting.admin_id() {
-        Some(admin) => crate::server::services::access::administered_sites(conn, admin).await?,
-        None => {
-            site::Entity::find()
-                .order_by_asc(site::Column::NameKey)
-                .all(conn)
-                .await?
-        }
-    };
+    let viewer_sites = acting.administered_sites(conn).await?;
     let administered: BTreeSet<Uuid> = viewer_sites.iter().map(|s| s.id).collect();
     if !memberships
         .iter()

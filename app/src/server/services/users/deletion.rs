@@ -131,6 +131,8 @@ pub async fn delete(cx: &ServiceContext<'_>, user_id: Uuid) -> Result<(), Servic
     update.session_generation = Set(generation + 1);
     update.updated_at = Set(now.unix());
     update.update(&txn).await?;
+    // Their admin API tokens end too; a restore does not bring them back.
+    crate::server::services::admin_tokens::revoke_all_of_user(&txn, user_id, now).await?;
     // Only where they were an administrator: a site that never had one (made by the CLI)
     // does not stop the deletion of an API user.
     ensure_sites_keep_an_admin(&txn, &administered_by(&txn, user_id).await?).await?;

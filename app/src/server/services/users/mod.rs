@@ -526,9 +526,7 @@ pub async fn reset_password(
     let hash = hasher.hash(&password).await?;
     let txn = begin_write(db).await?;
     let (current, sites) = require_account_manager(&txn, acting, user_id).await?;
-    let generation = store_password(&txn, current.clone(), hash, now).await?;
-    // A reset is how an account is taken back: what the old password could make goes too.
-    let tokens_revoked = admin_tokens::revoke_all_of_user(&txn, current.id, now).await?;
+    let (generation, tokens_revoked) = store_password(&txn, current.clone(), hash, now).await?;
     audit::record_on_sites(
         &txn,
         keys,
@@ -556,13 +554,16 @@ pub async fn reset_password(
 }
 
 /// Stores a new password hash and moves the user's session generation on, which ends every
-/// session started before; returns the new generation.
+/// session started before, and revokes their admin API tokens: a new password is how an
+/// account is taken back, and what the old one could make goes with it. Returns the new
+/// generation and how many tokens were revoked.
 pub(crate) async fn store_password(
     conn: &impl ConnectionTrait,
     user: user::Model,
     hash: String,
     now: Timestamp,
-) -> Result<i64, ServiceError> {
+) -> Result<(i64, u64), ServiceError> {
+    let tokens_revoked = admin_tokens::revoke_all_of_user(conn, user.id, now).await?;
     let generation = user.session_generation + 1;
     let mut update = user.into_active_model();
     update.password_hash = Set(hash);
@@ -570,7 +571,7 @@ pub(crate) async fn store_password(
     update.updated_at = Set(now.unix());
     update.session_generation = Set(generation);
     update.update(conn).await?;
-    Ok(generation)
+    Ok((generation, tokens_revoked))
 }
 
 /// Disables (they can sign in nowhere and authorize nothing) or re-enables a user.
