@@ -19,7 +19,12 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
 /// Creates an admin token for `username` on `site_names` as the operator would.
-async fn admin_token(app: &TestApp, username: &str, site_names: &[&str], write: bool) -> String {
+pub async fn admin_token(
+    app: &TestApp,
+    username: &str,
+    site_names: &[&str],
+    write: bool,
+) -> String {
     let operator = Acting::operator();
     let cx = ServiceContext::new(&app.state, &operator);
     let user = users::find_by_username(&app.state.db, username)
@@ -49,6 +54,13 @@ async fn admin_token(app: &TestApp, username: &str, site_names: &[&str], write: 
     .await
     .unwrap();
     secret.expose().to_owned()
+}
+
+/// The status `GET /admin/v1/sites` answers `token` (is it live?).
+async fn sites_status(app: &TestApp, token: &str) -> StatusCode {
+    call(app, Some(token), Method::GET, "/admin/v1/sites", &[], None)
+        .await
+        .0
 }
 
 /// One admin API call.
@@ -403,7 +415,7 @@ async fn expired_revoked_malformed_and_orphaned_tokens_are_refused_alike() {
     on_each_backend(async |app| {
         fixture(app, "bob", false).await;
         let token = admin_token(app, ADMIN, &["Acme"], false).await;
-        let (status, ..) = call(app, Some(&token), Method::GET, "/admin/v1/sites", &[], None).await;
+        let status = sites_status(app, &token).await;
         assert_eq!(status, StatusCode::OK);
         // Last used is recorded.
         let alice = users::find_by_username(&app.state.db, ADMIN)
@@ -442,7 +454,7 @@ async fn expired_revoked_malformed_and_orphaned_tokens_are_refused_alike() {
 
         // Expired.
         app.state.clock.advance(31 * 86_400);
-        let (status, ..) = call(app, Some(&token), Method::GET, "/admin/v1/sites", &[], None).await;
+        let status = sites_status(app, &token).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         app.state.clock.advance(-31 * 86_400);
 
@@ -456,17 +468,9 @@ async fn expired_revoked_malformed_and_orphaned_tokens_are_refused_alike() {
         admin_tokens::revoke(&cx, second_row.token.id)
             .await
             .unwrap();
-        let (status, ..) = call(
-            app,
-            Some(&second),
-            Method::GET,
-            "/admin/v1/sites",
-            &[],
-            None,
-        )
-        .await;
+        let status = sites_status(app, &second).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
-        let (status, ..) = call(app, Some(&token), Method::GET, "/admin/v1/sites", &[], None).await;
+        let status = sites_status(app, &token).await;
         assert_eq!(
             status,
             StatusCode::OK,
@@ -871,7 +875,7 @@ async fn the_operator_creates_lists_and_revokes_tokens_from_the_command_line() {
         let id = listed[0]["id"].as_str().unwrap();
         let revoked = stdout_json(&latchkey(app, &["admin-token", "revoke", "--id", id]));
         assert!(revoked["revoked_at"].is_string());
-        let (status, ..) = call(app, Some(&token), Method::GET, "/admin/v1/sites", &[], None).await;
+        let status = sites_status(app, &token).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
 
         // Refusals: one line each, nothing on stdout.
@@ -924,7 +928,7 @@ async fn a_password_reset_revokes_the_accounts_tokens() {
         let acme = site_id(app).await;
         let carol = add_user(app, "carol", &[(&acme, true, false)], StatusCode::OK).await;
         let token = admin_token(app, "carol", &["Acme"], false).await;
-        let (status, ..) = call(app, Some(&token), Method::GET, "/admin/v1/sites", &[], None).await;
+        let status = sites_status(app, &token).await;
         assert_eq!(status, StatusCode::OK);
         let csrf = app.csrf().await;
         app.call_json(
@@ -938,7 +942,7 @@ async fn a_password_reset_revokes_the_accounts_tokens() {
             StatusCode::OK,
         )
         .await;
-        let (status, ..) = call(app, Some(&token), Method::GET, "/admin/v1/sites", &[], None).await;
+        let status = sites_status(app, &token).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{}", app.backend);
     })
     .await;
@@ -973,7 +977,7 @@ async fn a_token_reported_leaked_is_revoked_and_the_site_alerted() {
             !found.to_string().contains(&token),
             "the candidate is never echoed"
         );
-        let (status, ..) = call(app, Some(&token), Method::GET, "/admin/v1/sites", &[], None).await;
+        let status = sites_status(app, &token).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         let again = report(vec![token.clone()]).await;
         assert_eq!(again[0]["status"], "inactive");
@@ -1045,15 +1049,7 @@ async fn a_database_writer_without_the_keys_cannot_plant_a_token() {
         .exec(&app.state.db)
         .await
         .unwrap();
-        let (status, ..) = call(
-            app,
-            Some(&planted),
-            Method::GET,
-            "/admin/v1/sites",
-            &[],
-            None,
-        )
-        .await;
+        let status = sites_status(app, &planted).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     })
     .await;
@@ -1067,7 +1063,7 @@ async fn changing_ones_own_password_or_signing_out_everywhere_revokes_ones_token
         let csrf = app.csrf().await;
         app.call_json("sign_out_everywhere", &[("csrf", &csrf)], StatusCode::OK)
             .await;
-        let (status, ..) = call(app, Some(&first), Method::GET, "/admin/v1/sites", &[], None).await;
+        let status = sites_status(app, &first).await;
         assert_eq!(
             status,
             StatusCode::UNAUTHORIZED,
@@ -1089,15 +1085,7 @@ async fn changing_ones_own_password_or_signing_out_everywhere_revokes_ones_token
         )
         .await
         .unwrap();
-        let (status, ..) = call(
-            app,
-            Some(&second),
-            Method::GET,
-            "/admin/v1/sites",
-            &[],
-            None,
-        )
-        .await;
+        let status = sites_status(app, &second).await;
         assert_eq!(
             status,
             StatusCode::UNAUTHORIZED,

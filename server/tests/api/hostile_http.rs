@@ -290,36 +290,6 @@ async fn send_checked(
     *before = after;
 }
 
-/// A write token of the setup administrator on Acme, for the admin API's share of the run.
-async fn admin_token_for_hostile_run(app: &TestApp) -> String {
-    use app::server::services::{
-        access::Acting, admin_tokens, context::ServiceContext, sites, users,
-    };
-    let operator = Acting::operator();
-    let cx = ServiceContext::new(&app.state, &operator);
-    let user = users::find_by_username(&app.state.db, crate::helpers::ADMIN)
-        .await
-        .unwrap()
-        .unwrap();
-    let site = sites::find_by_name(&app.state.db, "Acme")
-        .await
-        .unwrap()
-        .unwrap();
-    let (_, secret) = admin_tokens::create(
-        &cx,
-        admin_tokens::NewAdminToken {
-            name: app::domain::AdminTokenName::parse("hostile").unwrap(),
-            user_id: user.id,
-            sites: vec![site.id],
-            write: true,
-            lifetime_seconds: 86_400,
-        },
-    )
-    .await
-    .unwrap();
-    secret.expose().to_owned()
-}
-
 #[tokio::test]
 async fn hostile_input_to_every_endpoint_and_server_function_gets_a_clean_refusal() {
     count_panics();
@@ -512,7 +482,8 @@ async fn hostile_input_to_every_endpoint_and_server_function_gets_a_clean_refusa
         }
         // The admin REST API, with a live write token: every operation its document lists,
         // with hostile path segments, JSON, headers and content types.
-        let token = admin_token_for_hostile_run(app).await;
+        let token =
+            crate::admin_api::admin_token(app, crate::helpers::ADMIN, &["Acme"], true).await;
         let document: serde_json::Value = app
             .client
             .get(format!("{}/admin/v1/openapi.json", app.base))
