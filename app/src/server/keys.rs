@@ -18,6 +18,9 @@ pub struct Keys {
     /// Keys the links of the audit chains (HMAC), so a database writer without it cannot
     /// recompute a chain after editing it.
     pub audit_chain: [u8; 32],
+    /// Keyed hash (verifier) of admin API tokens, so a database writer without it cannot
+    /// plant a working token.
+    pub admin_token_verifier: [u8; 32],
 }
 
 impl std::fmt::Debug for Keys {
@@ -36,6 +39,7 @@ impl Keys {
             anti_forgery: derive("latchkey/v1/anti-forgery"),
             audit: derive("latchkey/v1/audit-checkpoint"),
             audit_chain: derive("latchkey/v1/audit-chain-link"),
+            admin_token_verifier: derive("latchkey/v1/admin-token-verifier"),
         }
     }
 }
@@ -53,6 +57,7 @@ mod tests {
             keys.anti_forgery,
             keys.audit,
             keys.audit_chain,
+            keys.admin_token_verifier,
         ];
         for (i, a) in all.iter().enumerate() {
             for b in &all[i + 1..] {

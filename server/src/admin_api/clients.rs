@@ -12,7 +12,7 @@ use super::{
 };
 use app::{
     domain::{
-        ClientDescription, ClientName, RedirectUri, ScopeName, ScopeSet, Timestamp,
+        ClientDescription, ClientName, RedirectUri, ScopeSet, Timestamp,
         secret_lifetime::LifetimeChoice,
     },
     error::FieldError,
@@ -164,7 +164,7 @@ pub struct CreatedClient {
         UnsupportedMediaType,
         BadRequest,
         Unauthorized,
-        ReadOnly,
+        Forbidden,
         Conflict,
         Refused,
     ))]
@@ -214,8 +214,7 @@ async fn register(
             .ok();
     // What the service stores for "no scopes", so the answer can say it without a read.
     let scopes = match ScopeSet::from_inputs(&new.scopes) {
-        Ok(scopes) if scopes.is_empty() => ScopeSet::parse(ScopeName::PROFILE).ok(),
-        Ok(scopes) => Some(scopes),
+        Ok(scopes) => Some(clients::stored_scopes(&scopes)?),
         Err(e) => {
             field("scopes", e);
             None
@@ -355,14 +354,14 @@ pub struct ClientChanges {
     security(("admin_token" = [])),
     request_body = ClientChanges,
     params(("client_id" = String, Path, description = "The Consumer Key"),
-        ("If-Match" = String, Header, description = "The ETag of your last GET, or *")),
+        ("If-Match" = String, Header, description = "The ETag of your last GET, or * (still 412 if the client changed while this request was being read: fields left out are taken from that read)")),
     responses(
         (status = 200, description = "Edited", body = ClientOut,
             headers(("ETag" = String, description = "The new revision"))),
         UnsupportedMediaType,
         BadRequest,
         Unauthorized,
-        ReadOnly,
+        Forbidden,
         NotFound,
         Stale,
         Refused,
@@ -453,7 +452,7 @@ pub async fn update(
         (status = 204, description = "Deleted"),
         BadRequest,
         Unauthorized,
-        ReadOnly,
+        Forbidden,
         NotFound,
         Stale,
         IfMatchRequired,

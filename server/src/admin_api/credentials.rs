@@ -74,7 +74,7 @@ pub struct RotatedSecret {
         UnsupportedMediaType,
         BadRequest,
         Unauthorized,
-        ReadOnly,
+        Forbidden,
         NotFound,
         Refused,
     ))]
@@ -226,7 +226,7 @@ pub struct RetireQuery {
         Conflict,
         BadRequest,
         Unauthorized,
-        ReadOnly,
+        Forbidden,
         NotFound,
         Refused,
     ))]
@@ -269,7 +269,7 @@ pub struct Disabling {
         UnsupportedMediaType,
         BadRequest,
         Unauthorized,
-        ReadOnly,
+        Forbidden,
         NotFound,
     ))]
 pub async fn disable(
@@ -300,7 +300,7 @@ pub async fn disable(
         (status = 200, description = "Enabled", body = ClientOut),
         BadRequest,
         Unauthorized,
-        ReadOnly,
+        Forbidden,
         NotFound,
     ))]
 pub async fn enable(
@@ -391,7 +391,7 @@ pub async fn list_grants(
         (status = 204, description = "Revoked"),
         BadRequest,
         Unauthorized,
-        ReadOnly,
+        Forbidden,
         NotFound,
     ))]
 pub async fn revoke_grant(

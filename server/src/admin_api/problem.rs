@@ -171,10 +171,11 @@ pub mod responses {
     #[response(status = 401, content_type = "application/problem+json")]
     pub struct Unauthorized(pub Problem);
 
-    /// A read-only token asked for a change.
+    /// Not for this token: it is read-only, or the change concerns an administrator (those
+    /// are made, changed and removed in the console, with a password re-entered).
     #[derive(IntoResponses)]
     #[response(status = 403, content_type = "application/problem+json")]
-    pub struct ReadOnly(pub Problem);
+    pub struct Forbidden(pub Problem);
 
     /// No such thing within the token's reach (the two are not told apart).
     #[derive(IntoResponses)]

@@ -205,9 +205,10 @@ pub struct Answer {
 
 /// Runs a creation at most once per `Idempotency-Key` (if the request has one): a repeat of
 /// the same request gets the first answer, a parallel copy 409, another request with the
-/// same key 422. `run` may fail only before it changes anything (a refusal releases the key);
-/// it runs to completion in its own task, so a client that hangs up cannot leave a change made
-/// but its answer unstored.
+/// same key 422. `run` may fail only before it changes anything (a refusal releases the key).
+/// Claim, creation and stored answer run to their end in one task of their own, so a client
+/// that hangs up can neither leave a key claimed with nothing run, nor a change made with its
+/// answer unstored.
 pub async fn idempotent<F>(
     state: &AppState,
     caller: &Caller,
@@ -233,11 +234,27 @@ where
             .into_response();
         }
     };
-    let token_id = caller.0.token.id;
     let (method, path, body) = request;
     let digest = idempotency::request_digest(method, path, body);
+    let task = once(state.clone(), caller.clone(), key, digest, run);
+    match tokio::spawn(task).await {
+        Ok(response) => response,
+        Err(error) => {
+            tracing::error!(%error, "an idempotent creation's task failed");
+            Problem::from(ServiceError::Unexpected("creation task failed".into())).into_response()
+        }
+    }
+}
+
+/// The body of [`idempotent`]'s task: claim the key, then replay, refuse, or run and settle.
+async fn once<F>(state: AppState, caller: Caller, key: String, digest: String, run: F) -> Response
+where
+    F: Future<Output = Result<Answer, Problem>> + Send + 'static,
+{
+    let token_id = caller.0.token.id;
     let now = state.clock.now();
-    match idempotency::claim(&state.db, &state.keys, token_id, &key, &digest, now).await {
+    let claim = idempotency::claim(&state.db, &state.keys, token_id, &key, &digest, now).await;
+    match claim {
         Err(error) => Problem::from(error).into_response(),
         Ok(Claim::Replay {
             status,
@@ -275,33 +292,21 @@ where
         )
         .into_response(),
         Ok(Claim::Fresh) => {
-            let (db, keys) = (state.db.clone(), state.keys.clone());
-            let settled = tokio::spawn(async move {
-                let result = run.await;
-                let stored = match &result {
-                    Ok(done) => {
-                        let bytes = serde_json::to_vec(&done.body).unwrap_or_default();
-                        let answer = (done.status.as_u16(), bytes.as_slice(), done.site_id);
-                        idempotency::complete(&db, &keys, token_id, &key, answer).await
-                    }
-                    Err(_) => idempotency::release(&db, token_id, &key).await,
-                };
-                if let Err(error) = stored {
-                    // A stored claim without its answer keeps saying "in progress" until it
-                    // is forgotten: never a second creation.
-                    tracing::error!(error = %error.chain(), "settling an idempotency key");
+            let result = run.await;
+            let stored = match &result {
+                Ok(done) => {
+                    let bytes = serde_json::to_vec(&done.body).unwrap_or_default();
+                    let answer = (done.status.as_u16(), bytes.as_slice(), done.site_id);
+                    idempotency::complete(&state.db, &state.keys, token_id, &key, answer).await
                 }
-                result
-            })
-            .await;
-            match settled {
-                Ok(result) => answer(result),
-                Err(error) => {
-                    tracing::error!(%error, "an idempotent creation's task failed");
-                    Problem::from(ServiceError::Unexpected("creation task failed".into()))
-                        .into_response()
-                }
+                Err(_) => idempotency::release(&state.db, token_id, &key).await,
+            };
+            if let Err(error) = stored {
+                // A stored claim without its answer keeps saying "in progress" until it is
+                // forgotten: never a second creation.
+                tracing::error!(error = %error.chain(), "settling an idempotency key");
             }
+            answer(result)
         }
     }
 }

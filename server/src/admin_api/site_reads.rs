@@ -37,6 +37,21 @@ pub struct SiteOut {
     pub name: String,
     /// RFC 3339.
     pub created_at: String,
+    /// How long new client secrets stay valid, in seconds (absent: they never expire).
+    pub secret_lifetime_seconds: Option<i64>,
+    /// How long an API user's consent at the prompt is remembered, in seconds (0: never).
+    pub consent_lifetime_seconds: i64,
+}
+
+impl From<app::server::entities::site::Model> for SiteOut {
+    fn from(site: app::server::entities::site::Model) -> Self {
+        Self {
+            name: site.name,
+            created_at: Timestamp(site.created_at).format_rfc3339(),
+            secret_lifetime_seconds: site.secret_lifetime,
+            consent_lifetime_seconds: site.consent_lifetime,
+        }
+    }
 }
 
 /// Lists the sites the token reaches.
@@ -50,13 +65,7 @@ pub struct SiteOut {
 pub async fn sites(State(state): State<AppState>, caller: Caller) -> Result<Response, Problem> {
     let sites = reachable_sites(&state, &caller).await?;
     audit_read(&state, &caller, sites.iter().map(|s| s.id), "the site list").await?;
-    let out: Vec<SiteOut> = sites
-        .into_iter()
-        .map(|site| SiteOut {
-            name: site.name,
-            created_at: Timestamp(site.created_at).format_rfc3339(),
-        })
-        .collect();
+    let out: Vec<SiteOut> = sites.into_iter().map(SiteOut::from).collect();
     Ok(axum::Json(out).into_response())
 }
 
@@ -199,7 +208,7 @@ pub async fn site_alerts(
         (status = 204, description = "Acknowledged"),
         BadRequest,
         Unauthorized,
-        ReadOnly,
+        Forbidden,
         NotFound,
     ))]
 pub async fn acknowledge_alert(

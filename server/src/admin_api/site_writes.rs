@@ -1,21 +1,25 @@
-//! Changing a site through the admin API: its users (create one with roles here, change their
-//! roles here) and its scope catalogue (add, remove). The rules are the services' (no site
-//! left without an administrator, nobody drops their own last administrator right, a scope in
-//! use stays); a token reaches only the site in the path.
+//! Changing a site through the admin API: its settings (name, secret and consent lifetimes),
+//! its users (create one with roles here, change their roles here; disable, enable or delete
+//! an account whose every site the token reaches) and its scope catalogue (add, remove). The
+//! rules are the services' (no site left without an administrator, nobody drops their own last
+//! administrator right or disables or deletes themselves, a scope in use stays).
 
 use super::{
     body,
     caller::Caller,
     problem::{Problem, responses::*},
     shared::{Answer, chosen_site, idempotent},
-    site_reads::{ScopeOut, SiteUserOut},
+    site_reads::{ScopeOut, SiteOut, SiteUserOut},
 };
 use app::{
-    domain::{EmailAddress, NewPassword, ScopeName, SiteRoles, Username},
+    domain::{
+        EmailAddress, NewPassword, ScopeName, SiteName, SiteRoles, Username,
+        secret_lifetime::LifetimeChoice,
+    },
     error::FieldError,
     server::{
         AppState, ServiceError,
-        services::{context::ServiceContext, scopes, users},
+        services::{access, context::ServiceContext, scopes, sites, users},
     },
 };
 use axum::{
@@ -55,7 +59,7 @@ pub struct NewSiteUser {
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry answer the first request again")),
     responses(
         (status = 201, description = "Created", body = SiteUserOut, headers(("Idempotent-Replayed" = String, description = "true when this repeats the stored answer to the same Idempotency-Key"))),
-        BadRequest, Unauthorized, ReadOnly, NotFound, Conflict, Refused, UnsupportedMediaType,
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, Refused, UnsupportedMediaType,
     ))]
 pub async fn create_user(
     State(state): State<AppState>,
@@ -83,6 +87,9 @@ async fn created_user(
     bytes: Bytes,
 ) -> Result<Answer, Problem> {
     let new: NewSiteUser = body::json(&headers, &bytes)?;
+    if new.site_admin {
+        return Err(administrators_in_console());
+    }
     let site = chosen_site(&state, &caller, Some(&site)).await?;
     let mut errors = Vec::new();
     let username = Username::parse(&new.username)
@@ -146,7 +153,7 @@ pub struct Roles {
         ("username" = String, Path, description = "The user")),
     responses(
         (status = 204, description = "Set"),
-        BadRequest, Unauthorized, ReadOnly, NotFound, Refused, Conflict, UnsupportedMediaType,
+        BadRequest, Unauthorized, Forbidden, NotFound, Refused, Conflict, UnsupportedMediaType,
     ))]
 pub async fn set_roles(
     State(state): State<AppState>,
@@ -156,11 +163,15 @@ pub async fn set_roles(
     bytes: Bytes,
 ) -> Result<Response, Problem> {
     let roles: Roles = body::json(&headers, &bytes)?;
+    if roles.site_admin {
+        return Err(administrators_in_console());
+    }
     let site = chosen_site(&state, &caller, Some(&site)).await?;
     let user = users::find_by_username(&state.db, &username)
         .await?
         .filter(|user| !user.is_deleted())
         .ok_or_else(Problem::not_found)?;
+    refuse_administrator(&state, user.id).await?;
     let cx = ServiceContext::new(&state, &caller.0.acting);
     users::set_roles(
         &cx,
@@ -182,7 +193,7 @@ pub async fn set_roles(
     params(("site" = String, Path, description = "The site's name")),
     responses(
         (status = 201, description = "Added", body = ScopeOut),
-        BadRequest, Unauthorized, ReadOnly, NotFound, Refused, UnsupportedMediaType,
+        BadRequest, Unauthorized, Forbidden, NotFound, Refused, UnsupportedMediaType,
     ))]
 pub async fn add_scope(
     State(state): State<AppState>,
@@ -211,7 +222,7 @@ pub async fn add_scope(
         ("scope" = String, Path, description = "The scope's name")),
     responses(
         (status = 204, description = "Removed"),
-        BadRequest, Unauthorized, ReadOnly, NotFound,
+        BadRequest, Unauthorized, Forbidden, NotFound,
         Conflict,
     ))]
 pub async fn remove_scope(
@@ -223,5 +234,162 @@ pub async fn remove_scope(
     let name = ScopeName::parse(&scope).map_err(|_| Problem::not_found())?;
     let cx = ServiceContext::new(&state, &caller.0.acting);
     scopes::remove(&cx, site.id, name.as_str()).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `PATCH /admin/v1/sites/{site}` body: the settings to change; absent ones stay.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SiteChanges {
+    /// A new name.
+    pub name: Option<String>,
+    /// How long new client secrets stay valid, in seconds (0: they never expire).
+    pub secret_lifetime_seconds: Option<i64>,
+    /// How long consent at the prompt is remembered, in seconds (0: never remembered).
+    pub consent_lifetime_seconds: Option<i64>,
+}
+
+/// Changes a site's settings (each change audited as in the console).
+#[utoipa::path(patch, path = "/admin/v1/sites/{site}", tag = "sites",
+    security(("admin_token" = [])),
+    request_body = SiteChanges,
+    params(("site" = String, Path, description = "The site's name")),
+    responses(
+        (status = 200, description = "Changed", body = SiteOut),
+        BadRequest, Unauthorized, Forbidden, NotFound, Refused, UnsupportedMediaType,
+    ))]
+pub async fn update_site(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(site): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, Problem> {
+    let changes: SiteChanges = body::json(&headers, &bytes)?;
+    let mut site = chosen_site(&state, &caller, Some(&site)).await?;
+    let name = match &changes.name {
+        Some(raw) => {
+            Some(SiteName::parse(raw).map_err(|e| Problem::invalid("name", e.to_string()))?)
+        }
+        None => None,
+    };
+    let secret_lifetime = match changes.secret_lifetime_seconds {
+        Some(0) => Some(LifetimeChoice::Never),
+        Some(seconds) => Some(
+            LifetimeChoice::seconds(seconds)
+                .map_err(|message| Problem::invalid("secret_lifetime_seconds", message))?,
+        ),
+        None => None,
+    };
+    let cx = ServiceContext::new(&state, &caller.0.acting);
+    if let Some(name) = name {
+        site = sites::rename(&cx, site.id, &name).await?;
+    }
+    if let Some(lifetime) = secret_lifetime {
+        site = sites::set_secret_lifetime(&cx, site.id, lifetime).await?;
+    }
+    if let Some(seconds) = changes.consent_lifetime_seconds {
+        site = sites::set_consent_lifetime(&cx, site.id, seconds).await?;
+    }
+    Ok(axum::Json(SiteOut::from(site)).into_response())
+}
+
+/// A token never re-authenticates, so it manages API users only: administrators are made,
+/// changed, disabled and deleted in the console, where the password is asked again (a stolen
+/// token, like a stolen cookie, must not mint or remove an administrator).
+fn administrators_in_console() -> Problem {
+    Problem::new(
+        StatusCode::FORBIDDEN,
+        Some("administrators-in-console"),
+        "Administrators are made, changed and removed in the console, with your password.",
+    )
+}
+
+/// Refuses when `user_id` is a site administrator anywhere.
+async fn refuse_administrator(state: &AppState, user_id: uuid::Uuid) -> Result<(), Problem> {
+    if !access::administered_sites(&state.db, user_id)
+        .await?
+        .is_empty()
+    {
+        return Err(administrators_in_console());
+    }
+    Ok(())
+}
+
+/// The live user `username`, if the token reaches every site of theirs (checked again by the
+/// service, in its own transaction).
+async fn account(state: &AppState, username: &str) -> Result<uuid::Uuid, Problem> {
+    Ok(users::find_by_username(&state.db, username)
+        .await?
+        .filter(|user| !user.is_deleted())
+        .ok_or_else(Problem::not_found)?
+        .id)
+}
+
+/// Disables an account (they can sign in nowhere and authorize nothing; their tokens are
+/// refused meanwhile). Every site of theirs must be within the token's reach.
+#[utoipa::path(post, path = "/admin/v1/users/{username}/disable", tag = "sites",
+    security(("admin_token" = [])),
+    params(("username" = String, Path, description = "The user")),
+    responses(
+        (status = 204, description = "Disabled"),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict,
+    ))]
+pub async fn disable_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(username): Path<String>,
+) -> Result<Response, Problem> {
+    switch_user(&state, &caller, &username, true).await
+}
+
+/// Enables a disabled account.
+#[utoipa::path(post, path = "/admin/v1/users/{username}/enable", tag = "sites",
+    security(("admin_token" = [])),
+    params(("username" = String, Path, description = "The user")),
+    responses(
+        (status = 204, description = "Enabled"),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict,
+    ))]
+pub async fn enable_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(username): Path<String>,
+) -> Result<Response, Problem> {
+    switch_user(&state, &caller, &username, false).await
+}
+
+async fn switch_user(
+    state: &AppState,
+    caller: &Caller,
+    username: &str,
+    disabled: bool,
+) -> Result<Response, Problem> {
+    let user_id = account(state, username).await?;
+    refuse_administrator(state, user_id).await?;
+    let cx = ServiceContext::new(state, &caller.0.acting);
+    users::set_disabled(&cx, user_id, disabled).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Deletes an account to the console's Deleted view (restorable there until purged): their
+/// sessions end, their grants and admin API tokens are revoked, the clients they own are
+/// deleted with them.
+#[utoipa::path(delete, path = "/admin/v1/users/{username}", tag = "sites",
+    security(("admin_token" = [])),
+    params(("username" = String, Path, description = "The user")),
+    responses(
+        (status = 204, description = "Deleted"),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict,
+    ))]
+pub async fn delete_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(username): Path<String>,
+) -> Result<Response, Problem> {
+    let user_id = account(&state, &username).await?;
+    refuse_administrator(&state, user_id).await?;
+    let cx = ServiceContext::new(&state, &caller.0.acting);
+    users::delete(&cx, user_id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

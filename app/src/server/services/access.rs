@@ -4,7 +4,7 @@
 
 use crate::server::{
     ServiceError,
-    entities::{admin_token, client, site, site_membership as membership},
+    entities::{admin_token, client, site, site_membership as membership, user},
     services::audit::Actor,
 };
 use sea_orm::{
@@ -108,24 +108,11 @@ impl Acting {
         conn: &impl ConnectionTrait,
         site_id: Uuid,
     ) -> Result<site::Model, ServiceError> {
-        if let Principal::AdminToken {
-            sites, token_id, ..
-        } = &self.principal
-        {
+        if let Principal::AdminToken { sites, .. } = &self.principal {
             if !sites.contains(&site_id) {
                 return Err(ServiceError::NotFound);
             }
-            // Checked again here, in the action's own transaction (and held against a
-            // revocation on PostgreSQL): a token revoked while its request was in flight
-            // changes nothing.
-            let live = admin_token::Entity::find_by_id(*token_id)
-                .filter(admin_token::Column::RevokedAt.is_null())
-                .lock_shared()
-                .one(conn)
-                .await?;
-            if live.is_none() {
-                return Err(ServiceError::NotFound);
-            }
+            self.require_live_token(conn).await?;
         }
         if let Some(user_id) = self.admin_id() {
             let is_admin = membership::Entity::find_by_id((site_id, user_id))
@@ -194,11 +181,43 @@ impl Acting {
                 .all(conn)
                 .await?),
             Principal::Admin { user_id, .. } => administered_sites(conn, *user_id).await,
-            Principal::AdminToken { user_id, sites, .. } => Ok(administered_sites(conn, *user_id)
-                .await?
-                .into_iter()
-                .filter(|site| sites.contains(&site.id))
-                .collect()),
+            Principal::AdminToken { user_id, sites, .. } => {
+                self.require_live_token(conn).await?;
+                Ok(administered_sites(conn, *user_id)
+                    .await?
+                    .into_iter()
+                    .filter(|site| sites.contains(&site.id))
+                    .collect())
+            }
+        }
+    }
+
+    /// For a token: refuses (as "not found") unless it is still unrevoked and its
+    /// administrator still active, read again on `conn` — the action's own transaction — so a
+    /// revocation or a disabling that committed after the request was authenticated stops it.
+    /// A plain read, no lock: a lock here would order itself against every revocation path
+    /// (password changes, deletions) and could deadlock them; a revocation committing in the
+    /// same instant as the action is the only window left.
+    async fn require_live_token(&self, conn: &impl ConnectionTrait) -> Result<(), ServiceError> {
+        let Principal::AdminToken {
+            token_id, user_id, ..
+        } = &self.principal
+        else {
+            return Ok(());
+        };
+        let unrevoked = admin_token::Entity::find_by_id(*token_id)
+            .filter(admin_token::Column::RevokedAt.is_null())
+            .one(conn)
+            .await?
+            .is_some();
+        let owner_active = user::Entity::find_by_id(*user_id)
+            .one(conn)
+            .await?
+            .is_some_and(|owner| owner.is_active());
+        if unrevoked && owner_active {
+            Ok(())
+        } else {
+            Err(ServiceError::NotFound)
         }
     }
 }

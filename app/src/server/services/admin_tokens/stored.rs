@@ -1,6 +1,6 @@
 //! How an admin API token is kept and found: never the token, only its HMAC under the
-//! server's secret-verifier key (with its own label), so a database writer without the keys
-//! cannot plant a working token; and the sites it names.
+//! server's admin-token key, so a database writer without the keys cannot plant a working
+//! token; and the sites it names.
 
 use crate::server::{
     ServiceError,
@@ -13,9 +13,7 @@ use uuid::Uuid;
 
 /// What is stored for `token` (`admin_tokens.token_digest`).
 pub(super) fn verifier(keys: &Keys, token: &str) -> String {
-    let mut message = b"latchkey admin token\0".to_vec();
-    message.extend_from_slice(token.as_bytes());
-    hex(&hmac_sha256(&keys.secret_verifier, &message))
+    hex(&hmac_sha256(&keys.admin_token_verifier, token.as_bytes()))
 }
 
 /// The token whose stored form matches `presented`, revoked or not.

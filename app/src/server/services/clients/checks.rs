@@ -31,18 +31,24 @@ pub(super) async fn require_api_user(
 }
 
 /// Checks requested scopes against the site's catalogue; an empty request means `profile`.
+/// What a client asking for `requested` is registered with: those scopes, or `profile` when
+/// it asks for none.
+pub fn stored_scopes(requested: &ScopeSet) -> Result<ScopeSet, ServiceError> {
+    if requested.is_empty() {
+        ScopeSet::parse(crate::domain::ScopeName::PROFILE)
+            .map_err(|e| ServiceError::caused("reading a stored scope", e))
+    } else {
+        Ok(requested.clone())
+    }
+}
+
 pub(super) async fn allowed_scopes(
     conn: &impl ConnectionTrait,
     site_id: Uuid,
     requested: &ScopeSet,
 ) -> Result<ScopeSet, ServiceError> {
     let catalogue = scopes::catalogue_set(conn, site_id).await?;
-    let requested = if requested.is_empty() {
-        ScopeSet::parse(crate::domain::ScopeName::PROFILE)
-            .map_err(|e| ServiceError::caused("reading a stored scope", e))?
-    } else {
-        requested.clone()
-    };
+    let requested = stored_scopes(requested)?;
     let missing = requested.missing_from(&catalogue);
     if !missing.is_empty() {
         return Err(ServiceError::invalid(

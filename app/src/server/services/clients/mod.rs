@@ -26,6 +26,7 @@ pub use rows::{CheckedRegistration, RegistrationRows};
 pub use stale::announce_stale;
 pub use view::{CHART_DAYS, ClientView, HISTORY_EVENTS, LISTED_GRANTS, client_scopes, view};
 
+pub use checks::stored_scopes;
 use checks::{allowed_scopes, require_api_user};
 use store::{record_terms, write_scopes};
 
