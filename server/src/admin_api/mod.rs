@@ -38,7 +38,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
     info(
         title = "Latchkey admin API",
         version = "1",
-        description = "Manage a Latchkey site's API clients, their credentials and grants, and read its audit log, with an admin API token (Authorization: Bearer lkad_…). Errors are RFC 9457 problem details. Editing or deleting a client needs If-Match with the ETag of its GET; registering a client, rotating a secret and creating a user accept an Idempotency-Key."
+        description = "Manage a Latchkey site's API clients, their credentials and grants, and read its audit log, with an admin API token (Authorization: Bearer lkad_…). Errors are RFC 9457 problem details. Editing or deleting a client, and changing a site's settings, need If-Match with the ETag of its GET; registering a client, rotating a secret and creating a user accept an Idempotency-Key."
     ),
     modifiers(&AdminTokenScheme),
     tags(
@@ -80,7 +80,7 @@ fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(credentials::list_grants))
         .routes(routes!(credentials::revoke_grant))
         .routes(routes!(site_reads::sites))
-        .routes(routes!(site_writes::update_site))
+        .routes(routes!(site_reads::site, site_writes::update_site))
         .routes(routes!(site_writes::disable_user))
         .routes(routes!(site_writes::enable_user))
         .routes(routes!(site_writes::delete_user))

@@ -6,7 +6,7 @@ use super::{
     body,
     caller::Caller,
     problem::{Problem, responses::*},
-    shared::{audit_read, chosen_site, reachable_sites},
+    shared::{audit_read, chosen_site, reachable_sites, with_etag},
 };
 use app::{
     domain::Timestamp,
@@ -18,7 +18,7 @@ use app::{
                 Action,
                 query::{self, AuditFilter, Cursor},
             },
-            scopes, users,
+            scopes, sites, users,
         },
     },
 };
@@ -67,6 +67,26 @@ pub async fn sites(State(state): State<AppState>, caller: Caller) -> Result<Resp
     audit_read(&state, &caller, sites.iter().map(|s| s.id), "the site list").await?;
     let out: Vec<SiteOut> = sites.into_iter().map(SiteOut::from).collect();
     Ok(axum::Json(out).into_response())
+}
+
+/// Reads a site's settings; its `ETag` goes in `If-Match` of a change.
+#[utoipa::path(get, path = "/admin/v1/sites/{site}", tag = "sites",
+    security(("admin_token" = [])),
+    params(("site" = String, Path, description = "The site's name")),
+    responses(
+        (status = 200, description = "The site", body = SiteOut,
+            headers(("ETag" = String, description = "The site's revision"))),
+        BadRequest, Unauthorized, NotFound,
+    ))]
+pub async fn site(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(site): Path<String>,
+) -> Result<Response, Problem> {
+    let site = chosen_site(&state, &caller, Some(&site)).await?;
+    audit_read(&state, &caller, [site.id], "the site's settings").await?;
+    let tag = sites::revision(&site);
+    Ok(with_etag(StatusCode::OK, &tag, &SiteOut::from(site)))
 }
 
 /// A user of a site, with their roles there.

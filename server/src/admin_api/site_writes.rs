@@ -8,7 +8,7 @@ use super::{
     body,
     caller::Caller,
     problem::{Problem, responses::*},
-    shared::{Answer, chosen_site, idempotent},
+    shared::{Answer, chosen_site, idempotent, with_etag},
     site_reads::{ScopeOut, SiteOut, SiteUserOut},
 };
 use app::{
@@ -249,14 +249,18 @@ pub struct SiteChanges {
     pub consent_lifetime_seconds: Option<i64>,
 }
 
-/// Changes a site's settings (each change audited as in the console).
+/// Changes a site's settings if it is still as its `ETag` says (`If-Match`), all in one
+/// transaction, each change audited as in the console.
 #[utoipa::path(patch, path = "/admin/v1/sites/{site}", tag = "sites",
     security(("admin_token" = [])),
     request_body = SiteChanges,
-    params(("site" = String, Path, description = "The site's name")),
+    params(("site" = String, Path, description = "The site's name"),
+        ("If-Match" = String, Header, description = "The ETag of your last GET of the site, or *")),
     responses(
-        (status = 200, description = "Changed", body = SiteOut),
-        BadRequest, Unauthorized, Forbidden, NotFound, Refused, UnsupportedMediaType,
+        (status = 200, description = "Changed", body = SiteOut,
+            headers(("ETag" = String, description = "The new revision"))),
+        BadRequest, Unauthorized, Forbidden, NotFound, Stale, Refused, IfMatchRequired,
+        UnsupportedMediaType,
     ))]
 pub async fn update_site(
     State(state): State<AppState>,
@@ -265,8 +269,9 @@ pub async fn update_site(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, Problem> {
+    let precondition = body::if_match(&headers)?;
     let changes: SiteChanges = body::json(&headers, &bytes)?;
-    let mut site = chosen_site(&state, &caller, Some(&site)).await?;
+    let site = chosen_site(&state, &caller, Some(&site)).await?;
     let name = match &changes.name {
         Some(raw) => {
             Some(SiteName::parse(raw).map_err(|e| Problem::invalid("name", e.to_string()))?)
@@ -282,16 +287,31 @@ pub async fn update_site(
         None => None,
     };
     let cx = ServiceContext::new(&state, &caller.0.acting);
-    if let Some(name) = name {
-        site = sites::rename(&cx, site.id, &name).await?;
-    }
-    if let Some(lifetime) = secret_lifetime {
-        site = sites::set_secret_lifetime(&cx, site.id, lifetime).await?;
-    }
-    if let Some(seconds) = changes.consent_lifetime_seconds {
-        site = sites::set_consent_lifetime(&cx, site.id, seconds).await?;
-    }
-    Ok(axum::Json(SiteOut::from(site)).into_response())
+    let changed = sites::change_if(
+        &cx,
+        site.id,
+        &sites::SiteChanges {
+            name,
+            secret_lifetime,
+            consent_lifetime: changes.consent_lifetime_seconds,
+        },
+        precondition.expected(),
+    )
+    .await
+    .map_err(|error| match error {
+        // The service names the console's fields.
+        ServiceError::Invalid(mut errors) => {
+            for e in &mut errors {
+                if e.field == "consent_lifetime" || e.field == "secret_lifetime" {
+                    e.field.push_str("_seconds");
+                }
+            }
+            Problem::from(ServiceError::Invalid(errors))
+        }
+        other => Problem::from(other),
+    })?;
+    let tag = sites::revision(&changed);
+    Ok(with_etag(StatusCode::OK, &tag, &SiteOut::from(changed)))
 }
 
 /// A token never re-authenticates, so it manages API users only: administrators are made,

@@ -210,6 +210,7 @@ async fn every_documented_operation_answers_as_its_document_says() {
             ("post", "/admin/v1/users/{username}/disable", "/admin/v1/users/dave/disable".into(), None, 204),
             ("post", "/admin/v1/users/{username}/enable", "/admin/v1/users/dave/enable".into(), None, 204),
             ("delete", "/admin/v1/users/{username}", "/admin/v1/users/dave".into(), None, 204),
+            ("get", "/admin/v1/sites/{site}", "/admin/v1/sites/Acme".into(), None, 200),
             ("patch", "/admin/v1/sites/{site}", "/admin/v1/sites/Acme".into(),
                 Some(json!({"secret_lifetime_seconds": 0, "consent_lifetime_seconds": 0})), 200),
             ("post", "/admin/v1/sites/{site}/scopes", "/admin/v1/sites/Acme/scopes".into(),
@@ -263,7 +264,7 @@ async fn every_documented_operation_answers_as_its_document_says() {
             assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}");
             assert!(statuses.contains(&401), "{method} {template} documents 401");
             let mut headers = Vec::new();
-            if matches!(method, "patch" | "delete") && template == "/admin/v1/clients/{client_id}" {
+            if statuses.contains(&428) {
                 let (_, got, _) =
                     call(app, Some(&token), Method::GET, &path, &[], None).await;
                 headers.push(("if-match", etag(&got)));
@@ -1268,6 +1269,73 @@ async fn deleting_an_administrator_revokes_their_tokens_and_a_revocation_forgets
         assert_eq!(idempotency(&app.state.db, app.state.clock.now()).await.unwrap(), 0);
         let later = app.state.clock.now().plus_seconds(86_401);
         assert_eq!(idempotency(&app.state.db, later).await.unwrap(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_site_change_needs_the_sites_current_etag() {
+    on_each_backend(async |app| {
+        fixture(app, "bob", false).await;
+        let token = admin_token(app, ADMIN, &["Acme"], true).await;
+        let (_, got, _) = call(
+            app,
+            Some(&token),
+            Method::GET,
+            "/admin/v1/sites/Acme",
+            &[],
+            None,
+        )
+        .await;
+        let tag = etag(&got);
+        let change = json!({"consent_lifetime_seconds": 3600});
+        let (status, ..) = call(
+            app,
+            Some(&token),
+            Method::PATCH,
+            "/admin/v1/sites/Acme",
+            &[],
+            Some(&change),
+        )
+        .await;
+        assert_eq!(status, StatusCode::PRECONDITION_REQUIRED);
+        let (status, got, site) = call(
+            app,
+            Some(&token),
+            Method::PATCH,
+            "/admin/v1/sites/Acme",
+            &[("if-match", tag.clone())],
+            Some(&change),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{site}");
+        assert_eq!(site["consent_lifetime_seconds"], 3600);
+        assert_ne!(etag(&got), tag);
+        let (status, ..) = call(
+            app,
+            Some(&token),
+            Method::PATCH,
+            "/admin/v1/sites/Acme",
+            &[("if-match", tag)],
+            Some(&json!({"secret_lifetime_seconds": 0})),
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::PRECONDITION_FAILED,
+            "the first change moved the tag"
+        );
+        let (status, _, problem) = call(
+            app,
+            Some(&token),
+            Method::PATCH,
+            "/admin/v1/sites/Acme",
+            &[("if-match", "*".into())],
+            Some(&json!({"consent_lifetime_seconds": 5})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(problem["errors"][0]["field"], "consent_lifetime_seconds");
     })
     .await;
 }

@@ -122,43 +122,116 @@ pub async fn rename(
     site_id: Uuid,
     name: &SiteName,
 ) -> Result<site::Model, ServiceError> {
-    let ServiceContext {
-        db,
-        keys,
-        settings: _,
-        acting,
-        now,
-    } = *cx;
-    let txn = begin_write(db).await?;
-    let current = acting.require_site_admin(&txn, site_id).await?;
+    let changes = SiteChanges {
+        name: Some(name.clone()),
+        ..SiteChanges::default()
+    };
+    change_if(cx, site_id, &changes, None).await
+}
+
+/// New values for a site's settings; `None` leaves one as it is.
+#[derive(Debug, Clone, Default)]
+pub struct SiteChanges {
+    /// A new name.
+    pub name: Option<SiteName>,
+    /// How long new secrets stay valid.
+    pub secret_lifetime: Option<LifetimeChoice>,
+    /// How long consent at the prompt is remembered (seconds; 0: never).
+    pub consent_lifetime: Option<i64>,
+}
+
+/// A site's revision: the admin API's `ETag`, over every setting it shows.
+pub fn revision(site: &site::Model) -> String {
+    let state = json!([
+        site.id,
+        site.name,
+        site.secret_lifetime,
+        site.consent_lifetime,
+        site.email_notifications,
+        site.updated_at,
+    ]);
+    crate::server::crypto::hex(&crate::server::crypto::sha256(state.to_string().as_bytes())[..16])
+}
+
+/// Applies `changes` in one transaction, each audited as its own change, if the site's
+/// [`revision`] is still `expected` (checked under the row's lock; `None`: unconditionally).
+pub async fn change_if(
+    cx: &ServiceContext<'_>,
+    site_id: Uuid,
+    changes: &SiteChanges,
+    expected: Option<&str>,
+) -> Result<site::Model, ServiceError> {
+    let secret_lifetime = match changes.secret_lifetime {
+        Some(LifetimeChoice::SiteDefault) => {
+            return Err(ServiceError::invalid(
+                "secret_lifetime",
+                "Choose a lifetime for new secrets, or Never expires.",
+            ));
+        }
+        Some(choice) => Some(choice.resolve(None)),
+        None => None,
+    };
+    let consent_lifetime = changes
+        .consent_lifetime
+        .map(crate::domain::consent::consent_lifetime)
+        .transpose()
+        .map_err(|message| ServiceError::invalid("consent_lifetime", message))?;
+    let txn = begin_write(cx.db).await?;
+    site::Entity::find_by_id(site_id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?;
+    let mut current = cx.acting.require_site_admin(&txn, site_id).await?;
+    if expected.is_some_and(|expected| expected != revision(&current)) {
+        return Err(ServiceError::PreconditionFailed);
+    }
+    if let Some(name) = &changes.name {
+        current = apply_name(&txn, cx, current, name).await?;
+    }
+    if let Some(seconds) = secret_lifetime {
+        current = apply_secret_lifetime(&txn, cx, current, seconds).await?;
+    }
+    if let Some(seconds) = consent_lifetime {
+        current = apply_consent_lifetime(&txn, cx, current, seconds).await?;
+    }
+    txn.commit().await?;
+    Ok(current)
+}
+
+async fn apply_name(
+    txn: &impl ConnectionTrait,
+    cx: &ServiceContext<'_>,
+    current: site::Model,
+    name: &SiteName,
+) -> Result<site::Model, ServiceError> {
     if current.name == name.as_str() {
         return Ok(current);
     }
-    ensure_name_free(&txn, name, Some(site_id)).await?;
+    let site_id = current.id;
+    ensure_name_free(txn, name, Some(site_id)).await?;
     let old_name = current.name.clone();
     let mut update = current.into_active_model();
     update.name = Set(name.as_str().to_owned());
     update.name_key = Set(name.key());
-    update.updated_at = Set(now.unix());
+    update.updated_at = Set(cx.now.unix());
     let renamed = update
-        .update(&txn)
+        .update(txn)
         .await
         .map_err(|error| name_race(error.into()))?;
     audit::record(
-        &txn,
-        keys,
+        txn,
+        cx.keys,
         NewEvent::new(
             Some(site_id),
             Action::SiteRenamed,
-            acting.actor(),
+            cx.acting.actor(),
             format!("Site \"{old_name}\" renamed to \"{}\"", renamed.name),
         )
         .target(Target::site(&renamed))
         .details(json!({"from": old_name, "to": renamed.name})),
-        now,
+        cx.now,
     )
     .await?;
-    txn.commit().await?;
     Ok(renamed)
 }
 
@@ -169,39 +242,35 @@ pub async fn set_secret_lifetime(
     site_id: Uuid,
     lifetime: LifetimeChoice,
 ) -> Result<site::Model, ServiceError> {
-    let ServiceContext {
-        db,
-        keys,
-        settings: _,
-        acting,
-        now,
-    } = *cx;
-    let seconds = match lifetime {
-        LifetimeChoice::SiteDefault => {
-            return Err(ServiceError::invalid(
-                "secret_lifetime",
-                "Choose a lifetime for new secrets, or Never expires.",
-            ));
-        }
-        choice => choice.resolve(None),
+    let changes = SiteChanges {
+        secret_lifetime: Some(lifetime),
+        ..SiteChanges::default()
     };
-    let txn = begin_write(db).await?;
-    let current = acting.require_site_admin(&txn, site_id).await?;
+    change_if(cx, site_id, &changes, None).await
+}
+
+async fn apply_secret_lifetime(
+    txn: &impl ConnectionTrait,
+    cx: &ServiceContext<'_>,
+    current: site::Model,
+    seconds: Option<i64>,
+) -> Result<site::Model, ServiceError> {
     if current.secret_lifetime == seconds {
         return Ok(current);
     }
+    let site_id = current.id;
     let before = current.secret_lifetime;
     let mut update = current.into_active_model();
     update.secret_lifetime = Set(seconds);
-    update.updated_at = Set(now.unix());
-    let updated = update.update(&txn).await?;
+    update.updated_at = Set(cx.now.unix());
+    let updated = update.update(txn).await?;
     audit::record(
-        &txn,
-        keys,
+        txn,
+        cx.keys,
         NewEvent::new(
             Some(site_id),
             Action::SiteSecretLifetimeChanged,
-            acting.actor(),
+            cx.acting.actor(),
             format!(
                 "New secrets of \"{}\" now {}",
                 updated.name,
@@ -210,10 +279,9 @@ pub async fn set_secret_lifetime(
         )
         .target(Target::site(&updated))
         .details(json!({"from_seconds": before, "to_seconds": seconds})),
-        now,
+        cx.now,
     )
     .await?;
-    txn.commit().await?;
     Ok(updated)
 }
 
@@ -224,37 +292,40 @@ pub async fn set_consent_lifetime(
     site_id: Uuid,
     seconds: i64,
 ) -> Result<site::Model, ServiceError> {
-    let ServiceContext {
-        db,
-        keys,
-        settings: _,
-        acting,
-        now,
-    } = *cx;
-    let seconds = crate::domain::consent::consent_lifetime(seconds)
-        .map_err(|message| ServiceError::invalid("consent_lifetime", message))?;
-    let txn = begin_write(db).await?;
-    let current = acting.require_site_admin(&txn, site_id).await?;
+    let changes = SiteChanges {
+        consent_lifetime: Some(seconds),
+        ..SiteChanges::default()
+    };
+    change_if(cx, site_id, &changes, None).await
+}
+
+async fn apply_consent_lifetime(
+    txn: &impl ConnectionTrait,
+    cx: &ServiceContext<'_>,
+    current: site::Model,
+    seconds: i64,
+) -> Result<site::Model, ServiceError> {
     if current.consent_lifetime == seconds {
         return Ok(current);
     }
+    let site_id = current.id;
     let before = current.consent_lifetime;
     let mut update = current.into_active_model();
     update.consent_lifetime = Set(seconds);
-    update.updated_at = Set(now.unix());
-    let updated = update.update(&txn).await?;
+    update.updated_at = Set(cx.now.unix());
+    let updated = update.update(txn).await?;
     if seconds == 0 {
         // Never remembering forgets what was remembered (after the row's update, so a consent
         // written under the old lifetime meanwhile goes too): a later lifetime starts afresh.
-        consents::forget(&txn, consents::of_site(site_id)).await?;
+        consents::forget(txn, consents::of_site(site_id)).await?;
     }
     audit::record(
-        &txn,
-        keys,
+        txn,
+        cx.keys,
         NewEvent::new(
             Some(site_id),
             Action::SiteConsentLifetimeChanged,
-            acting.actor(),
+            cx.acting.actor(),
             format!(
                 "Consents given on \"{}\" now {}",
                 updated.name,
@@ -263,10 +334,9 @@ pub async fn set_consent_lifetime(
         )
         .target(Target::site(&updated))
         .details(json!({"from_seconds": before, "to_seconds": seconds})),
-        now,
+        cx.now,
     )
     .await?;
-    txn.commit().await?;
     Ok(updated)
 }
 
