@@ -171,6 +171,7 @@ pub fn build_router(
             policy.clone(),
             middleware::same_origin_for_mutations,
         ))
+        .layer(axum::middleware::from_fn(crate::admin_api::problems_only))
         .layer(axum::middleware::from_fn_with_state(
             policy.clone(),
             middleware::security_headers,

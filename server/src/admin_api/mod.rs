@@ -113,6 +113,31 @@ pub fn routes() -> Router<AppState> {
         .method_not_allowed_fallback(not_allowed)
 }
 
+/// Under `/admin/v1` every refusal is problem details, also those answered by layers around
+/// the API (the 64 KiB body limit, the cross-site check) before any handler ran: a plain-text
+/// 4xx or 5xx there is rewritten as a problem with the same status.
+pub async fn problems_only(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let admin = request.uri().path().starts_with("/admin/v1");
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/problem+json"));
+    if !admin || is_problem || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let detail = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "The request body is over the 64 KiB limit.",
+        StatusCode::FORBIDDEN => "Cross-site request refused.",
+        _ => status.canonical_reason().unwrap_or("Refused."),
+    };
+    problem::Problem::new(status, None, detail).into_response()
+}
+
 async fn document() -> Response {
     let mut response = openapi_json().into_response();
     response.headers_mut().insert(

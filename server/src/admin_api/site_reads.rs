@@ -104,26 +104,74 @@ pub struct SiteUserOut {
     pub disabled: bool,
 }
 
-/// Lists a site's administrators and API users, by username (at most 1000).
+/// `GET /admin/v1/sites/{site}/users` query.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct UsersQuery {
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// Users per page, 1 to 500 (default 100).
+    limit: Option<u64>,
+}
+
+/// A page of a site's users, by username.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SiteUserPage {
+    /// The users.
+    pub users: Vec<SiteUserOut>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// Lists a site's administrators and API users, by username, paged by cursor.
 #[utoipa::path(get, path = "/admin/v1/sites/{site}/users", tag = "sites",
     security(("admin_token" = [])),
-    params(("site" = String, Path, description = "The site's name")),
+    params(("site" = String, Path, description = "The site's name"), UsersQuery),
     responses(
-        (status = 200, description = "Its users", body = Vec<SiteUserOut>),
+        (status = 200, description = "A page of its users", body = SiteUserPage),
         BadRequest,
         Unauthorized,
         NotFound,
+        Refused,
     ))]
 pub async fn site_users(
     State(state): State<AppState>,
     caller: Caller,
     Path(site): Path<String>,
+    query: Result<Query<UsersQuery>, QueryRejection>,
 ) -> Result<Response, Problem> {
+    let query = body::query(query)?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(Problem::invalid("limit", "1 to 500."));
+    }
+    if query
+        .cursor
+        .as_deref()
+        .is_some_and(|c| c.chars().count() > 200 || c.chars().any(char::is_control))
+    {
+        return Err(Problem::invalid(
+            "cursor",
+            "Pass next_cursor as the last page gave it.",
+        ));
+    }
     let site = chosen_site(&state, &caller, Some(&site)).await?;
-    let page = users::list_for_site(&state.db, &caller.0.acting, site.id, "", 0, 1_000).await?;
+    let mut rows = users::page_of_site(
+        &state.db,
+        &caller.0.acting,
+        site.id,
+        query.cursor.as_deref(),
+        limit + 1,
+    )
+    .await?;
+    let next_cursor = (rows.len() as u64 > limit).then(|| {
+        rows.truncate(limit as usize);
+        rows.last().map(|row| row.user.username.clone())
+    });
     audit_read(&state, &caller, [site.id], "the user list").await?;
-    let out: Vec<SiteUserOut> = page
-        .rows
+    let users = rows
         .into_iter()
         .map(|row| SiteUserOut {
             username: row.user.username,
@@ -133,7 +181,11 @@ pub async fn site_users(
             disabled: row.user.disabled_at.is_some(),
         })
         .collect();
-    Ok(axum::Json(out).into_response())
+    Ok(axum::Json(SiteUserPage {
+        users,
+        next_cursor: next_cursor.flatten(),
+    })
+    .into_response())
 }
 
 /// A scope of a site's catalogue (also the body that adds one).

@@ -1339,3 +1339,64 @@ async fn a_site_change_needs_the_sites_current_etag() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn refusals_from_around_the_api_are_problems_too_and_users_page_by_cursor() {
+    on_each_backend(async |app| {
+        let fixture = fixture(app, "bob", false).await;
+        let token = admin_token(app, ADMIN, &["Acme"], true).await;
+        // Over the body limit, and from another site's page: answered before any handler.
+        let response = app
+            .new_client()
+            .post(format!("{}/admin/v1/clients", app.base))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(vec![b' '; 100 * 1024])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        let (status, ..) = call(
+            app,
+            Some(&token),
+            Method::POST,
+            "/admin/v1/clients",
+            &[("origin", "https://evil.example".into())],
+            Some(&json!({})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+
+        // Users, three per page: every one once, in order.
+        let acme = site_id(app).await;
+        for name in ["dora", "erin", "finn", "gus"] {
+            add_user(app, name, &[(&acme, false, true)], StatusCode::OK).await;
+        }
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/admin/v1/sites/Acme/users?limit=3&cursor={c}"),
+                None => "/admin/v1/sites/Acme/users?limit=3".to_owned(),
+            };
+            let (status, _, page) = call(app, Some(&token), Method::GET, &path, &[], None).await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            for user in page["users"].as_array().unwrap() {
+                seen.push(user["username"].as_str().unwrap().to_owned());
+            }
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => break,
+            }
+        }
+        let mut expected = vec![ADMIN.to_owned(), fixture.username.clone()];
+        expected.extend(["dora", "erin", "finn", "gus"].map(str::to_owned));
+        expected.sort();
+        assert_eq!(seen, expected, "{}", app.backend);
+    })
+    .await;
+}

@@ -284,6 +284,34 @@ pub async fn list_for_site(
     Ok(SiteUserPage { rows, total })
 }
 
+/// Up to `limit` users of `site_id` whose username sorts after `after` (any case), by
+/// username: a cursor page for the admin API. The actor must administer the site.
+pub async fn page_of_site(
+    conn: &impl ConnectionTrait,
+    acting: &Acting,
+    site_id: Uuid,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<SiteUser>, ServiceError> {
+    acting.require_site_admin(conn, site_id).await?;
+    let mut query = membership::Entity::find()
+        .filter(membership::Column::SiteId.eq(site_id))
+        .join(JoinType::InnerJoin, membership::Relation::User.def())
+        .filter(user::Column::DeletedAt.is_null());
+    if let Some(after) = after {
+        query = query.filter(user::Column::UsernameKey.gt(after.to_ascii_lowercase()));
+    }
+    Ok(query
+        .select_also(user::Entity)
+        .order_by_asc(user::Column::UsernameKey)
+        .limit(limit)
+        .all(conn)
+        .await?
+        .into_iter()
+        .filter_map(|(roles, user)| user.map(|user| SiteUser { user, roles }))
+        .collect())
+}
+
 /// The active API users of `site_id` (who may own its clients), by username, in one query.
 /// The actor must administer the site.
 pub async fn api_users_of_site(
