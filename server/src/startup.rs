@@ -171,7 +171,6 @@ pub fn build_router(
             policy.clone(),
             middleware::same_origin_for_mutations,
         ))
-        .layer(axum::middleware::from_fn(crate::admin_api::problems_only))
         .layer(axum::middleware::from_fn_with_state(
             policy.clone(),
             middleware::security_headers,
@@ -215,6 +214,8 @@ pub fn build_router(
     // request) instead of dropping the connection. The hostile-input suite asserts that no
     // request ever gets here.
     app.layer(CatchPanicLayer::custom(panic_response))
+        // Outermost, so the admin API's refusals by any layer are problem details.
+        .layer(axum::middleware::from_fn(crate::admin_api::problems_only))
 }
 
 /// The answer to a request whose handler panicked: a 500 with no detail, and the panic logged.

@@ -114,13 +114,14 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Under `/admin/v1` every refusal is problem details, also those answered by layers around
-/// the API (the 64 KiB body limit, the cross-site check) before any handler ran: a plain-text
-/// 4xx or 5xx there is rewritten as a problem with the same status.
+/// the API (the 64 KiB body limit, the cross-site check, the panic catcher) before or instead
+/// of a handler: a plain-text 4xx or 5xx there is rewritten as a problem with the same status.
 pub async fn problems_only(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let admin = request.uri().path().starts_with("/admin/v1");
+    let path = request.uri().path();
+    let admin = path == "/admin/v1" || path.starts_with("/admin/v1/");
     let response = next.run(request).await;
     let status = response.status();
     let is_problem = response

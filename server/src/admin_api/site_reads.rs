@@ -41,6 +41,8 @@ pub struct SiteOut {
     pub secret_lifetime_seconds: Option<i64>,
     /// How long an API user's consent at the prompt is remembered, in seconds (0: never).
     pub consent_lifetime_seconds: i64,
+    /// Whether notices are e-mailed to the site's people (set in the console).
+    pub email_notifications: bool,
 }
 
 impl From<app::server::entities::site::Model> for SiteOut {
@@ -50,6 +52,7 @@ impl From<app::server::entities::site::Model> for SiteOut {
             created_at: Timestamp(site.created_at).format_rfc3339(),
             secret_lifetime_seconds: site.secret_lifetime,
             consent_lifetime_seconds: site.consent_lifetime,
+            email_notifications: site.email_notifications,
         }
     }
 }

@@ -1371,6 +1371,18 @@ async fn refusals_from_around_the_api_are_problems_too_and_users_page_by_cursor(
         .await;
         assert_eq!(status, StatusCode::FORBIDDEN);
 
+        // Only the API's own paths: a console page that merely starts alike is left as it is.
+        let console = app
+            .new_client()
+            .get(format!("{}/admin/v1foo", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(
+            console.headers()["content-type"],
+            "application/problem+json"
+        );
+
         // Users, three per page: every one once, in order.
         let acme = site_id(app).await;
         for name in ["dora", "erin", "finn", "gus"] {

@@ -177,11 +177,13 @@ pub async fn change_if(
         .transpose()
         .map_err(|message| ServiceError::invalid("consent_lifetime", message))?;
     let txn = begin_write(cx.db).await?;
-    site::Entity::find_by_id(site_id)
+    // Who may, first; then the row, locked, read again: what the revision is compared with.
+    cx.acting.require_site_admin(&txn, site_id).await?;
+    let mut current = site::Entity::find_by_id(site_id)
         .lock_exclusive()
         .one(&txn)
-        .await?;
-    let mut current = cx.acting.require_site_admin(&txn, site_id).await?;
+        .await?
+        .ok_or(ServiceError::NotFound)?;
     if expected.is_some_and(|expected| expected != revision(&current)) {
         return Err(ServiceError::PreconditionFailed);
     }
