@@ -158,11 +158,29 @@ fn events_in(report: &Value) -> i64 {
     })
 }
 
-/// Waits until the stream holds every event in the database.
-async fn wait_for_all(db: &TestDb, files: impl Fn() -> Vec<PathBuf>) -> Value {
+/// How many events the stream named `stream` (by prefix) has yet to count as delivered.
+fn behind(db: &TestDb, stream: &str) -> Option<i64> {
+    let streams: Value = serde_json::from_slice(&latchkey(db, &["audit", "streams"]).stdout).ok()?;
+    streams["streams"]
+        .as_array()?
+        .iter()
+        .find(|s| s["name"].as_str().is_some_and(|name| name.starts_with(stream)))?["behind"]
+        .as_i64()
+}
+
+/// Waits until the server has counted every event in the database as delivered, then checks
+/// that the stream holds them. In that order: the file is written before the cursor moves (so
+/// a complete file alone says nothing of where a crash now would restart), and while the
+/// server still writes, a rotation between listing the files and reading them would hide the
+/// renamed one from the check.
+async fn wait_for_all(db: &TestDb, stream: &str, files: impl Fn() -> Vec<PathBuf>) -> Value {
     let mut last = Value::Null;
-    for _ in 0..200 {
+    for _ in 0..300 {
         let total = sql(db, "SELECT COUNT(*) AS n FROM audit_events").await;
+        if behind(db, stream) != Some(0) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        }
         let (ok, report, _) = verify(db, &files(), None);
         if ok && events_in(&report) == total {
             return report;
@@ -180,7 +198,7 @@ async fn a_file_stream_survives_a_crash_mid_write_and_verifies_on_its_own() {
         let target = format!("file:{}", dir.join("audit.jsonl").display());
         let server = serve(&db, &dir, &target, Stdio::null()).await;
         make_events(&db, "Before", 12);
-        wait_for_all(&db, || stream_files(&dir)).await;
+        wait_for_all(&db, "file:", || stream_files(&dir)).await;
         stop(server, "KILL");
 
         // The crash struck mid-batch: half a line at the end of the file, and the cursors not
@@ -200,7 +218,7 @@ async fn a_file_stream_survives_a_crash_mid_write_and_verifies_on_its_own() {
 
         let server = serve(&db, &dir, &target, Stdio::null()).await;
         make_events(&db, "After", 8);
-        let report = wait_for_all(&db, || stream_files(&dir)).await;
+        let report = wait_for_all(&db, "file:", || stream_files(&dir)).await;
         stop(server, "TERM");
         let files = stream_files(&dir);
         assert!(files.len() > 2, "the 6000-byte limit rotates: {files:?}");
@@ -319,7 +337,7 @@ async fn syslog_and_standard_output_carry_lines_that_verify() {
             Stdio::from(std::fs::File::create(&out).unwrap()),
         )
         .await;
-        let report = wait_for_all(&db, || vec![out.clone()]).await;
+        let report = wait_for_all(&db, "stdout", || vec![out.clone()]).await;
         stop(server, "TERM");
         assert_eq!(report["unreadable_lines"], 0);
         db.cleanup().await;
