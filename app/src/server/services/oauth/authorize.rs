@@ -316,12 +316,15 @@ async fn issue_consented_code(
     address: Option<String>,
     now: Timestamp,
 ) -> Result<Secret, ServiceError> {
-    let code = issue_code(conn, state, request, user, address, now).await?;
+    // The site row before the audit chain's head (which `issue_code` takes): the order every
+    // writer of both keeps (`sites::change_if` locks the site, then appends its event), so two
+    // such transactions never wait on each other in a circle.
     let site = site::Entity::find_by_id(request.site.id)
         .lock_shared()
         .one(conn)
         .await?
         .ok_or(ServiceError::NotFound)?;
+    let code = issue_code(conn, state, request, user, address, now).await?;
     consents::remember(conn, &site, user.id, request.client.id, &request.scope, now).await?;
     Ok(code)
 }
