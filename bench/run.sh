@@ -96,6 +96,16 @@ bench_backend() {
   "$binary" seed --site Bench --api-users 100 --clients 20 --codes "$codes" --token-pairs 2000 \
     --fixtures-dir "$work/fixtures" --password-stdin <<<"bench users passphrase" >/dev/null
   export BENCH_FIXTURES="$work/fixtures"
+  # W8's machine clients: registered for the client credentials grant alone, no owner.
+  for n in 1 2 3 4 5 6 7 8; do
+    "$binary" client create --site Bench --name "Bench machine $n" --description "W8" \
+      --redirect-uri "https://machine-$n.example.com/unused" --grant-type client_credentials \
+      --accept-terms | python3 -c '
+import base64, json, sys, urllib.parse
+client = json.load(sys.stdin)
+pair = urllib.parse.quote(client["client_id"], safe="") + ":" + urllib.parse.quote(client["client_secret"], safe="")
+print("Basic " + base64.b64encode(pair.encode()).decode())'
+  done >"$work/fixtures/machines.tsv"
 
   # A signed-in console session for the page workloads.
   export BENCH_ORIGIN="http://127.0.0.1:$port" BENCH_ADMIN=bench-admin BENCH_PASSWORD="bench admin passphrase"
@@ -117,6 +127,7 @@ bench_backend() {
   wait "$flood"
   echo "W7 console sign-in|$backend|8|$(grep '^BENCH ' "$work/w7.out" | sed 's/^BENCH //')|-" >>"$results"
   run_wrk "W2 refresh + rotation" "$backend" 32 refresh.lua /oauth/token
+  run_wrk "W8 client credentials" "$backend" 32 client_credentials.lua /oauth/token
   run_wrk "W5 API Clients page 1" "$backend" 8 page.lua "/clients"
   run_wrk "W5 API Clients page 351" "$backend" 8 page.lua "/clients?page=350"
   run_wrk "W6 Audit Log newest" "$backend" 8 page.lua "/audit"

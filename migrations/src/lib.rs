@@ -28,6 +28,7 @@ mod m20261203_000018_client_review;
 mod m20261203_000019_consents;
 mod m20261203_000020_audit_streams;
 mod m20261204_000021_admin_tokens;
+mod m20261204_000022_client_credentials;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000019_consents::Migration),
             Box::new(m20261203_000020_audit_streams::Migration),
             Box::new(m20261204_000021_admin_tokens::Migration),
+            Box::new(m20261204_000022_client_credentials::Migration),
         ]
     }
 }

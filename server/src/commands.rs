@@ -14,8 +14,8 @@ use crate::{
 };
 use app::{
     domain::{
-        ClientDescription, ClientName, EmailAddress, NewPassword, RedirectUri, ScopeSet, SiteName,
-        Timestamp, Username, secret_lifetime::LifetimeChoice,
+        ClientDescription, ClientName, EmailAddress, GrantTypes, NewPassword, RedirectUri,
+        ScopeSet, SiteName, Timestamp, Username, secret_lifetime::LifetimeChoice,
     },
     server::{
         AppState, Clock, Settings,
@@ -716,14 +716,37 @@ async fn client_create(state: &AppState, args: ClientCreateArgs) -> Result<(), C
             state.settings.terms.version
         )));
     }
-    let owner = users::find_by_username(&state.db, &args.owner)
-        .await?
-        .ok_or_else(|| CliError(format!("no user named {:?}", args.owner)))?;
-    let site = match &args.site {
-        Some(name) => sites::find_by_name(&state.db, name)
+    let grant_types = if args.grant_types.is_empty() {
+        GrantTypes::default()
+    } else {
+        GrantTypes::parse(args.grant_types.iter().map(String::as_str))
+            .map_err(|e| field("--grant-type", e))?
+    };
+    let owner = match &args.owner {
+        Some(username) => Some(
+            users::find_by_username(&state.db, username)
+                .await?
+                .ok_or_else(|| CliError(format!("no user named {username:?}")))?,
+        ),
+        None if grant_types.is_machine_only() => None,
+        None => {
+            return Err(CliError(
+                "--owner: the API user the client acts for is required unless the client is \
+                 registered for --grant-type client_credentials alone"
+                    .into(),
+            ));
+        }
+    };
+    let site = match (&args.site, &owner) {
+        (Some(name), _) => sites::find_by_name(&state.db, name)
             .await?
             .ok_or_else(|| CliError(format!("no site named {name:?}")))?,
-        None => {
+        (None, None) => {
+            return Err(CliError(
+                "--site: a client without an owner belongs to the site named here".into(),
+            ));
+        }
+        (None, Some(owner)) => {
             let mut candidates = access::api_user_sites(&state.db, owner.id).await?;
             match candidates.len() {
                 1 => candidates.remove(0),
@@ -747,7 +770,8 @@ async fn client_create(state: &AppState, args: ClientCreateArgs) -> Result<(), C
         description,
         redirect_uri,
         scopes,
-        owner_user_id: owner.id,
+        owner_user_id: owner.as_ref().map(|owner| owner.id),
+        grant_types,
         require_pkce: args.require_pkce,
         terms_accepted: true,
         secret_lifetime: lifetime_arg(args.secret_expires_in.as_deref())?,
@@ -765,7 +789,8 @@ async fn client_create(state: &AppState, args: ClientCreateArgs) -> Result<(), C
         "description": client.description,
         "redirect_uri": client.redirect_uri,
         "site": site.name,
-        "owner": owner.username,
+        "owner": owner.map(|owner| owner.username),
+        "grant_types": client.grant_types().names(),
         "scopes": scopes.to_string(),
         "require_pkce": client.require_pkce,
         "terms_version": client.terms_version,
@@ -854,7 +879,7 @@ async fn client_list(
                 row.client.client_id,
                 row.client.name,
                 site,
-                row.owner,
+                row.owner.as_deref().unwrap_or("(the site)"),
                 when(row.client.last_used_at).unwrap_or_else(|| "never".into()),
                 row.client.status().as_str()
             );
@@ -937,7 +962,12 @@ fn write_fixtures(dir: &std::path::Path, report: &crate::seed::SeedReport) -> Re
             "{}\t{}\t{}",
             basic[minted.client],
             minted.value.access_token.expose(),
-            minted.value.refresh_token.expose()
+            // The seed mints through the authorization code path: always a pair.
+            minted
+                .value
+                .refresh_token
+                .as_ref()
+                .map_or("", |refresh| refresh.expose())
         );
     }
     std::fs::create_dir_all(dir).map_err(|e| CliError(format!("{}: {e}", dir.display())))?;

@@ -382,9 +382,14 @@ pub struct ClientCreateArgs {
     /// Site (by name); may be left out when the owner is an API user of one site only.
     #[arg(long)]
     pub site: Option<String>,
-    /// The API user (username) the client acts for.
+    /// The API user (username) the client acts for; may be left out for a client registered
+    /// for the client credentials grant alone, which then belongs to the site.
     #[arg(long)]
-    pub owner: String,
+    pub owner: Option<String>,
+    /// A grant the client is registered for: `authorization_code` or `client_credentials`;
+    /// repeat for both (default: authorization_code).
+    #[arg(long = "grant-type")]
+    pub grant_types: Vec<String>,
     /// Application name.
     #[arg(long)]
     pub name: String,

@@ -1,6 +1,7 @@
 //! The fields every way of registering an application shares — Name, Description, Redirect
 //! URI, and the Terms of Use box — so the console's registration and an API user's request ask
-//! the same questions in the same words.
+//! the same questions in the same words; and the grant-type choice of the console's
+//! registration and client page.
 
 use crate::components::console_form::{Field, FieldGroup};
 use leptos::prelude::*;
@@ -44,6 +45,51 @@ pub fn TermsOfUseBox(
                 <a href="/terms" target="_blank" rel="noopener">"Latchkey API Terms of Use"</a>
                 {format!(" (version {version})")}
             </label>
+        </FieldGroup>
+    }
+}
+
+/// The grants a client is registered for, as one choice (it can never be none): the
+/// authorization code grant (acting for an API user), the client credentials grant (a machine
+/// client acting for itself), or both. Submitted as `grant_types`, the names space-separated.
+#[component]
+pub fn GrantTypeChoice(
+    /// The stored form of the current choice (`GrantTypes::to_stored`).
+    #[prop(into)]
+    current: String,
+    /// Distinguishes the ids of two forms on one page.
+    #[prop(into)]
+    id_prefix: String,
+) -> impl IntoView {
+    let choices = [
+        (
+            "authorization_code",
+            "Authorization code",
+            "acts for an API user, who approves it; with refresh tokens",
+        ),
+        (
+            "client_credentials",
+            "Client credentials",
+            "a server acting for itself, with its own key and secret; no user, no refresh tokens",
+        ),
+        ("authorization_code client_credentials", "Both", ""),
+    ];
+    view! {
+        <FieldGroup name="grant_types" class="field roles">
+            <fieldset class="roles">
+                <legend>"Grant types"</legend>
+                {choices.into_iter().enumerate().map(|(i, (value, label, hint))| {
+                    let id = format!("{id_prefix}-grant-{i}");
+                    view! {
+                        <label class="checkbox-line" for=id.clone()>
+                            <input type="radio" id=id.clone() name="grant_types" value=value
+                                checked=current == value aria-describedby="grant_types-error"/>
+                            " "{label}
+                            {(!hint.is_empty()).then(|| view! { <span class="hint">{format!(" — {hint}")}</span> })}
+                        </label>
+                    }
+                }).collect_view()}
+            </fieldset>
         </FieldGroup>
     }
 }

@@ -40,6 +40,8 @@ pub enum FailureReason {
     UserCannotAuthorize,
     /// A grant type or response type the server does not support.
     UnsupportedGrant,
+    /// A grant the client is not registered for (`unauthorized_client`).
+    GrantNotRegistered,
     /// A parameter is missing, repeated or malformed.
     MalformedRequest,
     /// The server failed (the reference is in the detail and in the server log).
@@ -48,7 +50,7 @@ pub enum FailureReason {
 
 impl FailureReason {
     /// Every reason, in the order the console lists counts.
-    pub const ALL: [Self; 19] = [
+    pub const ALL: [Self; 20] = [
         Self::MissingSecret,
         Self::WrongSecret,
         Self::SecretNoLongerValid,
@@ -66,6 +68,7 @@ impl FailureReason {
         Self::ScopeNotAllowed,
         Self::UserCannotAuthorize,
         Self::UnsupportedGrant,
+        Self::GrantNotRegistered,
         Self::MalformedRequest,
         Self::ServerError,
     ];
@@ -90,6 +93,7 @@ impl FailureReason {
             Self::ScopeNotAllowed => "scope_not_allowed",
             Self::UserCannotAuthorize => "user_cannot_authorize",
             Self::UnsupportedGrant => "unsupported_grant",
+            Self::GrantNotRegistered => "grant_not_registered",
             Self::MalformedRequest => "malformed_request",
             Self::ServerError => "server_error",
         }
@@ -120,6 +124,7 @@ impl FailureReason {
             Self::ScopeNotAllowed => "Scope not allowed",
             Self::UserCannotAuthorize => "User can no longer authorize",
             Self::UnsupportedGrant => "Unsupported grant or response type",
+            Self::GrantNotRegistered => "Grant type not registered for the client",
             Self::MalformedRequest => "Malformed request",
             Self::ServerError => "Server error",
         }

@@ -3,6 +3,7 @@ use crate::api::clients::{
     SecretSlotView, SetClientDisabled, UpdateClient, get_client,
 };
 use crate::components::{
+    application_fields::GrantTypeChoice,
     audit_table::AuditTable,
     console_form::{
         ConfirmBox, ConfirmPassword, ConsoleForm, Field, FieldGroup, FieldMessage, FormFeedback,
@@ -263,6 +264,7 @@ fn Settings(client: ClientDetail) -> impl IntoView {
             <dl class="details">
                 <dt>"Description"</dt><dd class="pre-line">{client.description.clone()}</dd>
                 <dt>"Redirect URI"</dt><dd><code data-testid="redirect-uri">{client.redirect_uri.clone()}</code></dd>
+                <dt>"Grant types"</dt><dd data-testid="grant-types">{client.grant_types_label.clone()}</dd>
                 <dt>"API user (owner)"</dt><dd>{client.owner.clone()}</dd>
                 <dt>"Scopes"</dt><dd>{client.scopes.join(" ")}</dd>
                 <dt>"PKCE"</dt><dd>{if client.require_pkce { "Required (S256)" } else { "Optional (S256)" }}</dd>
@@ -299,14 +301,20 @@ fn Settings(client: ClientDetail) -> impl IntoView {
                         <input type="checkbox" name="require_pkce" checked=client.require_pkce/>
                         " Require PKCE (S256)"
                     </label>
+                    <GrantTypeChoice current=client.grant_types.clone() id_prefix="edit"/>
                     <FieldGroup name="owner">
                         <label for="field-edit-owner">"API user (owner)"</label>
                         <select id="field-edit-owner" name="owner" aria-describedby="owner-error">
                             {client.owners.iter().map(|owner| view! {
-                                <option value=owner.id.to_string() selected=owner.id == client.owner_id>{owner.username.clone()}</option>
+                                <option value=owner.id.to_string() selected=Some(owner.id) == client.owner_id>{owner.username.clone()}</option>
                             }).collect_view()}
-                            {(!client.owners.iter().any(|o| o.id == client.owner_id)).then(|| view! {
-                                <option value="" selected=true>{format!("{} (no longer an API user)", client.owner)}</option>
+                            {(!client.owners.iter().any(|o| Some(o.id) == client.owner_id)).then(|| {
+                                let label = if client.owner_id.is_some() {
+                                    format!("{} (no longer an API user)", client.owner)
+                                } else {
+                                    format!("{} — no API user", client.owner)
+                                };
+                                view! { <option value="" selected=true>{label}</option> }
                             })}
                         </select>
                     </FieldGroup>

@@ -1,6 +1,6 @@
 use crate::api::clients::{RegisterClient, RegistrationOptions, get_registration_options};
 use crate::components::{
-    application_fields::{ApplicationFields, TermsOfUseBox},
+    application_fields::{ApplicationFields, GrantTypeChoice, TermsOfUseBox},
     console_form::{
         ConfirmPassword, ConsoleForm, FieldGroup, FieldMessage, FormFeedback, SubmitButton,
         endpoint,
@@ -47,7 +47,7 @@ fn RegistrationForm(options: RegistrationOptions, preset_owner: String) -> impl 
         {no_owners.then(|| view! {
             <p class="warning">
                 "This site has no API users yet. An application acts on behalf of an API user: "
-                <a href="/administrators/new">"add one"</a>" first."
+                <a href="/administrators/new">"add one"</a>" first (a client credentials only client needs none)."
             </p>
         })}
         // Done waits for the Terms of Use box once the form has hydrated; without JavaScript
@@ -57,6 +57,7 @@ fn RegistrationForm(options: RegistrationOptions, preset_owner: String) -> impl 
             <FormFeedback summarize_fields=true/>
             <p class="hint">{format!("Site: {}", options.site.name)}</p>
             <ApplicationFields allow_loopback=options.allow_loopback/>
+            <GrantTypeChoice current="authorization_code" id_prefix="new"/>
             <FieldGroup name="owner">
                 <label for="field-owner">"API user (owner)"</label>
                 <select id="field-owner" name="owner" aria-describedby="owner-error">
@@ -66,6 +67,7 @@ fn RegistrationForm(options: RegistrationOptions, preset_owner: String) -> impl 
                         view! { <option value=owner.id.to_string() selected=selected>{owner.username}</option> }
                     }).collect_view()}
                 </select>
+                <p class="hint">"A client credentials only client may belong to the site alone: leave this empty."</p>
             </FieldGroup>
             <fieldset class="roles">
                 <legend>"Scopes"</legend>

@@ -205,19 +205,21 @@ pub struct RegisteredClient {
 }
 
 /// An access token that was live when it was read: not revoked, its grant not revoked, its
-/// client active, its user active and still an API user of the site.
+/// client active and registered for the grant that issued it, its user (if it acts for one)
+/// active and still an API user of the site.
 #[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
 pub struct AccessTokenFacts {
     /// The client the token was issued to (row id).
     pub client_uuid: Uuid,
     /// That client's Consumer Key.
     pub client_id: String,
-    /// The API user the token speaks for.
-    pub user_id: Uuid,
+    /// The API user the token speaks for; `None` for a client credentials token, which acts
+    /// as the client itself.
+    pub user_id: Option<Uuid>,
     /// Their username.
-    pub username: String,
+    pub username: Option<String>,
     /// Their email address.
-    pub email: String,
+    pub email: Option<String>,
     /// The name of the client's site.
     pub site_name: String,
     /// Space-delimited scope: what the token was issued with, narrowed to the scopes its client

@@ -1,6 +1,8 @@
 //! Connecting to the database, and starting write transactions the same way on both backends.
 
 pub mod batch;
+#[cfg(test)]
+mod migration_tests;
 
 use crate::server::{cache, entities::credential_epoch};
 use sea_orm::{

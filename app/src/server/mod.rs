@@ -20,6 +20,8 @@ pub mod services;
 pub mod session_store;
 pub mod settings;
 pub mod state;
+#[cfg(test)]
+pub mod test_fixtures;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 

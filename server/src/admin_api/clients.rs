@@ -1,26 +1,24 @@
-//! `/admin/v1/clients`: list, register (Terms of Use acceptance required), read, edit and
-//! delete API clients. Edits and deletions need `If-Match` with the client's `ETag`.
+//! `/admin/v1/clients`: list, read, edit and delete API clients (registering is in
+//! `client_registration`). Edits and deletions need `If-Match` with the client's `ETag`.
 
 use super::{
     body::{self, IfMatch},
     caller::Caller,
+    client_registration::api_user_of,
     problem::{Problem, responses::*},
     shared::{
-        Answer, ClientOut, audit_read, chosen_site, client_out, client_out_of, find_client,
-        idempotent, reachable_sites, with_etag,
+        ClientOut, audit_read, chosen_site, client_out, clients_out, find_client, reachable_sites,
+        with_etag,
     },
 };
 use app::{
-    domain::{
-        ClientDescription, ClientName, RedirectUri, ScopeSet, Timestamp,
-        secret_lifetime::LifetimeChoice,
-    },
+    domain::{ClientDescription, ClientName, GrantTypes, RedirectUri, ScopeSet},
     error::FieldError,
     server::{
         AppState, ServiceError,
         crypto::tokens::{self, TokenKind},
         entities::client,
-        services::{clients, context::ServiceContext, secrets, users},
+        services::{clients, context::ServiceContext},
     },
 };
 use axum::{
@@ -31,7 +29,6 @@ use axum::{
 };
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 /// The most clients one page holds.
@@ -104,203 +101,13 @@ pub async fn list(
         rows.truncate(limit as usize);
         rows.last().map(|c| c.client_id.clone())
     });
-    let mut clients = Vec::with_capacity(rows.len());
-    for row in &rows {
-        clients.push(client_out(&state, row).await?.0);
-    }
+    let clients = clients_out(&state, &rows, &sites).await?;
     audit_read(&state, &caller, site_ids, "the API client list").await?;
     Ok(axum::Json(ClientPage {
         clients,
         next_cursor: next_cursor.flatten(),
     })
     .into_response())
-}
-
-/// `POST /admin/v1/clients` body.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewClient {
-    /// The site (by name); may be left out when the token reaches one site.
-    #[serde(default)]
-    pub site: Option<String>,
-    /// Name, 1 to 100 characters.
-    pub name: String,
-    /// What the client does, shown on the authorization prompt.
-    pub description: String,
-    /// The one https redirect URI.
-    pub redirect_uri: String,
-    /// The API user (username) it belongs to: an API user of the site.
-    pub owner: String,
-    /// Scopes it may request (default `profile`).
-    #[serde(default)]
-    pub scopes: Vec<String>,
-    /// Refuse authorization requests without PKCE.
-    #[serde(default)]
-    pub require_pkce: bool,
-    /// Must be true: the Latchkey API Terms of Use are accepted for this client.
-    pub accept_terms: bool,
-}
-
-/// A registered client, with its Consumer Secret: shown this once.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CreatedClient {
-    /// The client.
-    #[serde(flatten)]
-    pub client: ClientOut,
-    /// The Consumer Secret. Store it now.
-    pub client_secret: String,
-    /// When the secret expires (RFC 3339), if it does.
-    pub secret_expires_at: Option<String>,
-}
-
-/// Registers a client. Send `Idempotency-Key` to make retrying safe.
-#[utoipa::path(post, path = "/admin/v1/clients", tag = "clients", request_body = NewClient,
-    security(("admin_token" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry answer the first request again instead of registering twice")),
-    responses(
-        (status = 201, description = "Registered; the secret is shown once", body = CreatedClient,
-            headers(("Idempotent-Replayed" = String, description = "true when this repeats the stored answer to the same Idempotency-Key"))),
-        NotFound,
-        UnsupportedMediaType,
-        BadRequest,
-        Unauthorized,
-        Forbidden,
-        Conflict,
-        Refused,
-    ))]
-pub async fn create(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    bytes: Bytes,
-) -> Response {
-    let run = register(
-        state.clone(),
-        caller.clone(),
-        headers.clone(),
-        bytes.clone(),
-    );
-    idempotent(
-        &state,
-        &caller,
-        &headers,
-        ("POST", "/admin/v1/clients", &bytes),
-        run,
-    )
-    .await
-}
-
-async fn register(
-    state: AppState,
-    caller: Caller,
-    headers: HeaderMap,
-    bytes: Bytes,
-) -> Result<Answer, Problem> {
-    let new: NewClient = body::json(&headers, &bytes)?;
-    let site = chosen_site(&state, &caller, new.site.as_deref()).await?;
-    let mut errors = Vec::new();
-    let mut field = |name: &str, problem: app::domain::Invalid| {
-        errors.push(FieldError::new(name, problem.to_string()));
-    };
-    let name = ClientName::parse(&new.name)
-        .map_err(|e| field("name", e))
-        .ok();
-    let description = ClientDescription::parse(&new.description)
-        .map_err(|e| field("description", e))
-        .ok();
-    let redirect_uri =
-        RedirectUri::parse(&new.redirect_uri, state.settings.allow_loopback_redirects)
-            .map_err(|e| field("redirect_uri", e))
-            .ok();
-    // What the service stores for "no scopes", so the answer can say it without a read.
-    let scopes = match ScopeSet::from_inputs(&new.scopes) {
-        Ok(scopes) => Some(clients::stored_scopes(&scopes)?),
-        Err(e) => {
-            field("scopes", e);
-            None
-        }
-    };
-    if !new.accept_terms {
-        errors.push(FieldError::new(
-            "accept_terms",
-            format!(
-                "Accept the Latchkey API Terms of Use (version {}) for this client.",
-                state.settings.terms.version
-            ),
-        ));
-    }
-    let owner = api_user_of(&state, site.id, &new.owner, &mut errors).await?;
-    let (Some(name), Some(description), Some(redirect_uri), Some(scopes), Some(owner), true) = (
-        name,
-        description,
-        redirect_uri,
-        scopes,
-        owner,
-        errors.is_empty(),
-    ) else {
-        return Err(ServiceError::Invalid(errors).into());
-    };
-    let registration = clients::Registration {
-        name,
-        description,
-        redirect_uri,
-        scopes: scopes.clone(),
-        owner_user_id: owner.id,
-        require_pkce: new.require_pkce,
-        terms_accepted: true,
-        secret_lifetime: LifetimeChoice::SiteDefault,
-    };
-    let cx = ServiceContext::new(&state, &caller.0.acting);
-    let (client, secret) = clients::register(&cx, site.id, registration).await?;
-    // Committed: from here on nothing may fail (the secret exists only in this answer).
-    let (out, _) = client_out_of(&client, site.name.clone(), owner.username, &scopes);
-    let secret_expires_at = secrets::slots(&state.db, client.id)
-        .await
-        .ok()
-        .and_then(|slots| slots.first().and_then(|slot| slot.ends_at()))
-        .map(|at| Timestamp(at).format_rfc3339());
-    let created = CreatedClient {
-        client: out,
-        client_secret: secret.expose().to_owned(),
-        secret_expires_at,
-    };
-    Ok(Answer {
-        status: StatusCode::CREATED,
-        body: json!(created),
-        site_id: site.id,
-    })
-}
-
-/// The active API user `username` of `site_id`, or a refusal of `owner` that says the same
-/// whether the name is unknown or belongs to someone elsewhere (no listing of other sites'
-/// users through this field).
-async fn api_user_of(
-    state: &AppState,
-    site_id: uuid::Uuid,
-    username: &str,
-    errors: &mut Vec<FieldError>,
-) -> Result<Option<app::server::entities::user::Model>, Problem> {
-    let candidate = users::find_by_username(&state.db, username)
-        .await?
-        .filter(app::server::entities::user::Model::is_active);
-    let is_api_user = match &candidate {
-        Some(user) => {
-            app::server::entities::site_membership::Entity::find_by_id((site_id, user.id))
-                .one(&state.db)
-                .await
-                .map_err(ServiceError::from)?
-                .is_some_and(|m| m.is_api_user)
-        }
-        None => false,
-    };
-    if !is_api_user {
-        errors.push(FieldError::new(
-            "owner",
-            "Choose an active API user of this site.",
-        ));
-        return Ok(None);
-    }
-    Ok(candidate)
 }
 
 /// Reads a client; its `ETag` goes in `If-Match` of an edit or deletion.
@@ -347,6 +154,9 @@ pub struct ClientChanges {
     pub scopes: Option<Vec<String>>,
     /// Refuse authorization requests without PKCE.
     pub require_pkce: Option<bool>,
+    /// The grants it is registered for (replaces the list; `authorization_code` needs an
+    /// owner).
+    pub grant_types: Option<Vec<String>>,
 }
 
 /// Edits a client if it is still as its `ETag` says (`If-Match`).
@@ -412,15 +222,27 @@ pub async fn update(
             .ok(),
         None => Some(current_scopes.clone()),
     };
+    let grant_types = match &changes.grant_types {
+        Some(names) => GrantTypes::parse(names.iter().map(String::as_str))
+            .map(Some)
+            .map_err(|e| field("grant_types", e))
+            .ok(),
+        None => Some(None),
+    };
     let owner = match &changes.owner {
         Some(username) => api_user_of(&state, current.site_id, username, &mut errors)
             .await?
             .map(|owner| owner.id),
         None => None,
     };
-    let (Some(name), Some(description), Some(redirect_uri), Some(scopes), true) =
-        (name, description, redirect_uri, scopes, errors.is_empty())
-    else {
+    let (Some(name), Some(description), Some(redirect_uri), Some(scopes), Some(grant_types), true) = (
+        name,
+        description,
+        redirect_uri,
+        scopes,
+        grant_types,
+        errors.is_empty(),
+    ) else {
         return Err(ServiceError::Invalid(errors).into());
     };
     let cx = ServiceContext::new(&state, &caller.0.acting);
@@ -434,6 +256,7 @@ pub async fn update(
             scopes,
             require_pkce: changes.require_pkce.unwrap_or(current.require_pkce),
             owner_user_id: owner,
+            grant_types,
         },
         Some(&expected),
     )

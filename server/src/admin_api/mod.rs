@@ -11,6 +11,7 @@
 
 mod body;
 mod caller;
+mod client_registration;
 mod clients;
 mod credentials;
 pub mod problem;
@@ -71,7 +72,7 @@ impl Modify for AdminTokenScheme {
 /// Every route with its operation, in one place.
 fn documented() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(clients::list, clients::create))
+        .routes(routes!(clients::list, client_registration::create))
         .routes(routes!(clients::read, clients::update, clients::delete))
         .routes(routes!(credentials::list_secrets, credentials::rotate))
         .routes(routes!(credentials::retire_secret))

@@ -7,7 +7,7 @@ use app::{
     server::{
         AppState, ServiceError,
         db::begin_write,
-        entities::{client, site, user},
+        entities::{client, client_scope, site, user},
         services::{
             admin_tokens::idempotency::{self, Claim},
             audit::{self, Action, NewEvent},
@@ -38,8 +38,10 @@ pub struct ClientOut {
     pub description: String,
     /// The one redirect URI.
     pub redirect_uri: String,
-    /// The owner's username.
-    pub owner: String,
+    /// The owner's username; null for a machine client that belongs to its site.
+    pub owner: Option<String>,
+    /// The grants it is registered for: `authorization_code`, `client_credentials`.
+    pub grant_types: Vec<String>,
     /// Scopes it may request.
     pub scopes: Vec<String>,
     /// Authorization requests without PKCE are refused.
@@ -80,12 +82,62 @@ pub async fn client_out(
         .await?
         .map(|s| s.name)
         .unwrap_or_default();
-    let owner = user::Entity::find_by_id(client.owner_user_id)
-        .one(&state.db)
-        .await?
-        .map(|u| u.username)
-        .unwrap_or_default();
+    let owner = match client.owner_user_id {
+        Some(owner_id) => user::Entity::find_by_id(owner_id)
+            .one(&state.db)
+            .await?
+            .map(|u| u.username),
+        None => None,
+    };
     Ok(client_out_of(client, site, owner, &scopes))
+}
+
+/// The JSON form of a page of `rows`, whose sites are among `sites`: the owners and scopes in
+/// one query each, not a few per client.
+pub async fn clients_out(
+    state: &AppState,
+    rows: &[client::Model],
+    sites: &[site::Model],
+) -> Result<Vec<ClientOut>, ServiceError> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    use std::collections::HashMap;
+    let owner_ids: Vec<Uuid> = rows.iter().filter_map(|c| c.owner_user_id).collect();
+    let owners: HashMap<Uuid, String> = if owner_ids.is_empty() {
+        HashMap::new()
+    } else {
+        user::Entity::find()
+            .filter(user::Column::Id.is_in(owner_ids))
+            .all(&state.db)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u.username))
+            .collect()
+    };
+    let mut scopes: HashMap<Uuid, Vec<app::domain::ScopeName>> = HashMap::new();
+    if !rows.is_empty() {
+        for row in client_scope::Entity::find()
+            .filter(client_scope::Column::ClientUuid.is_in(rows.iter().map(|c| c.id)))
+            .all(&state.db)
+            .await?
+        {
+            if let Ok(name) = app::domain::ScopeName::parse(&row.scope) {
+                scopes.entry(row.client_uuid).or_default().push(name);
+            }
+        }
+    }
+    let site_names: HashMap<Uuid, &str> = sites.iter().map(|s| (s.id, s.name.as_str())).collect();
+    Ok(rows
+        .iter()
+        .map(|client| {
+            let set = ScopeSet::from_names(scopes.remove(&client.id).unwrap_or_default());
+            let owner = client.owner_user_id.and_then(|id| owners.get(&id).cloned());
+            let site = site_names
+                .get(&client.site_id)
+                .map(|name| (*name).to_owned())
+                .unwrap_or_default();
+            client_out_of(client, site, owner, &set).0
+        })
+        .collect())
 }
 
 /// The client's JSON form and `ETag` from what the caller already holds (no database read:
@@ -93,7 +145,7 @@ pub async fn client_out(
 pub fn client_out_of(
     client: &client::Model,
     site: String,
-    owner: String,
+    owner: Option<String>,
     scopes: &ScopeSet,
 ) -> (ClientOut, String) {
     let tag = clients::revision(client, scopes);
@@ -104,6 +156,12 @@ pub fn client_out_of(
         description: client.description.clone(),
         redirect_uri: client.redirect_uri.clone(),
         owner,
+        grant_types: client
+            .grant_types()
+            .names()
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
         scopes: scopes.iter().map(|s| s.as_str().to_owned()).collect(),
         require_pkce: client.require_pkce,
         review: client.review().as_str().to_owned(),

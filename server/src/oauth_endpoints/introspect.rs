@@ -28,13 +28,16 @@ pub async fn introspect(
                 "active": true,
                 "scope": active.scope,
                 "client_id": active.client_id,
-                "username": active.username,
                 "exp": active.exp,
                 "iat": active.iat,
                 "sub": active.sub,
                 "site": active.site,
                 "iss": state.settings.public_url,
             });
+            // A client credentials token acts for no user: no `username` at all.
+            if let Some(username) = active.username {
+                body["username"] = json!(username);
+            }
             if let Some(token_type) = active.token_type {
                 body["token_type"] = json!(token_type);
             }

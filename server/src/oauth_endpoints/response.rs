@@ -43,16 +43,17 @@ pub fn error(error: &OAuthError) -> Response {
 
 /// A successful token response.
 pub fn tokens(issued: &IssuedTokens) -> Response {
-    no_store(
-        Json(json!({
-            "access_token": issued.access_token.expose(),
-            "token_type": "Bearer",
-            "expires_in": issued.expires_in,
-            "refresh_token": issued.refresh_token.expose(),
-            "scope": issued.scope.to_string(),
-        }))
-        .into_response(),
-    )
+    let mut body = json!({
+        "access_token": issued.access_token.expose(),
+        "token_type": "Bearer",
+        "expires_in": issued.expires_in,
+        "scope": issued.scope.to_string(),
+    });
+    // The client credentials grant issues none (RFC 6749 §4.4.3).
+    if let Some(refresh_token) = &issued.refresh_token {
+        body["refresh_token"] = refresh_token.expose().into();
+    }
+    no_store(Json(body).into_response())
 }
 
 /// A JSON body with `no-store`.

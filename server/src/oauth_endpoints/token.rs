@@ -1,4 +1,4 @@
-//! `POST /oauth/token` (RFC 6749 §3.2, §4.1.3, §6).
+//! `POST /oauth/token` (RFC 6749 §3.2, §4.1.3, §4.4, §6).
 
 use super::{client_request, response};
 use crate::metrics::GrantOutcome;
@@ -14,7 +14,8 @@ use app::server::{
 };
 use axum::{Extension, body::Bytes, extract::State, http::HeaderMap, response::Response};
 
-/// Exchanges an authorization code or a refresh token for tokens. The response carries a
+/// Exchanges an authorization code, a refresh token or the client's own credentials for
+/// tokens. The response carries a
 /// [`GrantOutcome`] for the metrics layer.
 pub async fn token(
     State(state): State<AppState>,
@@ -45,11 +46,12 @@ pub async fn token(
     response
 }
 
-/// The grant type as a metrics label: one of the two supported, or `other`.
+/// The grant type as a metrics label: one of those supported, or `other`.
 fn grant_label(grant_type: Option<&str>) -> &'static str {
     match grant_type {
         Some("authorization_code") => "authorization_code",
         Some("refresh_token") => "refresh_token",
+        Some("client_credentials") => "client_credentials",
         _ => "other",
     }
 }
@@ -95,10 +97,13 @@ async fn grant(
             let refresh_token = params.require("refresh_token")?;
             token::refresh(state, client, refresh_token, params.get("scope"), address).await
         }
+        "client_credentials" => {
+            token::client_credentials(state, client, params.get("scope"), address).await
+        }
         other => Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
             format!(
-                "unsupported grant_type \"{}\": use authorization_code or refresh_token",
+                "unsupported grant_type \"{}\": use authorization_code, refresh_token or client_credentials",
                 other
                     .chars()
                     .filter(|c| !c.is_control())

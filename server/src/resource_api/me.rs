@@ -1,5 +1,6 @@
 //! `GET /api/v1/me`: the API user's profile, for a bearer token with the `profile` scope
-//! (RFC 6750 §2.1 header only; errors per §3).
+//! (RFC 6750 §2.1 header only; errors per §3). A client credentials token gets its client's
+//! identity instead (`client_id`, `site`, `scope`, no user fields).
 
 use app::server::{
     AppState,
@@ -28,7 +29,7 @@ fn challenge(status: StatusCode, value: String) -> Response {
     crate::oauth_endpoints::response::no_store(response)
 }
 
-/// Returns the profile of the API user the token speaks for.
+/// Returns the profile of the API user the token speaks for, or its client's identity.
 pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let token = match bearer_token(&headers) {
         BearerCredential::Token(token) => token,
@@ -50,13 +51,19 @@ pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> Response {
         }
     };
     match bearer::authorize(&state, token, SCOPE, state.clock.now()).await {
-        Ok(Ok(authorized)) => crate::oauth_endpoints::response::json(json!({
-            "username": authorized.username,
-            "email": authorized.email,
-            "site": authorized.site_name,
-            "client_id": authorized.client_id,
-            "scope": authorized.scope,
-        })),
+        Ok(Ok(authorized)) => {
+            let mut body = json!({
+                "site": authorized.site_name,
+                "client_id": authorized.client_id,
+                "scope": authorized.scope,
+            });
+            // A client credentials token speaks for its client alone: no user fields at all.
+            if let (Some(username), Some(email)) = (authorized.username, authorized.email) {
+                body["username"] = username.into();
+                body["email"] = email.into();
+            }
+            crate::oauth_endpoints::response::json(body)
+        }
         Ok(Err(BearerError::InvalidToken(description))) => challenge(
             StatusCode::UNAUTHORIZED,
             format!(

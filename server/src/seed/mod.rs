@@ -201,7 +201,8 @@ async fn seed_clients(
                     name: &name,
                     description: &description,
                     redirect_uri: &redirect_uri,
-                    owner,
+                    owner: Some(owner),
+                    grant_types: app::domain::GrantTypes::AUTHORIZATION_CODE,
                     scopes: &scopes,
                     // Load-test fixtures: their secrets never expire.
                     secret_lifetime: None,

@@ -160,11 +160,13 @@ fn events_in(report: &Value) -> i64 {
 
 /// How many events the stream named `stream` (by prefix) has yet to count as delivered.
 fn behind(db: &TestDb, stream: &str) -> Option<i64> {
-    let streams: Value = serde_json::from_slice(&latchkey(db, &["audit", "streams"]).stdout).ok()?;
-    streams["streams"]
-        .as_array()?
-        .iter()
-        .find(|s| s["name"].as_str().is_some_and(|name| name.starts_with(stream)))?["behind"]
+    let streams: Value =
+        serde_json::from_slice(&latchkey(db, &["audit", "streams"]).stdout).ok()?;
+    streams["streams"].as_array()?.iter().find(|s| {
+        s["name"]
+            .as_str()
+            .is_some_and(|name| name.starts_with(stream))
+    })?["behind"]
         .as_i64()
 }
 

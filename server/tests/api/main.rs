@@ -24,6 +24,7 @@ mod helpers;
 mod hostile;
 mod hostile_http;
 mod leaks;
+mod machine_clients;
 mod mail;
 mod metrics;
 mod oauth_authorize;

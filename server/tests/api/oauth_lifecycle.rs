@@ -262,7 +262,7 @@ async fn metadata_lists_every_endpoint_and_capability() {
         assert_eq!(m["response_types_supported"], serde_json::json!(["code"]));
         assert_eq!(
             m["grant_types_supported"],
-            serde_json::json!(["authorization_code", "refresh_token"])
+            serde_json::json!(["authorization_code", "refresh_token", "client_credentials"])
         );
         assert_eq!(
             m["code_challenge_methods_supported"],

@@ -194,10 +194,11 @@ async fn client_authentication_errors() {
             "unsupported_grant_type",
         )
         .await;
+        // Supported, but this client is registered for the authorization code grant only.
         expect_error(
             token(app, &f, &[("grant_type", "client_credentials")]).await,
             StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
+            "unauthorized_client",
         )
         .await;
         expect_error(

@@ -12,6 +12,8 @@ pub use review::*;
 
 pub use views::*;
 
+#[cfg(feature = "ssr")]
+use crate::domain::GrantTypes;
 use crate::error::ConsoleError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -82,7 +84,7 @@ pub async fn list_clients(
                 last_used: crate::domain::Timestamp::format_optional(row.client.last_used_at),
                 name: row.client.name,
                 client_id: row.client.client_id,
-                owner: row.owner,
+                owner: row.owner.unwrap_or_else(|| SITE_OWNED.to_owned()),
             })
             .collect(),
         total: found.total,
@@ -135,11 +137,12 @@ pub async fn register_client(
     name: String,
     description: String,
     redirect_uri: String,
-    owner: String,
+    #[server(default)] owner: String,
     #[server(default)] scopes: ScopeInputs,
     #[server(default)] require_pkce: Option<String>,
     #[server(default)] accept_terms: Option<String>,
     #[server(default)] current_password: Option<String>,
+    #[server(default)] grant_types: Option<String>,
 ) -> Result<Uuid, ConsoleError> {
     use crate::domain::{ClientDescription, ClientName, RedirectUri};
     use crate::error::FieldErrors;
@@ -153,12 +156,17 @@ pub async fn register_client(
         "redirect_uri",
         RedirectUri::parse(&redirect_uri, settings.allow_loopback_redirects),
     );
+    let grant_types = errors.check("grant_types", parse_grant_types(grant_types.as_deref()));
+    let machine_only = grant_types.is_some_and(GrantTypes::is_machine_only);
     let owner_user_id = errors.check(
         "owner",
-        owner
-            .trim()
-            .parse::<Uuid>()
-            .map_err(|_| "Choose the API user this application acts for."),
+        match owner.trim() {
+            "" if machine_only => Ok(None),
+            raw => raw
+                .parse::<Uuid>()
+                .map(Some)
+                .map_err(|_| "Choose the API user this application acts for."),
+        },
     );
     let scopes = errors.check("scopes", crate::domain::ScopeSet::from_inputs(&scopes));
     if accept_terms.is_none() {
@@ -167,8 +175,15 @@ pub async fn register_client(
             "You must read and agree to the Latchkey API Terms of Use to register an application.",
         );
     }
-    let (name, description, redirect_uri, owner_user_id, scopes) =
-        errors.finish_with((name, description, redirect_uri, owner_user_id, scopes))?;
+    let (name, description, redirect_uri, owner_user_id, scopes, grant_types) = errors
+        .finish_with((
+            name,
+            description,
+            redirect_uri,
+            owner_user_id,
+            scopes,
+            grant_types,
+        ))?;
     admin
         .require_recent_password(current_password.as_deref())
         .await?;
@@ -178,6 +193,7 @@ pub async fn register_client(
         redirect_uri,
         scopes,
         owner_user_id,
+        grant_types,
         require_pkce: require_pkce.is_some(),
         terms_accepted: accept_terms.is_some(),
         secret_lifetime: crate::domain::secret_lifetime::LifetimeChoice::SiteDefault,
@@ -186,6 +202,16 @@ pub async fn register_client(
     admin.flash_secret(client.id, &secret).await?;
     leptos_axum::redirect(&format!("/clients/{}", client.id));
     Ok(client.id)
+}
+
+/// The console's `grant_types` field (the names space-separated); absent: the authorization
+/// code grant only, as before machine clients.
+#[cfg(feature = "ssr")]
+fn parse_grant_types(raw: Option<&str>) -> Result<GrantTypes, crate::domain::Invalid> {
+    match raw {
+        None => Ok(GrantTypes::default()),
+        Some(raw) => GrantTypes::parse(raw.split(' ').filter(|name| !name.is_empty())),
+    }
 }
 
 /// An administrator of the client's site: the details page.
@@ -248,6 +274,7 @@ pub async fn update_client(
     #[server(default)] scopes: ScopeInputs,
     #[server(default)] require_pkce: Option<String>,
     #[server(default)] owner: String,
+    #[server(default)] grant_types: Option<String>,
 ) -> Result<(), ConsoleError> {
     use crate::domain::{ClientDescription, ClientName, RedirectUri};
     use crate::error::FieldErrors;
@@ -269,8 +296,14 @@ pub async fn update_client(
         RedirectUri::parse(&redirect_uri, admin.state.settings.allow_loopback_redirects),
     );
     let scopes = errors.check("scopes", crate::domain::ScopeSet::from_inputs(&scopes));
-    let (name, description, redirect_uri, scopes) =
-        errors.finish_with((name, description, redirect_uri, scopes))?;
+    let grant_types = match grant_types.as_deref() {
+        None => Some(None),
+        raw => errors
+            .check("grant_types", parse_grant_types(raw))
+            .map(Some),
+    };
+    let (name, description, redirect_uri, scopes, grant_types) =
+        errors.finish_with((name, description, redirect_uri, scopes, grant_types))?;
     let changes = clients::ClientChanges {
         name,
         description,
@@ -278,6 +311,7 @@ pub async fn update_client(
         scopes,
         require_pkce: require_pkce.is_some(),
         owner_user_id,
+        grant_types,
     };
     clients::update(&admin.service(), client_uuid, changes).await?;
     Ok(())

@@ -45,12 +45,15 @@ pub async fn get_pending_requests() -> Result<Vec<PendingRequest>, ConsoleError>
     let catalogue = scopes::catalogue(db, admin.site.id).await?;
     let mut rows = Vec::new();
     for client in clients::review::pending_on_site(db, admin.site.id).await? {
-        let owner = user::Entity::find_by_id(client.owner_user_id)
-            .one(db)
-            .await
-            .map_err(crate::server::ServiceError::from)?
-            .map(|user| user.username)
-            .unwrap_or_default();
+        let owner = match client.owner_user_id {
+            Some(owner_id) => user::Entity::find_by_id(owner_id)
+                .one(db)
+                .await
+                .map_err(crate::server::ServiceError::from)?
+                .map(|user| user.username)
+                .unwrap_or_default(),
+            None => String::new(),
+        };
         let asked = clients::client_scopes(db, client.id).await?;
         rows.push(PendingRequest {
             scopes: asked

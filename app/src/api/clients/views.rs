@@ -5,6 +5,9 @@ use crate::api::SiteOption;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// What the console shows as the owner of a machine client that belongs to its site.
+pub const SITE_OWNED: &str = "(the site)";
+
 /// Rows per page of the API Clients table.
 pub const CLIENTS_PER_PAGE: u64 = 25;
 
@@ -17,7 +20,7 @@ pub struct ClientListRow {
     pub name: String,
     /// Consumer Key.
     pub client_id: String,
-    /// Owner's username.
+    /// Owner's username ([`SITE_OWNED`] for a machine client without one).
     pub owner: String,
     /// Registered (formatted).
     pub created: String,
@@ -182,10 +185,14 @@ pub struct ClientDetail {
     pub description: String,
     /// Redirect URI.
     pub redirect_uri: String,
-    /// Owner's username.
+    /// Owner's username ([`SITE_OWNED`] for a machine client without one).
     pub owner: String,
-    /// Owner's id.
-    pub owner_id: Uuid,
+    /// Owner's id; `None` for a machine client that belongs to its site.
+    pub owner_id: Option<Uuid>,
+    /// The grants it is registered for, stored form (`GrantTypes::to_stored`).
+    pub grant_types: String,
+    /// The same, for people.
+    pub grant_types_label: String,
     /// Who may own it instead (the site's active API users), for the edit form.
     pub owners: Vec<OwnerOption>,
     /// Scopes it may request.
@@ -296,8 +303,13 @@ impl ClientDetail {
             rejection_reason: client.review_reason.clone(),
             created: Timestamp(client.created_at).format_utc(),
             last_used: Timestamp::format_optional(client.last_used_at),
-            owner: view.owner.username,
-            owner_id: view.owner.id,
+            owner: view
+                .owner
+                .as_ref()
+                .map_or_else(|| SITE_OWNED.to_owned(), |owner| owner.username.clone()),
+            owner_id: view.owner.as_ref().map(|owner| owner.id),
+            grant_types: client.grant_types().to_stored(),
+            grant_types_label: client.grant_types().label(),
             owners: view.owners.into_iter().map(OwnerOption::from).collect(),
             scopes: view.scopes,
             secrets: view

@@ -10,7 +10,8 @@ pub struct Model {
     pub token_hash: String,
     pub family_id: Uuid,
     pub client_uuid: Uuid,
-    pub user_id: Uuid,
+    /// The API user it acts for; `None` for a client credentials token (acting as the client).
+    pub user_id: Option<Uuid>,
     pub site_id: Uuid,
     pub scope: String,
     pub created_at: i64,

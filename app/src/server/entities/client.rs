@@ -1,6 +1,6 @@
 //! `clients`: an API client (application) of a site.
 
-use crate::domain::{ClientStatus, Review};
+use crate::domain::{ClientStatus, GrantTypes, Review};
 use sea_orm::entity::prelude::*;
 
 /// A row of `clients`.
@@ -18,8 +18,9 @@ pub struct Model {
     pub description: String,
     /// The one registered redirect URI, exactly as written.
     pub redirect_uri: String,
-    /// The API user the client acts for by default (its owner).
-    pub owner_user_id: Uuid,
+    /// The API user the client acts for by default (its owner); `None` for a machine client
+    /// (client credentials only) that belongs to its site.
+    pub owner_user_id: Option<Uuid>,
     pub require_pkce: bool,
     /// Set while disabled: client authentication then fails with `invalid_client`.
     pub disabled_at: Option<i64>,
@@ -50,6 +51,8 @@ pub struct Model {
     /// The first secret of an approved request, sealed under the secret key until its owner
     /// has seen it once on their page (then cleared).
     pub owner_secret_sealed: Option<String>,
+    /// The grants it is registered for (`domain::GrantTypes`, stored form).
+    pub grant_types: String,
 }
 
 impl Model {
@@ -67,6 +70,11 @@ impl Model {
     /// Its status: active, disabled, pending or rejected.
     pub fn status(&self) -> ClientStatus {
         ClientStatus::of(self.review(), self.disabled_at.is_some())
+    }
+
+    /// The grants it is registered for.
+    pub fn grant_types(&self) -> GrantTypes {
+        GrantTypes::from_stored(&self.grant_types)
     }
 
     /// True while in the Deleted view.

@@ -10,7 +10,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub client_uuid: Uuid,
-    pub user_id: Uuid,
+    /// The API user it acts for; `None` for a client credentials grant (acting as the client).
+    pub user_id: Option<Uuid>,
     pub site_id: Uuid,
     /// Scope granted at authorization (space-delimited, RFC 6749 form).
     pub scope: String,

@@ -122,14 +122,15 @@ pub async fn revoke_all_for_client(
     revoke_families(conn, ids, reason, now).await
 }
 
-/// Families of `client_uuid` that still hold a live token, with their resource owner.
+/// Families of `client_uuid` that still hold a live token, with their resource owner (`None`:
+/// the client itself).
 async fn live_families(
     conn: &impl ConnectionTrait,
     client_uuid: Uuid,
     now: Timestamp,
-) -> Result<BTreeMap<Uuid, Uuid>, ServiceError> {
+) -> Result<BTreeMap<Uuid, Option<Uuid>>, ServiceError> {
     let mut live = BTreeMap::new();
-    let refresh: Vec<(Uuid, Uuid)> = refresh_token::Entity::find()
+    let refresh: Vec<(Uuid, Option<Uuid>)> = refresh_token::Entity::find()
         .select_only()
         .column(refresh_token::Column::FamilyId)
         .column(refresh_token::Column::UserId)
@@ -140,7 +141,7 @@ async fn live_families(
         .into_tuple()
         .all(conn)
         .await?;
-    let access: Vec<(Uuid, Uuid)> = access_token::Entity::find()
+    let access: Vec<(Uuid, Option<Uuid>)> = access_token::Entity::find()
         .select_only()
         .column(access_token::Column::FamilyId)
         .column(access_token::Column::UserId)
@@ -178,7 +179,7 @@ pub async fn client_usage(
         .count(conn)
         .await?;
     let live = live_families(conn, client_uuid, now).await?;
-    let user_ids: BTreeSet<Uuid> = live.values().copied().collect();
+    let user_ids: BTreeSet<Uuid> = live.values().flatten().copied().collect();
     let api_users = if user_ids.is_empty() {
         Vec::new()
     } else {
@@ -204,7 +205,7 @@ pub async fn client_usage(
 pub struct LiveGrant {
     /// The family.
     pub family: token_family::Model,
-    /// Its API user.
+    /// Its API user (for a client credentials grant, a note that it is the client itself).
     pub username: String,
 }
 
@@ -226,7 +227,11 @@ pub async fn live_grants(
             .all(conn)
             .await?;
         grants.extend(families.into_iter().map(|(family, user)| LiveGrant {
-            username: user.map_or_else(|| "(deleted)".to_owned(), |u| u.username),
+            username: match (family.user_id, user) {
+                (None, _) => "(the client itself)".to_owned(),
+                (Some(_), Some(user)) => user.username,
+                (Some(_), None) => "(deleted)".to_owned(),
+            },
             family,
         }));
     }

@@ -53,8 +53,8 @@ pub struct ClientQuery {
 pub struct ClientRow {
     /// The client.
     pub client: client::Model,
-    /// Owner's username.
-    pub owner: String,
+    /// Owner's username; `None` for a machine client that belongs to its site.
+    pub owner: Option<String>,
 }
 
 /// A page of the list.
@@ -67,7 +67,7 @@ pub struct ClientPage {
 }
 
 /// The API Clients of a site the actor administers: one indexed query for the page (the
-/// owner comes from a join, not a query per row) and one count.
+/// owner, if any, comes from a join, not a query per row) and one count.
 pub async fn list(
     conn: &impl ConnectionTrait,
     acting: &Acting,
@@ -77,7 +77,7 @@ pub async fn list(
 ) -> Result<ClientPage, ServiceError> {
     acting.require_site_admin(conn, site_id).await?;
     let filtered = client::Entity::find().filter(list_filter(site_id, query, now));
-    // Every client has an owner, so the count needs no join.
+    // The owner only names and sorts rows, so the count needs no join.
     let total = filtered.clone().count(conn).await?;
     let order = if query.descending {
         sea_orm::Order::Desc
@@ -93,7 +93,8 @@ pub async fn list(
     };
     let ordered = |select: sea_orm::Select<client::Entity>| {
         let select = if query.sort == ClientSort::Owner {
-            select.join(JoinType::InnerJoin, client::Relation::Owner.def())
+            // Machine clients have no owner: kept, sorted among themselves.
+            select.join(JoinType::LeftJoin, client::Relation::Owner.def())
         } else {
             select
         };
@@ -111,7 +112,7 @@ pub async fn list(
         .into_query();
     let mut page = client::Entity::find().filter(client::Column::Id.in_subquery(page_ids));
     if query.sort != ClientSort::Owner {
-        page = page.join(JoinType::InnerJoin, client::Relation::Owner.def());
+        page = page.join(JoinType::LeftJoin, client::Relation::Owner.def());
     }
     let rows = ordered(page)
         .select_also(user::Entity)
@@ -120,7 +121,7 @@ pub async fn list(
         .into_iter()
         .map(|(client, owner)| ClientRow {
             client,
-            owner: owner.map(|o| o.username).unwrap_or_default(),
+            owner: owner.map(|o| o.username),
         })
         .collect();
     Ok(ClientPage { rows, total })

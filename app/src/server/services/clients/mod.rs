@@ -30,7 +30,7 @@ pub use checks::stored_scopes;
 use checks::{allowed_scopes, require_api_user};
 use store::{record_terms, write_scopes};
 
-use crate::domain::{ClientDescription, ClientName, RedirectUri, ScopeSet};
+use crate::domain::{ClientDescription, ClientName, GrantTypes, RedirectUri, ScopeSet};
 use crate::server::{
     ServiceError,
     crypto::tokens::{self, TokenKind},
@@ -67,6 +67,10 @@ pub struct ClientChanges {
     pub require_pkce: bool,
     /// A new owner (an active API user of the client's site); `None` keeps the current one.
     pub owner_user_id: Option<Uuid>,
+    /// The grants it is registered for; `None` keeps them. Taking the authorization code grant
+    /// away stops its refresh tokens and access tokens at their next use; adding it to a
+    /// client without an owner needs one.
+    pub grant_types: Option<GrantTypes>,
 }
 
 /// Edits a client; the audit event lists what changed.
@@ -127,17 +131,33 @@ pub async fn update_if(
         json!(changes.require_pkce),
     );
     let new_owner = match changes.owner_user_id {
-        Some(owner_id) if owner_id != current.owner_user_id => {
-            let old_owner = user::Entity::find_by_id(current.owner_user_id)
-                .one(&txn)
-                .await?
-                .map(|u| u.username);
+        Some(owner_id) if Some(owner_id) != current.owner_user_id => {
+            let old_owner = match current.owner_user_id {
+                Some(old) => user::Entity::find_by_id(old)
+                    .one(&txn)
+                    .await?
+                    .map(|u| u.username),
+                None => None,
+            };
             let owner = require_api_user(&txn, current.site_id, owner_id).await?;
             note("owner", json!(old_owner), json!(owner.username));
             Some(owner.id)
         }
         _ => None,
     };
+    let grant_types = changes.grant_types.unwrap_or_else(|| current.grant_types());
+    if !grant_types.is_machine_only() && new_owner.or(current.owner_user_id).is_none() {
+        return Err(ServiceError::invalid(
+            "owner",
+            "An application that uses the authorization code grant acts for an API user: choose \
+             its owner.",
+        ));
+    }
+    note(
+        "grant_types",
+        json!(current.grant_types().names()),
+        json!(grant_types.names()),
+    );
     if changed.is_empty() {
         return Ok(current);
     }
@@ -148,8 +168,9 @@ pub async fn update_if(
     update.redirect_uri = Set(changes.redirect_uri.as_str().to_owned());
     update.require_pkce = Set(changes.require_pkce);
     if let Some(owner) = new_owner {
-        update.owner_user_id = Set(owner);
+        update.owner_user_id = Set(Some(owner));
     }
+    update.grant_types = Set(grant_types.to_stored());
     update.updated_at = Set(now.unix());
     let updated = update.update(&txn).await?;
     write_scopes(&txn, updated.id, &scopes).await?;
@@ -296,11 +317,14 @@ pub async fn revoke_grant(
         .filter(|f| f.client_uuid == client_uuid)
         .ok_or(ServiceError::NotFound)?;
     if token_families::revoke_family(&txn, family.id, "revoked by administrator", now).await? {
-        let username = user::Entity::find_by_id(family.user_id)
-            .one(&txn)
-            .await?
-            .map(|u| u.username)
-            .unwrap_or_default();
+        let username = match family.user_id {
+            Some(user_id) => user::Entity::find_by_id(user_id)
+                .one(&txn)
+                .await?
+                .map(|u| u.username)
+                .unwrap_or_default(),
+            None => "the client itself".to_owned(),
+        };
         audit::record(
             &txn,
             keys,

@@ -7,7 +7,8 @@ use super::{
     store::insert_scopes,
 };
 use crate::domain::{
-    ClientDescription, ClientName, RedirectUri, Review, ScopeSet, secret_lifetime::LifetimeChoice,
+    ClientDescription, ClientName, GrantTypes, RedirectUri, Review, ScopeSet,
+    secret_lifetime::LifetimeChoice,
 };
 use crate::server::{
     ServiceError,
@@ -34,8 +35,11 @@ pub struct Registration {
     pub redirect_uri: RedirectUri,
     /// Scopes it may request (empty: the site's `profile`).
     pub scopes: ScopeSet,
-    /// The API user it belongs to.
-    pub owner_user_id: Uuid,
+    /// The API user it belongs to; `None` only for a machine client (client credentials
+    /// only), which belongs to the site.
+    pub owner_user_id: Option<Uuid>,
+    /// The grants it is registered for.
+    pub grant_types: GrantTypes,
     /// Refuse authorization requests without PKCE.
     pub require_pkce: bool,
     /// "I have read and agree to the Latchkey API Terms of Use" was ticked.
@@ -66,7 +70,17 @@ pub async fn register(
     }
     let txn = begin_write(db).await?;
     let site = acting.require_site_admin(&txn, site_id).await?;
-    let owner = require_api_user(&txn, site_id, registration.owner_user_id).await?;
+    let owner = match registration.owner_user_id {
+        Some(owner_id) => Some(require_api_user(&txn, site_id, owner_id).await?),
+        None if registration.grant_types.is_machine_only() => None,
+        None => {
+            return Err(ServiceError::invalid(
+                "owner",
+                "Choose the API user the application acts for (only a client credentials \
+                 client can belong to the site alone).",
+            ));
+        }
+    };
     let scopes = allowed_scopes(&txn, site_id, &registration.scopes).await?;
     let rows = rows::registration_rows(
         keys,
@@ -77,7 +91,8 @@ pub async fn register(
             name: &registration.name,
             description: &registration.description,
             redirect_uri: &registration.redirect_uri,
-            owner: &owner,
+            owner: owner.as_ref(),
+            grant_types: registration.grant_types,
             scopes: &scopes,
             require_pkce: registration.require_pkce,
             terms_version: &settings.terms.version,

@@ -8,7 +8,9 @@ use super::{
     rows::{self, Author, CheckedRegistration},
     store::insert_scopes,
 };
-use crate::domain::{ClientDescription, ClientName, RedirectUri, Review, ScopeSet, Timestamp};
+use crate::domain::{
+    ClientDescription, ClientName, GrantTypes, RedirectUri, Review, ScopeSet, Timestamp,
+};
 use crate::server::{
     ServiceError,
     db::begin_write,
@@ -103,7 +105,9 @@ pub async fn request(
             name: &request.name,
             description: &request.description,
             redirect_uri: &request.redirect_uri,
-            owner: &owner,
+            owner: Some(&owner),
+            // A request by an API user is for an application acting for people.
+            grant_types: GrantTypes::AUTHORIZATION_CODE,
             scopes: &scopes,
             require_pkce: true,
             terms_version: &settings.terms.version,

@@ -96,7 +96,11 @@ pub async fn decide(
         .filter(client::Column::Review.eq(Review::Pending.as_str()));
     let (action, summary, details) = match &decision {
         Decision::Approve => {
-            require_api_user(&txn, current.site_id, current.owner_user_id)
+            // A request always has an owner (the API user who asked).
+            let owner_id = current.owner_user_id.ok_or_else(|| {
+                ServiceError::Conflict("This request has no owner: reject it instead.".into())
+            })?;
+            require_api_user(&txn, current.site_id, owner_id)
                 .await
                 .map_err(|_| {
                     ServiceError::Conflict(

@@ -19,6 +19,7 @@ pub fn revision(client: &client::Model, scopes: &ScopeSet) -> String {
         client.description,
         client.redirect_uri,
         client.owner_user_id,
+        client.grant_types,
         client.require_pkce,
         client.disabled_at,
         client.deleted_at,

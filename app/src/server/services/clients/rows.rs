@@ -3,7 +3,9 @@
 //! one here, so the console's registration ([`super::register`], one client per transaction)
 //! and bulk seeding (`latchkey seed`, hundreds per statement) cannot drift apart.
 
-use crate::domain::{ClientDescription, ClientName, RedirectUri, Review, ScopeSet, Timestamp};
+use crate::domain::{
+    ClientDescription, ClientName, GrantTypes, RedirectUri, Review, ScopeSet, Timestamp,
+};
 use crate::server::{
     ServiceError,
     crypto::tokens::{self, Secret, TokenKind},
@@ -61,8 +63,11 @@ pub struct CheckedRegistration<'a> {
     pub description: &'a ClientDescription,
     /// The one redirect URI.
     pub redirect_uri: &'a RedirectUri,
-    /// The owner: an active API user of the site.
-    pub owner: &'a user::Model,
+    /// The owner: an active API user of the site; `None` for a machine client that belongs
+    /// to its site.
+    pub owner: Option<&'a user::Model>,
+    /// The grants it is registered for.
+    pub grant_types: GrantTypes,
     /// The scopes it may request, all in the site's catalogue.
     pub scopes: &'a ScopeSet,
     /// Refuse authorization requests without PKCE.
@@ -105,7 +110,9 @@ pub fn registration_rows(
     let id = Uuid::now_v7();
     let client_id = tokens::generate(TokenKind::ClientId)?;
     let name = registration.name.as_str();
-    let owner = &registration.owner.username;
+    let owner = registration
+        .owner
+        .map_or_else(|| "the site".to_owned(), |owner| owner.username.clone());
     let redirect_uri = registration.redirect_uri.as_str();
     let client = client::ActiveModel {
         id: Set(id),
@@ -115,7 +122,8 @@ pub fn registration_rows(
         name_key: Set(registration.name.key()),
         description: Set(registration.description.as_str().to_owned()),
         redirect_uri: Set(redirect_uri.to_owned()),
-        owner_user_id: Set(registration.owner.id),
+        owner_user_id: Set(registration.owner.map(|owner| owner.id)),
+        grant_types: Set(registration.grant_types.to_stored()),
         require_pkce: Set(registration.require_pkce),
         disabled_at: Set(None),
         created_by_user_id: Set(author.user_id),
@@ -158,7 +166,8 @@ pub fn registration_rows(
         .target(target.clone())
         .details(json!({
             "client_id": client_id,
-            "owner": owner,
+            "owner": registration.owner.map(|owner| owner.username.clone()),
+            "grant_types": registration.grant_types.names(),
             "redirect_uri": redirect_uri,
             "scopes": registration.scopes.to_string(),
             "require_pkce": registration.require_pkce,

@@ -34,8 +34,8 @@ pub const CHART_DAYS: i64 = 30;
 pub struct ClientView {
     /// The client.
     pub client: client::Model,
-    /// Its owner.
-    pub owner: user::Model,
+    /// Its owner; `None` for a machine client that belongs to its site.
+    pub owner: Option<user::Model>,
     /// Who may own it instead: the site's active API users.
     pub owners: Vec<user::Model>,
     /// Scopes it may request.
@@ -71,10 +71,15 @@ pub async fn view(cx: &ServiceContext<'_>, client_uuid: Uuid) -> Result<ClientVi
         ..
     } = *cx;
     let client = acting.require_client(db, client_uuid).await?;
-    let owner = user::Entity::find_by_id(client.owner_user_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| ServiceError::Unexpected("client owner missing".into()))?;
+    let owner = match client.owner_user_id {
+        Some(owner_id) => Some(
+            user::Entity::find_by_id(owner_id)
+                .one(db)
+                .await?
+                .ok_or_else(|| ServiceError::Unexpected("client owner missing".into()))?,
+        ),
+        None => None,
+    };
     let scopes = client_scope::Entity::find()
         .filter(client_scope::Column::ClientUuid.eq(client.id))
         .order_by_asc(client_scope::Column::Scope)

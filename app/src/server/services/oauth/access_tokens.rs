@@ -7,10 +7,11 @@
 //!
 //! A token carries only the rights its client and user hold *now*: a disabled client, a user
 //! who lost the API User role on the site (or was disabled), and scopes removed from the
-//! client all count at the next use, not when the token expires. Every change of those rights
+//! client all count at the next use, not when the token expires; so does a client no longer
+//! registered for the grant that issued the token. Every change of those rights
 //! commits with `WriteTxn::commit`, which drops the cached answers.
 
-use crate::domain::{ScopeSet, Timestamp};
+use crate::domain::{GrantTypes, ScopeSet, Timestamp};
 use crate::server::{
     AppState, ServiceError,
     cache::AccessTokenFacts,
@@ -47,8 +48,10 @@ struct Row {
     family_revoked_at: Option<i64>,
     user_disabled_at: Option<i64>,
     client_disabled_at: Option<i64>,
-    /// `None` when the user holds no role on the site any more.
+    /// `None` when the user holds no role on the site any more (or the token acts for no user).
     is_api_user: Option<bool>,
+    /// The grants the client is registered for now (`domain::GrantTypes`, stored form).
+    client_grant_types: String,
     #[sea_orm(nested)]
     facts: AccessTokenFacts,
 }
@@ -73,7 +76,7 @@ pub async fn look_up(
             if row.user_disabled_at.is_some() {
                 return Ok(Lookup::UserDisabled);
             }
-            if row.client_disabled_at.is_some() || row.is_api_user != Some(true) {
+            if row.client_disabled_at.is_some() || !still_entitled(&row) {
                 return Ok(Lookup::RightsWithdrawn);
             }
             let mut facts = row.facts;
@@ -93,6 +96,17 @@ pub async fn look_up(
         return Ok(Lookup::Expired);
     }
     Ok(Lookup::Live(facts))
+}
+
+/// A user's token needs its user still an API user of the site and its client still registered
+/// for the authorization code grant; a client's own token (client credentials) needs its client
+/// still registered for the client credentials grant.
+fn still_entitled(row: &Row) -> bool {
+    let grants = GrantTypes::from_stored(&row.client_grant_types);
+    match row.facts.user_id {
+        Some(_) => grants.authorization_code() && row.is_api_user == Some(true),
+        None => grants.client_credentials(),
+    }
 }
 
 async fn read(state: &AppState, token_hash: &str) -> Result<Option<Row>, ServiceError> {
@@ -138,6 +152,10 @@ async fn read(state: &AppState, token_hash: &str) -> Result<Option<Row>, Service
             Expr::col((membership::Entity, membership::Column::IsApiUser)),
             "is_api_user",
         )
+        .column_as(
+            Expr::col((client::Entity, client::Column::GrantTypes)),
+            "client_grant_types",
+        )
         .join(
             JoinType::InnerJoin,
             access_token::Entity::belongs_to(token_family::Entity)
@@ -145,8 +163,9 @@ async fn read(state: &AppState, token_hash: &str) -> Result<Option<Row>, Service
                 .to(token_family::Column::Id)
                 .into(),
         )
+        // A client credentials token has no user.
         .join(
-            JoinType::InnerJoin,
+            JoinType::LeftJoin,
             access_token::Entity::belongs_to(user::Entity)
                 .from(access_token::Column::UserId)
                 .to(user::Column::Id)

@@ -149,6 +149,15 @@ async fn validate_for(
             )));
         }
     }
+    // A machine client acts for itself only: it may never ask an API user for a code.
+    if !client.grant_types().authorization_code() {
+        return Ok(redirect(
+            crate::server::services::oauth::grant_check::not_registered_for(
+                &client,
+                "authorization_code",
+            ),
+        ));
+    }
     let allowed = clients::client_scopes(conn, client.id).await?;
     let scope = match params.get("scope") {
         None => allowed.clone(),

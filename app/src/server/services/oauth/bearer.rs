@@ -21,12 +21,12 @@ pub enum BearerError {
 /// Who a valid access token speaks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Authorized {
-    /// The API user's id.
-    pub user_id: Uuid,
+    /// The API user's id; `None` for a client credentials token (the client acts for itself).
+    pub user_id: Option<Uuid>,
     /// The API user's username.
-    pub username: String,
+    pub username: Option<String>,
     /// The API user's email address.
-    pub email: String,
+    pub email: Option<String>,
     /// The Consumer Key of the client holding the token.
     pub client_id: String,
     /// The name of the client's site.

@@ -15,7 +15,6 @@ use crate::server::{
     },
 };
 use sea_orm::EntityTrait;
-use uuid::Uuid;
 
 /// The RFC 7662 response members Latchkey returns for an active token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,8 +23,8 @@ pub struct ActiveToken {
     pub scope: String,
     /// The client's Consumer Key.
     pub client_id: String,
-    /// The API user's username.
-    pub username: String,
+    /// The API user's username; `None` for a client credentials token.
+    pub username: Option<String>,
     /// The token type of RFC 6749 §5.1 (RFC 7662 §2.2): `Bearer` for an access token; none
     /// for a refresh token, which has no such type.
     pub token_type: Option<&'static str>,
@@ -33,8 +32,9 @@ pub struct ActiveToken {
     pub exp: i64,
     /// Issued at.
     pub iat: i64,
-    /// The API user's id.
-    pub sub: Uuid,
+    /// Whom the token is about (RFC 7662 §2.2): the API user's id, or for a client
+    /// credentials token the client's Consumer Key (as RFC 9068 §2.2 has it).
+    pub sub: String,
     /// The site's name.
     pub site: String,
 }
@@ -64,7 +64,9 @@ pub async fn introspect(
             token_type: Some("Bearer"),
             exp: facts.expires_at,
             iat: facts.created_at,
-            sub: facts.user_id,
+            sub: facts
+                .user_id
+                .map_or_else(|| client.client_id.clone(), |id| id.to_string()),
             site: facts.site_name.clone(),
         }));
     }
@@ -115,11 +117,11 @@ pub async fn introspect(
     Ok(Some(ActiveToken {
         scope: scope.to_string(),
         client_id: client.client_id.clone(),
-        username: user.username,
+        username: Some(user.username),
         token_type: None,
         exp: found.expires_at,
         iat: found.created_at,
-        sub: user.id,
+        sub: user.id.to_string(),
         site: site.name,
     }))
 }

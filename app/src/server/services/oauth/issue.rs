@@ -1,5 +1,5 @@
-//! Minting the token pair of a grant: an access token and a refresh token, both random,
-//! prefixed and checksummed, stored as SHA-256 digests only.
+//! Minting the tokens of a grant: an access token, and for a grant that acts for an API user a
+//! refresh token, both random, prefixed and checksummed, stored as SHA-256 digests only.
 
 use crate::domain::{ScopeSet, Timestamp};
 use crate::server::{
@@ -16,8 +16,9 @@ use sea_orm::{ActiveValue::Set, DbBackend, Statement};
 pub struct IssuedTokens {
     /// The bearer access token.
     pub access_token: Secret,
-    /// The new refresh token.
-    pub refresh_token: Secret,
+    /// The new refresh token; none for the client credentials grant (RFC 6749 §4.4.3: the
+    /// client asks again with its own credentials).
+    pub refresh_token: Option<Secret>,
     /// Access token lifetime (seconds).
     pub expires_in: i64,
     /// Scope of the access token.
@@ -31,20 +32,54 @@ pub struct MintedPair {
     pub issued: IssuedTokens,
     /// The access token's row.
     pub access: access_token::ActiveModel,
-    /// The refresh token's row.
-    pub refresh: refresh_token::ActiveModel,
+    /// The refresh token's row, if one is issued.
+    pub refresh: Option<refresh_token::ActiveModel>,
 }
 
 /// Mints a new access token and refresh token of `family` with `scope` (nothing is stored
-/// yet: see [`insert`]).
+/// yet: see [`insert_statements`]). The family must act for a user.
 pub fn mint(
     settings: &Settings,
     family: &token_family::Model,
     scope: &ScopeSet,
     now: Timestamp,
 ) -> Result<MintedPair, ServiceError> {
-    let access = Secret::new(tokens::generate(TokenKind::AccessToken)?);
+    let Some(user_id) = family.user_id else {
+        return Err(ServiceError::Unexpected(
+            "a refresh token was to be minted for a grant without a user".into(),
+        ));
+    };
+    let mut minted = mint_access_only(settings, family, scope, now)?;
     let refresh = Secret::new(tokens::generate(TokenKind::RefreshToken)?);
+    minted.refresh = Some(refresh_token::ActiveModel {
+        token_hash: Set(tokens::digest(refresh.expose())),
+        family_id: Set(family.id),
+        client_uuid: Set(family.client_uuid),
+        user_id: Set(user_id),
+        site_id: Set(family.site_id),
+        scope: Set(scope.to_string()),
+        created_at: Set(now.unix()),
+        // Idle limit, capped by the grant's absolute lifetime.
+        expires_at: Set(Ord::min(
+            now.unix() + settings.refresh_token_ttl,
+            family.created_at + settings.refresh_token_absolute_ttl,
+        )),
+        revoked_at: Set(None),
+        used_at: Set(None),
+    });
+    minted.issued.refresh_token = Some(refresh);
+    Ok(minted)
+}
+
+/// Mints an access token of `family` with `scope` and no refresh token (the client
+/// credentials grant).
+pub fn mint_access_only(
+    settings: &Settings,
+    family: &token_family::Model,
+    scope: &ScopeSet,
+    now: Timestamp,
+) -> Result<MintedPair, ServiceError> {
+    let access = Secret::new(tokens::generate(TokenKind::AccessToken)?);
     Ok(MintedPair {
         access: access_token::ActiveModel {
             token_hash: Set(tokens::digest(access.expose())),
@@ -57,25 +92,10 @@ pub fn mint(
             expires_at: Set(now.unix() + settings.access_token_ttl),
             revoked_at: Set(None),
         },
-        refresh: refresh_token::ActiveModel {
-            token_hash: Set(tokens::digest(refresh.expose())),
-            family_id: Set(family.id),
-            client_uuid: Set(family.client_uuid),
-            user_id: Set(family.user_id),
-            site_id: Set(family.site_id),
-            scope: Set(scope.to_string()),
-            created_at: Set(now.unix()),
-            // Idle limit, capped by the grant's absolute lifetime.
-            expires_at: Set(Ord::min(
-                now.unix() + settings.refresh_token_ttl,
-                family.created_at + settings.refresh_token_absolute_ttl,
-            )),
-            revoked_at: Set(None),
-            used_at: Set(None),
-        },
+        refresh: None,
         issued: IssuedTokens {
             access_token: access,
-            refresh_token: refresh,
+            refresh_token: None,
             expires_in: settings.access_token_ttl,
             scope: scope.clone(),
         },
@@ -90,7 +110,7 @@ pub fn insert_statements(backend: DbBackend, pairs: &[&MintedPair]) -> Vec<State
         batch::insert_rows(backend, pairs.iter().map(|p| p.access.clone()).collect());
     statements.extend(batch::insert_rows(
         backend,
-        pairs.iter().map(|p| p.refresh.clone()).collect(),
+        pairs.iter().filter_map(|p| p.refresh.clone()).collect(),
     ));
     statements
 }

@@ -8,6 +8,7 @@ pub mod authorize;
 pub mod bearer;
 pub mod client_auth;
 pub mod failure_log;
+pub mod grant_check;
 pub mod introspection;
 pub mod issue;
 pub mod prompt_token;

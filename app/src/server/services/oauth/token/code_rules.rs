@@ -62,7 +62,7 @@ pub fn judge(
         ));
     }
     Ok(Verdict::Issue {
-        user_id: code.user_id,
+        user_id: Some(code.user_id),
         site_id: code.site_id,
         scope,
     })

@@ -1,6 +1,7 @@
-//! The token endpoint's two grants as it calls them: the checks that need no database
-//! (malformed codes and tokens, missing parameters), then the request goes to this process's
-//! worker, which settles it in a batch with whatever else is waiting.
+//! The token endpoint's grants as it calls them: whether the client is registered for the
+//! grant, the checks that need no database (malformed codes and tokens, missing parameters),
+//! then the request goes to this process's worker, which settles it in a batch with whatever
+//! else is waiting.
 
 use crate::domain::FailureReason;
 use crate::server::{
@@ -11,8 +12,9 @@ use crate::server::{
     services::oauth::issue::IssuedTokens,
 };
 
-use super::request::{ExchangeRequest, GrantRequest, RefreshRequest};
+use super::request::{ClientCredentialsRequest, ExchangeRequest, GrantRequest, RefreshRequest};
 use super::{code_rules, refresh_rules};
+use crate::server::services::oauth::grant_check;
 
 /// `grant_type=authorization_code` (RFC 6749 §4.1.3): exchanges `code` for tokens for the
 /// authenticated `client`.
@@ -24,6 +26,7 @@ pub async fn exchange(
     code_verifier: Option<&str>,
     address: Option<String>,
 ) -> Result<IssuedTokens, OAuthError> {
+    grant_check::check_registered(client, "authorization_code")?;
     if !tokens::is_well_formed(TokenKind::AuthorizationCode, code) {
         return Err(code_rules::invalid().because_of(
             FailureReason::MalformedRequest,
@@ -54,6 +57,7 @@ pub async fn refresh(
     scope: Option<&str>,
     address: Option<String>,
 ) -> Result<IssuedTokens, OAuthError> {
+    grant_check::check_registered(client, "refresh_token")?;
     if !tokens::is_well_formed(TokenKind::RefreshToken, presented) {
         return Err(refresh_rules::invalid().because_of(
             FailureReason::MalformedRequest,
@@ -68,4 +72,24 @@ pub async fn refresh(
         address,
     };
     state.grants.submit(GrantRequest::Refresh(request)).await
+}
+
+/// `grant_type=client_credentials` (RFC 6749 §4.4): an access token for the authenticated
+/// `client` itself, with `scope` (default: every scope it is registered for).
+pub async fn client_credentials(
+    state: &AppState,
+    client: &client::Model,
+    scope: Option<&str>,
+    address: Option<String>,
+) -> Result<IssuedTokens, OAuthError> {
+    grant_check::check_registered(client, "client_credentials")?;
+    let request = ClientCredentialsRequest {
+        client: client.clone(),
+        scope: scope.map(str::to_owned),
+        address,
+    };
+    state
+        .grants
+        .submit(GrantRequest::ClientCredentials(request))
+        .await
 }

@@ -44,14 +44,14 @@ pub async fn presented(
         .iter()
         .filter_map(|r| match r {
             GrantRequest::Exchange(e) => Some(e.code_hash.clone()),
-            GrantRequest::Refresh(_) => None,
+            GrantRequest::Refresh(_) | GrantRequest::ClientCredentials(_) => None,
         })
         .collect();
     let token_hashes: Vec<String> = requests
         .iter()
         .filter_map(|r| match r {
             GrantRequest::Refresh(e) => Some(e.token_hash.clone()),
-            GrantRequest::Exchange(_) => None,
+            GrantRequest::Exchange(_) | GrantRequest::ClientCredentials(_) => None,
         })
         .collect();
     let mut presented = Presented::default();

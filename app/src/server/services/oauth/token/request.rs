@@ -34,6 +34,17 @@ pub struct RefreshRequest {
     pub address: Option<String>,
 }
 
+/// `grant_type=client_credentials`, after the checks that need no database.
+#[derive(Debug, Clone)]
+pub struct ClientCredentialsRequest {
+    /// The authenticated client (registered for the grant).
+    pub client: client::Model,
+    /// The `scope` parameter, if sent.
+    pub scope: Option<String>,
+    /// The client's address, for the audit log.
+    pub address: Option<String>,
+}
+
 /// A token request for the worker.
 #[derive(Debug, Clone)]
 pub enum GrantRequest {
@@ -41,6 +52,8 @@ pub enum GrantRequest {
     Exchange(ExchangeRequest),
     /// Use a refresh token.
     Refresh(RefreshRequest),
+    /// A client asks for a token for itself.
+    ClientCredentials(ClientCredentialsRequest),
 }
 
 impl GrantRequest {
@@ -49,6 +62,7 @@ impl GrantRequest {
         match self {
             Self::Exchange(request) => &request.client,
             Self::Refresh(request) => &request.client,
+            Self::ClientCredentials(request) => &request.client,
         }
     }
 
@@ -57,6 +71,7 @@ impl GrantRequest {
         match self {
             Self::Exchange(request) => &request.address,
             Self::Refresh(request) => &request.address,
+            Self::ClientCredentials(request) => &request.address,
         }
     }
 }
@@ -68,10 +83,10 @@ pub type Outcome = Result<IssuedTokens, OAuthError>;
 #[derive(Debug)]
 pub enum Verdict {
     /// Tokens may be issued for `user_id` on `site_id` with `scope`, once the code or refresh
-    /// token is consumed.
+    /// token is consumed (the client credentials grant consumes nothing).
     Issue {
-        /// The user the grant acts for.
-        user_id: Uuid,
+        /// The user the grant acts for; `None` when the client acts for itself.
+        user_id: Option<Uuid>,
         /// The site of the grant.
         site_id: Uuid,
         /// The scope of the new tokens.

@@ -13,11 +13,11 @@
 //! included); against other processes, the consuming `UPDATE … RETURNING` says which rows this
 //! batch really consumed, and a row another process consumed first counts as reuse.
 
-use crate::domain::{ScopeSet, Timestamp};
+use crate::domain::Timestamp;
 use crate::server::{
     Clock, ServiceError,
     db::{batch, begin_write, execute_all},
-    entities::{authorization_code, client, token_family},
+    entities::token_family,
     keys::Keys,
     protocol::OAuthError,
     services::{
@@ -31,14 +31,15 @@ use crate::server::{
     settings::Settings,
 };
 use sea_orm::{ConnectionTrait, DatabaseConnection};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use super::request::{GrantRequest, Outcome, Verdict};
+use super::batch_check::{Reuse, Source, check_all, consume};
+use super::request::{GrantRequest, Outcome};
 use super::step_timer::StepTimer;
-use super::{code_rules, reads, refresh_rules, writes};
+use super::{client_rules, code_rules, reads, refresh_rules, writes};
 
 /// Requests settled in one transaction at most.
 const MAX_BATCH: usize = 256;
@@ -145,64 +146,6 @@ async fn run(context: WorkerContext, mut queue: mpsc::Receiver<Job>) {
     }
 }
 
-/// A request that passed its checks and will get tokens once its code or refresh token is
-/// consumed.
-struct Pending {
-    index: usize,
-    client: client::Model,
-    user_id: Uuid,
-    site_id: Uuid,
-    scope: ScopeSet,
-    address: Option<String>,
-    source: Source,
-}
-
-enum Source {
-    /// A new grant from this authorization code.
-    Code(authorization_code::Model),
-    /// The next pair of this grant, from this refresh token.
-    Refresh {
-        token_hash: String,
-        family: token_family::Model,
-    },
-}
-
-/// Presented again: revoke what it was used for.
-enum Reuse {
-    Code {
-        index: usize,
-        client: client::Model,
-        code: authorization_code::Model,
-        address: Option<String>,
-    },
-    Refresh {
-        index: usize,
-        client: client::Model,
-        family: token_family::Model,
-        address: Option<String>,
-    },
-}
-
-impl Reuse {
-    /// The reuse of what `source` presented, by request `index`.
-    fn of(index: usize, client: client::Model, source: Source, address: Option<String>) -> Self {
-        match source {
-            Source::Code(code) => Self::Code {
-                index,
-                client,
-                code,
-                address,
-            },
-            Source::Refresh { family, .. } => Self::Refresh {
-                index,
-                client,
-                family,
-                address,
-            },
-        }
-    }
-}
-
 struct Settled {
     outcomes: Vec<Outcome>,
     /// (client, site) of every grant that got tokens, for the usage counts.
@@ -225,17 +168,23 @@ async fn settle(
     steps.mark("consume");
     let mut revoked_any = !reuses.is_empty();
 
-    // The user must still be an active API user of the grant's site.
+    // The user must still be an active API user of the grant's site (a client acting for
+    // itself has none).
     let users =
-        reads::users_who_may_authorize(&txn, pending.iter().map(|p| p.user_id).collect()).await?;
+        reads::users_who_may_authorize(&txn, pending.iter().filter_map(|p| p.user_id).collect())
+            .await?;
     steps.mark("users");
     let mut issuing = Vec::with_capacity(pending.len());
     for p in pending {
-        match users.get(&(p.site_id, p.user_id)) {
-            Some(user) => issuing.push((p, user.clone())),
+        let Some(user_id) = p.user_id else {
+            issuing.push((p, None));
+            continue;
+        };
+        match users.get(&(p.site_id, user_id)) {
+            Some(user) => issuing.push((p, Some(user.clone()))),
             None => {
                 let error = match &p.source {
-                    Source::Code(_) => code_rules::user_lost_error(),
+                    Source::Code(_) | Source::Client => code_rules::user_lost_error(),
                     Source::Refresh { family, .. } => {
                         token_families::revoke_family(
                             &txn,
@@ -258,6 +207,25 @@ async fn settle(
     let mut minted: Vec<(Uuid, MintedPair)> = Vec::with_capacity(issuing.len());
     for (p, _) in &issuing {
         let family = match &p.source {
+            Source::Client => {
+                let family = token_family::Model {
+                    id: Uuid::now_v7(),
+                    client_uuid: p.client.id,
+                    user_id: None,
+                    site_id: p.site_id,
+                    scope: p.scope.to_string(),
+                    code_hash: None,
+                    created_at: now.unix(),
+                    revoked_at: None,
+                    revoked_reason: None,
+                };
+                new_families.push(family.clone());
+                minted.push((
+                    family.id,
+                    issue::mint_access_only(&context.settings, &family, &p.scope, now)?,
+                ));
+                continue;
+            }
             Source::Code(code) => {
                 let family = token_family::Model {
                     id: Uuid::now_v7(),
@@ -333,6 +301,7 @@ async fn settle(
                 .await?;
                 (index, refresh_rules::reused_error())
             }
+            Reuse::Nothing => continue,
         };
         outcomes[index] = Some(Err(error));
     }
@@ -342,13 +311,14 @@ async fn settle(
     let mut events: BTreeMap<Uuid, Vec<(NewEvent, Timestamp)>> = BTreeMap::new();
     let mut issued_to = Vec::with_capacity(issuing.len());
     for ((p, user), (family_id, pair)) in issuing.into_iter().zip(minted) {
-        let event = match &p.source {
-            Source::Code(_) => {
-                code_rules::issued_event(&p.client, &user, family_id, &p.scope, p.address)
+        let event = match (&p.source, &user) {
+            (Source::Code(_), Some(user)) => {
+                code_rules::issued_event(&p.client, user, family_id, &p.scope, p.address)
             }
-            Source::Refresh { family, .. } => {
-                refresh_rules::refreshed_event(&p.client, &user, family, &p.scope, p.address)
+            (Source::Refresh { family, .. }, Some(user)) => {
+                refresh_rules::refreshed_event(&p.client, user, family, &p.scope, p.address)
             }
+            (_, _) => client_rules::issued_event(&p.client, family_id, &p.scope, p.address),
         };
         events.entry(p.site_id).or_default().push((event, now));
         issued_to.push((p.client.id, p.site_id));
@@ -382,203 +352,31 @@ async fn settle(
     })
 }
 
-/// Judges every request in arrival order against the rows it presents; fills `outcomes` for
-/// the refused ones and returns the rest, and the reuses found.
-async fn check_all(
-    txn: &sea_orm::DatabaseTransaction,
-    requests: &[GrantRequest],
-    outcomes: &mut [Option<Outcome>],
-    settings: &Settings,
-    now: Timestamp,
-) -> Result<(Vec<Pending>, Vec<Reuse>), ServiceError> {
-    let presented = reads::presented(txn, requests).await?;
-    let registered =
-        reads::active_client_scopes(txn, requests.iter().map(|r| r.client().id)).await?;
-
-    let mut pending = Vec::new();
-    let mut reuses = Vec::new();
-    let mut consumed_here: HashSet<&str> = HashSet::new();
-    for (index, request) in requests.iter().enumerate() {
-        let allowed = registered.get(&request.client().id);
-        // The verdict, the digest that would be consumed, and what it was presented for.
-        let (verdict, digest, source) = match request {
-            GrantRequest::Exchange(request) => {
-                let code = presented.codes.get(&request.code_hash);
-                let spent_here = consumed_here.contains(request.code_hash.as_str());
-                (
-                    code_rules::judge(request, code, spent_here, allowed, now)?,
-                    request.code_hash.as_str(),
-                    code.map(|code| Source::Code(code.clone())),
-                )
-            }
-            GrantRequest::Refresh(request) => {
-                let row = presented.refresh_tokens.get(&request.token_hash);
-                let family = row.and_then(|row| presented.families.get(&row.family_id));
-                let spent_here = consumed_here.contains(request.token_hash.as_str());
-                (
-                    refresh_rules::judge(request, row, family, spent_here, allowed, settings, now)?,
-                    request.token_hash.as_str(),
-                    family.map(|family| Source::Refresh {
-                        token_hash: request.token_hash.clone(),
-                        family: family.clone(),
-                    }),
-                )
-            }
-        };
-        let (client, address) = (request.client().clone(), request.address().clone());
-        match verdict {
-            Verdict::Refuse(error) => outcomes[index] = Some(Err(error)),
-            Verdict::Reused => {
-                let source = source.ok_or_else(unjudged)?;
-                reuses.push(Reuse::of(index, client, source, address));
-            }
-            Verdict::Issue {
-                user_id,
-                site_id,
-                scope,
-            } => {
-                consumed_here.insert(digest);
-                pending.push(Pending {
-                    index,
-                    client,
-                    user_id,
-                    site_id,
-                    scope,
-                    address,
-                    source: source.ok_or_else(unjudged)?,
-                });
-            }
-        }
-    }
-    Ok((pending, reuses))
-}
-
-/// A rule answered `Issue` or `Reused` without the row it judges (a bug, never a client's
-/// doing).
-fn unjudged() -> ServiceError {
-    ServiceError::Unexpected("a grant rule judged a row that was not there".into())
-}
-
-/// Marks the codes and refresh tokens of `pending` consumed. One that another process
-/// consumed since it was read becomes a reuse; returns the rest.
-async fn consume(
-    txn: &sea_orm::DatabaseTransaction,
-    pending: Vec<Pending>,
-    reuses: &mut Vec<Reuse>,
-    now: Timestamp,
-) -> Result<Vec<Pending>, ServiceError> {
-    let code_hashes: Vec<String> = pending
-        .iter()
-        .filter_map(|p| match &p.source {
-            Source::Code(code) => Some(code.code_hash.clone()),
-            Source::Refresh { .. } => None,
-        })
-        .collect();
-    let token_hashes: Vec<String> = pending
-        .iter()
-        .filter_map(|p| match &p.source {
-            Source::Refresh { token_hash, .. } => Some(token_hash.clone()),
-            Source::Code(_) => None,
-        })
-        .collect();
-    let consumed = writes::consume(txn, code_hashes, token_hashes, now).await?;
-    let mut kept = Vec::with_capacity(pending.len());
-    for p in pending {
-        let hash = match &p.source {
-            Source::Code(code) => &code.code_hash,
-            Source::Refresh { token_hash, .. } => token_hash,
-        };
-        if consumed.contains(hash) {
-            kept.push(p);
-            continue;
-        }
-        reuses.push(Reuse::of(p.index, p.client, p.source, p.address));
-    }
-    Ok(kept)
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::request::{ExchangeRequest, RefreshRequest};
     use super::*;
-    use crate::domain::{
-        ClientDescription, ClientName, EmailAddress, RedirectUri, ScopeSet, SiteRoles, Username,
-    };
-    use crate::domain::{NewPassword, SiteName};
     use crate::server::AppState;
+    use crate::server::entities::client;
     use crate::server::{
         crypto::tokens::Secret,
         crypto::tokens::{self, TokenKind},
-        services::{
-            access::Acting,
-            clients::{self, Registration},
-            context::ServiceContext,
-            oauth::{
-                access_tokens::{self, Lookup},
-                authorize::{AuthorizationRequest, issue_code},
-                issue::IssuedTokens,
-                token,
-            },
-            sites,
-            users::{self, NewUser},
+        services::oauth::{
+            access_tokens::{self, Lookup},
+            issue::IssuedTokens,
+            token,
         },
+        test_fixtures,
         testing::TestDatabases,
     };
-    use sea_orm::TransactionTrait;
 
     /// A site with one API user and one client (registered as the console does), two unused
     /// codes and one token pair.
     async fn one_client_with_codes(state: &AppState) -> (client::Model, [Secret; 2], IssuedTokens) {
-        let operator = Acting::operator();
-        let now = state.clock.now();
-        let name = SiteName::parse("Batch").unwrap();
-        let cx = ServiceContext::new(state, &operator);
-        let site = sites::create(&cx, &name).await.unwrap();
-        let new = NewUser {
-            username: Username::parse("batch-user").unwrap(),
-            email: EmailAddress::parse("batch-user@example.com").unwrap(),
-            password: NewPassword::parse("a sturdy passphrase", "batch-user").unwrap(),
-            roles: vec![SiteRoles {
-                site_id: site.id,
-                is_site_admin: false,
-                is_api_user: true,
-            }],
-        };
-        let hash = state.passwords.hash(&new.password).await.unwrap();
-        let txn = state.db.begin().await.unwrap();
-        let user = users::insert(&txn, &state.keys, &operator, &new, hash, now)
-            .await
-            .unwrap();
-        txn.commit().await.unwrap();
-        let registration = Registration {
-            name: ClientName::parse("Batch client").unwrap(),
-            description: ClientDescription::parse("Exchanges codes in batches").unwrap(),
-            redirect_uri: RedirectUri::parse("https://batch.example.com/callback", false).unwrap(),
-            scopes: ScopeSet::default(),
-            owner_user_id: user.id,
-            require_pkce: false,
-            terms_accepted: true,
-            secret_lifetime: crate::domain::secret_lifetime::LifetimeChoice::SiteDefault,
-        };
-        let (client, _secret) = clients::register(&cx, site.id, registration).await.unwrap();
-        let request = AuthorizationRequest {
-            client: client.clone(),
-            site,
-            redirect_uri: client.redirect_uri.clone(),
-            scope: ScopeSet::parse("profile").unwrap(),
-            state: None,
-            code_challenge: None,
-            prompt: Default::default(),
-        };
+        let (site, user, client) = test_fixtures::site_user_and_client(state, "Batch").await;
         let mut codes = Vec::new();
         for _ in 0..3 {
-            let txn = state.db.begin().await.unwrap();
-            codes.push(
-                issue_code(&txn, state, &request, &user, None, now)
-                    .await
-                    .unwrap(),
-            );
-            txn.commit().await.unwrap();
+            codes.push(test_fixtures::code_for(state, &site, &user, &client).await);
         }
         let third = codes.pop().unwrap();
         let pair = token::exchange(
@@ -637,8 +435,8 @@ mod tests {
                 exchange(codes[0].expose(), &redirect_uri),
                 exchange(codes[0].expose(), &redirect_uri),
                 exchange(codes[1].expose(), "https://elsewhere.example.com/cb"),
-                refresh(pair.refresh_token.expose()),
-                refresh(pair.refresh_token.expose()),
+                refresh(pair.refresh_token.as_ref().unwrap().expose()),
+                refresh(pair.refresh_token.as_ref().unwrap().expose()),
                 exchange(&unknown, &redirect_uri),
             ];
             let context = WorkerContext {

@@ -145,11 +145,14 @@ pub async fn revoke_after_refresh_reuse(
     if !revoked {
         return Ok(());
     }
-    let username = user::Entity::find_by_id(family.user_id)
-        .one(txn)
-        .await?
-        .map(|u| u.username)
-        .unwrap_or_default();
+    let username = match family.user_id {
+        Some(user_id) => user::Entity::find_by_id(user_id)
+            .one(txn)
+            .await?
+            .map(|u| u.username)
+            .unwrap_or_default(),
+        None => String::new(),
+    };
     audit::record(
         txn,
         keys,
