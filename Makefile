@@ -35,6 +35,7 @@ test: tools chromium postgres lint unit-test browser-test release-browser-test p
 unit-test: rust-tools postgres
 	cargo test -p app --features ssr
 	cargo test -p server
+	cargo test -p migrations
 
 browser-test: tools chromium postgres
 	end2end/run.sh sqlite postgres

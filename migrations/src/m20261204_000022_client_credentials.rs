@@ -28,15 +28,19 @@ const NULLABLE: [(&str, &str); 3] = [
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    /// Each step is skipped when already done: on SQLite the steps commit one by one (a
+    /// migration there runs outside a transaction), so one that failed half-way runs again.
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table("clients")
-                    .add_column(text("grant_types").default("authorization_code"))
-                    .to_owned(),
-            )
-            .await?;
+        if !manager.has_column("clients", "grant_types").await? {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table("clients")
+                        .add_column(text("grant_types").default("authorization_code"))
+                        .to_owned(),
+                )
+                .await?;
+        }
         set_not_null(manager, false).await?;
         Ok(())
     }
@@ -61,14 +65,16 @@ impl MigrationTrait for Migration {
                 )));
             }
         }
-        manager
-            .alter_table(
-                Table::alter()
-                    .table("clients")
-                    .drop_column("grant_types")
-                    .to_owned(),
-            )
-            .await?;
+        if manager.has_column("clients", "grant_types").await? {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table("clients")
+                        .drop_column("grant_types")
+                        .to_owned(),
+                )
+                .await?;
+        }
         set_not_null(manager, true).await?;
         Ok(())
     }
@@ -171,7 +177,22 @@ async fn rebuild(
     .map(|row| row.get(0))
     .collect();
     let scratch = format!("{table}_rebuilt");
-    let mut create_new = with_not_null(&create, columns, not_null)?;
+    let (mut create_new, changed) = with_not_null(&create, columns, not_null)?;
+    if !changed {
+        // Done by an earlier run.
+        sqlx::query("COMMIT")
+            .execute(&mut *conn)
+            .await
+            .map_err(sqlx_error)?;
+        return Ok(());
+    }
+    // Rows elsewhere may break foreign keys already (SQLite lets them in while foreign keys
+    // are off): the rebuild must only add none.
+    let broken_before = sqlx::query("PRAGMA foreign_key_check")
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(sqlx_error)?
+        .len();
     let head = format!("CREATE TABLE \"{table}\"");
     if !create_new.starts_with(&head) {
         return Err(DbErr::Migration(format!(
@@ -198,11 +219,12 @@ async fn rebuild(
     let broken = sqlx::query("PRAGMA foreign_key_check")
         .fetch_all(&mut *conn)
         .await
-        .map_err(sqlx_error)?;
-    if !broken.is_empty() {
+        .map_err(sqlx_error)?
+        .len();
+    if broken > broken_before {
         return Err(DbErr::Migration(format!(
-            "rebuilding {table} would leave {} row(s) with a broken foreign key",
-            broken.len()
+            "rebuilding {table} would leave {} more row(s) with a broken foreign key",
+            broken - broken_before
         )));
     }
     sqlx::query("COMMIT")
@@ -213,9 +235,11 @@ async fn rebuild(
 }
 
 /// `create` with `"column" <type> NOT NULL` turned into `"column" <type>` (or back, with
-/// `not_null`) for each of `columns`; an error if one of them is not there as expected.
-fn with_not_null(create: &str, columns: &[&str], not_null: bool) -> Result<String, DbErr> {
+/// `not_null`) for each of `columns` not already so, and whether anything changed; an error if
+/// a column is not there.
+fn with_not_null(create: &str, columns: &[&str], not_null: bool) -> Result<(String, bool), DbErr> {
     let mut sql = create.to_owned();
+    let mut changed = false;
     for column in columns {
         let name = format!("\"{column}\" ");
         let start = sql
@@ -228,6 +252,7 @@ fn with_not_null(create: &str, columns: &[&str], not_null: bool) -> Result<Strin
         match (definition.find(" NOT NULL"), not_null) {
             (Some(at), false) => {
                 sql.replace_range(start + at..start + at + " NOT NULL".len(), "");
+                changed = true;
             }
             (None, true) => {
                 // Right after the type, the word that follows the name.
@@ -235,15 +260,13 @@ fn with_not_null(create: &str, columns: &[&str], not_null: bool) -> Result<Strin
                     .find(' ')
                     .map_or(end, |offset| start + name.len() + offset);
                 sql.insert_str(type_end, " NOT NULL");
+                changed = true;
             }
-            _ => {
-                return Err(DbErr::Migration(format!(
-                    "column {column} is not as expected in {create}"
-                )));
-            }
+            // Already as wanted.
+            (Some(_), true) | (None, false) => {}
         }
     }
-    Ok(sql)
+    Ok((sql, changed))
 }
 
 fn sqlx_error(error: sqlx::Error) -> DbErr {
@@ -257,13 +280,21 @@ mod tests {
     #[test]
     fn only_the_named_columns_change() {
         let create = r#"CREATE TABLE "t" ( "id" uuid_text NOT NULL PRIMARY KEY, "user_id" uuid_text NOT NULL, "site_id" uuid_text NOT NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE )"#;
-        let changed = with_not_null(create, &["user_id"], false).unwrap();
+        let (changed, yes) = with_not_null(create, &["user_id"], false).unwrap();
+        assert!(yes);
         assert_eq!(
             changed,
             r#"CREATE TABLE "t" ( "id" uuid_text NOT NULL PRIMARY KEY, "user_id" uuid_text, "site_id" uuid_text NOT NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE )"#
         );
-        assert!(with_not_null(&changed, &["user_id"], false).is_err());
-        assert_eq!(with_not_null(&changed, &["user_id"], true).unwrap(), create);
+        // Already so: nothing to do (a run that stopped half-way goes on).
+        assert_eq!(
+            with_not_null(&changed, &["user_id"], false).unwrap(),
+            (changed.clone(), false)
+        );
+        assert_eq!(
+            with_not_null(&changed, &["user_id"], true).unwrap(),
+            (create.to_owned(), true)
+        );
         assert!(with_not_null(create, &["nope"], false).is_err());
     }
 }

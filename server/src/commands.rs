@@ -879,7 +879,7 @@ async fn client_list(
                 row.client.client_id,
                 row.client.name,
                 site,
-                row.owner.as_deref().unwrap_or("(the site)"),
+                row.owner.as_deref().unwrap_or(app::domain::SITE_OWNED),
                 when(row.client.last_used_at).unwrap_or_else(|| "never".into()),
                 row.client.status().as_str()
             );

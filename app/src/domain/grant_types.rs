@@ -4,6 +4,12 @@
 use super::text::Invalid;
 use serde::{Deserialize, Serialize};
 
+/// How people are shown the owner of a machine client that belongs to its site.
+pub const SITE_OWNED: &str = "(the site)";
+
+/// How people are shown whom a client credentials grant acts for.
+pub const CLIENT_ITSELF: &str = "(the client itself)";
+
 /// The grants a client may use: the authorization code grant (acting for an API user, with
 /// refresh tokens), the client credentials grant (RFC 6749 §4.4, acting as the client itself),
 /// or both. Never empty.
@@ -25,6 +31,9 @@ impl GrantTypes {
     pub const AUTHORIZATION_CODE_NAME: &'static str = "authorization_code";
     /// Name of the client credentials grant.
     pub const CLIENT_CREDENTIALS_NAME: &'static str = "client_credentials";
+    /// The `grant_type` of a refresh: part of the authorization code grant, never registered
+    /// on its own.
+    pub const REFRESH_TOKEN_NAME: &'static str = "refresh_token";
     /// The authorization code grant only.
     pub const AUTHORIZATION_CODE: Self = Self {
         authorization_code: true,

@@ -27,7 +27,7 @@ pub use client_status::{ClientStatus, Review};
 pub use client_text::{ClientDescription, ClientName, ReviewReason};
 pub use email::EmailAddress;
 pub use failure_reason::{FailureReason, uri_difference};
-pub use grant_types::GrantTypes;
+pub use grant_types::{CLIENT_ITSELF, GrantTypes, SITE_OWNED};
 pub use password::{NewPassword, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
 pub use redirect_uri::RedirectUri;
 pub use scope::{ScopeName, ScopeSet};

@@ -506,3 +506,147 @@ async fn the_cli_and_the_admin_api_register_machine_clients() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_machine_client_is_deleted_restored_and_purged_like_any_other() {
+    on_each_backend(async |app| {
+        let machine = register_machine(app, "client_credentials").await;
+        let issued: Value =
+            client_credentials(app, &machine, &[("grant_type", "client_credentials")])
+                .await
+                .json()
+                .await
+                .unwrap();
+        let access = issued["access_token"].as_str().unwrap().to_owned();
+        let ids = [
+            ("csrf", machine.csrf.as_str()),
+            ("client_uuid", machine.uuid.as_str()),
+        ];
+        app.call_json("delete_client", &ids, StatusCode::OK).await;
+        assert_eq!(me(app, &access).await.status(), StatusCode::UNAUTHORIZED);
+        let deleted = app.call_json("list_deleted", &[], StatusCode::OK).await;
+        assert_eq!(
+            deleted["clients"][0]["owner"],
+            app::domain::SITE_OWNED,
+            "{deleted}"
+        );
+        app.call_json("restore_client", &ids, StatusCode::OK).await;
+        let again =
+            client_credentials(app, &machine, &[("grant_type", "client_credentials")]).await;
+        assert_eq!(again.status(), StatusCode::OK, "{}", app.backend);
+        app.call_json("delete_client", &ids, StatusCode::OK).await;
+        let mut confirmed = ids.to_vec();
+        confirmed.push(("confirm", "yes"));
+        app.call_json("purge_client", &confirmed, StatusCode::OK)
+            .await;
+        let gone = app.call_json("list_deleted", &[], StatusCode::OK).await;
+        assert!(gone["clients"].as_array().unwrap().is_empty(), "{gone}");
+
+        // Each client credentials grant goes a day after its token expired, not a refresh
+        // lifetime later.
+        let machine = register_machine(app, "client_credentials").await;
+        for _ in 0..3 {
+            client_credentials(app, &machine, &[("grant_type", "client_credentials")]).await;
+        }
+        let later = app.state.clock.now().plus_seconds(2 * 86_400 + 3_600);
+        let purged =
+            app::server::services::oauth::purge::purge_expired(&app.state.db, later, 30 * 86_400)
+                .await
+                .unwrap();
+        assert_eq!(
+            (purged.access_tokens, purged.families),
+            (3, 3),
+            "{}",
+            app.backend
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_grant_type_given_back_does_not_bring_back_what_it_issued() {
+    on_each_backend(async |app| {
+        let owner = fixture(app, "api-regrant", false).await;
+        let code = code_for(app, &owner, &[]).await;
+        let pair: Value = token(
+            app,
+            &owner,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", &owner.redirect_uri),
+            ],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        let refresh = pair["refresh_token"].as_str().unwrap().to_owned();
+        let access = pair["access_token"].as_str().unwrap().to_owned();
+        let unused = code_for(app, &owner, &[]).await;
+        let set_grants = |grant_types: &'static str| {
+            let owner = owner.clone();
+            async move {
+                app.call_json(
+                    "update_client",
+                    &[
+                        ("csrf", owner.csrf.as_str()),
+                        ("client_uuid", owner.client_uuid.as_str()),
+                        ("name", &format!("App of {}", owner.username)),
+                        ("description", "Reads the profile"),
+                        ("redirect_uri", &owner.redirect_uri),
+                        ("scopes[0]", "profile"),
+                        ("grant_types", grant_types),
+                    ],
+                    StatusCode::OK,
+                )
+                .await;
+            }
+        };
+        set_grants("client_credentials").await;
+        // Introspection judges the refresh token as the token endpoint would.
+        let about: Value = browser()
+            .post(format!("{}/oauth/introspect", app.base))
+            .header(
+                "authorization",
+                basic(&owner.client_id, &owner.client_secret),
+            )
+            .form(&[("token", refresh.as_str())])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(about["active"], false, "{about}");
+        set_grants("authorization_code").await;
+        assert_eq!(me(app, &access).await.status(), StatusCode::UNAUTHORIZED);
+        expect_error(
+            token(
+                app,
+                &owner,
+                &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+        )
+        .await;
+        expect_error(
+            token(
+                app,
+                &owner,
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &unused),
+                    ("redirect_uri", &owner.redirect_uri),
+                ],
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+        )
+        .await;
+    })
+    .await;
+}

@@ -84,7 +84,9 @@ pub async fn list_clients(
                 last_used: crate::domain::Timestamp::format_optional(row.client.last_used_at),
                 name: row.client.name,
                 client_id: row.client.client_id,
-                owner: row.owner.unwrap_or_else(|| SITE_OWNED.to_owned()),
+                owner: row
+                    .owner
+                    .unwrap_or_else(|| crate::domain::SITE_OWNED.to_owned()),
             })
             .collect(),
         total: found.total,

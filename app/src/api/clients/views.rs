@@ -2,11 +2,9 @@
 //! service's view becomes it: formatting and naming only, no decisions.
 
 use crate::api::SiteOption;
+use crate::domain::SITE_OWNED;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-
-/// What the console shows as the owner of a machine client that belongs to its site.
-pub const SITE_OWNED: &str = "(the site)";
 
 /// Rows per page of the API Clients table.
 pub const CLIENTS_PER_PAGE: u64 = 25;

@@ -122,6 +122,33 @@ pub async fn revoke_all_for_client(
     revoke_families(conn, ids, reason, now).await
 }
 
+/// Revokes the unrevoked families of `client_uuid` that act for users (`for_users`) or for
+/// the client itself (client credentials); returns how many. For a grant type taken away from
+/// the client: what it issued must not come back if the grant type is given back.
+pub async fn revoke_client_grants_of_kind(
+    conn: &impl ConnectionTrait,
+    client_uuid: Uuid,
+    for_users: bool,
+    reason: &str,
+    now: Timestamp,
+) -> Result<u64, ServiceError> {
+    let kind = if for_users {
+        token_family::Column::UserId.is_not_null()
+    } else {
+        token_family::Column::UserId.is_null()
+    };
+    let ids = token_family::Entity::find()
+        .select_only()
+        .column(token_family::Column::Id)
+        .filter(token_family::Column::ClientUuid.eq(client_uuid))
+        .filter(token_family::Column::RevokedAt.is_null())
+        .filter(kind)
+        .into_tuple::<Uuid>()
+        .all(conn)
+        .await?;
+    revoke_families(conn, ids, reason, now).await
+}
+
 /// Families of `client_uuid` that still hold a live token, with their resource owner (`None`:
 /// the client itself).
 async fn live_families(
@@ -228,7 +255,7 @@ pub async fn live_grants(
             .await?;
         grants.extend(families.into_iter().map(|(family, user)| LiveGrant {
             username: match (family.user_id, user) {
-                (None, _) => "(the client itself)".to_owned(),
+                (None, _) => crate::domain::CLIENT_ITSELF.to_owned(),
                 (Some(_), Some(user)) => user.username,
                 (Some(_), None) => "(deleted)".to_owned(),
             },

@@ -121,8 +121,8 @@ pub async fn restore(
     let txn = begin_write(db).await?;
     let owner = lock_rows(&txn, client_uuid).await?;
     let current = acting.require_deleted_client(&txn, client_uuid).await?;
-    let owner = owner.ok_or(ServiceError::NotFound)?;
-    if owner.is_deleted() {
+    // A machine client that belongs to its site has no owner to wait for.
+    if let Some(owner) = owner.filter(user::Model::is_deleted) {
         return Err(ServiceError::Conflict(format!(
             "Its owner \"{}\" is deleted too: restore them first (that restores this client \
              with them).",
@@ -176,25 +176,29 @@ pub async fn purge(cx: &ServiceContext<'_>, client_uuid: Uuid) -> Result<(), Ser
 /// Locks what deleting, restoring or purging a client changes, in the one order every writer
 /// takes: its grants (as the token endpoint), its owner's row (as a user's deletion, which
 /// deletes the clients they own), then the client's row, so each of these reads the client as
-/// the last writer left it. Returns the owner.
+/// the last writer left it. Returns the owner (`None`: no such client, or a machine client
+/// that belongs to its site).
 async fn lock_rows(
     conn: &impl ConnectionTrait,
     client_uuid: Uuid,
 ) -> Result<Option<user::Model>, ServiceError> {
     token_families::lock_client_families(conn, client_uuid).await?;
-    let Some(owner_id) = client::Entity::find_by_id(client_uuid)
+    let owner_id = client::Entity::find_by_id(client_uuid)
         .select_only()
         .column(client::Column::OwnerUserId)
-        .into_tuple::<Uuid>()
+        .into_tuple::<Option<Uuid>>()
         .one(conn)
         .await?
-    else {
-        return Ok(None);
+        .flatten();
+    let owner = match owner_id {
+        Some(owner_id) => {
+            user::Entity::find_by_id(owner_id)
+                .lock_exclusive()
+                .one(conn)
+                .await?
+        }
+        None => None,
     };
-    let owner = user::Entity::find_by_id(owner_id)
-        .lock_exclusive()
-        .one(conn)
-        .await?;
     client::Entity::find_by_id(client_uuid)
         .lock_exclusive()
         .one(conn)
@@ -312,7 +316,7 @@ pub async fn deleted_on_site(
             owner: owner
                 .as_ref()
                 .map(|o| o.username.clone())
-                .unwrap_or_default(),
+                .unwrap_or_else(|| crate::domain::SITE_OWNED.to_owned()),
             owner_deleted: owner.is_some_and(|o| o.is_deleted()),
             client,
         })

@@ -3,6 +3,7 @@
 
 mod checks;
 mod deletion;
+mod grant_change;
 mod list;
 mod owned;
 mod registration;
@@ -67,9 +68,9 @@ pub struct ClientChanges {
     pub require_pkce: bool,
     /// A new owner (an active API user of the client's site); `None` keeps the current one.
     pub owner_user_id: Option<Uuid>,
-    /// The grants it is registered for; `None` keeps them. Taking the authorization code grant
-    /// away stops its refresh tokens and access tokens at their next use; adding it to a
-    /// client without an owner needs one.
+    /// The grants it is registered for; `None` keeps them. Taking one away revokes what it
+    /// issued (`grant_change`); adding the authorization code grant to a client without an
+    /// owner needs one.
     pub grant_types: Option<GrantTypes>,
 }
 
@@ -98,6 +99,14 @@ pub async fn update_if(
         now,
     } = *cx;
     let txn = begin_write(db).await?;
+    // Taking a grant type away revokes what it issued, so the client's grants are locked
+    // first, in the order a deletion or a rotation takes them (grants, then the client row).
+    if let Some(wanted) = changes.grant_types {
+        let before = client::Entity::find_by_id(client_uuid).one(&txn).await?;
+        if before.is_some_and(|c| grant_change::takes_away(c.grant_types(), wanted)) {
+            token_families::lock_client_families(&txn, client_uuid).await?;
+        }
+    }
     revision::lock(&txn, client_uuid).await?;
     let current = acting.require_client(&txn, client_uuid).await?;
     let old_scopes = client_scopes(&txn, client_uuid).await?;
@@ -153,9 +162,10 @@ pub async fn update_if(
              its owner.",
         ));
     }
+    let old_grants = current.grant_types();
     note(
         "grant_types",
-        json!(current.grant_types().names()),
+        json!(old_grants.names()),
         json!(grant_types.names()),
     );
     if changed.is_empty() {
@@ -174,6 +184,7 @@ pub async fn update_if(
     update.updated_at = Set(now.unix());
     let updated = update.update(&txn).await?;
     write_scopes(&txn, updated.id, &scopes).await?;
+    grant_change::withdraw(&txn, &updated, old_grants, now).await?;
     let fields: Vec<String> = changed.keys().cloned().collect();
     audit::record(
         &txn,
@@ -323,7 +334,7 @@ pub async fn revoke_grant(
                 .await?
                 .map(|u| u.username)
                 .unwrap_or_default(),
-            None => "the client itself".to_owned(),
+            None => crate::domain::CLIENT_ITSELF.to_owned(),
         };
         audit::record(
             &txn,

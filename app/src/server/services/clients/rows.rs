@@ -4,7 +4,7 @@
 //! and bulk seeding (`latchkey seed`, hundreds per statement) cannot drift apart.
 
 use crate::domain::{
-    ClientDescription, ClientName, GrantTypes, RedirectUri, Review, ScopeSet, Timestamp,
+    ClientDescription, ClientName, GrantTypes, RedirectUri, Review, SITE_OWNED, ScopeSet, Timestamp,
 };
 use crate::server::{
     ServiceError,
@@ -112,7 +112,7 @@ pub fn registration_rows(
     let name = registration.name.as_str();
     let owner = registration
         .owner
-        .map_or_else(|| "the site".to_owned(), |owner| owner.username.clone());
+        .map_or_else(|| SITE_OWNED.to_owned(), |owner| owner.username.clone());
     let redirect_uri = registration.redirect_uri.as_str();
     let client = client::ActiveModel {
         id: Set(id),

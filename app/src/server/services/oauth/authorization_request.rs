@@ -4,7 +4,7 @@
 //! never redirected; every other problem goes back to the verified redirect URI. Each refusal
 //! of a known client carries that client, for its failure timeline.
 
-use crate::domain::{FailureReason, ScopeSet, consent::PromptParam, uri_difference};
+use crate::domain::{FailureReason, GrantTypes, ScopeSet, consent::PromptParam, uri_difference};
 use crate::server::{
     ServiceError,
     entities::{client, site, site_scope},
@@ -153,8 +153,7 @@ async fn validate_for(
     if !client.grant_types().authorization_code() {
         return Ok(redirect(
             crate::server::services::oauth::grant_check::not_registered_for(
-                &client,
-                "authorization_code",
+                GrantTypes::AUTHORIZATION_CODE_NAME,
             ),
         ));
     }

@@ -229,8 +229,9 @@ async fn may_authorize(
 }
 
 /// True if the client of `request` may still be authorized (not disabled, deleted or
-/// unapproved since the request was validated), read with a shared lock in the caller's
-/// transaction, so a deletion waits for the code and consent written under it.
+/// unapproved, nor its authorization code grant taken away, since the request was validated),
+/// read with a shared lock in the caller's transaction, so a deletion or such an edit waits
+/// for the code and consent written under it.
 async fn client_still_active(
     conn: &impl ConnectionTrait,
     request: &AuthorizationRequest,
@@ -239,7 +240,7 @@ async fn client_still_active(
         .lock_shared()
         .one(conn)
         .await?
-        .is_some_and(|client| client.is_active()))
+        .is_some_and(|client| client.is_active() && client.grant_types().authorization_code()))
 }
 
 /// Issues a code to `user`, an API user signed in at this browser (`/account`, or an earlier

@@ -1,5 +1,6 @@
 //! Which grants a client may use: the one check of a client's registered grant types, for the
-//! token endpoint (`token::intake`) and the authorization endpoint (`authorization_request`).
+//! token endpoint (`token::intake` before the batch, `token::batch_check` inside it) and the
+//! authorization endpoint (`authorization_request`).
 
 use crate::domain::{FailureReason, GrantTypes};
 use crate::server::{
@@ -7,29 +8,34 @@ use crate::server::{
     protocol::{ErrorCode, OAuthError},
 };
 
-/// `unauthorized_client` (RFC 6749 §5.2) for a client not registered for `grant_type`.
-pub fn not_registered_for(client: &client::Model, grant_type: &str) -> OAuthError {
-    let registered = client.grant_types().names().join(", ");
+/// True when a client registered for `grants` may use `grant_type` (a `grant_type` parameter
+/// value; `refresh_token` belongs to the authorization code grant).
+pub fn allows(grants: GrantTypes, grant_type: &str) -> bool {
+    match grant_type {
+        GrantTypes::CLIENT_CREDENTIALS_NAME => grants.client_credentials(),
+        GrantTypes::AUTHORIZATION_CODE_NAME | GrantTypes::REFRESH_TOKEN_NAME => {
+            grants.authorization_code()
+        }
+        _ => false,
+    }
+}
+
+/// `unauthorized_client` (RFC 6749 §4.1.2.1, §5.2) for a client not registered for
+/// `grant_type`. It does not list what the client is registered for: the authorization
+/// endpoint answers anyone who knows a client id.
+pub fn not_registered_for(grant_type: &str) -> OAuthError {
     OAuthError::new(
         ErrorCode::UnauthorizedClient,
-        format!(
-            "this client is not registered for the {grant_type} grant (registered: {registered})"
-        ),
+        format!("this client is not registered for the {grant_type} grant"),
     )
     .because(FailureReason::GrantNotRegistered)
 }
 
-/// Refuses `grant_type` unless `client` is registered for it (`refresh_token` counts as part
-/// of the authorization code grant).
+/// Refuses `grant_type` unless `client` is registered for it.
 pub fn check_registered(client: &client::Model, grant_type: &str) -> Result<(), OAuthError> {
-    let grants = client.grant_types();
-    let allowed = match grant_type {
-        GrantTypes::CLIENT_CREDENTIALS_NAME => grants.client_credentials(),
-        _ => grants.authorization_code(),
-    };
-    if allowed {
+    if allows(client.grant_types(), grant_type) {
         Ok(())
     } else {
-        Err(not_registered_for(client, grant_type))
+        Err(not_registered_for(grant_type))
     }
 }

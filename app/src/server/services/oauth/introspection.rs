@@ -70,7 +70,11 @@ pub async fn introspect(
             site: facts.site_name.clone(),
         }));
     }
-    if !tokens::is_well_formed(TokenKind::RefreshToken, token) {
+    // As the token endpoint would judge a refresh: only while the client is registered for
+    // the authorization code grant.
+    if !tokens::is_well_formed(TokenKind::RefreshToken, token)
+        || !client.grant_types().authorization_code()
+    {
         return Ok(None);
     }
     // Refresh tokens change state at every use (rotation), so they are always read afresh.

@@ -7,7 +7,10 @@ use crate::server::{
     ServiceError,
     entities::{access_token, authorization_code, refresh_token, token_family},
 };
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+    sea_query::{Expr, ExprTrait, Query},
+};
 
 /// How long an expired access token stays (introspection of a just-expired token says
 /// "inactive" either way; this only bounds the table).
@@ -76,6 +79,24 @@ pub async fn purge_expired(
                 .rows_affected;
         }
     }
+    // A client credentials grant holds one access token and never a refresh token: once that
+    // token is purged, the grant goes too (not a refresh lifetime later, or a busy machine
+    // client would pile up a month of them).
+    let tokens_of_family = Query::select()
+        .expr(Expr::val(1))
+        .from(access_token::Entity)
+        .and_where(
+            Expr::col((access_token::Entity, access_token::Column::FamilyId))
+                .equals((token_family::Entity, token_family::Column::Id)),
+        )
+        .to_owned();
+    families += token_family::Entity::delete_many()
+        .filter(token_family::Column::UserId.is_null())
+        .filter(token_family::Column::CreatedAt.lt(now.unix() - EXPIRED_ACCESS_RETENTION))
+        .filter(Expr::exists(tokens_of_family).not())
+        .exec(conn)
+        .await?
+        .rows_affected;
     Ok(Purged {
         codes,
         access_tokens,

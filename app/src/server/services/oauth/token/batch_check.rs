@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::request::{GrantRequest, Outcome, Verdict};
 use super::{client_rules, code_rules, reads, refresh_rules, writes};
+use crate::server::services::oauth::grant_check;
 
 /// A request that passed its checks and will get tokens once its code or refresh token is
 /// consumed.
@@ -108,7 +109,15 @@ pub async fn check_all(
     let mut reuses = Vec::new();
     let mut consumed_here: HashSet<&str> = HashSet::new();
     for (index, request) in requests.iter().enumerate() {
-        let allowed = registered.get(&request.client().id);
+        let current = registered.get(&request.client().id);
+        // Registered for this grant still, as this transaction reads the client.
+        if let Some((_, grants)) = current
+            && !grant_check::allows(*grants, request.grant_type())
+        {
+            outcomes[index] = Some(Err(grant_check::not_registered_for(request.grant_type())));
+            continue;
+        }
+        let allowed = current.map(|(scopes, _)| scopes);
         // The verdict, the digest that would be consumed, and what it was presented for.
         let (verdict, digest, source) = match request {
             GrantRequest::Exchange(request) => {

@@ -25,7 +25,13 @@ pub fn judge(request: &ClientCredentialsRequest, registered: Option<&ScopeSet>) 
         // server pick a default; the client's registration is the only one that makes sense).
         None => registered.clone(),
         Some(raw) => match ScopeSet::parse(raw) {
-            Ok(requested) if requested.is_subset(registered) && !requested.is_empty() => requested,
+            Ok(requested) if requested.is_empty() => {
+                return Verdict::Refuse(
+                    OAuthError::invalid_scope("scope names no scope")
+                        .because(FailureReason::MalformedRequest),
+                );
+            }
+            Ok(requested) if requested.is_subset(registered) => requested,
             Ok(requested) => {
                 return Verdict::Refuse(
                     OAuthError::invalid_scope(format!(
@@ -35,7 +41,12 @@ pub fn judge(request: &ClientCredentialsRequest, registered: Option<&ScopeSet>) 
                     .because(FailureReason::ScopeNotAllowed),
                 );
             }
-            Err(error) => return Verdict::Refuse(OAuthError::invalid_scope(error.to_string())),
+            Err(error) => {
+                return Verdict::Refuse(
+                    OAuthError::invalid_scope(error.to_string())
+                        .because(FailureReason::MalformedRequest),
+                );
+            }
         },
     };
     if scope.is_empty() {

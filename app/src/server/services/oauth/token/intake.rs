@@ -3,7 +3,7 @@
 //! then the request goes to this process's worker, which settles it in a batch with whatever
 //! else is waiting.
 
-use crate::domain::FailureReason;
+use crate::domain::{FailureReason, GrantTypes};
 use crate::server::{
     AppState,
     crypto::tokens::{self, TokenKind},
@@ -26,7 +26,7 @@ pub async fn exchange(
     code_verifier: Option<&str>,
     address: Option<String>,
 ) -> Result<IssuedTokens, OAuthError> {
-    grant_check::check_registered(client, "authorization_code")?;
+    grant_check::check_registered(client, GrantTypes::AUTHORIZATION_CODE_NAME)?;
     if !tokens::is_well_formed(TokenKind::AuthorizationCode, code) {
         return Err(code_rules::invalid().because_of(
             FailureReason::MalformedRequest,
@@ -57,7 +57,7 @@ pub async fn refresh(
     scope: Option<&str>,
     address: Option<String>,
 ) -> Result<IssuedTokens, OAuthError> {
-    grant_check::check_registered(client, "refresh_token")?;
+    grant_check::check_registered(client, GrantTypes::REFRESH_TOKEN_NAME)?;
     if !tokens::is_well_formed(TokenKind::RefreshToken, presented) {
         return Err(refresh_rules::invalid().because_of(
             FailureReason::MalformedRequest,
@@ -82,7 +82,7 @@ pub async fn client_credentials(
     scope: Option<&str>,
     address: Option<String>,
 ) -> Result<IssuedTokens, OAuthError> {
-    grant_check::check_registered(client, "client_credentials")?;
+    grant_check::check_registered(client, GrantTypes::CLIENT_CREDENTIALS_NAME)?;
     let request = ClientCredentialsRequest {
         client: client.clone(),
         scope: scope.map(str::to_owned),

@@ -2,7 +2,7 @@
 //! presented, their grants (locked), the clients' registered scopes, and the users who may
 //! still authorize.
 
-use crate::domain::{ScopeName, ScopeSet};
+use crate::domain::{GrantTypes, ScopeName, ScopeSet};
 use crate::server::{
     ServiceError,
     db::batch,
@@ -117,18 +117,20 @@ pub async fn presented(
     Ok(presented)
 }
 
-/// The scopes each of `client_ids` is registered for, for the clients that are active (a
-/// disabled, deleted or unapproved client is missing from the map): what each may be issued now, since it may have
-/// been disabled or lost scopes after it authenticated.
+/// The scopes and grant types each of `client_ids` is registered for, for the clients that
+/// are active (a disabled, deleted or unapproved client is missing from the map): what each
+/// may be issued now, since it may have been disabled, lost scopes or a grant type after it
+/// authenticated.
 pub async fn active_client_scopes(
     txn: &DatabaseTransaction,
     client_ids: impl Iterator<Item = Uuid>,
-) -> Result<HashMap<Uuid, ScopeSet>, ServiceError> {
+) -> Result<HashMap<Uuid, (ScopeSet, GrantTypes)>, ServiceError> {
     let ids: HashSet<Uuid> = client_ids.collect();
-    let rows: Vec<(Uuid, String)> = client_scope::Entity::find()
+    let rows: Vec<(Uuid, String, String)> = client_scope::Entity::find()
         .select_only()
         .column(client_scope::Column::ClientUuid)
         .column(client_scope::Column::Scope)
+        .column(client::Column::GrantTypes)
         .join(JoinType::InnerJoin, client_scope::Relation::Client.def())
         .filter(batch::is_in(
             txn.get_database_backend(),
@@ -141,15 +143,18 @@ pub async fn active_client_scopes(
         .into_tuple()
         .all(txn)
         .await?;
-    let mut scopes: HashMap<Uuid, Vec<ScopeName>> = HashMap::new();
-    for (client_uuid, scope) in rows {
+    let mut scopes: HashMap<Uuid, (Vec<ScopeName>, GrantTypes)> = HashMap::new();
+    for (client_uuid, scope, grants) in rows {
+        let entry = scopes
+            .entry(client_uuid)
+            .or_insert_with(|| (Vec::new(), GrantTypes::from_stored(&grants)));
         if let Ok(name) = ScopeName::parse(&scope) {
-            scopes.entry(client_uuid).or_default().push(name);
+            entry.0.push(name);
         }
     }
     Ok(scopes
         .into_iter()
-        .map(|(id, names)| (id, ScopeSet::from_names(names)))
+        .map(|(id, (names, grants))| (id, (ScopeSet::from_names(names), grants)))
         .collect())
 }
 

@@ -2,7 +2,7 @@
 //! checks that need no database, and the verdict on one request. A leaf: the rules, the worker
 //! and the intake all depend on it, it on none of them.
 
-use crate::domain::ScopeSet;
+use crate::domain::{GrantTypes, ScopeSet};
 use crate::server::{entities::client, protocol::OAuthError, services::oauth::issue::IssuedTokens};
 use uuid::Uuid;
 
@@ -57,6 +57,15 @@ pub enum GrantRequest {
 }
 
 impl GrantRequest {
+    /// Its `grant_type`.
+    pub fn grant_type(&self) -> &'static str {
+        match self {
+            Self::Exchange(_) => GrantTypes::AUTHORIZATION_CODE_NAME,
+            Self::Refresh(_) => GrantTypes::REFRESH_TOKEN_NAME,
+            Self::ClientCredentials(_) => GrantTypes::CLIENT_CREDENTIALS_NAME,
+        }
+    }
+
     /// The authenticated client that sent the request.
     pub fn client(&self) -> &client::Model {
         match self {

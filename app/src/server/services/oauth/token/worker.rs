@@ -318,7 +318,15 @@ async fn settle(
             (Source::Refresh { family, .. }, Some(user)) => {
                 refresh_rules::refreshed_event(&p.client, user, family, &p.scope, p.address)
             }
-            (_, _) => client_rules::issued_event(&p.client, family_id, &p.scope, p.address),
+            (Source::Client, None) => {
+                client_rules::issued_event(&p.client, family_id, &p.scope, p.address)
+            }
+            // A user's grant always has its user here (checked above); a client's never.
+            (Source::Code(_) | Source::Refresh { .. }, None) | (Source::Client, Some(_)) => {
+                return Err(ServiceError::Unexpected(
+                    "a grant and the user it acts for do not match".into(),
+                ));
+            }
         };
         events.entry(p.site_id).or_default().push((event, now));
         issued_to.push((p.client.id, p.site_id));
