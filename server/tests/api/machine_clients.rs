@@ -4,7 +4,7 @@
 //! `unauthorized_client`; and the console, the CLI and the admin API register such clients.
 
 use crate::helpers::{ADMIN, TestApp, on_each_backend};
-use crate::oauth_helpers::{basic, browser, code_for, expect_error, fixture, me, token};
+use crate::oauth_helpers::{basic, browser, code_for, exchange, expect_error, fixture, me, token};
 use app::server::entities::audit_event;
 use oauth2::{AuthUrl, ClientId, ClientSecret, Scope, TokenResponse, TokenUrl, basic::BasicClient};
 use reqwest::StatusCode;
@@ -283,20 +283,7 @@ async fn taking_a_grant_away_stops_its_tokens_at_once() {
         .await;
         // Its user's tokens are unaffected by a client credentials grant being added, and end
         // when the authorization code grant is taken away.
-        let code = code_for(app, &owner, &[]).await;
-        let pair: Value = token(
-            app,
-            &owner,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", &owner.redirect_uri),
-            ],
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+        let pair = exchange(app, &owner, &code_for(app, &owner, &[]).await).await;
         let user_token = pair["access_token"].as_str().unwrap();
         assert_eq!(me(app, user_token).await.status(), StatusCode::OK);
         app.call_json(
@@ -567,20 +554,7 @@ async fn a_machine_client_is_deleted_restored_and_purged_like_any_other() {
 async fn a_grant_type_given_back_does_not_bring_back_what_it_issued() {
     on_each_backend(async |app| {
         let owner = fixture(app, "api-regrant", false).await;
-        let code = code_for(app, &owner, &[]).await;
-        let pair: Value = token(
-            app,
-            &owner,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", &owner.redirect_uri),
-            ],
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+        let pair = exchange(app, &owner, &code_for(app, &owner, &[]).await).await;
         let refresh = pair["refresh_token"].as_str().unwrap().to_owned();
         let access = pair["access_token"].as_str().unwrap().to_owned();
         let unused = code_for(app, &owner, &[]).await;
