@@ -29,6 +29,7 @@ mod m20261203_000019_consents;
 mod m20261203_000020_audit_streams;
 mod m20261204_000021_admin_tokens;
 mod m20261204_000022_client_credentials;
+mod m20261204_000023_resource_indicators;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -59,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000020_audit_streams::Migration),
             Box::new(m20261204_000021_admin_tokens::Migration),
             Box::new(m20261204_000022_client_credentials::Migration),
+            Box::new(m20261204_000023_resource_indicators::Migration),
         ]
     }
 }

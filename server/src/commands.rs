@@ -15,7 +15,7 @@ use crate::{
 use app::{
     domain::{
         ClientDescription, ClientName, EmailAddress, GrantTypes, NewPassword, RedirectUri,
-        ScopeSet, SiteName, Timestamp, Username, secret_lifetime::LifetimeChoice,
+        ResourceUri, ScopeSet, SiteName, Timestamp, Username, secret_lifetime::LifetimeChoice,
     },
     server::{
         AppState, Clock, Settings,
@@ -26,7 +26,7 @@ use app::{
             context::ServiceContext,
             failure_timeline, leaks,
             notifications::mail_settings,
-            secrets, setup, sites,
+            secrets, setup, site_resources, sites,
             users::{self, NewUser, SiteRoles},
         },
         state::{SecretPolicy, TermsOfUse},
@@ -401,6 +401,10 @@ async fn site(global: &GlobalArgs, command: SiteCommand) -> Result<(), CliError>
                 "consent_lifetime_seconds": site.consent_lifetime,
             }))
         }
+        SiteCommand::AddResource { name, uri } => site_resource(&state, &name, &uri, true).await,
+        SiteCommand::RemoveResource { name, uri } => {
+            site_resource(&state, &name, &uri, false).await
+        }
         SiteCommand::List { json } => {
             let all = sites::list_all(&state.db).await?;
             if json {
@@ -418,6 +422,32 @@ async fn site(global: &GlobalArgs, command: SiteCommand) -> Result<(), CliError>
             }
         }
     }
+}
+
+/// `latchkey site add-resource` (`adding`) or `remove-resource`: prints the site's resource
+/// servers after the change.
+async fn site_resource(
+    state: &AppState,
+    name: &str,
+    uri: &str,
+    adding: bool,
+) -> Result<(), CliError> {
+    let site = sites::find_by_name(&state.db, name)
+        .await?
+        .ok_or_else(|| CliError(format!("no site named {name:?}")))?;
+    let operator = Acting::operator();
+    let cx = ServiceContext::new(state, &operator);
+    if adding {
+        let uri = ResourceUri::parse(uri, state.settings.allow_loopback_redirects)
+            .map_err(|e| CliError(format!("--uri: {e}")))?;
+        site_resources::add(&cx, site.id, &uri).await?;
+    } else {
+        site_resources::remove(&cx, site.id, uri).await?;
+    }
+    print_json(&json!({
+        "site": site.name,
+        "resources": site_resources::list(&state.db, site.id).await?,
+    }))
 }
 
 fn read_password_line() -> Result<String, CliError> {

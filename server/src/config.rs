@@ -233,6 +233,25 @@ pub enum SiteCommand {
         #[arg(long)]
         consent_lifetime: Option<String>,
     },
+    /// Add a resource server (RFC 8707) to a site: tokens may then be narrowed to it with
+    /// `resource`. Prints the site's resource servers as JSON.
+    AddResource {
+        /// The site (by name).
+        #[arg(long)]
+        name: String,
+        /// The resource server's URI (https; requests must name it exactly).
+        #[arg(long)]
+        uri: String,
+    },
+    /// Remove a resource server from a site; prints the rest as JSON.
+    RemoveResource {
+        /// The site (by name).
+        #[arg(long)]
+        name: String,
+        /// The resource server's URI, as listed.
+        #[arg(long)]
+        uri: String,
+    },
 }
 
 /// `on` or `off`.

@@ -73,12 +73,19 @@ pub struct SiteSettings {
     pub secret_lifetime: Option<i64>,
     /// How long a consent given at the prompt is remembered (seconds; 0: never).
     pub consent_lifetime: i64,
+    /// Its resource servers (RFC 8707), by URI.
+    pub resources: Vec<String>,
+    /// Latchkey's own API as a resource server, to suggest.
+    pub own_resource: String,
 }
 
 /// An administrator of the site: its settings.
 #[server(endpoint = "get_site_settings")]
 pub async fn get_site_settings(site_id: Uuid) -> Result<SiteSettings, ConsoleError> {
-    use crate::server::{ctx, services::scopes};
+    use crate::server::{
+        ctx,
+        services::{oauth::bearer, scopes, site_resources},
+    };
     let admin = ctx::require_admin().await?;
     let site = admin
         .acting()
@@ -86,6 +93,8 @@ pub async fn get_site_settings(site_id: Uuid) -> Result<SiteSettings, ConsoleErr
         .await?;
     let catalogue = scopes::catalogue(&admin.state.db, site.id).await?;
     Ok(SiteSettings {
+        resources: site_resources::list(&admin.state.db, site.id).await?,
+        own_resource: bearer::own_resource(&admin.state),
         id: site.id,
         name: site.name,
         secret_lifetime: site.secret_lifetime,
@@ -165,5 +174,35 @@ pub async fn remove_site_scope(
     use crate::server::{ctx, services::scopes};
     let admin = ctx::require_admin_for_change(&csrf).await?;
     scopes::remove(&admin.service(), site_id, &name).await?;
+    Ok(())
+}
+
+/// An administrator of the site: adds a resource server (RFC 8707) its tokens may be narrowed
+/// to.
+#[server(endpoint = "add_site_resource")]
+pub async fn add_site_resource(
+    csrf: String,
+    site_id: Uuid,
+    uri: String,
+) -> Result<(), ConsoleError> {
+    use crate::domain::ResourceUri;
+    use crate::server::{ctx, services::site_resources};
+    let admin = ctx::require_admin_for_change(&csrf).await?;
+    let uri = ResourceUri::parse(&uri, admin.state.settings.allow_loopback_redirects)
+        .map_err(|e| ConsoleError::invalid("uri", e.to_string()))?;
+    site_resources::add(&admin.service(), site_id, &uri).await?;
+    Ok(())
+}
+
+/// An administrator of the site: removes a resource server from its list.
+#[server(endpoint = "remove_site_resource")]
+pub async fn remove_site_resource(
+    csrf: String,
+    site_id: Uuid,
+    uri: String,
+) -> Result<(), ConsoleError> {
+    use crate::server::{ctx, services::site_resources};
+    let admin = ctx::require_admin_for_change(&csrf).await?;
+    site_resources::remove(&admin.service(), site_id, &uri).await?;
     Ok(())
 }

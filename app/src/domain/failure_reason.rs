@@ -42,6 +42,8 @@ pub enum FailureReason {
     UnsupportedGrant,
     /// A grant the client is not registered for (`unauthorized_client`).
     GrantNotRegistered,
+    /// A `resource` the site does not list, or beyond the grant's (`invalid_target`).
+    ResourceNotAllowed,
     /// A parameter is missing, repeated or malformed.
     MalformedRequest,
     /// The server failed (the reference is in the detail and in the server log).
@@ -50,7 +52,7 @@ pub enum FailureReason {
 
 impl FailureReason {
     /// Every reason, in the order the console lists counts.
-    pub const ALL: [Self; 20] = [
+    pub const ALL: [Self; 21] = [
         Self::MissingSecret,
         Self::WrongSecret,
         Self::SecretNoLongerValid,
@@ -69,6 +71,7 @@ impl FailureReason {
         Self::UserCannotAuthorize,
         Self::UnsupportedGrant,
         Self::GrantNotRegistered,
+        Self::ResourceNotAllowed,
         Self::MalformedRequest,
         Self::ServerError,
     ];
@@ -94,6 +97,7 @@ impl FailureReason {
             Self::UserCannotAuthorize => "user_cannot_authorize",
             Self::UnsupportedGrant => "unsupported_grant",
             Self::GrantNotRegistered => "grant_not_registered",
+            Self::ResourceNotAllowed => "resource_not_allowed",
             Self::MalformedRequest => "malformed_request",
             Self::ServerError => "server_error",
         }
@@ -125,6 +129,7 @@ impl FailureReason {
             Self::UserCannotAuthorize => "User can no longer authorize",
             Self::UnsupportedGrant => "Unsupported grant or response type",
             Self::GrantNotRegistered => "Grant type not registered for the client",
+            Self::ResourceNotAllowed => "Resource not listed or not authorized",
             Self::MalformedRequest => "Malformed request",
             Self::ServerError => "Server error",
         }

@@ -12,6 +12,7 @@ mod password;
 #[cfg(test)]
 mod properties;
 mod redirect_uri;
+mod resource_uri;
 mod scope;
 pub mod secret_grace;
 pub mod secret_lifetime;
@@ -30,6 +31,7 @@ pub use failure_reason::{FailureReason, uri_difference};
 pub use grant_types::{CLIENT_ITSELF, GrantTypes, SITE_OWNED};
 pub use password::{NewPassword, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
 pub use redirect_uri::RedirectUri;
+pub use resource_uri::ResourceUri;
 pub use scope::{ScopeName, ScopeSet};
 pub use site_name::SiteName;
 pub use site_roles::SiteRoles;

@@ -1,6 +1,6 @@
 use crate::api::sites::{
-    AddSiteScope, RemoveSiteScope, SetSiteConsentLifetime, SetSiteSecretLifetime, SiteSettings,
-    get_site_settings,
+    AddSiteResource, AddSiteScope, RemoveSiteResource, RemoveSiteScope, SetSiteConsentLifetime,
+    SetSiteSecretLifetime, SiteSettings, get_site_settings,
 };
 use crate::components::{
     console_form::{ConsoleForm, Field, FieldGroup, FormFeedback, SubmitButton, endpoint},
@@ -41,6 +41,7 @@ pub fn SiteSettingsPage() -> impl IntoView {
                 settings.await.map(|settings| view! {
                     <SecretExpiry settings=settings.clone()/>
                     <ConsentMemory settings=settings.clone()/>
+                    <ResourceServers settings=settings.clone()/>
                     <Catalogue settings/>
                 })
             })}
@@ -149,6 +150,45 @@ fn Catalogue(settings: SiteSettings) -> impl IntoView {
                 <Field label="Scope name" name="name" hint="Lower-case letters, digits, _ . : - (e.g. reports:read)"/>
                 <Field label="Description" name="description" hint="What it lets an application do, shown on the authorization prompt."/>
                 <SubmitButton label="Add scope"/>
+            </ConsoleForm>
+        </section>
+    }
+}
+
+/// The site's resource servers (RFC 8707): the audiences its tokens may be narrowed to.
+#[component]
+fn ResourceServers(settings: SiteSettings) -> impl IntoView {
+    let id = settings.id.to_string();
+    let empty = settings.resources.is_empty();
+    view! {
+        <section class="panel" aria-labelledby="resources-heading">
+            <h2 id="resources-heading">"Resource servers"</h2>
+            <p class="hint">"APIs that accept this site's tokens. An application names one with "<code>"resource"</code>" when it asks for a token; the token is then for that API alone (its audience, "<code>"aud"</code>"), and a request naming any other gets "<code>"invalid_target"</code>". Latchkey's own API is "<code>{settings.own_resource.clone()}</code>"."</p>
+            {empty.then(|| view! { <p>"No resource servers yet: tokens name no audience."</p> })}
+            <ul class="plain" aria-label="Resource servers">
+                {settings.resources.into_iter().map(|uri| {
+                    let id = id.clone();
+                    view! {
+                        <li>
+                            <code>{uri.clone()}</code>" "
+                            <ConsoleForm action={endpoint::<RemoveSiteResource>()} class="inline-form" success="Resource server removed.">
+                                <CsrfField/>
+                                <input type="hidden" name="site_id" value=id/>
+                                <input type="hidden" name="uri" value=uri.clone()/>
+                                <button type="submit" class="button secondary small" aria-label=format!("Remove resource server {uri}")>"Remove"</button>
+                                <FormFeedback/>
+                            </ConsoleForm>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            <ConsoleForm action={endpoint::<AddSiteResource>()} class="stacked" success="Resource server added.">
+                <CsrfField/>
+                <input type="hidden" name="site_id" value=id.clone()/>
+                <FormFeedback/>
+                <Field label="Resource server URI" name="uri" kind="url" maxlength=2000
+                    hint="The exact https URI applications will name, e.g. https://api.example.com/"/>
+                <SubmitButton label="Add resource server"/>
             </ConsoleForm>
         </section>
     }

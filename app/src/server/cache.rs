@@ -229,6 +229,8 @@ pub struct AccessTokenFacts {
     pub created_at: i64,
     /// Expires at (seconds since the epoch).
     pub expires_at: i64,
+    /// The resource server it is for (RFC 8707), if narrowed to one.
+    pub audience: Option<String>,
 }
 
 /// The credential caches of the token server's hot paths (see `server::cache` for the rules

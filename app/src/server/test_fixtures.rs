@@ -85,6 +85,7 @@ pub async fn code_for(
         state: None,
         code_challenge: None,
         prompt: Default::default(),
+        resource: None,
     };
     let txn = state.db.begin().await.unwrap();
     let code = issue_code(&txn, state, &request, user, None, state.clock.now())

@@ -38,6 +38,9 @@ pub async fn introspect(
             if let Some(username) = active.username {
                 body["username"] = json!(username);
             }
+            if let Some(aud) = active.aud {
+                body["aud"] = json!(aud);
+            }
             if let Some(token_type) = active.token_type {
                 body["token_type"] = json!(token_type);
             }

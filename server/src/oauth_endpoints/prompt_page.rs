@@ -147,6 +147,9 @@ pub(super) async fn prompt(
     if request.prompt != Default::default() {
         hidden.push(("prompt".to_owned(), request.prompt.as_param()));
     }
+    if let Some(resource) = &request.resource {
+        hidden.push(("resource".to_owned(), resource.clone()));
+    }
     let switch_href = shown_to.map(|_| switch_user_href(&hidden, request));
     hidden.push((
         "request_token".to_owned(),

@@ -89,16 +89,32 @@ async fn grant(
                 code,
                 params.get("redirect_uri"),
                 params.get("code_verifier"),
+                params.get("resource"),
                 address,
             )
             .await
         }
         "refresh_token" => {
             let refresh_token = params.require("refresh_token")?;
-            token::refresh(state, client, refresh_token, params.get("scope"), address).await
+            token::refresh(
+                state,
+                client,
+                refresh_token,
+                params.get("scope"),
+                params.get("resource"),
+                address,
+            )
+            .await
         }
         "client_credentials" => {
-            token::client_credentials(state, client, params.get("scope"), address).await
+            token::client_credentials(
+                state,
+                client,
+                params.get("scope"),
+                params.get("resource"),
+                address,
+            )
+            .await
         }
         other => Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,

@@ -79,6 +79,7 @@ pub async fn mint(
             state: None,
             code_challenge: None,
             prompt: Default::default(),
+            resource: None,
         })
         .collect();
     let now = state.clock.now();
@@ -95,6 +96,7 @@ pub async fn mint(
             model,
             minted.value.expose(),
             Some(&model.redirect_uri),
+            None,
             None,
             None,
         )

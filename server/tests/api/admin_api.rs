@@ -1,7 +1,7 @@
 //! The admin REST API (`/admin/v1`) on both databases: every operation of its OpenAPI document
 //! driven with a real HTTP client, and the token, ETag and idempotency rules.
 
-use crate::helpers::{ADMIN, TestApp, add_user, create_site, on_each_backend, site_id};
+use crate::helpers::{ADMIN, TestApp, add_user, create_site, latchkey, on_each_backend, site_id};
 use crate::oauth_helpers::{Fixture, code_for, exchange, fixture};
 use app::{
     domain::AdminTokenName,
@@ -805,18 +805,6 @@ async fn every_call_is_audited_with_the_token_as_actor_and_no_secret_is_ever_rea
         assert_eq!(status, StatusCode::BAD_REQUEST);
     })
     .await;
-}
-
-/// `latchkey admin-token …` against the server's database and key.
-fn latchkey(app: &TestApp, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
-        .args(args)
-        .env("DATABASE_URL", app.database_url())
-        .env("LATCHKEY_SECRET_KEY", app.master_key_hex())
-        .env("LATCHKEY_LOG", "warn")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap()
 }
 
 fn stdout_json(output: &std::process::Output) -> Value {

@@ -457,3 +457,15 @@ pub async fn answers_health(base: &str) -> bool {
     }
     false
 }
+
+/// Runs the `latchkey` binary against `app`'s database and master key, with no standard input.
+pub fn latchkey(app: &TestApp, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(args)
+        .env("DATABASE_URL", app.database_url())
+        .env("LATCHKEY_SECRET_KEY", app.master_key_hex())
+        .env("LATCHKEY_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}

@@ -68,16 +68,7 @@ async fn client_credentials(
 }
 
 async fn introspect(app: &TestApp, machine: &Machine, presented: &str) -> Value {
-    browser()
-        .post(format!("{}/oauth/introspect", app.base))
-        .header("authorization", basic(&machine.client_id, &machine.secret))
-        .form(&[("token", presented)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    crate::oauth_helpers::introspect_as(app, &machine.client_id, &machine.secret, presented).await
 }
 
 #[tokio::test]
@@ -385,6 +376,13 @@ async fn registration_says_what_a_machine_client_needs() {
                 ],
                 "invalid_request",
             ),
+            (
+                vec![
+                    ("grant_type", "client_credentials"),
+                    ("resource", "https://unlisted.example.com/"),
+                ],
+                "invalid_target",
+            ),
         ] {
             let answer = client_credentials(app, &machine, &form).await;
             let shown: String = format!("{form:?}").chars().take(80).collect();
@@ -411,16 +409,7 @@ async fn registration_says_what_a_machine_client_needs() {
 async fn the_cli_and_the_admin_api_register_machine_clients() {
     on_each_backend(async |app| {
         app.complete_setup().await;
-        let latchkey = |args: &[&str]| {
-            std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
-                .args(args)
-                .env("DATABASE_URL", app.database_url())
-                .env("LATCHKEY_SECRET_KEY", app.master_key_hex())
-                .env("LATCHKEY_LOG", "warn")
-                .stdin(std::process::Stdio::null())
-                .output()
-                .unwrap()
-        };
+        let latchkey = |args: &[&str]| crate::helpers::latchkey(app, args);
         let created = latchkey(&[
             "client", "create", "--site", "Acme", "--name", "Reports bot",
             "--description", "Pulls reports", "--redirect-uri", "https://bot.example.com/cb",

@@ -701,3 +701,49 @@ async fn a_requested_application_and_its_approval_are_announced_by_e_mail() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_machine_client_of_the_site_is_announced_to_its_administrators() {
+    on_each_backend_with(mail_on, async |app| {
+        app.complete_setup().await;
+        let csrf = app.csrf().await;
+        switch(app, &csrf, true, StatusCode::OK).await;
+        let (url, sink) = smtp_sink(vec![]).await;
+        // A client credentials client without an owner: the site's administrators hear of it
+        // in the owner's stead.
+        app.call_json(
+            "register_client",
+            &[
+                ("csrf", csrf.as_str()),
+                ("name", "Nightly sync"),
+                ("description", "Copies reports"),
+                ("redirect_uri", "https://sync.example.com/unused"),
+                ("grant_types", "client_credentials"),
+                ("accept_terms", "on"),
+            ],
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(
+            outbox(app).await,
+            [("alice@example.com".into(), "client.registered".into())],
+            "{}",
+            app.backend
+        );
+        let queued = mail_delivery::Entity::find()
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            queued
+                .body
+                .contains("because this API client belongs to a site you administer"),
+            "{}",
+            queued.body
+        );
+        assert_eq!(send(app, &url).await, 1);
+        assert_eq!(sink.accepted().len(), 1);
+    })
+    .await;
+}

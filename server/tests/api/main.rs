@@ -34,6 +34,7 @@ mod oauth_lifecycle;
 mod oauth_token;
 mod process;
 mod races;
+mod resource_indicators;
 mod secret_expiry;
 mod soft_delete;
 mod startup;

@@ -319,3 +319,22 @@ pub async fn expect_error(response: Response, status: StatusCode, code: &str) ->
     );
     body
 }
+
+/// `POST /oauth/introspect` of `token` by the client `client_id` (HTTP Basic); the JSON answer.
+pub async fn introspect_as(
+    app: &TestApp,
+    client_id: &str,
+    client_secret: &str,
+    token: &str,
+) -> Value {
+    browser()
+        .post(format!("{}/oauth/introspect", app.base))
+        .header("authorization", basic(client_id, client_secret))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}

@@ -5,22 +5,14 @@
 
 use crate::helpers::{TestApp, field_message, on_each_backend, on_each_backend_with, site_id};
 use crate::oauth_helpers::{
-    Fixture, browser, code_for, disable_client, exchange, expect_error, fixture, me, token,
+    Fixture, code_for, disable_client, exchange, expect_error, fixture, me, token,
 };
 use reqwest::StatusCode;
 use serde_json::Value;
 
 async fn introspect(app: &TestApp, fixture: &Fixture, token: &str) -> Value {
-    browser()
-        .post(format!("{}/oauth/introspect", app.base))
-        .basic_auth(&fixture.client_id, Some(&fixture.client_secret))
-        .form(&[("token", token)])
-        .send()
+    crate::oauth_helpers::introspect_as(app, &fixture.client_id, &fixture.client_secret, token)
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 async fn refresh(app: &TestApp, fixture: &Fixture, refresh_token: &str) -> reqwest::Response {

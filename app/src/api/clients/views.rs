@@ -2,7 +2,6 @@
 //! service's view becomes it: formatting and naming only, no decisions.
 
 use crate::api::SiteOption;
-use crate::domain::SITE_OWNED;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -18,7 +17,7 @@ pub struct ClientListRow {
     pub name: String,
     /// Consumer Key.
     pub client_id: String,
-    /// Owner's username ([`SITE_OWNED`] for a machine client without one).
+    /// Owner's username ([`crate::domain::SITE_OWNED`] for a machine client without one).
     pub owner: String,
     /// Registered (formatted).
     pub created: String,
@@ -183,7 +182,7 @@ pub struct ClientDetail {
     pub description: String,
     /// Redirect URI.
     pub redirect_uri: String,
-    /// Owner's username ([`SITE_OWNED`] for a machine client without one).
+    /// Owner's username ([`crate::domain::SITE_OWNED`] for a machine client without one).
     pub owner: String,
     /// Owner's id; `None` for a machine client that belongs to its site.
     pub owner_id: Option<Uuid>,
@@ -301,10 +300,10 @@ impl ClientDetail {
             rejection_reason: client.review_reason.clone(),
             created: Timestamp(client.created_at).format_utc(),
             last_used: Timestamp::format_optional(client.last_used_at),
-            owner: view
-                .owner
-                .as_ref()
-                .map_or_else(|| SITE_OWNED.to_owned(), |owner| owner.username.clone()),
+            owner: view.owner.as_ref().map_or_else(
+                || crate::domain::SITE_OWNED.to_owned(),
+                |owner| owner.username.clone(),
+            ),
             owner_id: view.owner.as_ref().map(|owner| owner.id),
             grant_types: client.grant_types().to_stored(),
             grant_types_label: client.grant_types().label(),

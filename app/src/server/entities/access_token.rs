@@ -17,6 +17,8 @@ pub struct Model {
     pub created_at: i64,
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
+    /// The resource server it is for (`aud`, RFC 8707), if it was narrowed to one.
+    pub audience: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -18,6 +18,8 @@ pub struct Model {
     pub created_at: i64,
     pub expires_at: i64,
     pub consumed_at: Option<i64>,
+    /// The resource server it was asked for (`resource`, RFC 8707), if any.
+    pub resource: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

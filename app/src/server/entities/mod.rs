@@ -24,6 +24,7 @@ pub mod session;
 pub mod sign_in_throttle;
 pub mod site;
 pub mod site_membership;
+pub mod site_resource;
 pub mod site_scope;
 pub mod terms_acceptance;
 pub mod token_family;

@@ -20,6 +20,9 @@ pub struct Model {
     pub created_at: i64,
     pub revoked_at: Option<i64>,
     pub revoked_reason: Option<String>,
+    /// The resource server the grant was authorized for (RFC 8707), if any: its tokens are
+    /// for that audience alone.
+    pub resource: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -2,7 +2,7 @@ use crate::domain::FailureReason;
 use crate::server::ServiceError;
 use uuid::Uuid;
 
-/// The error codes of RFC 6749 (§4.1.2.1 authorization, §5.2 token) and RFC 7009.
+/// The error codes of RFC 6749 (§4.1.2.1 authorization, §5.2 token), RFC 7009 and RFC 8707.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
     /// Missing, repeated, malformed or otherwise unacceptable parameter.
@@ -25,6 +25,9 @@ pub enum ErrorCode {
     LoginRequired,
     /// `prompt=none`, and the user would have to consent (OpenID Connect Core §3.1.2.6).
     ConsentRequired,
+    /// The `resource` asked for is not one of the site's resource servers, or not one the
+    /// grant was authorized for (RFC 8707 §2).
+    InvalidTarget,
     /// An unexpected condition on the server (never for bad input).
     ServerError,
 }
@@ -43,6 +46,7 @@ impl ErrorCode {
             Self::UnsupportedResponseType => "unsupported_response_type",
             Self::LoginRequired => "login_required",
             Self::ConsentRequired => "consent_required",
+            Self::InvalidTarget => "invalid_target",
             Self::ServerError => "server_error",
         }
     }
@@ -142,6 +146,7 @@ impl OAuthError {
                 FailureReason::UnsupportedGrant
             }
             ErrorCode::ServerError => FailureReason::ServerError,
+            ErrorCode::InvalidTarget => FailureReason::ResourceNotAllowed,
             ErrorCode::InvalidRequest
             | ErrorCode::InvalidGrant
             | ErrorCode::UnauthorizedClient
@@ -169,6 +174,11 @@ impl OAuthError {
     /// `invalid_scope`.
     pub fn invalid_scope(description: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidScope, description)
+    }
+
+    /// `invalid_target` (RFC 8707 §2).
+    pub fn invalid_target(description: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidTarget, description)
     }
 }
 

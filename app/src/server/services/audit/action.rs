@@ -88,6 +88,10 @@ actions! {
     ScopeAdded => "scope.added",
     /// A scope was removed from a site's catalogue.
     ScopeRemoved => "scope.removed",
+    /// A resource server was added to a site's list (RFC 8707).
+    ResourceAdded => "site.resource_added",
+    /// A resource server was removed from a site's list.
+    ResourceRemoved => "site.resource_removed",
     /// An API client was registered.
     ClientRegistered => "client.registered",
     /// An API user requested an application for themselves (pending until reviewed).

@@ -2,7 +2,8 @@
 //! transaction (the one recording the audit event) when the site has e-mail turned on. The
 //! server's mail sender sends them through the operator's SMTP server.
 //!
-//! Who: the client's owner hears about their client's life and credentials; the site's
+//! Who: the client's owner (for a machine client that belongs to its site, the site's
+//! administrators) hears about their client's life and credentials; the site's
 //! administrators hear what needs someone to act (expiring or leaked secrets, theft, stale
 //! clients). Someone who is both gets one message.
 
@@ -83,21 +84,28 @@ pub async fn announce(
         // Address → (why they receive it, who they are); the first reason wins: owner
         // before administrator.
         let mut recipients: BTreeMap<String, (&'static str, Uuid, bool)> = BTreeMap::new();
-        if audience.owner
-            && let Some((user_id, address)) = owner_address(conn, site.id, row).await?
-        {
-            recipients.insert(address, ("you own this API client", user_id, false));
+        let (mut to_admins, mut admins_why) = (audience.admins, "you administer this site");
+        if audience.owner {
+            match client_owner(conn, site.id, row).await? {
+                ClientOwner::Person(Some((user_id, address))) => {
+                    recipients.insert(address, ("you own this API client", user_id, false));
+                }
+                // A machine client that belongs to its site: its administrators stand in.
+                ClientOwner::Site => {
+                    to_admins = true;
+                    admins_why = "this API client belongs to a site you administer";
+                }
+                ClientOwner::Person(None) | ClientOwner::NotAClient => {}
+            }
         }
-        if audience.admins {
+        if to_admins {
             if admins.is_none() {
                 admins = Some(admin_addresses(conn, site.id).await?);
             }
             for (user_id, address) in admins.iter().flatten() {
-                recipients.entry(address.clone()).or_insert((
-                    "you administer this site",
-                    *user_id,
-                    true,
-                ));
+                recipients
+                    .entry(address.clone())
+                    .or_insert((admins_why, *user_id, true));
             }
         }
         for (address, (why, user_id, as_admin)) in recipients {
@@ -217,29 +225,43 @@ fn clean(text: &str) -> String {
     display_excerpt(text, 500).unwrap_or_default()
 }
 
-/// The owner (id and address) of the client `row` is about, if it is one of `site_id`'s and
-/// the owner is active and has an address.
-async fn owner_address(
+/// Who owns the client an event is about.
+enum ClientOwner {
+    /// An API user: their id and address, if they are active and have one.
+    Person(Option<(Uuid, String)>),
+    /// Nobody: a machine client that belongs to its site.
+    Site,
+    /// The event is not about a client of this site.
+    NotAClient,
+}
+
+/// Who owns the client `row` is about, if it is one of `site_id`'s.
+async fn client_owner(
     conn: &impl ConnectionTrait,
     site_id: Uuid,
     row: &event::Model,
-) -> Result<Option<(Uuid, String)>, ServiceError> {
+) -> Result<ClientOwner, ServiceError> {
     if row.target_kind.as_deref() != Some("client") {
-        return Ok(None);
+        return Ok(ClientOwner::NotAClient);
     }
     let Some(client_id) = row.target_id.as_deref() else {
-        return Ok(None);
+        return Ok(ClientOwner::NotAClient);
     };
-    let owner = client::Entity::find()
+    let found = client::Entity::find()
         .filter(client::Column::ClientId.eq(client_id))
         .filter(client::Column::SiteId.eq(site_id))
         .find_also_related(user::Entity)
         .one(conn)
-        .await?
-        .and_then(|(_, owner)| owner);
-    Ok(owner
-        .filter(|owner| owner.is_active() && !owner.email.trim().is_empty())
-        .map(|owner| (owner.id, owner.email)))
+        .await?;
+    Ok(match found {
+        None => ClientOwner::NotAClient,
+        Some((client, _)) if client.owner_user_id.is_none() => ClientOwner::Site,
+        Some((_, owner)) => ClientOwner::Person(
+            owner
+                .filter(|owner| owner.is_active() && !owner.email.trim().is_empty())
+                .map(|owner| (owner.id, owner.email)),
+        ),
+    })
 }
 
 /// The site's active administrators (id and address).

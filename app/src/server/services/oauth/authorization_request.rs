@@ -9,7 +9,7 @@ use crate::server::{
     ServiceError,
     entities::{client, site, site_scope},
     protocol::{ErrorCode, OAuthError, Params, pkce},
-    services::clients,
+    services::{clients, site_resources},
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
@@ -31,6 +31,8 @@ pub struct AuthorizationRequest {
     pub code_challenge: Option<String>,
     /// What the client asked of the prompt (`prompt`).
     pub prompt: PromptParam,
+    /// The resource server the token is for (`resource`, RFC 8707): one the site lists.
+    pub resource: Option<String>,
 }
 
 /// What to do with an authorization request.
@@ -189,6 +191,17 @@ async fn validate_for(
             .because(FailureReason::PkceMissing),
         ));
     }
+    let resource = match params.get("resource") {
+        None => None,
+        Some(raw) if site_resources::is_registered(conn, client.site_id, raw).await? => {
+            Some(raw.to_owned())
+        }
+        Some(_) => {
+            return Ok(redirect(OAuthError::invalid_target(
+                "resource is not one of this site's resource servers",
+            )));
+        }
+    };
     let prompt = match PromptParam::parse(params.get("prompt")) {
         Ok(prompt) => prompt,
         Err(problem) => return Ok(redirect(OAuthError::invalid_request(problem))),
@@ -205,6 +218,7 @@ async fn validate_for(
         state,
         code_challenge,
         prompt,
+        resource,
     })))
 }
 

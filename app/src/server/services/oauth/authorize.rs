@@ -352,6 +352,7 @@ pub async fn issue_code(
         created_at: Set(now.unix()),
         expires_at: Set(now.unix() + state.settings.code_ttl),
         consumed_at: Set(None),
+        resource: Set(request.resource.clone()),
     })
     .exec_without_returning(conn)
     .await?;

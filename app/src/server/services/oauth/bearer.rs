@@ -56,6 +56,14 @@ pub async fn authorize(
             return Ok(Err(InvalidToken("the access token is no longer valid")));
         }
     };
+    // A token narrowed to a resource server (RFC 8707) is good there only.
+    if let Some(audience) = &facts.audience
+        && *audience != own_resource(state)
+    {
+        return Ok(Err(InvalidToken(
+            "the access token is for another resource server",
+        )));
+    }
     let scope = ScopeSet::parse(&facts.scope).unwrap_or_default();
     if !scope.contains(required_scope) {
         return Ok(Err(BearerError::InsufficientScope(required_scope)));
@@ -68,4 +76,10 @@ pub async fn authorize(
         site_name: facts.site_name.clone(),
         scope: facts.scope.clone(),
     }))
+}
+
+/// Latchkey's own API as a resource server (RFC 8707): `<public URL>/api/v1`. A site lists it
+/// among its resource servers to let tokens be narrowed to it.
+pub fn own_resource(state: &AppState) -> String {
+    format!("{}/api/v1", state.settings.public_url.trim_end_matches('/'))
 }

@@ -37,6 +37,8 @@ pub struct ActiveToken {
     pub sub: String,
     /// The site's name.
     pub site: String,
+    /// The resource server the token is for (`aud`, RFC 8707 §3), if narrowed to one.
+    pub aud: Option<String>,
 }
 
 /// Introspects `token` for `client`.
@@ -68,6 +70,7 @@ pub async fn introspect(
                 .user_id
                 .map_or_else(|| client.client_id.clone(), |id| id.to_string()),
             site: facts.site_name.clone(),
+            aud: facts.audience.clone(),
         }));
     }
     // As the token endpoint would judge a refresh: only while the client is registered for
@@ -127,5 +130,7 @@ pub async fn introspect(
         iat: found.created_at,
         sub: user.id.to_string(),
         site: site.name,
+        // A refresh token is used at the token endpoint, not at a resource server.
+        aud: None,
     }))
 }

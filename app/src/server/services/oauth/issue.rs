@@ -36,12 +36,13 @@ pub struct MintedPair {
     pub refresh: Option<refresh_token::ActiveModel>,
 }
 
-/// Mints a new access token and refresh token of `family` with `scope` (nothing is stored
-/// yet: see [`insert_statements`]). The family must act for a user.
+/// Mints a new access token (for `audience`, if narrowed) and refresh token of `family` with
+/// `scope` (nothing is stored yet: see [`insert_statements`]). The family must act for a user.
 pub fn mint(
     settings: &Settings,
     family: &token_family::Model,
     scope: &ScopeSet,
+    audience: Option<&str>,
     now: Timestamp,
 ) -> Result<MintedPair, ServiceError> {
     let Some(user_id) = family.user_id else {
@@ -49,7 +50,7 @@ pub fn mint(
             "a refresh token was to be minted for a grant without a user".into(),
         ));
     };
-    let mut minted = mint_access_only(settings, family, scope, now)?;
+    let mut minted = mint_access_only(settings, family, scope, audience, now)?;
     let refresh = Secret::new(tokens::generate(TokenKind::RefreshToken)?);
     minted.refresh = Some(refresh_token::ActiveModel {
         token_hash: Set(tokens::digest(refresh.expose())),
@@ -71,12 +72,13 @@ pub fn mint(
     Ok(minted)
 }
 
-/// Mints an access token of `family` with `scope` and no refresh token (the client
-/// credentials grant).
+/// Mints an access token of `family` with `scope` for `audience` (RFC 8707; `None`: not
+/// narrowed) and no refresh token (the client credentials grant).
 pub fn mint_access_only(
     settings: &Settings,
     family: &token_family::Model,
     scope: &ScopeSet,
+    audience: Option<&str>,
     now: Timestamp,
 ) -> Result<MintedPair, ServiceError> {
     let access = Secret::new(tokens::generate(TokenKind::AccessToken)?);
@@ -91,6 +93,7 @@ pub fn mint_access_only(
             created_at: Set(now.unix()),
             expires_at: Set(now.unix() + settings.access_token_ttl),
             revoked_at: Set(None),
+            audience: Set(audience.map(str::to_owned)),
         },
         refresh: None,
         issued: IssuedTokens {

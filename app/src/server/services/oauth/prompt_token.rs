@@ -42,6 +42,7 @@ fn prompt_material(
         request.state.as_deref().unwrap_or(""),
         request.code_challenge.as_deref().unwrap_or(""),
         &request.prompt.as_param(),
+        request.resource.as_deref().unwrap_or(""),
         &shown_to,
         &issued_at.to_string(),
         browser,

@@ -28,6 +28,8 @@ pub struct Pending {
     pub site_id: Uuid,
     /// The scope of the new tokens.
     pub scope: ScopeSet,
+    /// The audience of the new access token (RFC 8707), if narrowed to one.
+    pub audience: Option<String>,
     /// The client's address, for the audit log.
     pub address: Option<String>,
     /// What it presented.
@@ -159,6 +161,7 @@ pub async fn check_all(
                 user_id,
                 site_id,
                 scope,
+                audience,
             } => {
                 if !digest.is_empty() {
                     consumed_here.insert(digest);
@@ -169,6 +172,7 @@ pub async fn check_all(
                     user_id,
                     site_id,
                     scope,
+                    audience,
                     address,
                     source: source.ok_or_else(unjudged)?,
                 });

@@ -59,6 +59,8 @@ pub fn judge(request: &ClientCredentialsRequest, registered: Option<&ScopeSet>) 
         user_id: None,
         site_id: request.client.site_id,
         scope,
+        // Checked against the site's list at intake; a client's own grant has no other bound.
+        audience: request.resource.clone(),
     }
 }
 

@@ -61,10 +61,16 @@ pub fn judge(
             .because(FailureReason::ScopeNotAllowed),
         ));
     }
+    let audience =
+        match super::audience::narrow(request.resource.as_deref(), code.resource.as_deref()) {
+            Ok(audience) => audience,
+            Err(error) => return Ok(Verdict::Refuse(error)),
+        };
     Ok(Verdict::Issue {
         user_id: Some(code.user_id),
         site_id: code.site_id,
         scope,
+        audience,
     })
 }
 

@@ -14,7 +14,7 @@ use crate::server::{
 
 use super::request::{ClientCredentialsRequest, ExchangeRequest, GrantRequest, RefreshRequest};
 use super::{code_rules, refresh_rules};
-use crate::server::services::oauth::grant_check;
+use crate::server::services::{oauth::grant_check, site_resources};
 
 /// `grant_type=authorization_code` (RFC 6749 §4.1.3): exchanges `code` for tokens for the
 /// authenticated `client`.
@@ -24,6 +24,7 @@ pub async fn exchange(
     code: &str,
     redirect_uri: Option<&str>,
     code_verifier: Option<&str>,
+    resource: Option<&str>,
     address: Option<String>,
 ) -> Result<IssuedTokens, OAuthError> {
     grant_check::check_registered(client, GrantTypes::AUTHORIZATION_CODE_NAME)?;
@@ -43,6 +44,7 @@ pub async fn exchange(
         code_hash: tokens::digest(code),
         redirect_uri: redirect_uri.to_owned(),
         code_verifier: code_verifier.map(str::to_owned),
+        resource: listed_resource(state, client, resource).await?,
         address,
     };
     state.grants.submit(GrantRequest::Exchange(request)).await
@@ -55,6 +57,7 @@ pub async fn refresh(
     client: &client::Model,
     presented: &str,
     scope: Option<&str>,
+    resource: Option<&str>,
     address: Option<String>,
 ) -> Result<IssuedTokens, OAuthError> {
     grant_check::check_registered(client, GrantTypes::REFRESH_TOKEN_NAME)?;
@@ -69,6 +72,7 @@ pub async fn refresh(
         client: client.clone(),
         token_hash: tokens::digest(presented),
         scope: scope.map(str::to_owned),
+        resource: listed_resource(state, client, resource).await?,
         address,
     };
     state.grants.submit(GrantRequest::Refresh(request)).await
@@ -80,16 +84,38 @@ pub async fn client_credentials(
     state: &AppState,
     client: &client::Model,
     scope: Option<&str>,
+    resource: Option<&str>,
     address: Option<String>,
 ) -> Result<IssuedTokens, OAuthError> {
     grant_check::check_registered(client, GrantTypes::CLIENT_CREDENTIALS_NAME)?;
     let request = ClientCredentialsRequest {
         client: client.clone(),
         scope: scope.map(str::to_owned),
+        resource: listed_resource(state, client, resource).await?,
         address,
     };
     state
         .grants
         .submit(GrantRequest::ClientCredentials(request))
         .await
+}
+
+/// `resource` (RFC 8707), if sent, when it is one of the client's site's resource servers;
+/// `invalid_target` otherwise.
+async fn listed_resource(
+    state: &AppState,
+    client: &client::Model,
+    resource: Option<&str>,
+) -> Result<Option<String>, OAuthError> {
+    let Some(uri) = resource else {
+        return Ok(None);
+    };
+    if site_resources::is_registered(&state.db, client.site_id, uri).await? {
+        Ok(Some(uri.to_owned()))
+    } else {
+        Err(
+            OAuthError::invalid_target("resource is not one of this site's resource servers")
+                .because(FailureReason::ResourceNotAllowed),
+        )
+    }
 }

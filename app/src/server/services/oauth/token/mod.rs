@@ -13,6 +13,7 @@
 //!
 //! Dependencies point one way: `intake` → `worker` → (`reads`, rules, `writes`) → `request`.
 
+pub mod audience;
 pub mod batch_check;
 pub mod client_rules;
 pub mod code_rules;

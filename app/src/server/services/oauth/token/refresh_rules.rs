@@ -53,6 +53,11 @@ pub fn judge(
     let Some(registered) = registered else {
         return Ok(Verdict::Refuse(client_disabled_error()));
     };
+    let audience =
+        match super::audience::narrow(request.resource.as_deref(), family.resource.as_deref()) {
+            Ok(audience) => audience,
+            Err(error) => return Ok(Verdict::Refuse(error)),
+        };
     Ok(
         match new_scope(
             row,
@@ -66,6 +71,7 @@ pub fn judge(
                 user_id: family.user_id,
                 site_id: family.site_id,
                 scope,
+                audience,
             },
             Err(error) => Verdict::Refuse(error),
         },

@@ -17,6 +17,8 @@ pub struct ExchangeRequest {
     pub redirect_uri: String,
     /// The `code_verifier` parameter, if sent.
     pub code_verifier: Option<String>,
+    /// The `resource` parameter, if sent: one of the site's resource servers.
+    pub resource: Option<String>,
     /// The client's address, for the audit log.
     pub address: Option<String>,
 }
@@ -30,6 +32,8 @@ pub struct RefreshRequest {
     pub token_hash: String,
     /// The `scope` parameter, if sent (a narrower scope).
     pub scope: Option<String>,
+    /// The `resource` parameter, if sent: one of the site's resource servers.
+    pub resource: Option<String>,
     /// The client's address, for the audit log.
     pub address: Option<String>,
 }
@@ -41,6 +45,8 @@ pub struct ClientCredentialsRequest {
     pub client: client::Model,
     /// The `scope` parameter, if sent.
     pub scope: Option<String>,
+    /// The `resource` parameter, if sent: one of the site's resource servers.
+    pub resource: Option<String>,
     /// The client's address, for the audit log.
     pub address: Option<String>,
 }
@@ -100,6 +106,8 @@ pub enum Verdict {
         site_id: Uuid,
         /// The scope of the new tokens.
         scope: ScopeSet,
+        /// The audience of the new access token (RFC 8707), if narrowed to one.
+        audience: Option<String>,
     },
     /// The code or refresh token was presented before: revoke what it was used for.
     Reused,

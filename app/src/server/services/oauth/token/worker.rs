@@ -218,11 +218,18 @@ async fn settle(
                     created_at: now.unix(),
                     revoked_at: None,
                     revoked_reason: None,
+                    resource: p.audience.clone(),
                 };
                 new_families.push(family.clone());
                 minted.push((
                     family.id,
-                    issue::mint_access_only(&context.settings, &family, &p.scope, now)?,
+                    issue::mint_access_only(
+                        &context.settings,
+                        &family,
+                        &p.scope,
+                        p.audience.as_deref(),
+                        now,
+                    )?,
                 ));
                 continue;
             }
@@ -237,6 +244,8 @@ async fn settle(
                     created_at: now.unix(),
                     revoked_at: None,
                     revoked_reason: None,
+                    // What the user authorized; each token may be narrowed within it.
+                    resource: code.resource.clone(),
                 };
                 new_families.push(family.clone());
                 family
@@ -245,7 +254,13 @@ async fn settle(
         };
         minted.push((
             family.id,
-            issue::mint(&context.settings, &family, &p.scope, now)?,
+            issue::mint(
+                &context.settings,
+                &family,
+                &p.scope,
+                p.audience.as_deref(),
+                now,
+            )?,
         ));
     }
     // The inserts go out together with the audit events' below (one round trip on SQLite).
@@ -394,6 +409,7 @@ mod tests {
             Some(&client.redirect_uri),
             None,
             None,
+            None,
         )
         .await
         .unwrap();
@@ -427,6 +443,7 @@ mod tests {
                     code_hash: tokens::digest(code),
                     redirect_uri: redirect_uri.to_owned(),
                     code_verifier: None,
+                    resource: None,
                     address: None,
                 })
             };
@@ -435,6 +452,7 @@ mod tests {
                     client: client.clone(),
                     token_hash: tokens::digest(token),
                     scope: None,
+                    resource: None,
                     address: None,
                 })
             };
