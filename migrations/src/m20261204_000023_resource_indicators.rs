@@ -54,7 +54,30 @@ impl MigrationTrait for Migration {
         Ok(())
     }
 
+    /// Refuses while a grant or token is narrowed to a resource: the older code would let
+    /// such a token reach every API of its site.
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for (table, column) in &COLUMNS[1..] {
+            if !manager.has_column(table, column).await? {
+                continue;
+            }
+            let found = manager
+                .get_connection()
+                .query_one_raw(sea_orm_migration::sea_orm::Statement::from_string(
+                    manager.get_database_backend(),
+                    format!(
+                        "SELECT 1 AS found FROM \"{table}\" WHERE \"{column}\" IS NOT NULL \
+                         AND revoked_at IS NULL LIMIT 1"
+                    ),
+                ))
+                .await?;
+            if found.is_some() {
+                return Err(DbErr::Migration(format!(
+                    "{table} has live rows narrowed to a resource server: revoke them (remove \
+                     the site's resource servers) before migrating down"
+                )));
+            }
+        }
         for (table, column) in COLUMNS {
             if manager.has_column(table, column).await? {
                 manager

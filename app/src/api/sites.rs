@@ -84,7 +84,7 @@ pub struct SiteSettings {
 pub async fn get_site_settings(site_id: Uuid) -> Result<SiteSettings, ConsoleError> {
     use crate::server::{
         ctx,
-        services::{oauth::bearer, scopes, site_resources},
+        services::{scopes, site_resources},
     };
     let admin = ctx::require_admin().await?;
     let site = admin
@@ -94,7 +94,7 @@ pub async fn get_site_settings(site_id: Uuid) -> Result<SiteSettings, ConsoleErr
     let catalogue = scopes::catalogue(&admin.state.db, site.id).await?;
     Ok(SiteSettings {
         resources: site_resources::list(&admin.state.db, site.id).await?,
-        own_resource: bearer::own_resource(&admin.state),
+        own_resource: site_resources::own_resource(&admin.state.settings),
         id: site.id,
         name: site.name,
         secret_lifetime: site.secret_lifetime,

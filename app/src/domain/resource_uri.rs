@@ -6,11 +6,15 @@ use serde::{Deserialize, Serialize};
 /// The URI of one of a site's resource servers. RFC 8707 asks for an absolute URI without a
 /// fragment; Latchkey holds it to the rule of its redirect URIs (https, or http to a loopback
 /// host where the operator allows it; ASCII; no user information, wildcard or dot segments;
-/// at most 2000 characters), and compares requests with it exactly, as written.
+/// at most 2000 characters), and compares requests with it exactly, as written. A query is
+/// allowed (RFC 8707 discourages one; a site that needs one may list it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResourceUri(String);
 
 impl ResourceUri {
+    /// Longest accepted URI.
+    pub const MAX: usize = RedirectUri::MAX;
+
     /// Applies the rule. `allow_loopback_http` is the operator's setting.
     pub fn parse(raw: &str, allow_loopback_http: bool) -> Result<Self, Invalid> {
         RedirectUri::parse(raw, allow_loopback_http)

@@ -87,6 +87,31 @@ async fn a_token_is_for_the_resource_server_it_was_asked_for() {
         assert_eq!(refused.status(), StatusCode::SEE_OTHER, "{}", app.backend);
         let (_, params) = location_params(&refused);
         assert_eq!(param(&params, "error"), Some("invalid_target"));
+        // Malformed ones too, refused before any lookup (a NUL byte never reaches the database).
+        for hostile in [
+            "https://r.example.com/\u{0}",
+            "https://r\u{e9}.example.com/",
+            "",
+        ] {
+            let mut q = query(&f);
+            q.push(("resource", hostile.into()));
+            let q: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let refused = authorize(app, &q).await;
+            // An empty parameter is no parameter (RFC 6749 §3.1): the prompt.
+            let expected = if hostile.is_empty() {
+                StatusCode::OK
+            } else {
+                StatusCode::SEE_OTHER
+            };
+            assert_eq!(refused.status(), expected, "{hostile:?} on {}", app.backend);
+        }
+        let code = code_for(app, &f, &[]).await;
+        expect_error(
+            exchange_for(app, &f, &code, Some("https://r.example.com/\u{0}")).await,
+            StatusCode::BAD_REQUEST,
+            "invalid_target",
+        )
+        .await;
 
         // Authorized for the reports API: the token is for it alone.
         let code = code_for(app, &f, &[("resource", REPORTS)]).await;
@@ -214,6 +239,36 @@ async fn a_token_is_for_the_resource_server_it_was_asked_for() {
             "invalid_target",
         )
         .await;
+        // And what was issued for it ends with it: the grant and its tokens.
+        let latest = refreshed["refresh_token"].as_str().unwrap();
+        expect_error(
+            token(
+                app,
+                &f,
+                &[("grant_type", "refresh_token"), ("refresh_token", latest)],
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+        )
+        .await;
+        let about = introspect(app, &f, refreshed["access_token"].as_str().unwrap()).await;
+        assert_eq!(about["active"], false, "{about}");
+        // Latchkey's own API listed with a trailing slash is still itself.
+        let own_slash = format!("{own}/");
+        assert_eq!(add(&own_slash).await.status(), StatusCode::OK);
+        let code = code_for(app, &f, &[("resource", own_slash.as_str())]).await;
+        let pair: Value = exchange_for(app, &f, &code, None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            me(app, pair["access_token"].as_str().unwrap())
+                .await
+                .status(),
+            StatusCode::OK
+        );
 
         // Both changes are in the audit log.
         let events = app
@@ -223,7 +278,7 @@ async fn a_token_is_for_the_resource_server_it_was_asked_for() {
                 StatusCode::OK,
             )
             .await;
-        assert_eq!(events["rows"].as_array().unwrap().len(), 3, "{events}");
+        assert_eq!(events["rows"].as_array().unwrap().len(), 4, "{events}");
     })
     .await;
 }

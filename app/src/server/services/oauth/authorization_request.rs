@@ -191,17 +191,11 @@ async fn validate_for(
             .because(FailureReason::PkceMissing),
         ));
     }
-    let resource = match params.get("resource") {
-        None => None,
-        Some(raw) if site_resources::is_registered(conn, client.site_id, raw).await? => {
-            Some(raw.to_owned())
-        }
-        Some(_) => {
-            return Ok(redirect(OAuthError::invalid_target(
-                "resource is not one of this site's resource servers",
-            )));
-        }
-    };
+    let resource =
+        match site_resources::requested(conn, client.site_id, params.get("resource")).await {
+            Ok(resource) => resource,
+            Err(error) => return Ok(redirect(error)),
+        };
     let prompt = match PromptParam::parse(params.get("prompt")) {
         Ok(prompt) => prompt,
         Err(problem) => return Ok(redirect(OAuthError::invalid_request(problem))),

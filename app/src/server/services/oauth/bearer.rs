@@ -5,7 +5,10 @@ use crate::domain::{ScopeSet, Timestamp};
 use crate::server::{
     AppState, ServiceError,
     crypto::tokens::{self, TokenKind},
-    services::oauth::access_tokens::{self, Lookup},
+    services::{
+        oauth::access_tokens::{self, Lookup},
+        site_resources,
+    },
 };
 use uuid::Uuid;
 
@@ -58,7 +61,7 @@ pub async fn authorize(
     };
     // A token narrowed to a resource server (RFC 8707) is good there only.
     if let Some(audience) = &facts.audience
-        && *audience != own_resource(state)
+        && !site_resources::is_own_resource(&state.settings, audience)
     {
         return Ok(Err(InvalidToken(
             "the access token is for another resource server",
@@ -76,10 +79,4 @@ pub async fn authorize(
         site_name: facts.site_name.clone(),
         scope: facts.scope.clone(),
     }))
-}
-
-/// Latchkey's own API as a resource server (RFC 8707): `<public URL>/api/v1`. A site lists it
-/// among its resource servers to let tokens be narrowed to it.
-pub fn own_resource(state: &AppState) -> String {
-    format!("{}/api/v1", state.settings.public_url.trim_end_matches('/'))
 }

@@ -44,7 +44,7 @@ pub async fn exchange(
         code_hash: tokens::digest(code),
         redirect_uri: redirect_uri.to_owned(),
         code_verifier: code_verifier.map(str::to_owned),
-        resource: listed_resource(state, client, resource).await?,
+        resource: site_resources::requested(&state.db, client.site_id, resource).await?,
         address,
     };
     state.grants.submit(GrantRequest::Exchange(request)).await
@@ -72,7 +72,7 @@ pub async fn refresh(
         client: client.clone(),
         token_hash: tokens::digest(presented),
         scope: scope.map(str::to_owned),
-        resource: listed_resource(state, client, resource).await?,
+        resource: site_resources::requested(&state.db, client.site_id, resource).await?,
         address,
     };
     state.grants.submit(GrantRequest::Refresh(request)).await
@@ -91,31 +91,11 @@ pub async fn client_credentials(
     let request = ClientCredentialsRequest {
         client: client.clone(),
         scope: scope.map(str::to_owned),
-        resource: listed_resource(state, client, resource).await?,
+        resource: site_resources::requested(&state.db, client.site_id, resource).await?,
         address,
     };
     state
         .grants
         .submit(GrantRequest::ClientCredentials(request))
         .await
-}
-
-/// `resource` (RFC 8707), if sent, when it is one of the client's site's resource servers;
-/// `invalid_target` otherwise.
-async fn listed_resource(
-    state: &AppState,
-    client: &client::Model,
-    resource: Option<&str>,
-) -> Result<Option<String>, OAuthError> {
-    let Some(uri) = resource else {
-        return Ok(None);
-    };
-    if site_resources::is_registered(&state.db, client.site_id, uri).await? {
-        Ok(Some(uri.to_owned()))
-    } else {
-        Err(
-            OAuthError::invalid_target("resource is not one of this site's resource servers")
-                .because(FailureReason::ResourceNotAllowed),
-        )
-    }
 }

@@ -53,21 +53,21 @@ pub fn judge(
     let Some(registered) = registered else {
         return Ok(Verdict::Refuse(client_disabled_error()));
     };
-    let audience =
-        match super::audience::narrow(request.resource.as_deref(), family.resource.as_deref()) {
-            Ok(audience) => audience,
-            Err(error) => return Ok(Verdict::Refuse(error)),
-        };
+    // The token's own checks first: a dead refresh token is invalid_grant whatever it asks.
+    let scope = match new_scope(
+        row,
+        family,
+        request.scope.as_deref(),
+        registered,
+        settings,
+        now,
+    )? {
+        Ok(scope) => scope,
+        Err(error) => return Ok(Verdict::Refuse(error)),
+    };
     Ok(
-        match new_scope(
-            row,
-            family,
-            request.scope.as_deref(),
-            registered,
-            settings,
-            now,
-        )? {
-            Ok(scope) => Verdict::Issue {
+        match super::audience::narrow(request.resource.as_deref(), family.resource.as_deref()) {
+            Ok(audience) => Verdict::Issue {
                 user_id: family.user_id,
                 site_id: family.site_id,
                 scope,
