@@ -1,5 +1,6 @@
-//! Rows the unit tests of the token path need, made by the services the console uses: a site
-//! with one API user and one registered client, and authorization codes for them.
+//! What the unit tests of the token path need: an application state, and rows made by the
+//! services the console uses (a site with one API user and one registered client, and
+//! authorization codes for them).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -21,6 +22,18 @@ use crate::server::{
     },
 };
 use sea_orm::TransactionTrait;
+
+/// The application state over `conn`, with default settings and a manual clock.
+pub fn state(conn: &sea_orm::DatabaseConnection) -> AppState {
+    AppState::new(
+        conn.clone(),
+        crate::server::settings::Settings::default(),
+        &[7; 32],
+        crate::server::Clock::manual(crate::domain::Timestamp(1_900_000_000)),
+        None,
+    )
+    .unwrap()
+}
 
 /// A site named `name`, an API user `<name>-user` of it, and a client registered for them
 /// (authorization code grant, scope `profile`).

@@ -11,7 +11,7 @@ use app::{
         services::{
             admin_tokens::idempotency::{self, Claim},
             audit::{self, Action, NewEvent},
-            clients, sites,
+            clients, sites, users,
         },
     },
 };
@@ -82,13 +82,7 @@ pub async fn client_out(
         .await?
         .map(|s| s.name)
         .unwrap_or_default();
-    let owner = match client.owner_user_id {
-        Some(owner_id) => user::Entity::find_by_id(owner_id)
-            .one(&state.db)
-            .await?
-            .map(|u| u.username),
-        None => None,
-    };
+    let owner = users::username_of(&state.db, client.owner_user_id).await?;
     Ok(client_out_of(client, site, owner, &scopes))
 }
 

@@ -67,6 +67,16 @@ async fn client_credentials(
         .unwrap()
 }
 
+/// A client credentials access token of `machine` (every scope it is registered for).
+async fn machine_token(app: &TestApp, machine: &Machine) -> String {
+    let issued: Value = client_credentials(app, machine, &[("grant_type", "client_credentials")])
+        .await
+        .json()
+        .await
+        .unwrap();
+    issued["access_token"].as_str().unwrap().to_owned()
+}
+
 async fn introspect(app: &TestApp, machine: &Machine, presented: &str) -> Value {
     crate::oauth_helpers::introspect_as(app, &machine.client_id, &machine.secret, presented).await
 }
@@ -212,13 +222,7 @@ async fn a_machine_client_gets_a_token_for_itself_through_a_client_library() {
 async fn taking_a_grant_away_stops_its_tokens_at_once() {
     on_each_backend(async |app| {
         let machine = register_machine(app, "client_credentials").await;
-        let issued: Value =
-            client_credentials(app, &machine, &[("grant_type", "client_credentials")])
-                .await
-                .json()
-                .await
-                .unwrap();
-        let access = issued["access_token"].as_str().unwrap().to_owned();
+        let access = machine_token(app, &machine).await;
         assert_eq!(me(app, &access).await.status(), StatusCode::OK);
 
         // Over to the authorization code grant alone: that needs an owner first.
@@ -487,13 +491,7 @@ async fn the_cli_and_the_admin_api_register_machine_clients() {
 async fn a_machine_client_is_deleted_restored_and_purged_like_any_other() {
     on_each_backend(async |app| {
         let machine = register_machine(app, "client_credentials").await;
-        let issued: Value =
-            client_credentials(app, &machine, &[("grant_type", "client_credentials")])
-                .await
-                .json()
-                .await
-                .unwrap();
-        let access = issued["access_token"].as_str().unwrap().to_owned();
+        let access = machine_token(app, &machine).await;
         let ids = [
             ("csrf", machine.csrf.as_str()),
             ("client_uuid", machine.uuid.as_str()),

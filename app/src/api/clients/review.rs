@@ -35,25 +35,17 @@ pub async fn get_pending_requests() -> Result<Vec<PendingRequest>, ConsoleError>
     use crate::domain::Timestamp;
     use crate::server::{
         ctx,
-        entities::user,
         services::{clients, scopes},
     };
-    use sea_orm::EntityTrait;
     let admin = ctx::require_admin().await?;
     let db = &admin.state.db;
     admin.acting().require_site_admin(db, admin.site.id).await?;
     let catalogue = scopes::catalogue(db, admin.site.id).await?;
     let mut rows = Vec::new();
     for client in clients::review::pending_on_site(db, admin.site.id).await? {
-        let owner = match client.owner_user_id {
-            Some(owner_id) => user::Entity::find_by_id(owner_id)
-                .one(db)
-                .await
-                .map_err(crate::server::ServiceError::from)?
-                .map(|user| user.username)
-                .unwrap_or_default(),
-            None => String::new(),
-        };
+        let owner = crate::server::services::users::username_of(db, client.owner_user_id)
+            .await?
+            .unwrap_or_default();
         let asked = clients::client_scopes(db, client.id).await?;
         rows.push(PendingRequest {
             scopes: asked

@@ -4,11 +4,7 @@
 //! scopes, grants and tokens. Here a database full of them goes down and up again, on both
 //! backends, and nothing is lost.
 
-use crate::domain::Timestamp;
-use crate::server::{
-    AppState, Clock, services::oauth::token, settings::Settings, test_fixtures,
-    testing::TestDatabases,
-};
+use crate::server::{AppState, services::oauth::token, test_fixtures, testing::TestDatabases};
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, TransactionTrait};
 
@@ -62,14 +58,7 @@ async fn fill(state: &AppState) {
 #[tokio::test]
 async fn the_machine_clients_migration_keeps_every_row_going_down_and_up() {
     for db in TestDatabases::all().await {
-        let state = AppState::new(
-            db.conn.clone(),
-            Settings::default(),
-            &[9; 32],
-            Clock::manual(Timestamp(1_900_000_000)),
-            None,
-        )
-        .unwrap();
+        let state = test_fixtures::state(&db.conn);
         fill(&state).await;
         let before = counts(&db.conn).await;
         assert!(before.iter().all(|n| *n > 0), "{before:?} on {}", db.name);

@@ -36,13 +36,13 @@ use crate::server::{
     ServiceError,
     crypto::tokens::{self, TokenKind},
     db::begin_write,
-    entities::{client, user},
+    entities::client,
     services::{
         access::Acting,
         audit::{self, Action, NewEvent, Target},
         consents,
         context::ServiceContext,
-        secrets, token_families,
+        secrets, token_families, users,
     },
 };
 
@@ -141,13 +141,7 @@ pub async fn update_if(
     );
     let new_owner = match changes.owner_user_id {
         Some(owner_id) if Some(owner_id) != current.owner_user_id => {
-            let old_owner = match current.owner_user_id {
-                Some(old) => user::Entity::find_by_id(old)
-                    .one(&txn)
-                    .await?
-                    .map(|u| u.username),
-                None => None,
-            };
+            let old_owner = users::username_of(&txn, current.owner_user_id).await?;
             let owner = require_api_user(&txn, current.site_id, owner_id).await?;
             note("owner", json!(old_owner), json!(owner.username));
             Some(owner.id)
@@ -329,10 +323,8 @@ pub async fn revoke_grant(
         .ok_or(ServiceError::NotFound)?;
     if token_families::revoke_family(&txn, family.id, "revoked by administrator", now).await? {
         let username = match family.user_id {
-            Some(user_id) => user::Entity::find_by_id(user_id)
-                .one(&txn)
+            Some(_) => users::username_of(&txn, family.user_id)
                 .await?
-                .map(|u| u.username)
                 .unwrap_or_default(),
             None => crate::domain::CLIENT_ITSELF.to_owned(),
         };

@@ -63,6 +63,21 @@ pub struct NewUser {
     pub roles: Vec<SiteRoles>,
 }
 
+/// The username of `user_id`: `None` when there is no user (a machine client's owner, a
+/// client credentials grant) or the row is gone.
+pub async fn username_of(
+    conn: &impl ConnectionTrait,
+    user_id: Option<Uuid>,
+) -> Result<Option<String>, ServiceError> {
+    let Some(user_id) = user_id else {
+        return Ok(None);
+    };
+    Ok(user::Entity::find_by_id(user_id)
+        .one(conn)
+        .await?
+        .map(|user| user.username))
+}
+
 /// Finds a user by username, without regard to case.
 pub async fn find_by_username(
     conn: &impl ConnectionTrait,

@@ -427,14 +427,7 @@ mod tests {
     #[tokio::test]
     async fn one_batch_settles_every_request_in_arrival_order() {
         for db in TestDatabases::all().await {
-            let state = AppState::new(
-                db.conn.clone(),
-                Settings::default(),
-                &[7; 32],
-                Clock::manual(Timestamp(1_900_000_000)),
-                None,
-            )
-            .unwrap();
+            let state = test_fixtures::state(&db.conn);
             let (client, codes, pair) = one_client_with_codes(&state).await;
             let redirect_uri = client.redirect_uri.clone();
             let exchange = |code: &str, redirect_uri: &str| {
