@@ -50,6 +50,21 @@ run_wrk() {
   echo "   $label: $line, peak RSS ${rss_kb} kB"
 }
 
+# Registers 8 client credentials clients on site $1 (named after workload $2) and prints each
+# one's HTTP Basic header, a line each.
+machine_clients() {
+  local site=$1 workload=$2
+  for n in 1 2 3 4 5 6 7 8; do
+    "$binary" client create --site "$site" --name "Bench $workload machine $n" \
+      --description "$workload" --redirect-uri "https://${workload,,}-machine-$n.example.com/unused" \
+      --grant-type client_credentials --accept-terms | python3 -c '
+import base64, json, sys, urllib.parse
+client = json.load(sys.stdin)
+pair = urllib.parse.quote(client["client_id"], safe="") + ":" + urllib.parse.quote(client["client_secret"], safe="")
+print("Basic " + base64.b64encode(pair.encode()).decode())'
+  done
+}
+
 bench_backend() {
   local backend=$1
   local work
@@ -96,16 +111,12 @@ bench_backend() {
   "$binary" seed --site Bench --api-users 100 --clients 20 --codes "$codes" --token-pairs 2000 \
     --fixtures-dir "$work/fixtures" --password-stdin <<<"bench users passphrase" >/dev/null
   export BENCH_FIXTURES="$work/fixtures"
-  # W8's machine clients: registered for the client credentials grant alone, no owner.
-  for n in 1 2 3 4 5 6 7 8; do
-    "$binary" client create --site Bench --name "Bench machine $n" --description "W8" \
-      --redirect-uri "https://machine-$n.example.com/unused" --grant-type client_credentials \
-      --accept-terms | python3 -c '
-import base64, json, sys, urllib.parse
-client = json.load(sys.stdin)
-pair = urllib.parse.quote(client["client_id"], safe="") + ":" + urllib.parse.quote(client["client_secret"], safe="")
-print("Basic " + base64.b64encode(pair.encode()).decode())'
-  done >"$work/fixtures/machines.tsv"
+  # W8's machine clients: registered for the client credentials grant alone, no owner. W9's
+  # are the same on a site that issues JWT access tokens (RFC 9068), each token signed.
+  machine_clients Bench W8 >"$work/fixtures/machines.tsv"
+  "$binary" site create --name BenchJwt >/dev/null
+  "$binary" site update --name BenchJwt --access-token-format jwt >/dev/null
+  machine_clients BenchJwt W9 >"$work/fixtures/jwt-machines.tsv"
 
   # A signed-in console session for the page workloads.
   export BENCH_ORIGIN="http://127.0.0.1:$port" BENCH_ADMIN=bench-admin BENCH_PASSWORD="bench admin passphrase"
@@ -128,6 +139,8 @@ print("Basic " + base64.b64encode(pair.encode()).decode())'
   echo "W7 console sign-in|$backend|8|$(grep '^BENCH ' "$work/w7.out" | sed 's/^BENCH //')|-" >>"$results"
   run_wrk "W2 refresh + rotation" "$backend" 32 refresh.lua /oauth/token
   run_wrk "W8 client credentials" "$backend" 32 client_credentials.lua /oauth/token
+  BENCH_MACHINES=jwt-machines.tsv run_wrk "W9 client credentials, JWT" "$backend" 32 \
+    client_credentials.lua /oauth/token
   run_wrk "W5 API Clients page 1" "$backend" 8 page.lua "/clients"
   run_wrk "W5 API Clients page 351" "$backend" 8 page.lua "/clients?page=350"
   run_wrk "W6 Audit Log newest" "$backend" 8 page.lua "/audit"

@@ -30,6 +30,7 @@ mod m20261203_000020_audit_streams;
 mod m20261204_000021_admin_tokens;
 mod m20261204_000022_client_credentials;
 mod m20261204_000023_resource_indicators;
+mod m20261205_000024_jwt_access_tokens;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -61,6 +62,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000021_admin_tokens::Migration),
             Box::new(m20261204_000022_client_credentials::Migration),
             Box::new(m20261204_000023_resource_indicators::Migration),
+            Box::new(m20261205_000024_jwt_access_tokens::Migration),
         ]
     }
 }

@@ -8,14 +8,15 @@ use crate::{
         AdminCommand, AdminCreateArgs, AuditCommand, Cli, ClientCommand, ClientCreateArgs, Command,
         GlobalArgs, LeakCommand, SecretPolicyArg, SeedArgs, ServeArgs, SiteCommand,
     },
-    master_key,
+    key_commands, master_key,
     middleware::HttpPolicy,
     startup::{Mode, build_router},
 };
 use app::{
     domain::{
-        ClientDescription, ClientName, EmailAddress, GrantTypes, NewPassword, RedirectUri,
-        ResourceUri, ScopeSet, SiteName, Timestamp, Username, secret_lifetime::LifetimeChoice,
+        AccessTokenFormat, ClientDescription, ClientName, EmailAddress, GrantTypes, NewPassword,
+        RedirectUri, ResourceUri, ScopeSet, SiteName, Timestamp, Username,
+        secret_lifetime::LifetimeChoice,
     },
     server::{
         AppState, Clock, Settings,
@@ -77,6 +78,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Seed(args) => seed(&cli.global, args).await,
         Command::Leak(LeakCommand::Report { source, url }) => {
             leak_report(&cli.global, source, url).await
+        }
+        Command::Keys(command) => {
+            let state = open(&cli.global, settings(&cli.global)?, None, 2).await?;
+            key_commands::run(&state, command).await
         }
     }
 }
@@ -360,6 +365,7 @@ async fn site(global: &GlobalArgs, command: SiteCommand) -> Result<(), CliError>
             secret_expires_in,
             email_notifications,
             consent_lifetime,
+            access_token_format,
         } => {
             let site = sites::find_by_name(&state.db, &name)
                 .await?
@@ -393,12 +399,22 @@ async fn site(global: &GlobalArgs, command: SiteCommand) -> Result<(), CliError>
                     sites::set_consent_lifetime(&cx, site.id, seconds).await?
                 }
             };
+            let site = match access_token_format.as_deref() {
+                None => site,
+                Some(raw) => {
+                    let format = AccessTokenFormat::parse(raw).map_err(|invalid| {
+                        CliError(format!("--access-token-format: {}", invalid.0))
+                    })?;
+                    sites::set_access_token_format(&cx, site.id, format).await?
+                }
+            };
             print_json(&json!({
                 "id": site.id,
                 "name": site.name,
                 "secret_lifetime_seconds": site.secret_lifetime,
                 "email_notifications": site.email_notifications,
                 "consent_lifetime_seconds": site.consent_lifetime,
+                "access_token_format": site.access_token_format,
             }))
         }
         SiteCommand::AddResource { name, uri } => site_resource(&state, &name, &uri, true).await,

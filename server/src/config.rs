@@ -5,9 +5,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 mod admin_token;
+mod keys;
 mod serve;
 
 pub use admin_token::{AdminTokenCommand, AdminTokenCreateArgs};
+pub use keys::KeysCommand;
 pub use serve::{ServeArgs, SmtpUrl};
 
 /// The `latchkey` command line.
@@ -149,6 +151,9 @@ pub enum Command {
     /// Respond to leaked credentials.
     #[command(subcommand)]
     Leak(LeakCommand),
+    /// Manage the keys that sign JWT access tokens.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Create demo or load-test data: API users, clients and audit events (prints their
     /// credentials as JSON).
     Seed(SeedArgs),
@@ -232,6 +237,11 @@ pub enum SiteCommand {
         /// or `never` (the prompt is always shown).
         #[arg(long)]
         consent_lifetime: Option<String>,
+        /// What its new access tokens look like: `opaque` (checked by introspection) or `jwt`
+        /// (RFC 9068, verifiable offline with `/.well-known/jwks.json`; a revoked JWT stays
+        /// valid for resource servers that only verify signatures, until it expires).
+        #[arg(long)]
+        access_token_format: Option<String>,
     },
     /// Add a resource server (RFC 8707) to a site: tokens may then be narrowed to it with
     /// `resource`. Prints the site's resource servers as JSON.

@@ -77,6 +77,10 @@ pub struct SiteSettings {
     pub resources: Vec<String>,
     /// Latchkey's own API as a resource server, to suggest.
     pub own_resource: String,
+    /// What its new access tokens look like.
+    pub access_token_format: crate::domain::AccessTokenFormat,
+    /// Where the keys that verify JWT access tokens are published.
+    pub jwks_uri: String,
 }
 
 /// An administrator of the site: its settings.
@@ -95,6 +99,10 @@ pub async fn get_site_settings(site_id: Uuid) -> Result<SiteSettings, ConsoleErr
     Ok(SiteSettings {
         resources: site_resources::list(&admin.state.db, site.id).await?,
         own_resource: site_resources::own_resource(&admin.state.settings),
+        access_token_format: crate::domain::AccessTokenFormat::from_stored(
+            &site.access_token_format,
+        ),
+        jwks_uri: format!("{}/.well-known/jwks.json", admin.state.settings.public_url),
         id: site.id,
         name: site.name,
         secret_lifetime: site.secret_lifetime,
@@ -161,6 +169,23 @@ pub async fn set_site_consent_lifetime(
         )
     })?;
     sites::set_consent_lifetime(&admin.service(), site_id, seconds).await?;
+    Ok(())
+}
+
+/// An administrator of the site: chooses what its new access tokens look like
+/// (`access_token_format`: `opaque` or `jwt`). Tokens already issued keep their form.
+#[server(endpoint = "set_site_access_token_format")]
+pub async fn set_site_access_token_format(
+    csrf: String,
+    site_id: Uuid,
+    access_token_format: String,
+) -> Result<(), ConsoleError> {
+    use crate::domain::AccessTokenFormat;
+    use crate::server::{ctx, services::sites};
+    let admin = ctx::require_admin_for_change(&csrf).await?;
+    let format = AccessTokenFormat::parse(&access_token_format)
+        .map_err(|invalid| ConsoleError::invalid("access_token_format", invalid.0))?;
+    sites::set_access_token_format(&admin.service(), site_id, format).await?;
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! Value types shared by the browser and the server. Each has a `parse` constructor that is the
 //! one place its rule lives; a value that exists has passed it.
 
+mod access_token_format;
 mod admin_token_name;
 mod client_status;
 mod client_text;
@@ -23,6 +24,7 @@ mod timestamp;
 mod username;
 mod webhook_url;
 
+pub use access_token_format::AccessTokenFormat;
 pub use admin_token_name::AdminTokenName;
 pub use client_status::{ClientStatus, Review};
 pub use client_text::{ClientDescription, ClientName, ReviewReason};

@@ -1,12 +1,13 @@
 use crate::api::sites::{
-    AddSiteResource, AddSiteScope, RemoveSiteResource, RemoveSiteScope, SetSiteConsentLifetime,
-    SetSiteSecretLifetime, SiteSettings, get_site_settings,
+    AddSiteResource, AddSiteScope, RemoveSiteResource, RemoveSiteScope, SetSiteAccessTokenFormat,
+    SetSiteConsentLifetime, SetSiteSecretLifetime, SiteSettings, get_site_settings,
 };
 use crate::components::{
     console_form::{ConsoleForm, Field, FieldGroup, FormFeedback, SubmitButton, endpoint},
     layout::CsrfField,
 };
 use crate::domain::{
+    AccessTokenFormat,
     consent::{CONSENT_LIFETIME_CHOICES, consent_lifetime_words},
     secret_lifetime::LIFETIME_CHOICES,
 };
@@ -41,6 +42,7 @@ pub fn SiteSettingsPage() -> impl IntoView {
                 settings.await.map(|settings| view! {
                     <SecretExpiry settings=settings.clone()/>
                     <ConsentMemory settings=settings.clone()/>
+                    <TokenFormat settings=settings.clone()/>
                     <ResourceServers settings=settings.clone()/>
                     <Catalogue settings/>
                 })
@@ -106,6 +108,39 @@ fn ConsentMemory(settings: SiteSettings) -> impl IntoView {
                     <p class="hint">"After an API user signed in at this browser authorizes an application, later authorizations of the same application and scopes complete without the prompt until this ends or they withdraw the application on their own page. \"Never remember\" shows the prompt every time, also for consents given before."</p>
                 </FieldGroup>
                 <SubmitButton label="Save consent setting"/>
+            </ConsoleForm>
+        </section>
+    }
+}
+
+/// What the site's access tokens look like to resource servers, with what each choice costs.
+#[component]
+fn TokenFormat(settings: SiteSettings) -> impl IntoView {
+    let current = settings.access_token_format;
+    view! {
+        <section class="panel" aria-labelledby="token-format-heading">
+            <h2 id="token-format-heading">"Access token format"</h2>
+            <ConsoleForm action={endpoint::<SetSiteAccessTokenFormat>()} class="stacked" success="Access token format saved.">
+                <CsrfField/>
+                <input type="hidden" name="site_id" value=settings.id.to_string()/>
+                <FormFeedback/>
+                <FieldGroup name="access_token_format">
+                    <fieldset>
+                        <legend>"New access tokens are"</legend>
+                        {AccessTokenFormat::ALL.into_iter().map(|format| {
+                            let id = format!("access_token_format_{}", format.as_str());
+                            view! {
+                                <div class="choice">
+                                    <input type="radio" id=id.clone() name="access_token_format" value=format.as_str() checked=format == current/>
+                                    <label for=id>{format.label()}</label>
+                                    <p class="hint">{format.trade_off()}</p>
+                                </div>
+                            }
+                        }).collect_view()}
+                    </fieldset>
+                    <p class="hint">"Tokens already issued keep their form until they expire. JWTs are signed with Latchkey's current key; the public keys are at "<code>{settings.jwks_uri.clone()}</code>" (the operator rotates them with "<code>"latchkey keys rotate"</code>")."</p>
+                </FieldGroup>
+                <SubmitButton label="Save token format"/>
             </ConsoleForm>
         </section>
     }

@@ -20,7 +20,10 @@
 //!   [`EPOCH_POLL`].
 //! - Entries also age out after [`MAX_AGE`], and each cache holds a bounded number of them.
 
-use crate::server::entities::{client, client_secret, credential_epoch};
+use crate::server::{
+    crypto::key_ring::KeyRing,
+    entities::{client, client_secret, credential_epoch},
+};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult};
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -241,6 +244,20 @@ pub struct Caches {
     pub clients: GenerationCache<String, RegisteredClient>,
     /// Access-token digest → what the token stands for (`/api/v1/me`, introspection).
     pub access_tokens: GenerationCache<String, AccessTokenFacts>,
+    /// The keys that sign and verify JWT access tokens (one entry; a rotation elsewhere
+    /// commits a credential change, so this process reloads within [`EPOCH_POLL`]).
+    pub key_ring: GenerationCache<(), KeyRing>,
+    /// Site id → how its access tokens are issued.
+    pub token_profiles: GenerationCache<Uuid, SiteTokenProfile>,
+}
+
+/// What the token endpoint needs of a client's site to issue its access tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteTokenProfile {
+    /// The site's name (the JWT's `site` claim).
+    pub name: String,
+    /// Opaque or JWT.
+    pub format: crate::domain::AccessTokenFormat,
 }
 
 impl Caches {
@@ -253,6 +270,8 @@ impl Caches {
         Self {
             clients: GenerationCache::new(generation, Self::CAPACITY),
             access_tokens: GenerationCache::new(generation, Self::CAPACITY),
+            key_ring: GenerationCache::new(generation, 1),
+            token_profiles: GenerationCache::new(generation, Self::CAPACITY),
         }
     }
 }

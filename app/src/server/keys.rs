@@ -21,6 +21,9 @@ pub struct Keys {
     /// Keyed hash (verifier) of admin API tokens, so a database writer without it cannot
     /// plant a working token.
     pub admin_token_verifier: [u8; 32],
+    /// AEAD key that encrypts the private keys signing JWT access tokens, so a database
+    /// reader cannot mint tokens.
+    pub signing_key_encryption: [u8; 32],
 }
 
 impl std::fmt::Debug for Keys {
@@ -40,6 +43,7 @@ impl Keys {
             audit: derive("latchkey/v1/audit-checkpoint"),
             audit_chain: derive("latchkey/v1/audit-chain-link"),
             admin_token_verifier: derive("latchkey/v1/admin-token-verifier"),
+            signing_key_encryption: derive("latchkey/v1/signing-key-encryption"),
         }
     }
 }
@@ -58,6 +62,7 @@ mod tests {
             keys.audit,
             keys.audit_chain,
             keys.admin_token_verifier,
+            keys.signing_key_encryption,
         ];
         for (i, a) in all.iter().enumerate() {
             for b in &all[i + 1..] {

@@ -43,6 +43,8 @@ pub struct SiteOut {
     pub consent_lifetime_seconds: i64,
     /// Whether notices are e-mailed to the site's people (set in the console).
     pub email_notifications: bool,
+    /// What its new access tokens look like: `opaque` or `jwt` (RFC 9068).
+    pub access_token_format: String,
 }
 
 impl From<app::server::entities::site::Model> for SiteOut {
@@ -53,6 +55,7 @@ impl From<app::server::entities::site::Model> for SiteOut {
             secret_lifetime_seconds: site.secret_lifetime,
             consent_lifetime_seconds: site.consent_lifetime,
             email_notifications: site.email_notifications,
+            access_token_format: site.access_token_format,
         }
     }
 }

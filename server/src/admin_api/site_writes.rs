@@ -13,7 +13,7 @@ use super::{
 };
 use app::{
     domain::{
-        EmailAddress, NewPassword, ScopeName, SiteName, SiteRoles, Username,
+        AccessTokenFormat, EmailAddress, NewPassword, ScopeName, SiteName, SiteRoles, Username,
         secret_lifetime::LifetimeChoice,
     },
     error::FieldError,
@@ -247,6 +247,9 @@ pub struct SiteChanges {
     pub secret_lifetime_seconds: Option<i64>,
     /// How long consent at the prompt is remembered, in seconds (0: never remembered).
     pub consent_lifetime_seconds: Option<i64>,
+    /// What new access tokens look like: `opaque` or `jwt` (RFC 9068; a revoked JWT stays
+    /// valid for resource servers that only verify signatures, until it expires).
+    pub access_token_format: Option<String>,
 }
 
 /// Changes a site's settings if it is still as its `ETag` says (`If-Match`), all in one
@@ -286,6 +289,13 @@ pub async fn update_site(
         ),
         None => None,
     };
+    let access_token_format = match &changes.access_token_format {
+        Some(raw) => Some(
+            AccessTokenFormat::parse(raw)
+                .map_err(|invalid| Problem::invalid("access_token_format", invalid.0))?,
+        ),
+        None => None,
+    };
     let cx = ServiceContext::new(&state, &caller.0.acting);
     let changed = sites::change_if(
         &cx,
@@ -294,6 +304,7 @@ pub async fn update_site(
             name,
             secret_lifetime,
             consent_lifetime: changes.consent_lifetime_seconds,
+            access_token_format,
         },
         precondition.expected(),
     )

@@ -1,6 +1,10 @@
-//! `GET /.well-known/oauth-authorization-server` (RFC 8414).
+//! `GET /.well-known/oauth-authorization-server` (RFC 8414) and the keys that verify JWT
+//! access tokens, `GET /.well-known/jwks.json` (RFC 7517).
 
-use app::{domain::ScopeName, server::AppState};
+use app::{
+    domain::ScopeName,
+    server::{AppState, services::signing_keys},
+};
 use axum::{
     Json,
     extract::State,
@@ -24,6 +28,8 @@ pub async fn metadata(State(state): State<AppState>) -> Response {
         "token_endpoint": format!("{issuer}/oauth/token"),
         "revocation_endpoint": format!("{issuer}/oauth/revoke"),
         "introspection_endpoint": format!("{issuer}/oauth/introspect"),
+        // The keys that verify the JWT access tokens of sites that issue them (RFC 9068).
+        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
         "scopes_supported": scopes,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
@@ -41,6 +47,30 @@ pub async fn metadata(State(state): State<AppState>) -> Response {
     response.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),
+    );
+    response
+}
+
+/// The published public keys (RFC 7517 §5): the key that signs JWT access tokens now, and the
+/// retired ones whose tokens may not have expired yet. Cached for a minute at most, so a
+/// resource server that meets an unknown `kid` after a rotation finds it on its next fetch.
+pub async fn jwks(State(state): State<AppState>) -> Response {
+    let ring = match signing_keys::ring(&state).await {
+        Ok(ring) => ring,
+        Err(error) => {
+            tracing::error!(%error, "loading the signing keys failed");
+            return axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    let mut response = ring.jwks.clone().into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/jwk-set+json"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=60"),
     );
     response
 }

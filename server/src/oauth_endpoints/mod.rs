@@ -47,4 +47,5 @@ pub fn routes() -> Router<AppState> {
             "/.well-known/oauth-authorization-server",
             get(metadata::metadata),
         )
+        .route("/.well-known/jwks.json", get(metadata::jwks))
 }

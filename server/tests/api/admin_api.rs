@@ -1324,6 +1324,30 @@ async fn a_site_change_needs_the_sites_current_etag() {
         .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(problem["errors"][0]["field"], "consent_lifetime_seconds");
+
+        // The access token format (RFC 9068): a bad value names its field; `jwt` is shown.
+        let (status, _, problem) = call(
+            app,
+            Some(&token),
+            Method::PATCH,
+            "/admin/v1/sites/Acme",
+            &[("if-match", "*".into())],
+            Some(&json!({"access_token_format": "JWT\u{202e}"})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(problem["errors"][0]["field"], "access_token_format");
+        let (status, _, site) = call(
+            app,
+            Some(&token),
+            Method::PATCH,
+            "/admin/v1/sites/Acme",
+            &[("if-match", "*".into())],
+            Some(&json!({"access_token_format": "jwt"})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{site}");
+        assert_eq!(site["access_token_format"], "jwt");
     })
     .await;
 }

@@ -23,6 +23,7 @@ mod helpers;
 #[path = "../../../app/src/hostile.rs"]
 mod hostile;
 mod hostile_http;
+mod jwt_access_tokens;
 mod leaks;
 mod machine_clients;
 mod mail;

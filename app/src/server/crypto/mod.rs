@@ -1,6 +1,8 @@
 //! Cryptographic building blocks: randomness, password hashing, keyed hashes and constant-time
 //! comparison. Nothing else in Latchkey calls a crypto crate directly.
 
+pub mod jose;
+pub mod key_ring;
 pub mod passwords;
 pub mod random;
 pub mod secret_box;

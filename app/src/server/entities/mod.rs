@@ -22,6 +22,7 @@ pub mod mail_delivery;
 pub mod refresh_token;
 pub mod session;
 pub mod sign_in_throttle;
+pub mod signing_key;
 pub mod site;
 pub mod site_membership;
 pub mod site_resource;

@@ -20,6 +20,8 @@ pub struct Model {
     pub email_notifications: bool,
     /// How long a consent given at the prompt is remembered (seconds); 0: never.
     pub consent_lifetime: i64,
+    /// `opaque` or `jwt` (`domain::AccessTokenFormat`, stored form).
+    pub access_token_format: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

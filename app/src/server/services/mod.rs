@@ -21,6 +21,7 @@ pub mod secrets;
 pub mod setup;
 pub mod setup_token;
 pub mod sign_in;
+pub mod signing_keys;
 pub mod site_resources;
 pub mod sites;
 pub mod throttle;

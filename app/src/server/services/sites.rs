@@ -2,7 +2,7 @@
 //! site administrator, so a site never starts without one.
 
 use crate::domain::{
-    SiteName, Timestamp,
+    AccessTokenFormat, SiteName, Timestamp,
     secret_lifetime::{LifetimeChoice, lifetime_words},
 };
 use crate::server::{
@@ -15,6 +15,7 @@ use crate::server::{
         audit::{self, Action, NewEvent, Target},
         consents,
         context::ServiceContext,
+        signing_keys,
     },
 };
 use sea_orm::{
@@ -69,6 +70,7 @@ pub async fn insert(
         secret_lifetime: Set(None),
         email_notifications: Set(false),
         consent_lifetime: Set(crate::domain::consent::DEFAULT_CONSENT_LIFETIME),
+        access_token_format: Set(AccessTokenFormat::default().as_str().to_owned()),
     }
     .insert(conn)
     .await
@@ -138,6 +140,8 @@ pub struct SiteChanges {
     pub secret_lifetime: Option<LifetimeChoice>,
     /// How long consent at the prompt is remembered (seconds; 0: never).
     pub consent_lifetime: Option<i64>,
+    /// What the site's new access tokens look like.
+    pub access_token_format: Option<AccessTokenFormat>,
 }
 
 /// A site's revision: the admin API's `ETag`, over every setting it shows.
@@ -148,6 +152,7 @@ pub fn revision(site: &site::Model) -> String {
         site.secret_lifetime,
         site.consent_lifetime,
         site.email_notifications,
+        site.access_token_format,
         site.updated_at,
     ]);
     crate::server::crypto::hex(&crate::server::crypto::sha256(state.to_string().as_bytes())[..16])
@@ -195,6 +200,9 @@ pub async fn change_if(
     }
     if let Some(seconds) = consent_lifetime {
         current = apply_consent_lifetime(&txn, cx, current, seconds).await?;
+    }
+    if let Some(format) = changes.access_token_format {
+        current = apply_access_token_format(&txn, cx, current, format).await?;
     }
     txn.commit().await?;
     Ok(current)
@@ -260,31 +268,24 @@ async fn apply_secret_lifetime(
     if current.secret_lifetime == seconds {
         return Ok(current);
     }
-    let site_id = current.id;
     let before = current.secret_lifetime;
     let mut update = current.into_active_model();
     update.secret_lifetime = Set(seconds);
-    update.updated_at = Set(cx.now.unix());
-    let updated = update.update(txn).await?;
-    audit::record(
+    save_audited(
         txn,
-        cx.keys,
-        NewEvent::new(
-            Some(site_id),
-            Action::SiteSecretLifetimeChanged,
-            cx.acting.actor(),
+        cx,
+        update,
+        Action::SiteSecretLifetimeChanged,
+        |site| {
             format!(
                 "New secrets of \"{}\" now {}",
-                updated.name,
+                site.name,
                 lifetime_words(seconds)
-            ),
-        )
-        .target(Target::site(&updated))
-        .details(json!({"from_seconds": before, "to_seconds": seconds})),
-        cx.now,
+            )
+        },
+        json!({"from_seconds": before, "to_seconds": seconds}),
     )
-    .await?;
-    Ok(updated)
+    .await
 }
 
 /// Sets how long the site remembers what an API user granted at the prompt (seconds; 0: never,
@@ -314,28 +315,99 @@ async fn apply_consent_lifetime(
     let before = current.consent_lifetime;
     let mut update = current.into_active_model();
     update.consent_lifetime = Set(seconds);
-    update.updated_at = Set(cx.now.unix());
-    let updated = update.update(txn).await?;
+    let updated = save_audited(
+        txn,
+        cx,
+        update,
+        Action::SiteConsentLifetimeChanged,
+        |site| {
+            format!(
+                "Consents given on \"{}\" now {}",
+                site.name,
+                crate::domain::consent::consent_lifetime_words(seconds)
+            )
+        },
+        json!({"from_seconds": before, "to_seconds": seconds}),
+    )
+    .await?;
     if seconds == 0 {
         // Never remembering forgets what was remembered (after the row's update, so a consent
         // written under the old lifetime meanwhile goes too): a later lifetime starts afresh.
         consents::forget(txn, consents::of_site(site_id)).await?;
     }
+    Ok(updated)
+}
+
+/// Sets what the site's new access tokens look like (opaque or JWT). Tokens already issued
+/// keep their form and stay valid until they expire.
+pub async fn set_access_token_format(
+    cx: &ServiceContext<'_>,
+    site_id: Uuid,
+    format: AccessTokenFormat,
+) -> Result<site::Model, ServiceError> {
+    let changes = SiteChanges {
+        access_token_format: Some(format),
+        ..SiteChanges::default()
+    };
+    change_if(cx, site_id, &changes, None).await
+}
+
+async fn apply_access_token_format(
+    txn: &impl ConnectionTrait,
+    cx: &ServiceContext<'_>,
+    current: site::Model,
+    format: AccessTokenFormat,
+) -> Result<site::Model, ServiceError> {
+    let before = AccessTokenFormat::from_stored(&current.access_token_format);
+    if before == format {
+        return Ok(current);
+    }
+    if format == AccessTokenFormat::Jwt {
+        // The key exists, and is published, before the first token it signs.
+        signing_keys::ensure_active(txn, cx.keys, cx.now).await?;
+    }
+    let mut update = current.into_active_model();
+    update.access_token_format = Set(format.as_str().to_owned());
+    save_audited(
+        txn,
+        cx,
+        update,
+        Action::SiteAccessTokenFormatChanged,
+        |site| {
+            format!(
+                "New access tokens of \"{}\" are now {}",
+                site.name,
+                format.label()
+            )
+        },
+        json!({"from": before.as_str(), "to": format.as_str()}),
+    )
+    .await
+}
+
+/// Saves `update` (stamped now) and records `action` about the saved site, in the caller's
+/// transaction: every setting change is audited the same way.
+async fn save_audited(
+    txn: &impl ConnectionTrait,
+    cx: &ServiceContext<'_>,
+    mut update: site::ActiveModel,
+    action: Action,
+    summary: impl FnOnce(&site::Model) -> String,
+    details: serde_json::Value,
+) -> Result<site::Model, ServiceError> {
+    update.updated_at = Set(cx.now.unix());
+    let updated = update.update(txn).await?;
     audit::record(
         txn,
         cx.keys,
         NewEvent::new(
-            Some(site_id),
-            Action::SiteConsentLifetimeChanged,
+            Some(updated.id),
+            action,
             cx.acting.actor(),
-            format!(
-                "Consents given on \"{}\" now {}",
-                updated.name,
-                crate::domain::consent::consent_lifetime_words(seconds)
-            ),
+            summary(&updated),
         )
         .target(Target::site(&updated))
-        .details(json!({"from_seconds": before, "to_seconds": seconds})),
+        .details(details),
         cx.now,
     )
     .await?;

@@ -56,6 +56,8 @@ actions! {
     SiteEmailNotificationsChanged => "site.email_notifications_changed",
     /// How long a site remembers the consent given at the authorization prompt changed.
     SiteConsentLifetimeChanged => "site.consent_lifetime_changed",
+    /// A site's access token format (opaque or JWT) changed.
+    SiteAccessTokenFormatChanged => "site.access_token_format_changed",
     /// A user was created.
     UserCreated => "user.created",
     /// A user's email address changed.
@@ -160,6 +162,8 @@ actions! {
     AdminTokenCreated => "admin_token.created",
     /// An admin API token was revoked.
     AdminTokenRevoked => "admin_token.revoked",
+    /// A new key signs JWT access tokens; the one before it (if any) is retired.
+    SigningKeyRotated => "signing_key.rotated",
     /// An automation read through the admin API (what it read, in the details).
     AdminApiRead => "admin_api.read",
 }

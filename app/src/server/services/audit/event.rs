@@ -53,6 +53,8 @@ pub enum TargetKind {
     Webhook,
     /// An admin API token.
     AdminToken,
+    /// A key that signs JWT access tokens.
+    SigningKey,
 }
 
 impl TargetKind {
@@ -65,6 +67,7 @@ impl TargetKind {
             Self::Scope => "scope",
             Self::Webhook => "webhook",
             Self::AdminToken => "admin_token",
+            Self::SigningKey => "signing_key",
         }
     }
 }

@@ -362,6 +362,7 @@ mod tests {
             secret_lifetime: None,
             email_notifications: true,
             consent_lifetime: 0,
+            access_token_format: "opaque".into(),
         };
         let subject = subject_of(&site, &"x".repeat(400));
         assert!(!subject.contains('\n') && !subject.contains('\r'));

@@ -4,9 +4,11 @@
 use crate::domain::{ScopeSet, Timestamp};
 use crate::server::{
     AppState, ServiceError,
-    crypto::tokens::{self, TokenKind},
     services::{
-        oauth::access_tokens::{self, Lookup},
+        oauth::{
+            access_tokens::{self, Lookup},
+            jwt_access,
+        },
         site_resources,
     },
 };
@@ -38,8 +40,9 @@ pub struct Authorized {
     pub scope: String,
 }
 
-/// Checks `token` and that it carries `required_scope`. Malformed tokens (wrong prefix or
-/// checksum) are refused before any lookup.
+/// Checks `token` (opaque, or a JWT Latchkey signed) and that it carries `required_scope`.
+/// Malformed tokens (wrong prefix or checksum, a JWT whose signature does not check out) are
+/// refused before any lookup.
 pub async fn authorize(
     state: &AppState,
     token: &str,
@@ -47,10 +50,10 @@ pub async fn authorize(
     now: Timestamp,
 ) -> Result<Result<Authorized, BearerError>, ServiceError> {
     use BearerError::InvalidToken;
-    if !tokens::is_well_formed(TokenKind::AccessToken, token) {
+    let Some(key) = jwt_access::stored_key(state, token).await? else {
         return Ok(Err(InvalidToken("the access token is malformed")));
-    }
-    let facts = match access_tokens::look_up(state, &tokens::digest(token), now).await? {
+    };
+    let facts = match access_tokens::look_up(state, &key, now).await? {
         Lookup::Live(facts) => facts,
         Lookup::Unknown => return Ok(Err(InvalidToken("the access token is unknown"))),
         Lookup::Revoked => return Ok(Err(InvalidToken("the access token was revoked"))),

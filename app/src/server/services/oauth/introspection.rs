@@ -10,6 +10,7 @@ use crate::server::{
         clients,
         oauth::{
             access_tokens::{self, Lookup},
+            jwt_access,
             token::refresh_rules,
         },
     },
@@ -51,9 +52,8 @@ pub async fn introspect(
     if !client.is_active() {
         return Ok(None);
     }
-    let hash = tokens::digest(token);
-    if tokens::is_well_formed(TokenKind::AccessToken, token) {
-        let Lookup::Live(facts) = access_tokens::look_up(state, &hash, now).await? else {
+    if let Some(key) = jwt_access::stored_key(state, token).await? {
+        let Lookup::Live(facts) = access_tokens::look_up(state, &key, now).await? else {
             return Ok(None);
         };
         if facts.client_uuid != client.id {
@@ -82,7 +82,7 @@ pub async fn introspect(
     }
     // Refresh tokens change state at every use (rotation), so they are always read afresh.
     let conn = &state.db;
-    let Some(found) = refresh_token::Entity::find_by_id(hash)
+    let Some(found) = refresh_token::Entity::find_by_id(tokens::digest(token))
         .one(conn)
         .await?
         .filter(|t| {

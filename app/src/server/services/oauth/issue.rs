@@ -23,6 +23,12 @@ pub struct IssuedTokens {
     pub expires_in: i64,
     /// Scope of the access token.
     pub scope: ScopeSet,
+    /// When it was issued (seconds since the epoch; a JWT's `iat`).
+    pub issued_at: i64,
+    /// The API user it acts for; `None` when the client acts for itself.
+    pub user_id: Option<uuid::Uuid>,
+    /// The resource server it was narrowed to (RFC 8707), if any.
+    pub audience: Option<String>,
 }
 
 /// A freshly minted pair: the secrets for the client, the rows (digests only) to store.
@@ -101,6 +107,9 @@ pub fn mint_access_only(
             refresh_token: None,
             expires_in: settings.access_token_ttl,
             scope: scope.clone(),
+            issued_at: now.unix(),
+            user_id: family.user_id,
+            audience: audience.map(str::to_owned),
         },
     })
 }

@@ -11,6 +11,7 @@ pub mod failure_log;
 pub mod grant_check;
 pub mod introspection;
 pub mod issue;
+pub mod jwt_access;
 pub mod prompt_token;
 pub mod purge;
 pub mod revocation;

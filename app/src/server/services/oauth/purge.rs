@@ -6,6 +6,7 @@ use crate::domain::Timestamp;
 use crate::server::{
     ServiceError,
     entities::{access_token, authorization_code, refresh_token, token_family},
+    services::signing_keys,
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
@@ -27,6 +28,8 @@ pub struct Purged {
     pub refresh_tokens: u64,
     /// Grants with no tokens left.
     pub families: u64,
+    /// Retired signing keys no longer published (nothing they signed is still valid).
+    pub signing_keys: u64,
 }
 
 /// Deletes expired codes and tokens, then empty grants older than a refresh token lifetime.
@@ -97,10 +100,12 @@ pub async fn purge_expired(
         .exec(conn)
         .await?
         .rows_affected;
+    let signing_keys = signing_keys::purge(conn, now).await?;
     Ok(Purged {
         codes,
         access_tokens,
         refresh_tokens,
         families,
+        signing_keys,
     })
 }

@@ -10,6 +10,7 @@ use crate::server::{
     protocol::OAuthError,
     services::{
         audit::{self, Action, Actor, NewEvent, Target},
+        oauth::jwt_access,
         token_families,
     },
 };
@@ -25,9 +26,10 @@ pub async fn revoke(
     address: Option<String>,
 ) -> Result<(), OAuthError> {
     let now = state.clock.now();
-    let hash = tokens::digest(token);
+    // A JWT's signature is checked before the write turn is taken.
+    let access_key = jwt_access::stored_key(state, token).await?;
     let txn = begin_write(&state.db).await?;
-    let (kind, family_id, site_id) = if tokens::is_well_formed(TokenKind::AccessToken, token) {
+    let (kind, family_id, site_id) = if let Some(hash) = access_key {
         let Some(row) = access_token::Entity::find_by_id(hash.clone())
             .one(&txn)
             .await?
@@ -45,7 +47,7 @@ pub async fn revoke(
             .await?;
         ("access token", row.family_id, row.site_id)
     } else if tokens::is_well_formed(TokenKind::RefreshToken, token) {
-        let Some(row) = refresh_token::Entity::find_by_id(hash)
+        let Some(row) = refresh_token::Entity::find_by_id(tokens::digest(token))
             .one(&txn)
             .await?
             .filter(|r| r.client_uuid == client.id)

@@ -14,7 +14,10 @@ use crate::server::{
 
 use super::request::{ClientCredentialsRequest, ExchangeRequest, GrantRequest, RefreshRequest};
 use super::{code_rules, refresh_rules};
-use crate::server::services::{oauth::grant_check, site_resources};
+use crate::server::services::{
+    oauth::{grant_check, jwt_access},
+    site_resources,
+};
 
 /// `grant_type=authorization_code` (RFC 6749 §4.1.3): exchanges `code` for tokens for the
 /// authenticated `client`.
@@ -47,7 +50,8 @@ pub async fn exchange(
         resource: site_resources::requested(&state.db, client.site_id, resource).await?,
         address,
     };
-    state.grants.submit(GrantRequest::Exchange(request)).await
+    let issued = state.grants.submit(GrantRequest::Exchange(request)).await?;
+    Ok(jwt_access::finish(state, client, issued).await?)
 }
 
 /// `grant_type=refresh_token` (RFC 6749 §6): exchanges `presented` for a new token pair,
@@ -75,7 +79,8 @@ pub async fn refresh(
         resource: site_resources::requested(&state.db, client.site_id, resource).await?,
         address,
     };
-    state.grants.submit(GrantRequest::Refresh(request)).await
+    let issued = state.grants.submit(GrantRequest::Refresh(request)).await?;
+    Ok(jwt_access::finish(state, client, issued).await?)
 }
 
 /// `grant_type=client_credentials` (RFC 6749 §4.4): an access token for the authenticated
@@ -94,8 +99,9 @@ pub async fn client_credentials(
         resource: site_resources::requested(&state.db, client.site_id, resource).await?,
         address,
     };
-    state
+    let issued = state
         .grants
         .submit(GrantRequest::ClientCredentials(request))
-        .await
+        .await?;
+    Ok(jwt_access::finish(state, client, issued).await?)
 }

@@ -1,0 +1,142 @@
+//! JWT access tokens (RFC 9068) for sites that choose them, and the one rule for which stored
+//! access token a presented token names, opaque or JWT.
+//!
+//! Every access token has the same stored row, keyed by the digest of a random `lkat_` secret
+//! (`issue`). For an opaque site the client receives that secret. For a JWT site it receives a
+//! JWT whose `jti` *is* the row's key, and the secret is never sent: the token worker does not
+//! need to know the format, signing happens outside its transaction (on every core, not in the
+//! single writer), and revocation, introspection and Latchkey's own API find a JWT's row by
+//! its `jti` once its signature checks out.
+
+use crate::domain::AccessTokenFormat;
+use crate::server::{
+    AppState, ServiceError,
+    cache::SiteTokenProfile,
+    crypto::{
+        jose,
+        tokens::{self, Secret, TokenKind},
+    },
+    entities::{client, site},
+    services::{oauth::issue::IssuedTokens, signing_keys, site_resources},
+};
+use sea_orm::EntityTrait;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// The claims of a JWT access token (RFC 9068 §2.2), plus the site it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    /// Latchkey's public URL (the metadata's `issuer`).
+    pub iss: String,
+    /// The API user's id, or for a client credentials token the client's Consumer Key.
+    pub sub: String,
+    /// The resource server the token is for: the one it was narrowed to (RFC 8707), or else
+    /// the default resource indicator RFC 9068 §3 requires, Latchkey's own API.
+    pub aud: String,
+    /// The client's Consumer Key.
+    pub client_id: String,
+    /// Space-delimited scope.
+    pub scope: String,
+    /// Expiry (seconds since the epoch).
+    pub exp: i64,
+    /// Issued at.
+    pub iat: i64,
+    /// The token's identifier: the key of its stored row, what revocation and introspection
+    /// look up.
+    pub jti: String,
+    /// The name of the client's site.
+    pub site: String,
+}
+
+/// How `site_id` issues access tokens, from the credential cache or the database.
+pub async fn profile(
+    state: &AppState,
+    site_id: Uuid,
+) -> Result<Arc<SiteTokenProfile>, ServiceError> {
+    let cache = &state.caches.token_profiles;
+    if let Some(found) = cache.get(&site_id) {
+        return Ok(found);
+    }
+    let generation = cache.generation();
+    let site = site::Entity::find_by_id(site_id)
+        .one(&state.db)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let found = Arc::new(SiteTokenProfile {
+        format: AccessTokenFormat::from_stored(&site.access_token_format),
+        name: site.name,
+    });
+    cache.insert(site_id, generation, Arc::clone(&found));
+    Ok(found)
+}
+
+/// What the client receives for `issued`: unchanged for an opaque site; for a JWT site the
+/// access token becomes a JWT signed with the current key, whose `jti` names the stored row.
+pub async fn finish(
+    state: &AppState,
+    client: &client::Model,
+    mut issued: IssuedTokens,
+) -> Result<IssuedTokens, ServiceError> {
+    let profile = profile(state, client.site_id).await?;
+    if profile.format != AccessTokenFormat::Jwt {
+        return Ok(issued);
+    }
+    let aud = issued
+        .audience
+        .clone()
+        .unwrap_or_else(|| site_resources::own_resource(&state.settings));
+    let claims = AccessClaims {
+        iss: state.settings.public_url.clone(),
+        sub: issued
+            .user_id
+            .map_or_else(|| client.client_id.clone(), |id| id.to_string()),
+        aud,
+        client_id: client.client_id.clone(),
+        scope: issued.scope.to_string(),
+        exp: issued.issued_at + issued.expires_in,
+        iat: issued.issued_at,
+        jti: tokens::digest(issued.access_token.expose()),
+        site: profile.name.clone(),
+    };
+    let ring = match signing_keys::ring(state).await? {
+        ring if ring.signing.is_some() => ring,
+        // Every key was removed by hand: make one (published before it signs), then sign.
+        _ => {
+            let txn = crate::server::db::begin_write(&state.db).await?;
+            signing_keys::ensure_active(&txn, &state.keys, state.clock.now()).await?;
+            txn.commit().await?;
+            signing_keys::ring(state).await?
+        }
+    };
+    let Some(key) = &ring.signing else {
+        return Err(ServiceError::Unexpected(
+            "no key signs access tokens".into(),
+        ));
+    };
+    issued.access_token = Secret::new(jose::sign(key.algorithm, &key.kid, &key.pkcs8, &claims)?);
+    Ok(issued)
+}
+
+/// The key of the stored access token that `token` names: the digest of an opaque token, or
+/// the `jti` of a JWT Latchkey signed (with a published key, `typ: at+jwt`, its own issuer).
+/// `None` for anything else, before any database lookup beyond the cached key ring.
+pub async fn stored_key(state: &AppState, token: &str) -> Result<Option<String>, ServiceError> {
+    if tokens::is_well_formed(TokenKind::AccessToken, token) {
+        return Ok(Some(tokens::digest(token)));
+    }
+    let Some(kid) = jose::access_token_kid(token) else {
+        return Ok(None);
+    };
+    let ring = signing_keys::ring(state).await?;
+    let Some(key) = ring.find(&kid) else {
+        return Ok(None);
+    };
+    let Some(claims) = jose::verify::<AccessClaims>(token, key) else {
+        return Ok(None);
+    };
+    let ours = claims.iss == state.settings.public_url;
+    // A row key is a hex SHA-256 digest; anything else was never issued.
+    let shaped = claims.jti.len() == 64 && claims.jti.bytes().all(|b| b.is_ascii_hexdigit());
+    Ok((ours && shaped).then_some(claims.jti))
+}
