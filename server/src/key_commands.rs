@@ -5,9 +5,11 @@ use crate::{
     cli_support::{CliError, print_json},
     config::KeysCommand,
 };
+use app::domain::Timestamp;
 use app::server::{
     AppState,
     crypto::jose::SigningAlgorithm,
+    entities::signing_key,
     services::{access::Acting, context::ServiceContext, signing_keys},
 };
 use serde_json::json;
@@ -25,11 +27,11 @@ pub async fn run(state: &AppState, command: KeysCommand) -> Result<(), CliError>
             })?;
             let rotation = signing_keys::rotate(&cx, algorithm).await?;
             print_json(&json!({
-                "signing": signing_keys::describe(&rotation.new, cx.now),
+                "signing": describe(&rotation.new, cx.now),
                 "retired": rotation
                     .retired
                     .iter()
-                    .map(|key| signing_keys::describe(key, cx.now))
+                    .map(|key| describe(key, cx.now))
                     .collect::<Vec<_>>(),
             }))
         }
@@ -37,9 +39,22 @@ pub async fn run(state: &AppState, command: KeysCommand) -> Result<(), CliError>
             let keys = signing_keys::list(&state.db).await?;
             print_json(&json!(
                 keys.iter()
-                    .map(|key| signing_keys::describe(key, cx.now))
+                    .map(|key| describe(key, cx.now))
                     .collect::<Vec<_>>()
             ))
         }
     }
+}
+
+/// What `keys list` and `keys rotate` show of a key (never its private half).
+fn describe(key: &signing_key::Model, now: Timestamp) -> serde_json::Value {
+    json!({
+        "kid": key.kid,
+        "algorithm": key.algorithm,
+        "created_at": key.created_at,
+        "retired_at": key.retired_at,
+        "published_until": key.publish_until,
+        "signing": key.retired_at.is_none(),
+        "published": signing_keys::is_published(key, now),
+    })
 }

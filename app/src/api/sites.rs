@@ -102,7 +102,7 @@ pub async fn get_site_settings(site_id: Uuid) -> Result<SiteSettings, ConsoleErr
         access_token_format: crate::domain::AccessTokenFormat::from_stored(
             &site.access_token_format,
         ),
-        jwks_uri: format!("{}/.well-known/jwks.json", admin.state.settings.public_url),
+        jwks_uri: crate::server::services::signing_keys::jwks_uri(&admin.state.settings),
         id: site.id,
         name: site.name,
         secret_lifetime: site.secret_lifetime,

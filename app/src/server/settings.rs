@@ -1,6 +1,11 @@
 //! The operator's settings the domain reads: lifetimes, the secret policy, the Terms of Use.
 //! A leaf module, so the services that read settings need not depend on `AppState`.
 
+/// The longest access token lifetime the operator may set (seconds): also how long a retired
+/// signing key stays published, since the process that rotates keys (the CLI) cannot know the
+/// lifetime the servers run with.
+pub const MAX_ACCESS_TOKEN_TTL: i64 = 86_400;
+
 /// How client secrets are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SecretPolicy {
@@ -48,7 +53,7 @@ pub struct Settings {
     pub secret_policy: SecretPolicy,
     /// The current Terms of Use.
     pub terms: TermsOfUse,
-    /// Access token lifetime (seconds).
+    /// Access token lifetime (seconds), at most [`MAX_ACCESS_TOKEN_TTL`].
     pub access_token_ttl: i64,
     /// Refresh token lifetime (seconds): each refresh token expires this long after it was
     /// issued, so a grant used at least this often stays alive (the idle limit).

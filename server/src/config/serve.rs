@@ -33,7 +33,7 @@ pub struct ServeArgs {
     #[arg(long, env = "LATCHKEY_DB_POOL", value_parser = clap::value_parser!(u32).range(1..=1_000))]
     pub db_pool: Option<u32>,
     /// Access token lifetime in seconds.
-    #[arg(long, env = "LATCHKEY_ACCESS_TOKEN_TTL", default_value_t = 1800, value_parser = clap::value_parser!(i64).range(60..=86_400))]
+    #[arg(long, env = "LATCHKEY_ACCESS_TOKEN_TTL", default_value_t = 1800, value_parser = clap::value_parser!(i64).range(60..=app::server::settings::MAX_ACCESS_TOKEN_TTL))]
     pub access_token_ttl: i64,
     /// Refresh token lifetime in seconds (default 30 days).
     #[arg(long, env = "LATCHKEY_REFRESH_TOKEN_TTL", default_value_t = 2_592_000, value_parser = clap::value_parser!(i64).range(300..=31_536_000))]

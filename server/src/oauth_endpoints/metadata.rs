@@ -29,7 +29,7 @@ pub async fn metadata(State(state): State<AppState>) -> Response {
         "revocation_endpoint": format!("{issuer}/oauth/revoke"),
         "introspection_endpoint": format!("{issuer}/oauth/introspect"),
         // The keys that verify the JWT access tokens of sites that issue them (RFC 9068).
-        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+        "jwks_uri": signing_keys::jwks_uri(&state.settings),
         "scopes_supported": scopes,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],

@@ -286,10 +286,10 @@ async fn rotation_keeps_the_old_key_published_until_its_tokens_have_expired() {
         assert_eq!(rotated["signing"]["algorithm"], "EdDSA");
         assert_eq!(rotated["retired"][0]["kid"], first_kid.as_str());
         let until = rotated["retired"][0]["published_until"].as_i64().unwrap();
-        let ttl = app.state.settings.access_token_ttl;
+        let longest = app::server::settings::MAX_ACCESS_TOKEN_TTL;
         assert!(
-            until >= app.state.clock.now().0 + ttl,
-            "published past its tokens' expiry"
+            until >= app.state.clock.now().0 + longest,
+            "published past the expiry of its tokens at any lifetime the servers may use"
         );
 
         // The rotation reached the server (another process) through the credential epoch.
@@ -325,6 +325,38 @@ async fn rotation_keeps_the_old_key_published_until_its_tokens_have_expired() {
             .unwrap();
         assert_eq!(events.len(), 1);
         assert!(events[0].site_id.is_none(), "one key ring for every site");
+
+        // A database writer without the master key cannot plant a verification key: the
+        // published keys are derived from the sealed private keys, never read from the row.
+        let mut planted_jwk = serde_json::to_value(&set.keys[0]).unwrap();
+        planted_jwk["kid"] = json!("planted");
+        sea_orm::ActiveModelTrait::insert(
+            app::server::entities::signing_key::ActiveModel {
+                kid: sea_orm::ActiveValue::Set("planted".into()),
+                algorithm: sea_orm::ActiveValue::Set("ES256".into()),
+                public_jwk: sea_orm::ActiveValue::Set(planted_jwk.to_string()),
+                private_key_sealed: sea_orm::ActiveValue::Set("not sealed".into()),
+                created_at: sea_orm::ActiveValue::Set(0),
+                retired_at: sea_orm::ActiveValue::Set(Some(0)),
+                publish_until: sea_orm::ActiveValue::Set(Some(i64::MAX)),
+            },
+            &app.state.db,
+        )
+        .await
+        .unwrap();
+        app.state.caches.key_ring.remove(&());
+        let with_planted = jwks(app).await;
+        assert_eq!(with_planted.keys.len(), 2);
+        assert!(with_planted.find("planted").is_none());
+        assert_eq!(
+            me(app, &second).await.status(),
+            StatusCode::OK,
+            "one bad row breaks nothing"
+        );
+        app::server::entities::signing_key::Entity::delete_by_id("planted")
+            .exec(&app.state.db)
+            .await
+            .unwrap();
 
         // Once every token the old key signed has expired, it is no longer published, and the
         // purge deletes it (its private key with it).

@@ -118,7 +118,22 @@ pub fn generate(algorithm: SigningAlgorithm) -> Result<GeneratedKey, ServiceErro
         }
         SigningAlgorithm::EdDsa => ed25519_pkcs8(&random::bytes::<32>()?),
     };
-    let mut jwk = Jwk::from_encoding_key(&algorithm.encoding_key(&pkcs8), algorithm.jws())
+    let (kid, public_jwk) = public_key(algorithm, &pkcs8)?;
+    Ok(GeneratedKey {
+        kid,
+        public_jwk,
+        pkcs8,
+    })
+}
+
+/// The public half of the private key `pkcs8`: its RFC 7638 thumbprint (the `kid`) and its JWK
+/// with `kid`, `alg` and `use`, as JSON. Derived, never read from storage, so a database writer
+/// cannot slip another public key in under a known `kid`.
+pub fn public_key(
+    algorithm: SigningAlgorithm,
+    pkcs8: &[u8],
+) -> Result<(String, String), ServiceError> {
+    let mut jwk = Jwk::from_encoding_key(&algorithm.encoding_key(pkcs8), algorithm.jws())
         .map_err(jose_error("deriving the public key"))?;
     let kid = jwk
         .thumbprint(ThumbprintHash::SHA256)
@@ -127,11 +142,7 @@ pub fn generate(algorithm: SigningAlgorithm) -> Result<GeneratedKey, ServiceErro
     jwk.common.public_key_use = Some(PublicKeyUse::Signature);
     let public_jwk = serde_json::to_string(&jwk)
         .map_err(|error| ServiceError::caused("writing a JWK", error))?;
-    Ok(GeneratedKey {
-        kid,
-        public_jwk,
-        pkcs8,
-    })
+    Ok((kid, public_jwk))
 }
 
 /// Signs `claims` as a JWT access token (`typ: at+jwt`) with the private key `pkcs8` of

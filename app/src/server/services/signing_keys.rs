@@ -21,7 +21,7 @@ use crate::server::{
         audit::{self, Action, NewEvent, Target, event::TargetKind},
         context::ServiceContext,
     },
-    settings::Settings,
+    settings::{MAX_ACCESS_TOKEN_TTL, Settings},
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
@@ -30,16 +30,23 @@ use sea_orm::{
 use serde_json::json;
 use std::sync::Arc;
 
+/// Where the published keys are (the metadata's `jwks_uri`).
+pub fn jwks_uri(settings: &Settings) -> String {
+    format!("{}/.well-known/jwks.json", settings.public_url)
+}
+
 /// Margin for clocks of replicas that differ a little (seconds).
 const CLOCK_SKEW: i64 = 60;
 
-/// How long a key retired now stays published: every token it signed (including by a replica
-/// that had not yet noticed the rotation) expires before then.
-pub fn publish_until(settings: &Settings, retired_at: Timestamp) -> i64 {
+/// How long a key retired now stays published: every token it signed, at the longest lifetime
+/// the operator may set (including tokens a replica signed before it noticed the rotation),
+/// expires before then. The rotating process (usually the CLI) does not know the servers'
+/// configured lifetime, so the bound is the longest allowed.
+pub fn publish_until(retired_at: Timestamp) -> i64 {
     let cache_age = i64::try_from(MAX_AGE.as_secs()).unwrap_or(i64::MAX);
     retired_at
         .unix()
-        .saturating_add(settings.access_token_ttl)
+        .saturating_add(MAX_ACCESS_TOKEN_TTL)
         .saturating_add(cache_age)
         .saturating_add(CLOCK_SKEW)
 }
@@ -118,7 +125,7 @@ pub async fn rotate(
         .lock_exclusive()
         .all(&txn)
         .await?;
-    let until = publish_until(cx.settings, cx.now);
+    let until = publish_until(cx.now);
     if !retiring.is_empty() {
         signing_key::Entity::update_many()
             .col_expr(signing_key::Column::RetiredAt, Expr::value(cx.now.unix()))
@@ -218,56 +225,58 @@ async fn load(
         .into_iter()
         .filter(|key| is_published(key, now))
         .collect();
-    let signing = match published.iter().find(|key| key.retired_at.is_none()) {
-        None => None,
-        Some(key) => Some(SigningKey {
-            kid: key.kid.clone(),
-            algorithm: SigningAlgorithm::parse(&key.algorithm).ok_or_else(|| {
-                ServiceError::Unexpected(format!(
-                    "signing key {} has an unknown algorithm",
-                    key.kid
-                ))
-            })?,
-            pkcs8: secret_box::open(
-                &keys.signing_key_encryption,
-                &key.private_key_sealed,
-                key.kid.as_bytes(),
-            )?,
-        }),
+    let mut ring = KeyRing {
+        reload_at: published.iter().filter_map(|key| key.publish_until).min(),
+        ..KeyRing::default()
     };
     let mut jwks = Vec::with_capacity(published.len());
-    let mut verifying = Vec::with_capacity(published.len());
-    for key in &published {
-        let Some(parsed) = VerifyingKey::from_jwk_json(&key.public_jwk) else {
-            tracing::warn!(kid = %key.kid, "a stored signing key's public JWK does not parse");
+    // Unretired keys come first, newest first: the first one that opens signs.
+    for row in &published {
+        let Some((signing, jwk)) = open_row(keys, row) else {
             continue;
         };
-        // The row's kid is what the tokens name; a JWK edited in the database to claim
-        // another kid is not trusted.
-        if parsed.kid != key.kid {
-            tracing::warn!(kid = %key.kid, "a stored public JWK names another kid");
+        let Some(verifying) = VerifyingKey::from_jwk_json(&jwk) else {
             continue;
+        };
+        if row.retired_at.is_none() && ring.signing.is_none() {
+            ring.signing = Some(signing);
         }
-        verifying.push(parsed);
-        jwks.push(serde_json::from_str::<serde_json::Value>(&key.public_jwk).unwrap_or_default());
+        ring.verifying.push(verifying);
+        jwks.push(serde_json::from_str::<serde_json::Value>(&jwk).unwrap_or_default());
     }
-    Ok(KeyRing {
-        signing,
-        verifying,
-        jwks: json!({ "keys": jwks }).to_string(),
-        reload_at: published.iter().filter_map(|key| key.publish_until).min(),
-    })
+    ring.jwks = json!({ "keys": jwks }).to_string();
+    Ok(ring)
 }
 
-/// Counts what `keys list` shows beside each key.
-pub fn describe(key: &signing_key::Model, now: Timestamp) -> serde_json::Value {
-    json!({
-        "kid": key.kid,
-        "algorithm": key.algorithm,
-        "created_at": key.created_at,
-        "retired_at": key.retired_at,
-        "published_until": key.publish_until,
-        "signing": key.retired_at.is_none(),
-        "published": is_published(key, now),
-    })
+/// The private key of `row` and its public JWK, both from the sealed private key alone: the
+/// stored `public_jwk` is never trusted, and a row whose key does not open under the master
+/// key, or whose key is not the one its `kid` names, is left out (and logged), not fatal.
+fn open_row(keys: &Keys, row: &signing_key::Model) -> Option<(SigningKey, String)> {
+    let Some(algorithm) = SigningAlgorithm::parse(&row.algorithm) else {
+        tracing::warn!(kid = %row.kid, "a signing key has an unknown algorithm; left out");
+        return None;
+    };
+    let pkcs8 = match secret_box::open(
+        &keys.signing_key_encryption,
+        &row.private_key_sealed,
+        row.kid.as_bytes(),
+    ) {
+        Ok(pkcs8) => pkcs8,
+        Err(_) => {
+            tracing::warn!(kid = %row.kid, "a signing key does not open under the master key; left out");
+            return None;
+        }
+    };
+    let signing = SigningKey {
+        kid: row.kid.clone(),
+        algorithm,
+        pkcs8,
+    };
+    match jose::public_key(algorithm, &signing.pkcs8) {
+        Ok((kid, jwk)) if kid == row.kid => Some((signing, jwk)),
+        _ => {
+            tracing::warn!(kid = %row.kid, "a signing key is not the key its kid names; left out");
+            None
+        }
+    }
 }

@@ -10,7 +10,7 @@ use crate::server::{
         clients,
         oauth::{
             access_tokens::{self, Lookup},
-            jwt_access,
+            issue, jwt_access,
             token::refresh_rules,
         },
     },
@@ -66,9 +66,7 @@ pub async fn introspect(
             token_type: Some("Bearer"),
             exp: facts.expires_at,
             iat: facts.created_at,
-            sub: facts
-                .user_id
-                .map_or_else(|| client.client_id.clone(), |id| id.to_string()),
+            sub: issue::subject(facts.user_id, &client.client_id),
             site: facts.site_name.clone(),
             aud: facts.audience.clone(),
         }));

@@ -31,6 +31,12 @@ pub struct IssuedTokens {
     pub audience: Option<String>,
 }
 
+/// Whom a token is about (RFC 7662 `sub`, RFC 9068 `sub`): the API user's id, or for a token
+/// the client holds for itself (client credentials) the client's Consumer Key.
+pub fn subject(user_id: Option<uuid::Uuid>, client_id: &str) -> String {
+    user_id.map_or_else(|| client_id.to_owned(), |id| id.to_string())
+}
+
 /// A freshly minted pair: the secrets for the client, the rows (digests only) to store.
 #[derive(Debug)]
 pub struct MintedPair {

@@ -14,10 +14,15 @@ use crate::server::{
     cache::SiteTokenProfile,
     crypto::{
         jose,
+        key_ring::KeyRing,
         tokens::{self, Secret, TokenKind},
     },
     entities::{client, site},
-    services::{oauth::issue::IssuedTokens, signing_keys, site_resources},
+    services::{
+        oauth::issue::{self, IssuedTokens},
+        signing_keys, site_resources,
+    },
+    settings::Settings,
 };
 use sea_orm::EntityTrait;
 use serde::{Deserialize, Serialize};
@@ -71,48 +76,68 @@ pub async fn profile(
     Ok(found)
 }
 
-/// What the client receives for `issued`: unchanged for an opaque site; for a JWT site the
-/// access token becomes a JWT signed with the current key, whose `jti` names the stored row.
-pub async fn finish(
-    state: &AppState,
-    client: &client::Model,
-    mut issued: IssuedTokens,
-) -> Result<IssuedTokens, ServiceError> {
+/// What signing a client's access tokens needs, resolved before the token worker runs: once
+/// the worker has consumed a code or rotated a refresh token, nothing may fail for lack of a
+/// key (the client would lose its grant), so what comes after is signing alone.
+#[derive(Debug)]
+pub struct Signer {
+    profile: Arc<SiteTokenProfile>,
+    /// The keys, for a site that issues JWTs (with a signing key among them).
+    ring: Option<Arc<KeyRing>>,
+}
+
+/// The [`Signer`] for `client`'s site; for a JWT site, a signing key is made if none exists
+/// (every key removed by hand), published before it signs anything.
+pub async fn prepare(state: &AppState, client: &client::Model) -> Result<Signer, ServiceError> {
     let profile = profile(state, client.site_id).await?;
     if profile.format != AccessTokenFormat::Jwt {
-        return Ok(issued);
+        return Ok(Signer {
+            profile,
+            ring: None,
+        });
     }
-    let aud = issued
-        .audience
-        .clone()
-        .unwrap_or_else(|| site_resources::own_resource(&state.settings));
+    let mut ring = signing_keys::ring(state).await?;
+    if ring.signing.is_none() {
+        let txn = crate::server::db::begin_write(&state.db).await?;
+        signing_keys::ensure_active(&txn, &state.keys, state.clock.now()).await?;
+        txn.commit().await?;
+        ring = signing_keys::ring(state).await?;
+    }
+    if ring.signing.is_none() {
+        return Err(ServiceError::Unexpected(
+            "no key can sign access tokens (does every key open under the master key?)".into(),
+        ));
+    }
+    Ok(Signer {
+        profile,
+        ring: Some(ring),
+    })
+}
+
+/// What the client receives for `issued`: unchanged for an opaque site; for a JWT site the
+/// access token becomes a JWT signed with the current key, whose `jti` names the stored row.
+pub fn finish(
+    settings: &Settings,
+    client: &client::Model,
+    signer: &Signer,
+    mut issued: IssuedTokens,
+) -> Result<IssuedTokens, ServiceError> {
+    let Some(key) = signer.ring.as_ref().and_then(|ring| ring.signing.as_ref()) else {
+        return Ok(issued);
+    };
     let claims = AccessClaims {
-        iss: state.settings.public_url.clone(),
-        sub: issued
-            .user_id
-            .map_or_else(|| client.client_id.clone(), |id| id.to_string()),
-        aud,
+        iss: settings.public_url.clone(),
+        sub: issue::subject(issued.user_id, &client.client_id),
+        aud: issued
+            .audience
+            .clone()
+            .unwrap_or_else(|| site_resources::own_resource(settings)),
         client_id: client.client_id.clone(),
         scope: issued.scope.to_string(),
         exp: issued.issued_at + issued.expires_in,
         iat: issued.issued_at,
         jti: tokens::digest(issued.access_token.expose()),
-        site: profile.name.clone(),
-    };
-    let ring = match signing_keys::ring(state).await? {
-        ring if ring.signing.is_some() => ring,
-        // Every key was removed by hand: make one (published before it signs), then sign.
-        _ => {
-            let txn = crate::server::db::begin_write(&state.db).await?;
-            signing_keys::ensure_active(&txn, &state.keys, state.clock.now()).await?;
-            txn.commit().await?;
-            signing_keys::ring(state).await?
-        }
-    };
-    let Some(key) = &ring.signing else {
-        return Err(ServiceError::Unexpected(
-            "no key signs access tokens".into(),
-        ));
+        site: signer.profile.name.clone(),
     };
     issued.access_token = Secret::new(jose::sign(key.algorithm, &key.kid, &key.pkcs8, &claims)?);
     Ok(issued)

@@ -50,8 +50,14 @@ pub async fn exchange(
         resource: site_resources::requested(&state.db, client.site_id, resource).await?,
         address,
     };
+    let signer = jwt_access::prepare(state, client).await?;
     let issued = state.grants.submit(GrantRequest::Exchange(request)).await?;
-    Ok(jwt_access::finish(state, client, issued).await?)
+    Ok(jwt_access::finish(
+        &state.settings,
+        client,
+        &signer,
+        issued,
+    )?)
 }
 
 /// `grant_type=refresh_token` (RFC 6749 §6): exchanges `presented` for a new token pair,
@@ -79,8 +85,14 @@ pub async fn refresh(
         resource: site_resources::requested(&state.db, client.site_id, resource).await?,
         address,
     };
+    let signer = jwt_access::prepare(state, client).await?;
     let issued = state.grants.submit(GrantRequest::Refresh(request)).await?;
-    Ok(jwt_access::finish(state, client, issued).await?)
+    Ok(jwt_access::finish(
+        &state.settings,
+        client,
+        &signer,
+        issued,
+    )?)
 }
 
 /// `grant_type=client_credentials` (RFC 6749 §4.4): an access token for the authenticated
@@ -99,9 +111,15 @@ pub async fn client_credentials(
         resource: site_resources::requested(&state.db, client.site_id, resource).await?,
         address,
     };
+    let signer = jwt_access::prepare(state, client).await?;
     let issued = state
         .grants
         .submit(GrantRequest::ClientCredentials(request))
         .await?;
-    Ok(jwt_access::finish(state, client, issued).await?)
+    Ok(jwt_access::finish(
+        &state.settings,
+        client,
+        &signer,
+        issued,
+    )?)
 }
