@@ -50,14 +50,7 @@ pub async fn exchange(
         resource: site_resources::requested(&state.db, client.site_id, resource).await?,
         address,
     };
-    let signer = jwt_access::prepare(state, client).await?;
-    let issued = state.grants.submit(GrantRequest::Exchange(request)).await?;
-    Ok(jwt_access::finish(
-        &state.settings,
-        client,
-        &signer,
-        issued,
-    )?)
+    submit(state, client, GrantRequest::Exchange(request)).await
 }
 
 /// `grant_type=refresh_token` (RFC 6749 §6): exchanges `presented` for a new token pair,
@@ -85,14 +78,7 @@ pub async fn refresh(
         resource: site_resources::requested(&state.db, client.site_id, resource).await?,
         address,
     };
-    let signer = jwt_access::prepare(state, client).await?;
-    let issued = state.grants.submit(GrantRequest::Refresh(request)).await?;
-    Ok(jwt_access::finish(
-        &state.settings,
-        client,
-        &signer,
-        issued,
-    )?)
+    submit(state, client, GrantRequest::Refresh(request)).await
 }
 
 /// `grant_type=client_credentials` (RFC 6749 §4.4): an access token for the authenticated
@@ -111,11 +97,19 @@ pub async fn client_credentials(
         resource: site_resources::requested(&state.db, client.site_id, resource).await?,
         address,
     };
+    submit(state, client, GrantRequest::ClientCredentials(request)).await
+}
+
+/// Sends `request` to this process's worker; for a site that issues JWTs, what signing needs is
+/// resolved first (nothing may fail for lack of a key once a code or refresh token is consumed)
+/// and the access token is signed on the way out.
+async fn submit(
+    state: &AppState,
+    client: &client::Model,
+    request: GrantRequest,
+) -> Result<IssuedTokens, OAuthError> {
     let signer = jwt_access::prepare(state, client).await?;
-    let issued = state
-        .grants
-        .submit(GrantRequest::ClientCredentials(request))
-        .await?;
+    let issued = state.grants.submit(request).await?;
     Ok(jwt_access::finish(
         &state.settings,
         client,
