@@ -31,6 +31,7 @@ mod m20261204_000021_admin_tokens;
 mod m20261204_000022_client_credentials;
 mod m20261204_000023_resource_indicators;
 mod m20261205_000024_jwt_access_tokens;
+mod m20261205_000025_dpop;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -63,6 +64,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000022_client_credentials::Migration),
             Box::new(m20261204_000023_resource_indicators::Migration),
             Box::new(m20261205_000024_jwt_access_tokens::Migration),
+            Box::new(m20261205_000025_dpop::Migration),
         ]
     }
 }

@@ -1,5 +1,6 @@
 //! Reading `Authorization: Bearer <token>` (RFC 6750 §2.1) the same way everywhere a bearer
-//! token is accepted: the protected API (`/api/v1/me`) and the admin API (`/admin/v1`).
+//! token is accepted: the protected API (`/api/v1/me`) and the admin API (`/admin/v1`); and
+//! `Authorization: DPoP <token>` (RFC 9449 §7.1), which only the protected API takes.
 
 use axum::http::{HeaderMap, header};
 
@@ -10,6 +11,8 @@ pub enum BearerCredential<'a> {
     Absent,
     /// The token (any bytes after `Bearer `; its format is checked by the service).
     Token(&'a str),
+    /// A DPoP-bound token, `Authorization: DPoP <token>` (RFC 9449 §7.1).
+    Dpop(&'a str),
     /// A `Bearer` header whose value is not a token (`b64token` is visible ASCII): the
     /// client did send credentials, malformed ones, so `invalid_token`.
     Malformed,
@@ -31,12 +34,18 @@ pub fn bearer_token(headers: &HeaderMap) -> BearerCredential<'_> {
     let Some(space) = bytes.iter().position(|&b| b == b' ') else {
         return BearerCredential::Absent;
     };
-    if !bytes[..space].eq_ignore_ascii_case(b"bearer") {
+    let scheme = &bytes[..space];
+    let dpop = scheme.eq_ignore_ascii_case(b"dpop");
+    if !dpop && !scheme.eq_ignore_ascii_case(b"bearer") {
         return BearerCredential::Absent;
     }
     match std::str::from_utf8(&bytes[space + 1..]) {
         Ok(token) if token.trim().bytes().all(|b| b.is_ascii_graphic()) => {
-            BearerCredential::Token(token.trim())
+            if dpop {
+                BearerCredential::Dpop(token.trim())
+            } else {
+                BearerCredential::Token(token.trim())
+            }
         }
         _ => BearerCredential::Malformed,
     }

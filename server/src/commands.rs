@@ -245,6 +245,7 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), CliError> {
         },
         mail_configured: args.smtp_url.is_some(),
         stale_client_after: (args.stale_client_days > 0).then_some(args.stale_client_days * 86_400),
+        dpop_require_nonce: args.dpop_require_nonce,
         ..settings(global)?
     };
     let mailer = match &args.smtp_url {
@@ -819,6 +820,7 @@ async fn client_create(state: &AppState, args: ClientCreateArgs) -> Result<(), C
         owner_user_id: owner.as_ref().map(|owner| owner.id),
         grant_types,
         require_pkce: args.require_pkce,
+        require_dpop: args.require_dpop,
         terms_accepted: true,
         secret_lifetime: lifetime_arg(args.secret_expires_in.as_deref())?,
     };
@@ -839,6 +841,7 @@ async fn client_create(state: &AppState, args: ClientCreateArgs) -> Result<(), C
         "grant_types": client.grant_types().names(),
         "scopes": scopes.to_string(),
         "require_pkce": client.require_pkce,
+        "require_dpop": client.require_dpop,
         "terms_version": client.terms_version,
     }))
 }

@@ -11,6 +11,7 @@ pub mod cli_support;
 pub mod commands;
 pub mod config;
 pub mod console;
+pub mod dpop_header;
 pub mod key_commands;
 pub mod mail_sender;
 pub mod master_key;

@@ -44,6 +44,9 @@ pub enum FailureReason {
     GrantNotRegistered,
     /// A `resource` the site does not list, or beyond the grant's (`invalid_target`).
     ResourceNotAllowed,
+    /// A DPoP proof (RFC 9449) was missing where required, malformed, replayed, or for
+    /// another key, request or nonce.
+    DpopProofRefused,
     /// A parameter is missing, repeated or malformed.
     MalformedRequest,
     /// The server failed (the reference is in the detail and in the server log).
@@ -52,7 +55,7 @@ pub enum FailureReason {
 
 impl FailureReason {
     /// Every reason, in the order the console lists counts.
-    pub const ALL: [Self; 21] = [
+    pub const ALL: [Self; 22] = [
         Self::MissingSecret,
         Self::WrongSecret,
         Self::SecretNoLongerValid,
@@ -72,6 +75,7 @@ impl FailureReason {
         Self::UnsupportedGrant,
         Self::GrantNotRegistered,
         Self::ResourceNotAllowed,
+        Self::DpopProofRefused,
         Self::MalformedRequest,
         Self::ServerError,
     ];
@@ -98,6 +102,7 @@ impl FailureReason {
             Self::UnsupportedGrant => "unsupported_grant",
             Self::GrantNotRegistered => "grant_not_registered",
             Self::ResourceNotAllowed => "resource_not_allowed",
+            Self::DpopProofRefused => "dpop_proof_refused",
             Self::MalformedRequest => "malformed_request",
             Self::ServerError => "server_error",
         }
@@ -130,6 +135,7 @@ impl FailureReason {
             Self::UnsupportedGrant => "Unsupported grant or response type",
             Self::GrantNotRegistered => "Grant type not registered for the client",
             Self::ResourceNotAllowed => "Resource not listed or not authorized",
+            Self::DpopProofRefused => "DPoP proof missing or refused",
             Self::MalformedRequest => "Malformed request",
             Self::ServerError => "Server error",
         }

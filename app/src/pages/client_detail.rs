@@ -268,6 +268,7 @@ fn Settings(client: ClientDetail) -> impl IntoView {
                 <dt>"API user (owner)"</dt><dd>{client.owner.clone()}</dd>
                 <dt>"Scopes"</dt><dd>{client.scopes.join(" ")}</dd>
                 <dt>"PKCE"</dt><dd>{if client.require_pkce { "Required (S256)" } else { "Optional (S256)" }}</dd>
+                <dt>"DPoP"</dt><dd data-testid="dpop">{if client.require_dpop { "Required: every token is bound to the application's key" } else { "Optional" }}</dd>
                 <dt>"Registered"</dt><dd>{format!("{} by {}", client.created, client.created_by)}</dd>
                 <dt>"Last used"</dt><dd>{client.last_used.clone().unwrap_or_else(|| "Never".into())}</dd>
             </dl>
@@ -300,6 +301,10 @@ fn Settings(client: ClientDetail) -> impl IntoView {
                     <label class="checkbox-line">
                         <input type="checkbox" name="require_pkce" checked=client.require_pkce/>
                         " Require PKCE (S256)"
+                    </label>
+                    <label class="checkbox-line">
+                        <input type="checkbox" name="require_dpop" checked=client.require_dpop/>
+                        " Require DPoP (RFC 9449): refuse token requests without a proof of the application's key"
                     </label>
                     <GrantTypeChoice current=client.grant_types.clone() id_prefix="edit"/>
                     <FieldGroup name="owner">

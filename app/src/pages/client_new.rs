@@ -86,6 +86,10 @@ fn RegistrationForm(options: RegistrationOptions, preset_owner: String) -> impl 
                 <input type="checkbox" name="require_pkce"/>
                 " Require PKCE (S256) on every authorization request"
             </label>
+            <label class="checkbox-line">
+                <input type="checkbox" name="require_dpop"/>
+                " Require DPoP (RFC 9449): tokens are bound to a key the application holds, so a copied token is useless"
+            </label>
             <TermsOfUseBox version=options.terms_version.clone()/>
             <ConfirmPassword id="register-confirm-password" always=options.needs_password/>
             <div class="toolbar">

@@ -234,6 +234,8 @@ pub struct AccessTokenFacts {
     pub expires_at: i64,
     /// The resource server it is for (RFC 8707), if narrowed to one.
     pub audience: Option<String>,
+    /// The thumbprint of the DPoP key it is bound to (RFC 9449), if any.
+    pub dpop_jkt: Option<String>,
 }
 
 /// The credential caches of the token server's hot paths (see `server::cache` for the rules

@@ -24,6 +24,9 @@ pub struct Keys {
     /// AEAD key that encrypts the private keys signing JWT access tokens, so a database
     /// reader cannot mint tokens.
     pub signing_key_encryption: [u8; 32],
+    /// Keys the `DPoP-Nonce` values (RFC 9449 §8), so every replica recognises the others'
+    /// and no client can make one.
+    pub dpop_nonce: [u8; 32],
 }
 
 impl std::fmt::Debug for Keys {
@@ -44,6 +47,7 @@ impl Keys {
             audit_chain: derive("latchkey/v1/audit-chain-link"),
             admin_token_verifier: derive("latchkey/v1/admin-token-verifier"),
             signing_key_encryption: derive("latchkey/v1/signing-key-encryption"),
+            dpop_nonce: derive("latchkey/v1/dpop-nonce"),
         }
     }
 }
@@ -63,6 +67,7 @@ mod tests {
             keys.audit_chain,
             keys.admin_token_verifier,
             keys.signing_key_encryption,
+            keys.dpop_nonce,
         ];
         for (i, a) in all.iter().enumerate() {
             for b in &all[i + 1..] {

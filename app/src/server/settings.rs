@@ -81,6 +81,8 @@ pub struct Settings {
     pub mail_configured: bool,
     /// A live client unused this long (seconds) is announced as stale; `None`: never.
     pub stale_client_after: Option<i64>,
+    /// Every DPoP proof must carry a nonce this server issued (RFC 9449 §8).
+    pub dpop_require_nonce: bool,
 }
 
 impl Settings {
@@ -117,6 +119,7 @@ impl Default for Settings {
             webhooks_allow_private: false,
             mail_configured: false,
             stale_client_after: Some(90 * 24 * 60 * 60),
+            dpop_require_nonce: false,
         }
     }
 }

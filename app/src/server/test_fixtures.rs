@@ -76,6 +76,7 @@ pub async fn site_user_and_client(
         owner_user_id: Some(user.id),
         grant_types: GrantTypes::AUTHORIZATION_CODE,
         require_pkce: false,
+        require_dpop: false,
         terms_accepted: true,
         secret_lifetime: LifetimeChoice::SiteDefault,
     };
@@ -99,6 +100,7 @@ pub async fn code_for(
         code_challenge: None,
         prompt: Default::default(),
         resource: None,
+        dpop_jkt: None,
     };
     let txn = state.db.begin().await.unwrap();
     let code = issue_code(&txn, state, &request, user, None, state.clock.now())

@@ -36,7 +36,9 @@ where
                     "Send one Authorization header.",
                 ));
             }
-            BearerCredential::Absent | BearerCredential::Malformed => return Err(refused()),
+            BearerCredential::Absent | BearerCredential::Malformed | BearerCredential::Dpop(_) => {
+                return Err(refused());
+            }
         };
         let address = parts
             .extensions

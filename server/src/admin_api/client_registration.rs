@@ -57,6 +57,9 @@ pub struct NewClient {
     /// Refuse authorization requests without PKCE.
     #[serde(default)]
     pub require_pkce: bool,
+    /// Refuse token requests without a DPoP proof (RFC 9449).
+    #[serde(default)]
+    pub require_dpop: bool,
     /// Must be true: the Latchkey API Terms of Use are accepted for this client.
     pub accept_terms: bool,
 }
@@ -198,6 +201,7 @@ async fn register(
         owner_user_id: owner.as_ref().map(|owner| owner.id),
         grant_types,
         require_pkce: new.require_pkce,
+        require_dpop: new.require_dpop,
         terms_accepted: true,
         secret_lifetime: LifetimeChoice::SiteDefault,
     };

@@ -154,6 +154,8 @@ pub struct ClientChanges {
     pub scopes: Option<Vec<String>>,
     /// Refuse authorization requests without PKCE.
     pub require_pkce: Option<bool>,
+    /// Refuse token requests without a DPoP proof (RFC 9449).
+    pub require_dpop: Option<bool>,
     /// The grants it is registered for (replaces the list; `authorization_code` needs an
     /// owner).
     pub grant_types: Option<Vec<String>>,
@@ -255,6 +257,7 @@ pub async fn update(
             redirect_uri,
             scopes,
             require_pkce: changes.require_pkce.unwrap_or(current.require_pkce),
+            require_dpop: changes.require_dpop.unwrap_or(current.require_dpop),
             owner_user_id: owner,
             grant_types,
         },

@@ -46,6 +46,8 @@ pub struct ClientOut {
     pub scopes: Vec<String>,
     /// Authorization requests without PKCE are refused.
     pub require_pkce: bool,
+    /// Token requests without a DPoP proof are refused (RFC 9449 `dpop_bound_access_tokens`).
+    pub require_dpop: bool,
     /// `approved`, `pending` or `rejected`.
     pub review: String,
     /// Disabled: its credentials are refused.
@@ -158,6 +160,7 @@ pub fn client_out_of(
             .collect(),
         scopes: scopes.iter().map(|s| s.as_str().to_owned()).collect(),
         require_pkce: client.require_pkce,
+        require_dpop: client.require_dpop,
         review: client.review().as_str().to_owned(),
         disabled: client.disabled_at.is_some(),
         terms_version: client.terms_version.clone(),

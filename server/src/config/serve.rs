@@ -88,6 +88,13 @@ pub struct ServeArgs {
     #[arg(long, env = "LATCHKEY_AUDIT_STREAM")]
     pub audit_stream: Option<crate::audit_stream::AuditStreamTarget>,
 
+    /// Every DPoP proof (RFC 9449) must carry a nonce this server issued (`DPoP-Nonce`, valid
+    /// five to ten minutes, shared by every replica with the same master key): a proof made
+    /// ahead of time on a compromised client is then useless. Clients get `use_dpop_nonce`
+    /// once, and retry with the nonce.
+    #[arg(long, env = "LATCHKEY_DPOP_REQUIRE_NONCE")]
+    pub dpop_require_nonce: bool,
+
     /// With `--audit-stream file:PATH`: the size at which the file is renamed aside
     /// (`PATH.YYYYMMDDTHHMMSSZ`) and a new one begun (default 64 MiB).
     #[arg(long, env = "LATCHKEY_AUDIT_STREAM_MAX_BYTES", default_value_t = 64 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(4_096..))]

@@ -41,6 +41,9 @@ pub async fn introspect(
             if let Some(aud) = active.aud {
                 body["aud"] = json!(aud);
             }
+            if let Some(jkt) = active.cnf_jkt {
+                body["cnf"] = json!({"jkt": jkt});
+            }
             if let Some(token_type) = active.token_type {
                 body["token_type"] = json!(token_type);
             }

@@ -3,7 +3,7 @@
 
 use app::{
     domain::ScopeName,
-    server::{AppState, services::signing_keys},
+    server::{AppState, crypto::dpop, services::signing_keys},
 };
 use axum::{
     Json,
@@ -38,6 +38,8 @@ pub async fn metadata(State(state): State<AppState>) -> Response {
         "revocation_endpoint_auth_methods_supported": auth_methods,
         "introspection_endpoint_auth_methods_supported": auth_methods,
         "code_challenge_methods_supported": ["S256"],
+        // DPoP proofs (RFC 9449 §5.1): the algorithms Latchkey verifies.
+        "dpop_signing_alg_values_supported": dpop::PROOF_ALGORITHMS,
         "authorization_response_iss_parameter_supported": true,
         // The `prompt` values the authorization endpoint honours (OpenID Connect's name).
         "prompt_values_supported": ["none", "login", "consent"],

@@ -150,6 +150,9 @@ pub(super) async fn prompt(
     if let Some(resource) = &request.resource {
         hidden.push(("resource".to_owned(), resource.clone()));
     }
+    if let Some(jkt) = &request.dpop_jkt {
+        hidden.push(("dpop_jkt".to_owned(), jkt.clone()));
+    }
     let switch_href = shown_to.map(|_| switch_user_href(&hidden, request));
     hidden.push((
         "request_token".to_owned(),

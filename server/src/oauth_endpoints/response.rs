@@ -45,7 +45,8 @@ pub fn error(error: &OAuthError) -> Response {
 pub fn tokens(issued: &IssuedTokens) -> Response {
     let mut body = json!({
         "access_token": issued.access_token.expose(),
-        "token_type": "Bearer",
+        // A token bound to a DPoP key is no bearer token (RFC 9449 §5).
+        "token_type": if issued.dpop_jkt.is_some() { "DPoP" } else { "Bearer" },
         "expires_in": issued.expires_in,
         "scope": issued.scope.to_string(),
     });

@@ -1,7 +1,7 @@
 //! `POST /oauth/token` (RFC 6749 §3.2, §4.1.3, §4.4, §6).
 
 use super::{client_request, response};
-use crate::metrics::GrantOutcome;
+use crate::{dpop_header, metrics::GrantOutcome};
 use app::server::{
     AppState,
     ctx::ClientAddress,
@@ -9,7 +9,11 @@ use app::server::{
     protocol::{ErrorCode, OAuthError, Params},
     services::{
         failure_timeline::Failure,
-        oauth::{issue::IssuedTokens, token},
+        oauth::{
+            dpop,
+            issue::IssuedTokens,
+            token::{self, Sender},
+        },
     },
 };
 use axum::{Extension, body::Bytes, extract::State, http::HeaderMap, response::Response};
@@ -35,6 +39,15 @@ pub async fn token(
         Ok(issued) => response::tokens(issued),
         Err(error) => response::error(error),
     };
+    // A DPoP client gets a nonce for its next proof (RFC 9449 §8.2), and must get one with
+    // `use_dpop_nonce`.
+    let nonce_wanted = result
+        .as_ref()
+        .err()
+        .is_some_and(|error| error.code == ErrorCode::UseDpopNonce);
+    if nonce_wanted || headers.contains_key(&dpop_header::DPOP) {
+        response = dpop_header::with_nonce(&state, response);
+    }
     let outcome = result
         .as_ref()
         .err()
@@ -65,7 +78,17 @@ async fn handle(
     // Refusals before this are recorded by the authentication itself.
     let client = client_request::authenticate(state, headers, params, address.clone()).await?;
     let address = address.map(|a| a.0);
-    let result = grant(state, &client, params, address.clone()).await;
+    let result =
+        match dpop::at_token_endpoint(state, dpop_header::proof_header(headers), &client).await {
+            Ok(dpop_jkt) => {
+                let sender = Sender {
+                    address: address.clone(),
+                    dpop_jkt,
+                };
+                grant(state, &client, params, sender).await
+            }
+            Err(error) => Err(error),
+        };
     if let Err(error) = &result {
         let failure = Failure::of(error, client.id, client.site_id, address);
         state.failure_timeline.record(failure, state.clock.now());
@@ -78,7 +101,7 @@ async fn grant(
     state: &AppState,
     client: &client::Model,
     params: &Params,
-    address: Option<String>,
+    sender: Sender,
 ) -> Result<IssuedTokens, OAuthError> {
     match params.require("grant_type")? {
         "authorization_code" => {
@@ -90,7 +113,7 @@ async fn grant(
                 params.get("redirect_uri"),
                 params.get("code_verifier"),
                 params.get("resource"),
-                address,
+                sender,
             )
             .await
         }
@@ -102,7 +125,7 @@ async fn grant(
                 refresh_token,
                 params.get("scope"),
                 params.get("resource"),
-                address,
+                sender,
             )
             .await
         }
@@ -112,7 +135,7 @@ async fn grant(
                 client,
                 params.get("scope"),
                 params.get("resource"),
-                address,
+                sender,
             )
             .await
         }

@@ -4,7 +4,11 @@
 
 use app::server::{
     AppState,
-    services::oauth::bearer::{self, BearerError},
+    crypto::dpop::PROOF_ALGORITHMS,
+    services::oauth::{
+        bearer::{self, BearerError, Presented},
+        dpop::Refusal,
+    },
 };
 use axum::{
     Json,
@@ -15,42 +19,93 @@ use axum::{
 use serde_json::json;
 
 use crate::bearer_header::{BearerCredential, bearer_token};
+use crate::dpop_header;
 
 /// The scope this endpoint needs.
 const SCOPE: &str = "profile";
 
-fn challenge(status: StatusCode, value: String) -> Response {
+/// This endpoint's path, under the public URL (a DPoP proof's `htu`).
+const PATH: &str = "/api/v1/me";
+
+/// The scheme a refusal is answered in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    Bearer,
+    Dpop,
+}
+
+/// The `DPoP` challenge (RFC 9449 §7.1), with the algorithms proofs may use.
+fn dpop_challenge(error: Option<(&str, &str)>) -> String {
+    let algs = PROOF_ALGORITHMS.join(" ");
+    match error {
+        Some((code, description)) => {
+            format!("DPoP error=\"{code}\", error_description=\"{description}\", algs=\"{algs}\"")
+        }
+        None => format!("DPoP algs=\"{algs}\""),
+    }
+}
+
+/// A refusal with its challenges: the scheme the client used first, and the other one offered
+/// too, so a client learns that both are accepted (RFC 9110 §11.6.1).
+fn challenge(status: StatusCode, scheme: Scheme, error: Option<(&str, &str)>) -> Response {
+    let bearer = match error {
+        Some((code, description)) => format!(
+            "Bearer realm=\"latchkey\", error=\"{code}\", error_description=\"{description}\""
+        ),
+        None => "Bearer realm=\"latchkey\"".to_owned(),
+    };
+    let (first, second) = match scheme {
+        Scheme::Bearer => (bearer, dpop_challenge(None)),
+        Scheme::Dpop => (
+            dpop_challenge(error),
+            "Bearer realm=\"latchkey\"".to_owned(),
+        ),
+    };
     let mut response = status.into_response();
-    if let Ok(value) = HeaderValue::from_str(&value) {
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, value);
+    for value in [first, second] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response
+                .headers_mut()
+                .append(header::WWW_AUTHENTICATE, value);
+        }
     }
     crate::oauth_endpoints::response::no_store(response)
 }
 
 /// Returns the profile of the API user the token speaks for, or its client's identity.
 pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let token = match bearer_token(&headers) {
-        BearerCredential::Token(token) => token,
+    let url = format!("{}{PATH}", state.settings.public_url);
+    let (presented, scheme) = match bearer_token(&headers) {
+        BearerCredential::Token(token) => (Presented::Bearer(token), Scheme::Bearer),
+        BearerCredential::Dpop(token) => (
+            Presented::Dpop {
+                token,
+                proof: dpop_header::proof_header(&headers),
+                method: "GET",
+                url: &url,
+            },
+            Scheme::Dpop,
+        ),
         BearerCredential::Absent => {
-            // No credentials: a plain challenge, no error code (RFC 6750 §3.1).
-            return challenge(StatusCode::UNAUTHORIZED, "Bearer realm=\"latchkey\"".into());
+            // No credentials: plain challenges, no error code (RFC 6750 §3.1).
+            return challenge(StatusCode::UNAUTHORIZED, Scheme::Bearer, None);
         }
         BearerCredential::Malformed => {
             return challenge(
                 StatusCode::UNAUTHORIZED,
-                "Bearer realm=\"latchkey\", error=\"invalid_token\", error_description=\"the access token is malformed\"".into(),
+                Scheme::Bearer,
+                Some(("invalid_token", "the access token is malformed")),
             );
         }
         BearerCredential::Repeated => {
             return challenge(
                 StatusCode::BAD_REQUEST,
-                "Bearer realm=\"latchkey\", error=\"invalid_request\", error_description=\"send one Authorization header\"".into(),
+                Scheme::Bearer,
+                Some(("invalid_request", "send one Authorization header")),
             );
         }
     };
-    match bearer::authorize(&state, token, SCOPE, state.clock.now()).await {
+    match bearer::authorize(&state, &presented, SCOPE, state.clock.now()).await {
         Ok(Ok(authorized)) => {
             let mut body = json!({
                 "site": authorized.site_name,
@@ -62,18 +117,46 @@ pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> Response {
                 body["username"] = username.into();
                 body["email"] = email.into();
             }
-            crate::oauth_endpoints::response::json(body)
+            let response = crate::oauth_endpoints::response::json(body);
+            match scheme {
+                Scheme::Dpop => dpop_header::with_nonce(&state, response),
+                Scheme::Bearer => response,
+            }
         }
         Ok(Err(BearerError::InvalidToken(description))) => challenge(
             StatusCode::UNAUTHORIZED,
-            format!(
-                "Bearer realm=\"latchkey\", error=\"invalid_token\", error_description=\"{description}\""
-            ),
+            scheme,
+            Some(("invalid_token", description)),
         ),
-        Ok(Err(BearerError::InsufficientScope(scope))) => challenge(
-            StatusCode::FORBIDDEN,
-            format!("Bearer realm=\"latchkey\", error=\"insufficient_scope\", scope=\"{scope}\""),
-        ),
+        Ok(Err(BearerError::InsufficientScope(scope))) => {
+            let mut response = challenge(StatusCode::FORBIDDEN, scheme, None);
+            let value = match scheme {
+                Scheme::Bearer => format!(
+                    "Bearer realm=\"latchkey\", error=\"insufficient_scope\", scope=\"{scope}\""
+                ),
+                Scheme::Dpop => format!(
+                    "DPoP error=\"insufficient_scope\", scope=\"{scope}\", algs=\"{}\"",
+                    PROOF_ALGORITHMS.join(" ")
+                ),
+            };
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, value);
+            }
+            response
+        }
+        Ok(Err(BearerError::Proof(refusal))) => {
+            let response = challenge(
+                StatusCode::UNAUTHORIZED,
+                Scheme::Dpop,
+                Some((refusal.code(), refusal.description())),
+            );
+            match refusal {
+                Refusal::UseNonce => dpop_header::with_nonce(&state, response),
+                Refusal::Invalid(_) => response,
+            }
+        }
         Err(error) => {
             let error = app::server::protocol::OAuthError::from(error);
             (

@@ -80,6 +80,7 @@ pub async fn mint(
             code_challenge: None,
             prompt: Default::default(),
             resource: None,
+            dpop_jkt: None,
         })
         .collect();
     let now = state.clock.now();
@@ -98,7 +99,7 @@ pub async fn mint(
             Some(&model.redirect_uri),
             None,
             None,
-            None,
+            Default::default(),
         )
         .await
         .map_err(|error| ServiceError::Unexpected(format!("exchange failed: {error:?}")))?;

@@ -207,6 +207,7 @@ async fn seed_clients(
                     // Load-test fixtures: their secrets never expire.
                     secret_lifetime: None,
                     require_pkce: false,
+                    require_dpop: false,
                     terms_version: &state.settings.terms.version,
                     review: Review::Approved,
                 },

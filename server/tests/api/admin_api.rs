@@ -1424,3 +1424,44 @@ async fn refusals_from_around_the_api_are_problems_too_and_users_page_by_cursor(
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_automation_makes_a_client_require_dpop() {
+    on_each_backend(async |app| {
+        let fixture = fixture(app, "dpop-admin", false).await;
+        let token = admin_token(app, ADMIN, &["Acme"], true).await;
+        let client = format!("/admin/v1/clients/{}", fixture.client_id);
+        let (_, _, before) = call(app, Some(&token), Method::GET, &client, &[], None).await;
+        assert_eq!(before["require_dpop"], false);
+        let (status, _, after) = call(
+            app,
+            Some(&token),
+            Method::PATCH,
+            &client,
+            &[("if-match", "*".into())],
+            Some(&json!({"require_dpop": true})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{after}");
+        assert_eq!(after["require_dpop"], true);
+        let (status, ..) = call(
+            app,
+            Some(&token),
+            Method::PATCH,
+            &client,
+            &[("if-match", "*".into())],
+            Some(&json!({"require_dpop": "yes"})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let refused = crate::oauth_helpers::token(
+            app,
+            &fixture,
+            &[("grant_type", "refresh_token"), ("refresh_token", "x")],
+        )
+        .await;
+        crate::oauth_helpers::expect_error(refused, StatusCode::BAD_REQUEST, "invalid_dpop_proof")
+            .await;
+    })
+    .await;
+}

@@ -469,3 +469,23 @@ pub fn latchkey(app: &TestApp, args: &[&str]) -> std::process::Output {
         .output()
         .unwrap()
 }
+
+/// Runs the `latchkey` binary against `app` (see [`latchkey`]), asserts it succeeded and
+/// returns the JSON it printed.
+pub fn latchkey_json(app: &TestApp, args: &[&str]) -> Value {
+    let out = latchkey(app, args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The name of the site the console is on (the first site, after setup).
+pub async fn site_name(app: &TestApp) -> String {
+    app.console_session().await["site"]["name"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}

@@ -4,7 +4,7 @@
 //! that Latchkey's own API, introspection and revocation still judge by their stored row, and
 //! whose keys rotate without breaking the tokens already out.
 
-use crate::helpers::{TestApp, latchkey, on_each_backend};
+use crate::helpers::{TestApp, latchkey, latchkey_json, on_each_backend, site_name};
 use crate::oauth_helpers::{basic, browser, code_for, exchange, fixture, introspect_as, me, token};
 use app::server::entities::audit_event;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -13,16 +13,9 @@ use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
-async fn site_name(app: &TestApp) -> String {
-    app.console_session().await["site"]["name"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 /// Switches the test's site to JWT access tokens from the command line.
 fn use_jwts(app: &TestApp, site: &str) -> Value {
-    cli_json(
+    latchkey_json(
         app,
         &[
             "site",
@@ -33,16 +26,6 @@ fn use_jwts(app: &TestApp, site: &str) -> Value {
             "jwt",
         ],
     )
-}
-
-fn cli_json(app: &TestApp, args: &[&str]) -> Value {
-    let out = latchkey(app, args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 async fn jwks(app: &TestApp) -> JwkSet {
@@ -282,7 +265,7 @@ async fn rotation_keeps_the_old_key_published_until_its_tokens_have_expired() {
 
         let refused = latchkey(app, &["keys", "rotate", "--algorithm", "RS256"]);
         assert!(!refused.status.success());
-        let rotated = cli_json(app, &["keys", "rotate", "--algorithm", "EdDSA"]);
+        let rotated = latchkey_json(app, &["keys", "rotate", "--algorithm", "EdDSA"]);
         assert_eq!(rotated["signing"]["algorithm"], "EdDSA");
         assert_eq!(rotated["retired"][0]["kid"], first_kid.as_str());
         let until = rotated["retired"][0]["published_until"].as_i64().unwrap();
@@ -314,7 +297,7 @@ async fn rotation_keeps_the_old_key_published_until_its_tokens_have_expired() {
         assert_eq!(me(app, &first).await.status(), StatusCode::OK);
         assert_eq!(me(app, &second).await.status(), StatusCode::OK);
 
-        let listed = cli_json(app, &["keys", "list"]);
+        let listed = latchkey_json(app, &["keys", "list"]);
         assert_eq!(listed.as_array().unwrap().len(), 2);
         assert_eq!(listed[0]["signing"], true);
         assert_eq!(listed[1]["signing"], false);
@@ -373,7 +356,10 @@ async fn rotation_keeps_the_old_key_published_until_its_tokens_have_expired() {
         .unwrap();
         assert_eq!(purged.signing_keys, 1);
         assert_eq!(
-            cli_json(app, &["keys", "list"]).as_array().unwrap().len(),
+            latchkey_json(app, &["keys", "list"])
+                .as_array()
+                .unwrap()
+                .len(),
             1
         );
     })
@@ -427,7 +413,7 @@ async fn machine_and_narrowed_tokens_carry_their_subject_and_audience() {
         assert_eq!(settings["access_token_format"], "jwt");
 
         let reports = "https://reports.example.com/api";
-        cli_json(
+        latchkey_json(
             app,
             &["site", "add-resource", "--name", &site, "--uri", reports],
         );
@@ -456,7 +442,7 @@ async fn machine_and_narrowed_tokens_carry_their_subject_and_audience() {
         assert_eq!(claims["aud"], own_api.as_str());
 
         // A machine client's JWT names the client as subject.
-        let out = latchkey(
+        let created = latchkey_json(
             app,
             &[
                 "client",
@@ -476,12 +462,6 @@ async fn machine_and_narrowed_tokens_carry_their_subject_and_audience() {
                 "--accept-terms",
             ],
         );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let created: Value = serde_json::from_slice(&out.stdout).unwrap();
         let (id, secret) = (
             created["client_id"].as_str().unwrap(),
             created["client_secret"].as_str().unwrap(),

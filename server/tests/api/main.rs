@@ -14,6 +14,7 @@ mod consent;
 mod console_session;
 mod credential_cache;
 mod dashboard;
+mod dpop;
 mod failure_timeline;
 mod headers;
 mod health;

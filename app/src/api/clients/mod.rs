@@ -142,6 +142,7 @@ pub async fn register_client(
     #[server(default)] owner: String,
     #[server(default)] scopes: ScopeInputs,
     #[server(default)] require_pkce: Option<String>,
+    #[server(default)] require_dpop: Option<String>,
     #[server(default)] accept_terms: Option<String>,
     #[server(default)] current_password: Option<String>,
     #[server(default)] grant_types: Option<String>,
@@ -197,6 +198,7 @@ pub async fn register_client(
         owner_user_id,
         grant_types,
         require_pkce: require_pkce.is_some(),
+        require_dpop: require_dpop.is_some(),
         terms_accepted: accept_terms.is_some(),
         secret_lifetime: crate::domain::secret_lifetime::LifetimeChoice::SiteDefault,
     };
@@ -265,7 +267,7 @@ pub async fn reveal_client_secret(
 }
 
 /// An administrator of the client's site: edits name, description, redirect URI, scopes, the
-/// PKCE requirement and the owner (another active API user of the site).
+/// PKCE and DPoP requirements and the owner (another active API user of the site).
 #[server(endpoint = "update_client")]
 pub async fn update_client(
     csrf: String,
@@ -275,6 +277,7 @@ pub async fn update_client(
     redirect_uri: String,
     #[server(default)] scopes: ScopeInputs,
     #[server(default)] require_pkce: Option<String>,
+    #[server(default)] require_dpop: Option<String>,
     #[server(default)] owner: String,
     #[server(default)] grant_types: Option<String>,
 ) -> Result<(), ConsoleError> {
@@ -312,6 +315,7 @@ pub async fn update_client(
         redirect_uri,
         scopes,
         require_pkce: require_pkce.is_some(),
+        require_dpop: require_dpop.is_some(),
         owner_user_id,
         grant_types,
     };

@@ -196,6 +196,8 @@ pub struct ClientDetail {
     pub scopes: Vec<String>,
     /// PKCE required.
     pub require_pkce: bool,
+    /// Token requests need a DPoP proof.
+    pub require_dpop: bool,
     /// Approved and not disabled.
     pub active: bool,
     /// `active`, `disabled`, `pending` or `rejected`.
@@ -388,6 +390,7 @@ impl ClientDetail {
             needs_password: page.needs_password,
             site_secret_lifetime: view.site_secret_lifetime,
             require_pkce: client.require_pkce,
+            require_dpop: client.require_dpop,
             created_by: client.created_by_label,
             id: client.id,
             client_id: client.client_id,

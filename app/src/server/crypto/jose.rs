@@ -50,7 +50,8 @@ impl SigningAlgorithm {
         }
     }
 
-    fn jws(self) -> Algorithm {
+    /// Its `jsonwebtoken` algorithm.
+    pub fn jws(self) -> Algorithm {
         match self {
             Self::Es256 => Algorithm::ES256,
             Self::EdDsa => Algorithm::EdDSA,
@@ -146,18 +147,83 @@ pub fn public_key(
 }
 
 /// Signs `claims` as a JWT access token (`typ: at+jwt`) with the private key `pkcs8` of
-/// `algorithm`, naming it `kid`.
+/// `algorithm`, naming it `kid`. A server signs with a [`TokenSigner`] it keeps instead.
 pub fn sign<T: Serialize>(
     algorithm: SigningAlgorithm,
     kid: &str,
     pkcs8: &[u8],
     claims: &T,
 ) -> Result<String, ServiceError> {
-    let mut header = Header::new(algorithm.jws());
-    header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
-    header.kid = Some(kid.to_owned());
-    jsonwebtoken::encode(&header, claims, &algorithm.encoding_key(pkcs8))
-        .map_err(jose_error("signing an access token"))
+    TokenSigner::new(algorithm, kid, pkcs8)?.sign(claims)
+}
+
+/// A private key parsed once, with its token header encoded once: parsing a P-256 key derives
+/// its public key, which costs as much as a signature, so the server keeps one of these per
+/// key instead of handing `jsonwebtoken` the PKCS #8 bytes for every token. The keys zero
+/// their memory when dropped.
+pub struct TokenSigner {
+    /// `base64url({"typ":"at+jwt","alg":…,"kid":…})`.
+    encoded_header: String,
+    key: ParsedKey,
+}
+
+enum ParsedKey {
+    Es256(p256::ecdsa::SigningKey),
+    EdDsa(ed25519_dalek::SigningKey),
+}
+
+impl TokenSigner {
+    /// Parses the private key `pkcs8` of `algorithm`, whose tokens name it `kid`.
+    pub fn new(algorithm: SigningAlgorithm, kid: &str, pkcs8: &[u8]) -> Result<Self, ServiceError> {
+        use p256::pkcs8::DecodePrivateKey;
+        let unreadable = |_| ServiceError::Unexpected("a signing key is not PKCS #8".into());
+        let key = match algorithm {
+            SigningAlgorithm::Es256 => ParsedKey::Es256(
+                p256::ecdsa::SigningKey::from_pkcs8_der(pkcs8).map_err(unreadable)?,
+            ),
+            SigningAlgorithm::EdDsa => ParsedKey::EdDsa(
+                ed25519_dalek::SigningKey::from_pkcs8_der(pkcs8).map_err(unreadable)?,
+            ),
+        };
+        let mut header = Header::new(algorithm.jws());
+        header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
+        header.kid = Some(kid.to_owned());
+        let header = serde_json::to_vec(&header)
+            .map_err(|error| ServiceError::caused("writing a JWS header", error))?;
+        Ok(Self {
+            encoded_header: b64(&header),
+            key,
+        })
+    }
+
+    /// `claims` as a signed JWT (JWS compact serialisation, RFC 7515 §7.1).
+    pub fn sign<T: Serialize>(&self, claims: &T) -> Result<String, ServiceError> {
+        let claims = serde_json::to_vec(claims)
+            .map_err(|error| ServiceError::caused("writing JWT claims", error))?;
+        let mut token = String::with_capacity(self.encoded_header.len() + claims.len() * 2 + 90);
+        token.push_str(&self.encoded_header);
+        token.push('.');
+        token.push_str(&b64(&claims));
+        let signature = match &self.key {
+            ParsedKey::Es256(key) => {
+                use p256::ecdsa::signature::Signer;
+                let signature: p256::ecdsa::Signature = key.sign(token.as_bytes());
+                b64(&signature.to_bytes())
+            }
+            ParsedKey::EdDsa(key) => {
+                use ed25519_dalek::Signer;
+                b64(&key.sign(token.as_bytes()).to_bytes())
+            }
+        };
+        token.push('.');
+        token.push_str(&signature);
+        Ok(token)
+    }
+}
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// A published public key, ready to verify with.

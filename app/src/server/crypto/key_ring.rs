@@ -2,7 +2,7 @@
 //! public keys that still verify, and the JWK set document that publishes them. Loaded from
 //! `signing_keys` (see `services::signing_keys`) and kept in the credential caches.
 
-use crate::server::crypto::jose::{SigningAlgorithm, VerifyingKey};
+use crate::server::crypto::jose::{SigningAlgorithm, TokenSigner, VerifyingKey};
 
 /// The private key that signs new tokens. `Debug` never prints it.
 pub struct SigningKey {
@@ -10,8 +10,8 @@ pub struct SigningKey {
     pub kid: String,
     /// Its algorithm.
     pub algorithm: SigningAlgorithm,
-    /// PKCS #8 DER.
-    pub pkcs8: Vec<u8>,
+    /// The key, parsed (it zeroes its memory when dropped).
+    pub signer: TokenSigner,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -20,14 +20,6 @@ impl std::fmt::Debug for SigningKey {
             .field("kid", &self.kid)
             .field("algorithm", &self.algorithm)
             .finish_non_exhaustive()
-    }
-}
-
-impl Drop for SigningKey {
-    fn drop(&mut self) {
-        // Best effort: the private key does not linger in freed memory.
-        self.pkcs8.iter_mut().for_each(|b| *b = 0);
-        std::hint::black_box(&self.pkcs8);
     }
 }
 

@@ -1,6 +1,7 @@
 //! Cryptographic building blocks: randomness, password hashing, keyed hashes and constant-time
 //! comparison. Nothing else in Latchkey calls a crypto crate directly.
 
+pub mod dpop;
 pub mod jose;
 pub mod key_ring;
 pub mod passwords;

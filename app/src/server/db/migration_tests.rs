@@ -48,7 +48,7 @@ async fn fill(state: &AppState) {
             Some(&client.redirect_uri),
             None,
             None,
-            None,
+            Default::default(),
         )
         .await
         .unwrap();

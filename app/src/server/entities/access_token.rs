@@ -19,6 +19,9 @@ pub struct Model {
     pub revoked_at: Option<i64>,
     /// The resource server it is for (`aud`, RFC 8707), if it was narrowed to one.
     pub audience: Option<String>,
+    /// The RFC 7638 thumbprint of the key it is bound to (DPoP, RFC 9449 `cnf.jkt`); `None`:
+    /// a bearer token.
+    pub dpop_jkt: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

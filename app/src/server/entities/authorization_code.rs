@@ -20,6 +20,9 @@ pub struct Model {
     pub consumed_at: Option<i64>,
     /// The resource server it was asked for (`resource`, RFC 8707), if any.
     pub resource: Option<String>,
+    /// The thumbprint of the DPoP key the client named (`dpop_jkt`, RFC 9449 §10): only a
+    /// proof by that key may exchange the code.
+    pub dpop_jkt: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -53,6 +53,9 @@ pub struct Model {
     pub owner_secret_sealed: Option<String>,
     /// The grants it is registered for (`domain::GrantTypes`, stored form).
     pub grant_types: String,
+    /// Every token request must carry a DPoP proof (RFC 9449 §5.2 `dpop_bound_access_tokens`):
+    /// its tokens are always sender-constrained.
+    pub require_dpop: bool,
 }
 
 impl Model {

@@ -18,6 +18,7 @@ pub mod client_scope;
 pub mod client_secret;
 pub mod consent;
 pub mod credential_epoch;
+pub mod dpop_proof;
 pub mod mail_delivery;
 pub mod refresh_token;
 pub mod session;

@@ -23,6 +23,9 @@ pub struct Model {
     /// The resource server the grant was authorized for (RFC 8707), if any: its tokens are
     /// for that audience alone.
     pub resource: Option<String>,
+    /// The thumbprint of the DPoP key the grant is bound to (RFC 9449 §5): every refresh must
+    /// prove possession of it. `None`: not bound.
+    pub dpop_jkt: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -28,6 +28,12 @@ pub enum ErrorCode {
     /// The `resource` asked for is not one of the site's resource servers, or not one the
     /// grant was authorized for (RFC 8707 §2).
     InvalidTarget,
+    /// The DPoP proof (RFC 9449 §5) is missing where the client must send one, malformed, for
+    /// another request, replayed, or for a key other than the grant's.
+    InvalidDpopProof,
+    /// The DPoP proof must carry the server's current nonce (RFC 9449 §8), sent in the
+    /// response's `DPoP-Nonce` header.
+    UseDpopNonce,
     /// An unexpected condition on the server (never for bad input).
     ServerError,
 }
@@ -47,6 +53,8 @@ impl ErrorCode {
             Self::LoginRequired => "login_required",
             Self::ConsentRequired => "consent_required",
             Self::InvalidTarget => "invalid_target",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
             Self::ServerError => "server_error",
         }
     }
@@ -147,6 +155,9 @@ impl OAuthError {
             }
             ErrorCode::ServerError => FailureReason::ServerError,
             ErrorCode::InvalidTarget => FailureReason::ResourceNotAllowed,
+            ErrorCode::InvalidDpopProof | ErrorCode::UseDpopNonce => {
+                FailureReason::DpopProofRefused
+            }
             ErrorCode::InvalidRequest
             | ErrorCode::InvalidGrant
             | ErrorCode::UnauthorizedClient
@@ -174,6 +185,11 @@ impl OAuthError {
     /// `invalid_scope`.
     pub fn invalid_scope(description: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidScope, description)
+    }
+
+    /// `invalid_dpop_proof` (RFC 9449 §5).
+    pub fn invalid_dpop_proof(description: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidDpopProof, description)
     }
 
     /// `invalid_target` (RFC 8707 §2).

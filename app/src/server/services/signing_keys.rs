@@ -256,7 +256,7 @@ fn open_row(keys: &Keys, row: &signing_key::Model) -> Option<(SigningKey, String
         tracing::warn!(kid = %row.kid, "a signing key has an unknown algorithm; left out");
         return None;
     };
-    let pkcs8 = match secret_box::open(
+    let mut pkcs8 = match secret_box::open(
         &keys.signing_key_encryption,
         &row.private_key_sealed,
         row.kid.as_bytes(),
@@ -267,16 +267,25 @@ fn open_row(keys: &Keys, row: &signing_key::Model) -> Option<(SigningKey, String
             return None;
         }
     };
-    let signing = SigningKey {
-        kid: row.kid.clone(),
-        algorithm,
-        pkcs8,
+    let opened = match jose::public_key(algorithm, &pkcs8) {
+        Ok((kid, jwk)) if kid == row.kid => jose::TokenSigner::new(algorithm, &kid, &pkcs8)
+            .ok()
+            .map(|signer| {
+                let signing = SigningKey {
+                    kid,
+                    algorithm,
+                    signer,
+                };
+                (signing, jwk)
+            }),
+        _ => None,
     };
-    match jose::public_key(algorithm, &signing.pkcs8) {
-        Ok((kid, jwk)) if kid == row.kid => Some((signing, jwk)),
-        _ => {
-            tracing::warn!(kid = %row.kid, "a signing key is not the key its kid names; left out");
-            None
-        }
+    // Best effort: the private key does not linger in freed memory (the parsed key zeroes
+    // its own).
+    pkcs8.iter_mut().for_each(|b| *b = 0);
+    std::hint::black_box(&pkcs8);
+    if opened.is_none() {
+        tracing::warn!(kid = %row.kid, "a signing key is not the key its kid names; left out");
     }
+    opened
 }

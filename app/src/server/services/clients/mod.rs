@@ -66,6 +66,8 @@ pub struct ClientChanges {
     pub scopes: ScopeSet,
     /// Require PKCE.
     pub require_pkce: bool,
+    /// Require a DPoP proof with every token request.
+    pub require_dpop: bool,
     /// A new owner (an active API user of the client's site); `None` keeps the current one.
     pub owner_user_id: Option<Uuid>,
     /// The grants it is registered for; `None` keeps them. Taking one away revokes what it
@@ -139,6 +141,11 @@ pub async fn update_if(
         json!(current.require_pkce),
         json!(changes.require_pkce),
     );
+    note(
+        "require_dpop",
+        json!(current.require_dpop),
+        json!(changes.require_dpop),
+    );
     let new_owner = match changes.owner_user_id {
         Some(owner_id) if Some(owner_id) != current.owner_user_id => {
             let old_owner = users::username_of(&txn, current.owner_user_id).await?;
@@ -171,6 +178,7 @@ pub async fn update_if(
     update.description = Set(changes.description.as_str().to_owned());
     update.redirect_uri = Set(changes.redirect_uri.as_str().to_owned());
     update.require_pkce = Set(changes.require_pkce);
+    update.require_dpop = Set(changes.require_dpop);
     if let Some(owner) = new_owner {
         update.owner_user_id = Set(Some(owner));
     }

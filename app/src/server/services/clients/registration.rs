@@ -42,6 +42,8 @@ pub struct Registration {
     pub grant_types: GrantTypes,
     /// Refuse authorization requests without PKCE.
     pub require_pkce: bool,
+    /// Refuse token requests without a DPoP proof (RFC 9449): its tokens are always bound.
+    pub require_dpop: bool,
     /// "I have read and agree to the Latchkey API Terms of Use" was ticked.
     pub terms_accepted: bool,
     /// How long its first secret stays valid.
@@ -95,6 +97,7 @@ pub async fn register(
             grant_types: registration.grant_types,
             scopes: &scopes,
             require_pkce: registration.require_pkce,
+            require_dpop: registration.require_dpop,
             terms_version: &settings.terms.version,
             secret_lifetime: registration.secret_lifetime.resolve(site.secret_lifetime),
             review: Review::Approved,

@@ -110,6 +110,7 @@ pub async fn request(
             grant_types: GrantTypes::AUTHORIZATION_CODE,
             scopes: &scopes,
             require_pkce: true,
+            require_dpop: false,
             terms_version: &settings.terms.version,
             secret_lifetime: site.secret_lifetime,
             review: Review::Pending,

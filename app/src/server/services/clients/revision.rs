@@ -21,6 +21,7 @@ pub fn revision(client: &client::Model, scopes: &ScopeSet) -> String {
         client.owner_user_id,
         client.grant_types,
         client.require_pkce,
+        client.require_dpop,
         client.disabled_at,
         client.deleted_at,
         client.review,

@@ -72,6 +72,8 @@ pub struct CheckedRegistration<'a> {
     pub scopes: &'a ScopeSet,
     /// Refuse authorization requests without PKCE.
     pub require_pkce: bool,
+    /// Refuse token requests without a DPoP proof.
+    pub require_dpop: bool,
     /// The Terms of Use version accepted.
     pub terms_version: &'a str,
     /// How long its first secret stays valid (seconds; `None`: no expiry).
@@ -125,6 +127,7 @@ pub fn registration_rows(
         owner_user_id: Set(registration.owner.map(|owner| owner.id)),
         grant_types: Set(registration.grant_types.to_stored()),
         require_pkce: Set(registration.require_pkce),
+        require_dpop: Set(registration.require_dpop),
         disabled_at: Set(None),
         created_by_user_id: Set(author.user_id),
         created_by_label: Set(actor.label.clone()),
@@ -171,6 +174,7 @@ pub fn registration_rows(
             "redirect_uri": redirect_uri,
             "scopes": registration.scopes.to_string(),
             "require_pkce": registration.require_pkce,
+            "require_dpop": registration.require_dpop,
             // A request gets its secret at approval (`review::decide`), which records it.
             "secret_valid_until": (registration.review == Review::Approved)
                 .then(|| registration.secret_lifetime.map(|seconds| now.unix() + seconds))

@@ -119,6 +119,7 @@ async fn read(state: &AppState, token_hash: &str) -> Result<Option<Row>, Service
         .column(access_token::Column::CreatedAt)
         .column(access_token::Column::ExpiresAt)
         .column(access_token::Column::Audience)
+        .column(access_token::Column::DpopJkt)
         .column_as(
             Expr::col((token_family::Entity, token_family::Column::RevokedAt)),
             "family_revoked_at",

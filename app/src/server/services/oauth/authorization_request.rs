@@ -33,6 +33,8 @@ pub struct AuthorizationRequest {
     pub prompt: PromptParam,
     /// The resource server the token is for (`resource`, RFC 8707): one the site lists.
     pub resource: Option<String>,
+    /// The DPoP key the code is bound to (`dpop_jkt`, RFC 9449 §10), if the client named one.
+    pub dpop_jkt: Option<String>,
 }
 
 /// What to do with an authorization request.
@@ -196,6 +198,15 @@ async fn validate_for(
             Ok(resource) => resource,
             Err(error) => return Ok(redirect(error)),
         };
+    let dpop_jkt = match params.get("dpop_jkt") {
+        None => None,
+        Some(jkt) if crate::server::crypto::dpop::is_thumbprint(jkt) => Some(jkt.to_owned()),
+        Some(_) => {
+            return Ok(redirect(OAuthError::invalid_request(
+                "dpop_jkt must be the base64url SHA-256 thumbprint of the client's DPoP key",
+            )));
+        }
+    };
     let prompt = match PromptParam::parse(params.get("prompt")) {
         Ok(prompt) => prompt,
         Err(problem) => return Ok(redirect(OAuthError::invalid_request(problem))),
@@ -213,6 +224,7 @@ async fn validate_for(
         code_challenge,
         prompt,
         resource,
+        dpop_jkt,
     })))
 }
 

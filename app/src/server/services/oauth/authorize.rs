@@ -353,6 +353,7 @@ pub async fn issue_code(
         expires_at: Set(now.unix() + state.settings.code_ttl),
         consumed_at: Set(None),
         resource: Set(request.resource.clone()),
+        dpop_jkt: Set(request.dpop_jkt.clone()),
     })
     .exec_without_returning(conn)
     .await?;

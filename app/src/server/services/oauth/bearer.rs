@@ -1,5 +1,5 @@
-//! Bearer access tokens at the protected API (RFC 6750): is this token good for this scope,
-//! and on whose behalf?
+//! Access tokens at the protected API, bearer (RFC 6750) or DPoP-bound (RFC 9449 §7): is this
+//! token good for this scope, presented this way, and on whose behalf?
 
 use crate::domain::{ScopeSet, Timestamp};
 use crate::server::{
@@ -7,6 +7,7 @@ use crate::server::{
     services::{
         oauth::{
             access_tokens::{self, Lookup},
+            dpop::{self, ProofHeader, Refusal},
             jwt_access,
         },
         site_resources,
@@ -14,13 +15,42 @@ use crate::server::{
 };
 use uuid::Uuid;
 
-/// Why a bearer token was refused (RFC 6750 §3.1).
+/// Why a token was refused (RFC 6750 §3.1, RFC 9449 §7.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BearerError {
-    /// `invalid_token` (HTTP 401): malformed, unknown, expired or revoked.
+    /// `invalid_token` (HTTP 401): malformed, unknown, expired or revoked, or presented with
+    /// the wrong scheme for its binding.
     InvalidToken(&'static str),
     /// `insufficient_scope` (HTTP 403): the token lacks this scope.
     InsufficientScope(&'static str),
+    /// The DPoP proof was missing, refused, or by another key than the token's (HTTP 401).
+    Proof(Refusal),
+}
+
+/// How the client presented its token.
+#[derive(Debug, Clone, Copy)]
+pub enum Presented<'a> {
+    /// `Authorization: Bearer <token>`.
+    Bearer(&'a str),
+    /// `Authorization: DPoP <token>` with a `DPoP` proof (RFC 9449 §7.1).
+    Dpop {
+        /// The access token.
+        token: &'a str,
+        /// The request's `DPoP` header.
+        proof: ProofHeader<'a>,
+        /// The request's method.
+        method: &'a str,
+        /// The URL the request was made to (under the public URL), without query.
+        url: &'a str,
+    },
+}
+
+impl Presented<'_> {
+    fn token(&self) -> &str {
+        match self {
+            Self::Bearer(token) | Self::Dpop { token, .. } => token,
+        }
+    }
 }
 
 /// Who a valid access token speaks for.
@@ -40,16 +70,18 @@ pub struct Authorized {
     pub scope: String,
 }
 
-/// Checks `token` (opaque, or a JWT Latchkey signed) and that it carries `required_scope`.
-/// Malformed tokens (wrong prefix or checksum, a JWT whose signature does not check out) are
-/// refused before any lookup.
+/// Checks the `presented` token (opaque, or a JWT Latchkey signed), its DPoP binding, and that
+/// it carries `required_scope`. Malformed tokens (wrong prefix or checksum, a JWT whose
+/// signature does not check out) are refused before any lookup; a proof is looked at (and
+/// remembered) only for a live token bound to a key.
 pub async fn authorize(
     state: &AppState,
-    token: &str,
+    presented: &Presented<'_>,
     required_scope: &'static str,
     now: Timestamp,
 ) -> Result<Result<Authorized, BearerError>, ServiceError> {
     use BearerError::InvalidToken;
+    let token = presented.token();
     let Some(key) = jwt_access::stored_key(state, token).await? else {
         return Ok(Err(InvalidToken("the access token is malformed")));
     };
@@ -69,6 +101,47 @@ pub async fn authorize(
         return Ok(Err(InvalidToken(
             "the access token is for another resource server",
         )));
+    }
+    match (presented, facts.dpop_jkt.as_deref()) {
+        (Presented::Bearer(_), None) => {}
+        // RFC 9449 §7.2: a bound token is no bearer token.
+        (Presented::Bearer(_), Some(_)) => {
+            return Ok(Err(InvalidToken(
+                "the access token is bound to a DPoP key: send it with the DPoP scheme and a proof",
+            )));
+        }
+        (Presented::Dpop { .. }, None) => {
+            return Ok(Err(InvalidToken(
+                "the access token is not DPoP-bound: send it with the Bearer scheme",
+            )));
+        }
+        (
+            Presented::Dpop {
+                proof, method, url, ..
+            },
+            Some(bound),
+        ) => {
+            let ProofHeader::One(proof) = proof else {
+                return Ok(Err(BearerError::Proof(Refusal::Invalid(
+                    "send one DPoP proof with a DPoP-bound access token",
+                ))));
+            };
+            let expected = crate::server::crypto::dpop::Expected {
+                method,
+                url,
+                access_token: Some(token),
+                now: now.unix(),
+            };
+            match dpop::accept(state, proof, &expected).await? {
+                Ok(proof) if proof.jkt == bound => {}
+                Ok(_) => {
+                    return Ok(Err(BearerError::Proof(Refusal::Invalid(
+                        "the DPoP proof is not by the key the access token is bound to",
+                    ))));
+                }
+                Err(refusal) => return Ok(Err(BearerError::Proof(refusal))),
+            }
+        }
     }
     let scope = ScopeSet::parse(&facts.scope).unwrap_or_default();
     if !scope.contains(required_scope) {

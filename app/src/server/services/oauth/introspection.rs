@@ -40,6 +40,9 @@ pub struct ActiveToken {
     pub site: String,
     /// The resource server the token is for (`aud`, RFC 8707 §3), if narrowed to one.
     pub aud: Option<String>,
+    /// The thumbprint of the DPoP key the token is bound to (`cnf.jkt`, RFC 9449 §6.2), if
+    /// any: a resource server must then see a proof by that key.
+    pub cnf_jkt: Option<String>,
 }
 
 /// Introspects `token` for `client`.
@@ -63,12 +66,17 @@ pub async fn introspect(
             scope: facts.scope.clone(),
             client_id: client.client_id.clone(),
             username: facts.username.clone(),
-            token_type: Some("Bearer"),
+            token_type: Some(if facts.dpop_jkt.is_some() {
+                "DPoP"
+            } else {
+                "Bearer"
+            }),
             exp: facts.expires_at,
             iat: facts.created_at,
             sub: issue::subject(facts.user_id, &client.client_id),
             site: facts.site_name.clone(),
             aud: facts.audience.clone(),
+            cnf_jkt: facts.dpop_jkt.clone(),
         }));
     }
     // As the token endpoint would judge a refresh: only while the client is registered for
@@ -94,13 +102,14 @@ pub async fn introspect(
     };
     // As the token endpoint would judge it now: grant live and within its absolute lifetime,
     // user active and still an API user of the site, some granted scope still registered.
-    let family_live = token_family::Entity::find_by_id(found.family_id)
+    let family = token_family::Entity::find_by_id(found.family_id)
         .one(conn)
         .await?
-        .is_some_and(|f| {
+        .filter(|f| {
             f.revoked_at.is_none()
-                && refresh_rules::within_absolute_lifetime(&f, &state.settings, now)
+                && refresh_rules::within_absolute_lifetime(f, &state.settings, now)
         });
+    let family_live = family.is_some();
     let user = user::Entity::find_by_id(found.user_id)
         .one(conn)
         .await?
@@ -130,5 +139,7 @@ pub async fn introspect(
         site: site.name,
         // A refresh token is used at the token endpoint, not at a resource server.
         aud: None,
+        // A refresh token of a DPoP-bound grant needs a proof by the grant's key.
+        cnf_jkt: family.and_then(|f| f.dpop_jkt),
     }))
 }

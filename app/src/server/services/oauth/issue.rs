@@ -29,6 +29,9 @@ pub struct IssuedTokens {
     pub user_id: Option<uuid::Uuid>,
     /// The resource server it was narrowed to (RFC 8707), if any.
     pub audience: Option<String>,
+    /// The thumbprint of the DPoP key the access token is bound to (`token_type: DPoP`,
+    /// `cnf.jkt`); `None`: a bearer token.
+    pub dpop_jkt: Option<String>,
 }
 
 /// Whom a token is about (RFC 7662 `sub`, RFC 9068 `sub`): the API user's id, or for a token
@@ -48,13 +51,15 @@ pub struct MintedPair {
     pub refresh: Option<refresh_token::ActiveModel>,
 }
 
-/// Mints a new access token (for `audience`, if narrowed) and refresh token of `family` with
-/// `scope` (nothing is stored yet: see [`insert_statements`]). The family must act for a user.
+/// Mints a new access token (for `audience`, if narrowed; bound to the DPoP key `dpop_jkt`, if
+/// any) and refresh token of `family` with `scope` (nothing is stored yet: see
+/// [`insert_statements`]). The family must act for a user.
 pub fn mint(
     settings: &Settings,
     family: &token_family::Model,
     scope: &ScopeSet,
     audience: Option<&str>,
+    dpop_jkt: Option<&str>,
     now: Timestamp,
 ) -> Result<MintedPair, ServiceError> {
     let Some(user_id) = family.user_id else {
@@ -62,7 +67,7 @@ pub fn mint(
             "a refresh token was to be minted for a grant without a user".into(),
         ));
     };
-    let mut minted = mint_access_only(settings, family, scope, audience, now)?;
+    let mut minted = mint_access_only(settings, family, scope, audience, dpop_jkt, now)?;
     let refresh = Secret::new(tokens::generate(TokenKind::RefreshToken)?);
     minted.refresh = Some(refresh_token::ActiveModel {
         token_hash: Set(tokens::digest(refresh.expose())),
@@ -85,12 +90,14 @@ pub fn mint(
 }
 
 /// Mints an access token of `family` with `scope` for `audience` (RFC 8707; `None`: not
-/// narrowed) and no refresh token (the client credentials grant).
+/// narrowed), bound to the DPoP key `dpop_jkt` if any, and no refresh token (the client
+/// credentials grant).
 pub fn mint_access_only(
     settings: &Settings,
     family: &token_family::Model,
     scope: &ScopeSet,
     audience: Option<&str>,
+    dpop_jkt: Option<&str>,
     now: Timestamp,
 ) -> Result<MintedPair, ServiceError> {
     let access = Secret::new(tokens::generate(TokenKind::AccessToken)?);
@@ -106,6 +113,7 @@ pub fn mint_access_only(
             expires_at: Set(now.unix() + settings.access_token_ttl),
             revoked_at: Set(None),
             audience: Set(audience.map(str::to_owned)),
+            dpop_jkt: Set(dpop_jkt.map(str::to_owned)),
         },
         refresh: None,
         issued: IssuedTokens {
@@ -116,6 +124,7 @@ pub fn mint_access_only(
             issued_at: now.unix(),
             user_id: family.user_id,
             audience: audience.map(str::to_owned),
+            dpop_jkt: dpop_jkt.map(str::to_owned),
         },
     })
 }

@@ -52,6 +52,17 @@ pub struct AccessClaims {
     pub jti: String,
     /// The name of the client's site.
     pub site: String,
+    /// For a DPoP-bound token, the key it is bound to (RFC 9449 §6.1): a resource server must
+    /// see a proof by that key with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// The `cnf` claim (RFC 7800) of a DPoP-bound token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// The RFC 7638 thumbprint (SHA-256, base64url) of the client's DPoP key.
+    pub jkt: String,
 }
 
 /// How `site_id` issues access tokens, from the credential cache or the database.
@@ -138,8 +149,9 @@ pub fn finish(
         iat: issued.issued_at,
         jti: tokens::digest(issued.access_token.expose()),
         site: signer.profile.name.clone(),
+        cnf: issued.dpop_jkt.clone().map(|jkt| Confirmation { jkt }),
     };
-    issued.access_token = Secret::new(jose::sign(key.algorithm, &key.kid, &key.pkcs8, &claims)?);
+    issued.access_token = Secret::new(key.signer.sign(&claims)?);
     Ok(issued)
 }
 

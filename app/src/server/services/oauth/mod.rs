@@ -7,6 +7,7 @@ pub mod authorization_request;
 pub mod authorize;
 pub mod bearer;
 pub mod client_auth;
+pub mod dpop;
 pub mod failure_log;
 pub mod grant_check;
 pub mod introspection;

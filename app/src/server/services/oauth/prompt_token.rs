@@ -43,6 +43,7 @@ fn prompt_material(
         request.code_challenge.as_deref().unwrap_or(""),
         &request.prompt.as_param(),
         request.resource.as_deref().unwrap_or(""),
+        request.dpop_jkt.as_deref().unwrap_or(""),
         &shown_to,
         &issued_at.to_string(),
         browser,

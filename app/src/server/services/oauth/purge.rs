@@ -5,7 +5,7 @@
 use crate::domain::Timestamp;
 use crate::server::{
     ServiceError,
-    entities::{access_token, authorization_code, refresh_token, token_family},
+    entities::{access_token, authorization_code, dpop_proof, refresh_token, token_family},
     services::signing_keys,
 };
 use sea_orm::{
@@ -30,6 +30,8 @@ pub struct Purged {
     pub families: u64,
     /// Retired signing keys no longer published (nothing they signed is still valid).
     pub signing_keys: u64,
+    /// Remembered DPoP proofs too old to be accepted again anyway.
+    pub dpop_proofs: u64,
 }
 
 /// Deletes expired codes and tokens, then empty grants older than a refresh token lifetime.
@@ -101,11 +103,17 @@ pub async fn purge_expired(
         .await?
         .rows_affected;
     let signing_keys = signing_keys::purge(conn, now).await?;
+    let dpop_proofs = dpop_proof::Entity::delete_many()
+        .filter(dpop_proof::Column::ExpiresAt.lt(now.unix()))
+        .exec(conn)
+        .await?
+        .rows_affected;
     Ok(Purged {
         codes,
         access_tokens,
         refresh_tokens,
         families,
         signing_keys,
+        dpop_proofs,
     })
 }

@@ -32,6 +32,8 @@ pub struct Pending {
     pub audience: Option<String>,
     /// The client's address, for the audit log.
     pub address: Option<String>,
+    /// The DPoP key the new tokens are bound to, if the client proved one.
+    pub dpop_jkt: Option<String>,
     /// What it presented.
     pub source: Source,
 }
@@ -174,6 +176,7 @@ pub async fn check_all(
                     scope,
                     audience,
                     address,
+                    dpop_jkt: request.dpop_jkt().map(str::to_owned),
                     source: source.ok_or_else(unjudged)?,
                 });
             }

@@ -41,6 +41,15 @@ pub fn judge(
                 .because(FailureReason::CodeOfAnotherClient),
         ));
     }
+    // Before reuse detection: without the key the code was bound to (RFC 9449 §10), an
+    // intercepted code is useless, and must not let its thief revoke the grant either.
+    if let Some(bound) = &code.dpop_jkt
+        && request.dpop_jkt.as_deref() != Some(bound.as_str())
+    {
+        return Ok(Verdict::Refuse(OAuthError::invalid_dpop_proof(
+            "the code was asked for with dpop_jkt: exchange it with a DPoP proof by that key",
+        )));
+    }
     if code.consumed_at.is_some() || spent_here {
         return Ok(Verdict::Reused);
     }

@@ -12,7 +12,9 @@ use crate::server::{
     services::oauth::issue::IssuedTokens,
 };
 
-use super::request::{ClientCredentialsRequest, ExchangeRequest, GrantRequest, RefreshRequest};
+use super::request::{
+    ClientCredentialsRequest, ExchangeRequest, GrantRequest, RefreshRequest, Sender,
+};
 use super::{code_rules, refresh_rules};
 use crate::server::services::{
     oauth::{grant_check, jwt_access},
@@ -20,7 +22,7 @@ use crate::server::services::{
 };
 
 /// `grant_type=authorization_code` (RFC 6749 §4.1.3): exchanges `code` for tokens for the
-/// authenticated `client`.
+/// authenticated `client` (sent by `sender`).
 pub async fn exchange(
     state: &AppState,
     client: &client::Model,
@@ -28,7 +30,7 @@ pub async fn exchange(
     redirect_uri: Option<&str>,
     code_verifier: Option<&str>,
     resource: Option<&str>,
-    address: Option<String>,
+    sender: Sender,
 ) -> Result<IssuedTokens, OAuthError> {
     grant_check::check_registered(client, GrantTypes::AUTHORIZATION_CODE_NAME)?;
     if !tokens::is_well_formed(TokenKind::AuthorizationCode, code) {
@@ -48,7 +50,8 @@ pub async fn exchange(
         redirect_uri: redirect_uri.to_owned(),
         code_verifier: code_verifier.map(str::to_owned),
         resource: site_resources::requested(&state.db, client.site_id, resource).await?,
-        address,
+        address: sender.address,
+        dpop_jkt: sender.dpop_jkt,
     };
     submit(state, client, GrantRequest::Exchange(request)).await
 }
@@ -61,7 +64,7 @@ pub async fn refresh(
     presented: &str,
     scope: Option<&str>,
     resource: Option<&str>,
-    address: Option<String>,
+    sender: Sender,
 ) -> Result<IssuedTokens, OAuthError> {
     grant_check::check_registered(client, GrantTypes::REFRESH_TOKEN_NAME)?;
     if !tokens::is_well_formed(TokenKind::RefreshToken, presented) {
@@ -76,7 +79,8 @@ pub async fn refresh(
         token_hash: tokens::digest(presented),
         scope: scope.map(str::to_owned),
         resource: site_resources::requested(&state.db, client.site_id, resource).await?,
-        address,
+        address: sender.address,
+        dpop_jkt: sender.dpop_jkt,
     };
     submit(state, client, GrantRequest::Refresh(request)).await
 }
@@ -88,14 +92,15 @@ pub async fn client_credentials(
     client: &client::Model,
     scope: Option<&str>,
     resource: Option<&str>,
-    address: Option<String>,
+    sender: Sender,
 ) -> Result<IssuedTokens, OAuthError> {
     grant_check::check_registered(client, GrantTypes::CLIENT_CREDENTIALS_NAME)?;
     let request = ClientCredentialsRequest {
         client: client.clone(),
         scope: scope.map(str::to_owned),
         resource: site_resources::requested(&state.db, client.site_id, resource).await?,
-        address,
+        address: sender.address,
+        dpop_jkt: sender.dpop_jkt,
     };
     submit(state, client, GrantRequest::ClientCredentials(request)).await
 }

@@ -26,4 +26,5 @@ pub mod worker;
 pub mod writes;
 
 pub use intake::{client_credentials, exchange, refresh};
+pub use request::Sender;
 pub use worker::{GrantWriter, WorkerContext};

@@ -47,6 +47,18 @@ pub fn judge(
             invalid().because(FailureReason::RefreshTokenUnknown),
         ));
     };
+    // Before reuse detection: a copy of a bound refresh token is useless without the key,
+    // and must not let its thief revoke the grant either.
+    if let Some(bound) = &family.dpop_jkt
+        && request.dpop_jkt.as_deref() != Some(bound.as_str())
+    {
+        return Ok(Verdict::Refuse(match request.dpop_jkt {
+            None => OAuthError::invalid_dpop_proof(
+                "the grant is bound to a DPoP key: send a DPoP proof with it",
+            ),
+            Some(_) => OAuthError::invalid_dpop_proof("the DPoP proof is not by the grant's key"),
+        }));
+    }
     if row.used_at.is_some() || spent_here {
         return Ok(Verdict::Reused);
     }

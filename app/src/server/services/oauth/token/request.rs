@@ -21,6 +21,9 @@ pub struct ExchangeRequest {
     pub resource: Option<String>,
     /// The client's address, for the audit log.
     pub address: Option<String>,
+    /// The thumbprint of the DPoP key the client proved it holds (RFC 9449), if it sent a
+    /// proof: the new tokens are bound to it.
+    pub dpop_jkt: Option<String>,
 }
 
 /// `grant_type=refresh_token`, after the checks that need no database.
@@ -36,6 +39,9 @@ pub struct RefreshRequest {
     pub resource: Option<String>,
     /// The client's address, for the audit log.
     pub address: Option<String>,
+    /// The thumbprint of the DPoP key the client proved it holds (RFC 9449), if it sent a
+    /// proof: the new tokens are bound to it.
+    pub dpop_jkt: Option<String>,
 }
 
 /// `grant_type=client_credentials`, after the checks that need no database.
@@ -49,6 +55,9 @@ pub struct ClientCredentialsRequest {
     pub resource: Option<String>,
     /// The client's address, for the audit log.
     pub address: Option<String>,
+    /// The thumbprint of the DPoP key the client proved it holds (RFC 9449), if it sent a
+    /// proof: the new tokens are bound to it.
+    pub dpop_jkt: Option<String>,
 }
 
 /// A token request for the worker.
@@ -89,6 +98,24 @@ impl GrantRequest {
             Self::ClientCredentials(request) => &request.address,
         }
     }
+
+    /// The DPoP key the client proved it holds, if any.
+    pub fn dpop_jkt(&self) -> Option<&str> {
+        match self {
+            Self::Exchange(request) => request.dpop_jkt.as_deref(),
+            Self::Refresh(request) => request.dpop_jkt.as_deref(),
+            Self::ClientCredentials(request) => request.dpop_jkt.as_deref(),
+        }
+    }
+}
+
+/// Who sent a token request, beyond the client it authenticated as.
+#[derive(Debug, Clone, Default)]
+pub struct Sender {
+    /// The client's address, for the audit log.
+    pub address: Option<String>,
+    /// The thumbprint of the DPoP key it proved it holds (RFC 9449), if it sent a proof.
+    pub dpop_jkt: Option<String>,
 }
 
 /// What the worker answers for one request.

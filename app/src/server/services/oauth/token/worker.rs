@@ -219,6 +219,7 @@ async fn settle(
                     revoked_at: None,
                     revoked_reason: None,
                     resource: p.audience.clone(),
+                    dpop_jkt: p.dpop_jkt.clone(),
                 };
                 new_families.push(family.clone());
                 minted.push((
@@ -228,6 +229,7 @@ async fn settle(
                         &family,
                         &p.scope,
                         p.audience.as_deref(),
+                        p.dpop_jkt.as_deref(),
                         now,
                     )?,
                 ));
@@ -246,6 +248,8 @@ async fn settle(
                     revoked_reason: None,
                     // What the user authorized; each token may be narrowed within it.
                     resource: code.resource.clone(),
+                    // A proof at the exchange binds the grant: its refreshes need the key.
+                    dpop_jkt: p.dpop_jkt.clone(),
                 };
                 new_families.push(family.clone());
                 family
@@ -259,6 +263,7 @@ async fn settle(
                 &family,
                 &p.scope,
                 p.audience.as_deref(),
+                p.dpop_jkt.as_deref(),
                 now,
             )?,
         ));
@@ -409,7 +414,7 @@ mod tests {
             Some(&client.redirect_uri),
             None,
             None,
-            None,
+            Default::default(),
         )
         .await
         .unwrap();
@@ -438,6 +443,7 @@ mod tests {
                     code_verifier: None,
                     resource: None,
                     address: None,
+                    dpop_jkt: None,
                 })
             };
             let refresh = |token: &str| {
@@ -447,6 +453,7 @@ mod tests {
                     scope: None,
                     resource: None,
                     address: None,
+                    dpop_jkt: None,
                 })
             };
             let unknown = tokens::generate(TokenKind::AuthorizationCode).unwrap();
