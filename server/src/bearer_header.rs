@@ -4,24 +4,26 @@
 
 use axum::http::{HeaderMap, header};
 
-/// What the request's `Authorization` header says about a bearer token (RFC 6750 §2.1).
+/// What the request's `Authorization` header says about an access token: `Bearer` (RFC 6750
+/// §2.1) or `DPoP` (RFC 9449 §7.1).
 #[derive(Debug, PartialEq, Eq)]
 pub enum BearerCredential<'a> {
-    /// No `Authorization: Bearer` header: the client sent no credentials.
+    /// No `Authorization: Bearer` or `DPoP` header: the client sent no credentials.
     Absent,
     /// The token (any bytes after `Bearer `; its format is checked by the service).
     Token(&'a str),
     /// A DPoP-bound token, `Authorization: DPoP <token>` (RFC 9449 §7.1).
     Dpop(&'a str),
-    /// A `Bearer` header whose value is not a token (`b64token` is visible ASCII): the
-    /// client did send credentials, malformed ones, so `invalid_token`.
+    /// A `Bearer` or `DPoP` header whose value is not a token (`b64token` is visible ASCII):
+    /// the client did send credentials, malformed ones, so `invalid_token`.
     Malformed,
     /// More than one `Authorization` header: `invalid_request`.
     Repeated,
 }
 
-/// Reads the bearer token of `Authorization: Bearer <token>`. The scheme name is
-/// case-insensitive; a non-ASCII value is a malformed token, never "no credentials".
+/// Reads the token of `Authorization: Bearer <token>` or `Authorization: DPoP <token>`. The
+/// scheme name is case-insensitive; a non-ASCII value is a malformed token, never "no
+/// credentials".
 pub fn bearer_token(headers: &HeaderMap) -> BearerCredential<'_> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let Some(value) = values.next() else {

@@ -1,6 +1,7 @@
-//! `GET /api/v1/me`: the API user's profile, for a bearer token with the `profile` scope
-//! (RFC 6750 §2.1 header only; errors per §3). A client credentials token gets its client's
-//! identity instead (`client_id`, `site`, `scope`, no user fields).
+//! `GET /api/v1/me`: the API user's profile, for an access token with the `profile` scope,
+//! in the `Authorization` header only: `Bearer` (RFC 6750 §2.1, errors per §3), or `DPoP`
+//! with a proof for a DPoP-bound token (RFC 9449 §7, errors per §7.1). A client credentials
+//! token gets its client's identity instead (`client_id`, `site`, `scope`, no user fields).
 
 use app::server::{
     AppState,
@@ -13,7 +14,7 @@ use app::server::{
 use axum::{
     Json,
     extract::State,
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use serde_json::json;
@@ -73,7 +74,7 @@ fn challenge(status: StatusCode, scheme: Scheme, error: Option<(&str, &str)>) ->
 }
 
 /// Returns the profile of the API user the token speaks for, or its client's identity.
-pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn me(State(state): State<AppState>, method: Method, headers: HeaderMap) -> Response {
     let url = format!("{}{PATH}", state.settings.public_url);
     let (presented, scheme) = match bearer_token(&headers) {
         BearerCredential::Token(token) => (Presented::Bearer(token), Scheme::Bearer),
@@ -81,7 +82,8 @@ pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> Response {
             Presented::Dpop {
                 token,
                 proof: dpop_header::proof_header(&headers),
-                method: "GET",
+                // axum answers HEAD here too: the proof names the method actually used.
+                method: method.as_str(),
                 url: &url,
             },
             Scheme::Dpop,

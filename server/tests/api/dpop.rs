@@ -324,12 +324,23 @@ async fn hostile_proofs_get_invalid_dpop_proof_never_a_server_error() {
             None,
         );
         let huge = "A".repeat(20_000);
+        // A short Ed25519 key once panicked inside the JOSE library.
+        let short_key = {
+            use base64::Engine;
+            let b64 =
+                |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+            let header = json!({"typ": "dpop+jwt", "alg": "EdDSA",
+                "jwk": {"kty": "OKP", "crv": "Ed25519", "x": "AA"}});
+            let claims = json!({"jti": "j", "htm": "POST", "htu": url, "iat": now(app)});
+            format!("{}.{}.AA", b64(header), b64(claims))
+        };
         for proofs in [
             vec![good.as_str(), good.as_str()],
             vec!["not.a.proof"],
             vec![old.as_str()],
             vec![elsewhere.as_str()],
             vec![huge.as_str()],
+            vec![short_key.as_str()],
         ] {
             let response = token_with(app, credentials(&fx), &form, &proofs).await;
             expect_error(response, StatusCode::BAD_REQUEST, "invalid_dpop_proof").await;

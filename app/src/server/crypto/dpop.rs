@@ -1,15 +1,14 @@
 //! DPoP proofs (RFC 9449 §4): checking that a proof JWT was signed by the key in its own
 //! header, for this request (method and URL), recently, and — at a resource server — for this
 //! access token. What is remembered between requests (replayed `jti`s, server nonces) is the
-//! caller's (`services::oauth::dpop`); this module is pure. The `jsonwebtoken` crate does the
-//! JWS and JWK work, as for JWT access tokens (`jose`).
+//! caller's (`services::oauth::dpop`); this module is pure. `jsonwebtoken` reads the JWK and
+//! computes its thumbprint; the signature is checked here with `p256` and `ed25519-dalek`
+//! directly, because a key from a client's header must be validated strictly (jsonwebtoken
+//! trusts its keys: a short Ed25519 key panics in it, a weak one verifies anything).
 
 use crate::server::crypto::{jose::SigningAlgorithm, sha256};
 use base64::Engine;
-use jsonwebtoken::{
-    DecodingKey,
-    jwk::{AlgorithmParameters, EllipticCurve, Jwk, ThumbprintHash},
-};
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, ThumbprintHash};
 use serde::Deserialize;
 
 /// The `typ` header of a DPoP proof (RFC 9449 §4.2).
@@ -43,6 +42,9 @@ pub struct Expected<'a> {
     pub url: &'a str,
     /// At a resource server: the access token the proof must name (`ath`).
     pub access_token: Option<&'a str>,
+    /// At a resource server: the thumbprint of the key the token is bound to (`cnf.jkt`);
+    /// a proof by any other key is refused before anything is remembered of it.
+    pub key: Option<&'a str>,
     /// Now, in seconds since the epoch.
     pub now: i64,
 }
@@ -107,16 +109,11 @@ pub fn check(proof: &str, expected: &Expected<'_>) -> Result<Proof, &'static str
     }
     let jwk: Jwk = serde_json::from_value(jwk_json.clone())
         .map_err(|_| "the DPoP proof's jwk is not a public key this server reads")?;
-    if !key_fits(&jwk, algorithm) {
-        return Err("the DPoP proof's jwk does not fit its alg");
-    }
-    let key = DecodingKey::from_jwk(&jwk).map_err(|_| "the DPoP proof's jwk is not usable")?;
+    let key = ProofKey::from_jwk(&jwk, algorithm)
+        .ok_or("the DPoP proof's jwk is not a valid public key for its alg")?;
     // The signing input is the encoded header and payload as sent (RFC 7515 §5.2).
     let signed = &proof[..header_and_payload_len(proof)];
-    let verified =
-        jsonwebtoken::crypto::verify(signature, signed.as_bytes(), &key, algorithm.jws())
-            .unwrap_or(false);
-    if !verified {
+    if !key.verifies(signed.as_bytes(), signature) {
         return Err("the DPoP proof's signature does not verify with its jwk");
     }
     let claims: Claims =
@@ -150,6 +147,9 @@ pub fn check(proof: &str, expected: &Expected<'_>) -> Result<Proof, &'static str
     let jkt = jwk
         .thumbprint(ThumbprintHash::SHA256)
         .map_err(|_| "the DPoP proof's jwk has no thumbprint")?;
+    if expected.key.is_some_and(|bound| bound != jkt) {
+        return Err("the DPoP proof is not by the key the access token is bound to");
+    }
     Ok(Proof {
         jkt,
         jti,
@@ -198,17 +198,65 @@ fn decode_json<T: serde::de::DeserializeOwned>(segment: &str) -> Option<T> {
     serde_json::from_slice(&json).ok()
 }
 
-/// True when the key type and curve are the ones `algorithm` signs with.
-fn key_fits(jwk: &Jwk, algorithm: SigningAlgorithm) -> bool {
-    match (&jwk.algorithm, algorithm) {
-        (AlgorithmParameters::EllipticCurve(ec), SigningAlgorithm::Es256) => {
-            ec.curve == EllipticCurve::P256
+/// A proof's public key, checked strictly: coordinates of exactly their curve's size in
+/// canonical base64url (so one key has one thumbprint), a point on the curve, and no weak
+/// (small-order) Ed25519 key, whose "signatures" anyone can make.
+enum ProofKey {
+    Es256(p256::ecdsa::VerifyingKey),
+    Ed25519(ed25519_dalek::VerifyingKey),
+}
+
+impl ProofKey {
+    fn from_jwk(jwk: &Jwk, algorithm: SigningAlgorithm) -> Option<Self> {
+        match (&jwk.algorithm, algorithm) {
+            (AlgorithmParameters::EllipticCurve(ec), SigningAlgorithm::Es256)
+                if ec.curve == EllipticCurve::P256 =>
+            {
+                let mut point = vec![0x04];
+                point.extend_from_slice(&coordinate(&ec.x)?);
+                point.extend_from_slice(&coordinate(&ec.y)?);
+                p256::ecdsa::VerifyingKey::from_sec1_bytes(&point)
+                    .ok()
+                    .map(Self::Es256)
+            }
+            (AlgorithmParameters::OctetKeyPair(okp), SigningAlgorithm::EdDsa)
+                if okp.curve == EllipticCurve::Ed25519 =>
+            {
+                let key = ed25519_dalek::VerifyingKey::from_bytes(&coordinate(&okp.x)?).ok()?;
+                (!key.is_weak()).then_some(Self::Ed25519(key))
+            }
+            _ => None,
         }
-        (AlgorithmParameters::OctetKeyPair(okp), SigningAlgorithm::EdDsa) => {
-            okp.curve == EllipticCurve::Ed25519
-        }
-        _ => false,
     }
+
+    /// True when `signature` (base64url) signs `input` with this key (ES256: r‖s, RFC 7518
+    /// §3.4; Ed25519: RFC 8032, strictly).
+    fn verifies(&self, input: &[u8], signature: &str) -> bool {
+        let Ok(signature) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(signature)
+        else {
+            return false;
+        };
+        match self {
+            Self::Es256(key) => {
+                use p256::ecdsa::signature::Verifier;
+                p256::ecdsa::Signature::from_slice(&signature)
+                    .is_ok_and(|signature| key.verify(input, &signature).is_ok())
+            }
+            Self::Ed25519(key) => <[u8; 64]>::try_from(signature.as_slice()).is_ok_and(|bytes| {
+                key.verify_strict(input, &ed25519_dalek::Signature::from_bytes(&bytes))
+                    .is_ok()
+            }),
+        }
+    }
+}
+
+/// A 32-byte key coordinate in canonical base64url (43 characters, no stray bits).
+fn coordinate(text: &str) -> Option<[u8; 32]> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .ok()?;
+    let bytes = <[u8; 32]>::try_from(bytes.as_slice()).ok()?;
+    (base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes) == text).then_some(bytes)
 }
 
 /// RFC 9449 §4.3 step 9: `htu` names `url`, ignoring query and fragment, after the syntax-based
@@ -241,6 +289,7 @@ mod tests {
             method: "POST",
             url: URL,
             access_token: None,
+            key: None,
             now: NOW,
         }
     }
@@ -398,6 +447,35 @@ mod tests {
     }
 
     #[test]
+    fn a_weak_ed25519_key_cannot_stand_in_for_a_key_pair() {
+        // The identity point, and a "signature" R = B, s = 1 that lax verification accepts
+        // for any message with that key.
+        let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        let header = json!({"typ": PROOF_TYP, "alg": "EdDSA",
+            "jwk": {"kty": "OKP", "crv": "Ed25519", "x": b64(&identity)}});
+        let input = format!(
+            "{}.{}",
+            b64(header.to_string().as_bytes()),
+            b64(claims().to_string().as_bytes())
+        );
+        let mut signature = curve25519_base_point().to_vec();
+        let mut one = [0u8; 32];
+        one[0] = 1;
+        signature.extend_from_slice(&one);
+        let proof = format!("{input}.{}", b64(&signature));
+        assert!(check(&proof, &expected()).is_err());
+    }
+
+    /// The compressed Ed25519 base point.
+    fn curve25519_base_point() -> [u8; 32] {
+        let mut point = [0x66u8; 32];
+        point[0] = 0x58;
+        point
+    }
+
+    #[test]
     fn at_a_resource_server_the_proof_must_name_the_access_token() {
         let alg = SigningAlgorithm::EdDsa;
         let key = jose::generate(alg).unwrap();
@@ -406,6 +484,7 @@ mod tests {
             method: "GET",
             url,
             access_token: Some("token-a"),
+            key: Some(&key.kid),
             now: NOW,
         };
         let proof = |ath: Option<String>| {

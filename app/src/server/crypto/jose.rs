@@ -147,7 +147,8 @@ pub fn public_key(
 }
 
 /// Signs `claims` as a JWT access token (`typ: at+jwt`) with the private key `pkcs8` of
-/// `algorithm`, naming it `kid`. A server signs with a [`TokenSigner`] it keeps instead.
+/// `algorithm`, naming it `kid` (tests; a server signs with a [`TokenSigner`] it keeps).
+#[cfg(test)]
 pub fn sign<T: Serialize>(
     algorithm: SigningAlgorithm,
     kid: &str,
@@ -322,6 +323,26 @@ mod tests {
                 "no private part published"
             );
             assert!(!format!("{key:?}").contains(&format!("{:?}", key.pkcs8)));
+        }
+    }
+
+    #[test]
+    fn the_kept_signer_writes_what_jsonwebtoken_writes() {
+        // ES256 here is deterministic (RFC 6979) and Ed25519 always is: same bytes.
+        for algorithm in SigningAlgorithm::ALL {
+            let key = generate(algorithm).unwrap();
+            let claims = Claims { jti: "same".into() };
+            let mut header = Header::new(algorithm.jws());
+            header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
+            header.kid = Some(key.kid.clone());
+            let theirs =
+                jsonwebtoken::encode(&header, &claims, &algorithm.encoding_key(&key.pkcs8))
+                    .unwrap();
+            let ours = TokenSigner::new(algorithm, &key.kid, &key.pkcs8)
+                .unwrap()
+                .sign(&claims)
+                .unwrap();
+            assert_eq!(ours, theirs, "{algorithm:?}");
         }
     }
 

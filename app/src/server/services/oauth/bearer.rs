@@ -130,16 +130,11 @@ pub async fn authorize(
                 method,
                 url,
                 access_token: Some(token),
+                key: Some(bound),
                 now: now.unix(),
             };
-            match dpop::accept(state, proof, &expected).await? {
-                Ok(proof) if proof.jkt == bound => {}
-                Ok(_) => {
-                    return Ok(Err(BearerError::Proof(Refusal::Invalid(
-                        "the DPoP proof is not by the key the access token is bound to",
-                    ))));
-                }
-                Err(refusal) => return Ok(Err(BearerError::Proof(refusal))),
+            if let Err(refusal) = dpop::accept(state, proof, &expected).await? {
+                return Ok(Err(BearerError::Proof(refusal)));
             }
         }
     }

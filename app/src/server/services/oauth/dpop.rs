@@ -53,10 +53,7 @@ impl Refusal {
     pub fn into_oauth(self) -> OAuthError {
         match self {
             Self::Invalid(description) => OAuthError::invalid_dpop_proof(description),
-            Self::UseNonce => OAuthError::new(
-                ErrorCode::UseDpopNonce,
-                "the DPoP proof must carry the nonce sent in the DPoP-Nonce header",
-            ),
+            Self::UseNonce => OAuthError::new(ErrorCode::UseDpopNonce, self.description()),
         }
     }
 
@@ -101,6 +98,7 @@ pub async fn at_token_endpoint(
         method: "POST",
         url: &url,
         access_token: None,
+        key: None,
         now: state.clock.now().unix(),
     };
     accept(state, proof, &expected)
