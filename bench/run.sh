@@ -6,7 +6,8 @@
 #
 # Usage: bench/run.sh [sqlite] [postgres]        (default: both)
 # Knobs: BENCH_DURATION (seconds per workload, default 5), BENCH_AUDIT_EVENTS (1000000),
-#        BENCH_CLIENTS (10000), BENCH_CODES (codes minted for W1, default 60000).
+#        BENCH_CLIENTS (10000), BENCH_CODES (codes minted for W1, default 60000),
+#        BENCH_JWT_ALGORITHM (W9's signing key: ES256 by default, or EdDSA).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -116,6 +117,10 @@ bench_backend() {
   machine_clients Bench W8 >"$work/fixtures/machines.tsv"
   "$binary" site create --name BenchJwt >/dev/null
   "$binary" site update --name BenchJwt --access-token-format jwt >/dev/null
+  # BENCH_JWT_ALGORITHM=EdDSA measures W9 with an Ed25519 key instead of the default ES256.
+  if [ -n "${BENCH_JWT_ALGORITHM:-}" ]; then
+    "$binary" keys rotate --algorithm "$BENCH_JWT_ALGORITHM" >/dev/null
+  fi
   machine_clients BenchJwt W9 >"$work/fixtures/jwt-machines.tsv"
 
   # A signed-in console session for the page workloads.
