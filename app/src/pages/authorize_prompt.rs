@@ -17,6 +17,9 @@ pub struct PromptView {
     pub redirect_host: String,
     /// Requested scopes with their descriptions.
     pub scopes: Vec<(String, String)>,
+    /// The one API (resource server) the access is for (`resource`, RFC 8707), if the
+    /// application narrowed it: the user sees where their grant can be used.
+    pub resource: Option<String>,
     /// Hidden fields: the authorization request and its anti-forgery token.
     pub hidden: Vec<(String, String)>,
     /// Username typed before (kept after an error).
@@ -64,6 +67,9 @@ pub fn AuthorizePrompt(prompt: PromptView) -> impl IntoView {
                             <li><code>{name.clone()}</code>" — "{description.clone()}</li>
                         }).collect_view()}
                     </ul>
+                    {prompt.resource.clone().map(|resource| view! {
+                        <p data-testid="prompt-resource">"Only at the API "<code>{resource}</code>"."</p>
+                    })}
                     <p class="hint">{format!("After you decide, you will be sent back to {}.", prompt.redirect_host)}</p>
                 </div>
                 <form method="post" action="/oauth/authorize" class="stacked">

@@ -174,6 +174,7 @@ pub(super) async fn prompt(
         site_name: request.site.name.clone(),
         redirect_host,
         scopes,
+        resource: request.resource.clone(),
         hidden,
         username,
         error,

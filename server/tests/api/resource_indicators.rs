@@ -105,6 +105,21 @@ async fn a_token_is_for_the_resource_server_it_was_asked_for() {
             };
             assert_eq!(refused.status(), expected, "{hostile:?} on {}", app.backend);
         }
+        // The prompt names the one API a narrowed grant is for.
+        let mut q = query(&f);
+        q.push(("resource", REPORTS.into()));
+        let q: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let shown = authorize(app, &q).await.text().await.unwrap();
+        assert!(
+            shown.contains(&format!(
+                "data-testid=\"prompt-resource\">Only at the API <code>{REPORTS}"
+            )),
+            "{shown}"
+        );
+        let base = query(&f);
+        let base: Vec<(&str, &str)> = base.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let plain = authorize(app, &base).await.text().await.unwrap();
+        assert!(!plain.contains("prompt-resource"));
         let code = code_for(app, &f, &[]).await;
         expect_error(
             exchange_for(app, &f, &code, Some("https://r.example.com/\u{0}")).await,
